@@ -1,0 +1,26 @@
+//! Checks: rules that need a whole workflow (or the whole macro input) to judge.
+//!
+//! Simple mistakes are reported while parsing; what is here looks across the model:
+//! names that must be unique, code that cannot run, and plain code that would make a
+//! replayed run differ from the original.
+
+mod determinism;
+mod names;
+mod reachability;
+mod walk;
+
+use crate::ctxt::Ctxt;
+use crate::model::Workflow;
+use crate::parse::Input;
+
+/// Every rule on one workflow.
+pub(crate) fn workflow(cx: &Ctxt, workflow: &Workflow<'_>) {
+    names::unique_step_names(cx, workflow);
+    reachability::no_code_after_exit(cx, &workflow.body);
+    determinism::deterministic_body(cx, workflow);
+}
+
+/// Rules on the macro input as a whole.
+pub(crate) fn input(cx: &Ctxt, input: &Input) {
+    names::unique_workflow_names(cx, input);
+}

@@ -1,0 +1,74 @@
+//! Visits every piece of plain Rust in a workflow body, for checks that judge it.
+
+use crate::model::{Block, Else, Node, Stmt};
+use crate::parse;
+
+/// Calls `f` on each plain-Rust expression of `block`: statements, conditions,
+/// scrutinees, guards, loop heads, and the arguments and options of steps and calls.
+pub(super) fn plain_exprs<'a>(block: &Block<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let {
+                init: Some(node), ..
+            }
+            | Stmt::Expr { node, .. } => self::node(node, f),
+            Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
+        }
+    }
+}
+
+fn node<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
+    match node {
+        Node::Rust(expr) => f(expr),
+        Node::Step(step) => {
+            target(&step.syntax.target, f);
+            options(&step.syntax.options, f);
+        }
+        Node::Call(call) => {
+            target(&call.syntax.target, f);
+            options(&call.syntax.options, f);
+        }
+        Node::If(branch) => node_if(branch, f),
+        Node::Match(branch) => {
+            f(&branch.syntax.expr);
+            for arm in &branch.arms {
+                if let Some((_, guard)) = &arm.syntax.guard {
+                    f(guard);
+                }
+                self::node(&arm.body, f);
+            }
+        }
+        Node::Loop(looped) => {
+            match looped.kind {
+                crate::model::LoopKind::For { expr, .. } => f(expr),
+                crate::model::LoopKind::While { cond } => f(cond),
+                crate::model::LoopKind::Loop => {}
+            }
+            plain_exprs(&looped.body, f);
+        }
+        Node::Block(block) => plain_exprs(block, f),
+    }
+}
+
+fn node_if<'a>(branch: &crate::model::If<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
+    f(&branch.syntax.cond);
+    plain_exprs(&branch.then_branch, f);
+    match &branch.else_branch {
+        Some(Else::If(inner)) => node_if(inner, f),
+        Some(Else::Block(block)) => plain_exprs(block, f),
+        None => {}
+    }
+}
+
+fn target<'a>(target: &'a parse::Target, f: &mut dyn FnMut(&'a syn::Expr)) {
+    if let parse::Target::Method { receiver, .. } = target {
+        f(receiver);
+    }
+    target.args().iter().for_each(&mut *f);
+}
+
+fn options<'a>(options: &'a [parse::RawOption], f: &mut dyn FnMut(&'a syn::Expr)) {
+    for option in options {
+        option.args.iter().for_each(&mut *f);
+    }
+}

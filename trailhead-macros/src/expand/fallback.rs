@@ -1,0 +1,51 @@
+//! On error, still expand the workflow's skeleton (its struct and typed functions),
+//! so that code using the workflow and the IDE do not drown in follow-on errors
+//! while the `compile_error!`s say what is wrong.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::Paths;
+use super::workflow::{Params, items};
+use crate::ctxt::Ctxt;
+use crate::mermaid::Diagram;
+use crate::model::result_types;
+use crate::parse::WorkflowDef;
+
+pub(super) fn skeleton(paths: &Paths, def: &WorkflowDef) -> TokenStream {
+    // Errors in the return type were reported already; here they only decide whether
+    // the typed functions can be written.
+    let cx = Ctxt::new();
+    let types = result_types(&cx, &def.output);
+    let _ = cx.check();
+    let Some((ok_type, err_type)) = types else {
+        return TokenStream::new();
+    };
+    let diagram = Diagram::unavailable();
+    let private = paths.private();
+    let name = &def.name;
+    let items = items(paths, def, ok_type, err_type, &diagram);
+    let input_type = Params::of(def).input_type();
+    quote! {
+        #items
+
+        impl #private::Workflow for #name {
+            type Input = #input_type;
+            type Output = #ok_type;
+            type Error = #err_type;
+            const NAME: &'static str = "";
+            const MERMAID: &'static str = "";
+            const DEFINITION_HASH: u64 = 0;
+
+            fn execute<'__run>(
+                self,
+                _: &'__run #private::RunContext,
+                _: <Self as #private::Workflow>::Input,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#ok_type, #err_type>,
+            > + ::core::marker::Send + '__run {
+                async { ::core::unreachable!("this workflow did not compile") }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Expansion: the model as Rust code.
+//!
+//! Each workflow becomes a unit struct named like the workflow, implementing the
+//! runtime's `Workflow` trait; its body becomes one `async` block in which every step
+//! and call goes through the run's context. Generated code names the runtime only as
+//! `$crate::__private::…` and its own locals with mixed-site hygiene, so neither can
+//! clash with the user's names.
+
+mod block;
+mod fallback;
+mod paths;
+mod policy;
+mod step;
+mod workflow;
+
+use proc_macro2::TokenStream;
+
+use crate::ctxt::Ctxt;
+use crate::parse::{Block, Input};
+use crate::{check, mermaid, model};
+
+pub(crate) use paths::Paths;
+
+/// The whole `workflow!` call: every workflow, or its skeleton and errors.
+pub(crate) fn workflows(input: TokenStream) -> TokenStream {
+    let input: Input = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.to_compile_error(),
+    };
+    let cx = Ctxt::new();
+    check::input(&cx, &input);
+    let paths = Paths::new(input.krate.clone());
+    let mut out = TokenStream::new();
+    for def in &input.workflows {
+        let errors_before = cx.error_count();
+        let expanded = match syn::parse2::<Block>(def.body_group()) {
+            Ok(body) => model::lower(&cx, def, &body).and_then(|workflow| {
+                check::workflow(&cx, &workflow);
+                (cx.error_count() == errors_before).then(|| {
+                    let diagram = mermaid::render(&workflow);
+                    workflow::expand(&paths, &workflow, &diagram)
+                })
+            }),
+            Err(error) => {
+                cx.push(error);
+                None
+            }
+        };
+        out.extend(expanded.unwrap_or_else(|| fallback::skeleton(&paths, def)));
+    }
+    if let Err(errors) = cx.check() {
+        out.extend(errors.to_compile_error());
+    }
+    out
+}

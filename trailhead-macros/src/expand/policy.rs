@@ -1,0 +1,60 @@
+//! Step options as runtime values: `StepPolicy`, `RetryPolicy`, `Backoff`, durations.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::parse::{Backoff, DurationLit, Retry, RetryPolicy, StepOptions, Timeout};
+
+/// `StepPolicy::new()` with the step's retry and timeout.
+pub(super) fn step_policy(private: &TokenStream, options: &StepOptions) -> TokenStream {
+    let mut policy = quote!(#private::StepPolicy::new());
+    if let Some(retry) = &options.retry {
+        let retry = retry_policy(private, retry);
+        policy = quote!(#policy.with_retry(#retry));
+    }
+    if let Some(timeout) = &options.timeout {
+        let duration = match timeout {
+            Timeout::Literal(lit) => duration(private, lit),
+            Timeout::Expr(expr) => quote_spanned!(expr.span()=> #expr),
+        };
+        policy = quote!(#policy.with_timeout(#duration));
+    }
+    policy
+}
+
+fn retry_policy(private: &TokenStream, retry: &Retry) -> TokenStream {
+    match &retry.policy {
+        RetryPolicy::Expr(expr) => quote_spanned!(expr.span()=> #expr),
+        RetryPolicy::Literal {
+            attempts,
+            backoff,
+            jitter,
+        } => {
+            let base = quote!(#private::RetryPolicy::attempts(#attempts));
+            let backoff = match backoff {
+                Some(Backoff::Exponential { initial, max }) => {
+                    let (initial, max) = (duration(private, initial), duration(private, max));
+                    Some(quote!(#private::Backoff::exponential(#initial, #max)))
+                }
+                Some(Backoff::Fixed(delay)) => {
+                    let delay = duration(private, delay);
+                    Some(quote!(#private::Backoff::fixed(#delay)))
+                }
+                None => jitter.map(|_| quote!(#base.backoff())),
+            };
+            match (backoff, jitter) {
+                (Some(backoff), Some(jitter)) => {
+                    quote!(#base.with_backoff(#backoff.with_jitter(#jitter)))
+                }
+                (Some(backoff), None) => quote!(#base.with_backoff(#backoff)),
+                (None, _) => base,
+            }
+        }
+    }
+}
+
+fn duration(private: &TokenStream, lit: &DurationLit) -> TokenStream {
+    let millis = lit.millis;
+    quote!(#private::Duration::from_millis(#millis))
+}

@@ -1,0 +1,173 @@
+//! Steps and calls: each becomes one call into the run context, awaited, with its
+//! failure turned into the workflow's error type.
+
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::Type;
+
+use super::paths::{ctx, local, loop_index};
+use super::policy::step_policy;
+use crate::model::{Call, Site, Step};
+use crate::parse::{StepOptions, Target};
+
+/// Expands the steps, calls and control flow of one workflow body.
+pub(crate) struct StepExpander<'a> {
+    pub(super) private: TokenStream,
+    pub(super) err_type: &'a Type,
+    pub(super) sites: &'a [Site],
+}
+
+impl StepExpander<'_> {
+    pub(super) fn step(&self, step: &Step<'_>) -> TokenStream {
+        let private = &self.private;
+        let ctx = ctx();
+        let site = &self.sites[step.site];
+        let name = &site.name;
+        let path = key_path(step.depth);
+        let policy = step_policy(private, &step.options);
+        let span = step.syntax.target.span();
+        let retry_if = match step.options.retry.as_ref().and_then(|r| r.when.as_ref()) {
+            Some(when) => when.to_token_stream(),
+            None => quote!(#private::retry_any),
+        };
+        let invoke = if step.syntax.blocking.is_some() {
+            let (bindings, call) = owned_call(&step.syntax.target);
+            let method = syn::Ident::new("step_blocking", span);
+            quote! {{
+                #bindings
+                #ctx.#method(#name, #path, #policy, #retry_if, move || #call)
+            }}
+        } else if step.options.retry.is_some() {
+            let call = call_tokens(&step.syntax.target);
+            let method = syn::Ident::new("step", span);
+            quote!(#ctx.#method(#name, #path, #policy, #retry_if, || #call))
+        } else {
+            let call = call_tokens(&step.syntax.target);
+            let method = syn::Ident::new("step_once", span);
+            quote!(#ctx.#method(#name, #path, #policy, || #call))
+        };
+        self.finish(invoke, &step.options, span)
+    }
+
+    pub(super) fn call(&self, call: &Call<'_>) -> TokenStream {
+        let private = &self.private;
+        let ctx = ctx();
+        let name = &self.sites[call.site].name;
+        let path = key_path(call.depth);
+        let Target::Function {
+            func,
+            args,
+            paren_span,
+        } = &call.syntax.target
+        else {
+            unreachable!("`call` parses function targets only")
+        };
+        let span = func_span(func);
+        let input_fn = quote_spanned!(span=> #func::__input);
+        let args = parenthesized(args.to_token_stream(), *paren_span);
+        let workflow = quote_spanned!(span=> #private::assert_workflow(#func));
+        let invoke = quote!(#ctx.call(#name, #path, #workflow, #input_fn #args));
+        self.finish(invoke, &call.options, span)
+    }
+
+    /// Awaits `invoke` and returns early with the workflow's error on failure.
+    fn finish(&self, invoke: TokenStream, options: &StepOptions, span: Span) -> TokenStream {
+        let private = &self.private;
+        let err_type = self.err_type;
+        let value = local("__value");
+        let error = local("__error");
+        let convert = match &options.map_err {
+            Some(map_err) => quote_spanned!(span=> (#map_err)(#error)),
+            None => quote_spanned!(span=>
+                <_ as #private::IntoWorkflowError<#err_type>>::into_workflow_error(#error)
+            ),
+        };
+        quote! {
+            match #invoke.await {
+                ::core::result::Result::Ok(#value) => #value,
+                ::core::result::Result::Err(#error) => {
+                    return ::core::result::Result::Err(#convert);
+                }
+            }
+        }
+    }
+}
+
+/// `&[__loop_index_0, __loop_index_1, …]`: the step's place in the loops around it.
+fn key_path(depth: usize) -> TokenStream {
+    let indices = (0..depth).map(loop_index);
+    quote!(&[#(#indices),*])
+}
+
+/// The call as the user wrote it, spans kept.
+fn call_tokens(target: &Target) -> TokenStream {
+    match target {
+        Target::Function {
+            func,
+            args,
+            paren_span,
+        } => {
+            let args = parenthesized(args.to_token_stream(), *paren_span);
+            quote!(#func #args)
+        }
+        Target::Method {
+            receiver,
+            method,
+            turbofish,
+            args,
+            paren_span,
+        } => {
+            let args = parenthesized(args.to_token_stream(), *paren_span);
+            quote!(#receiver.#method #turbofish #args)
+        }
+    }
+}
+
+/// For a blocking step: the receiver and arguments evaluated once into locals, and
+/// a call that clones them, so the closure is `'static` and can run once per attempt.
+fn owned_call(target: &Target) -> (TokenStream, TokenStream) {
+    let mut bindings = TokenStream::new();
+    let mut cloned = Vec::new();
+    for (i, arg) in target.args().iter().enumerate() {
+        let local = local(&format!("__arg_{i}"));
+        bindings.extend(quote_spanned!(syn::spanned::Spanned::span(arg)=> let #local = #arg;));
+        cloned.push(quote!(::core::clone::Clone::clone(&#local)));
+    }
+    let (args, paren_span) = match target {
+        Target::Function { paren_span, .. } | Target::Method { paren_span, .. } => {
+            (quote!(#(#cloned),*), *paren_span)
+        }
+    };
+    let args = parenthesized(args, paren_span);
+    let call = match target {
+        Target::Function { func, .. } => quote!(#func #args),
+        Target::Method {
+            receiver,
+            method,
+            turbofish,
+            ..
+        } => {
+            let local = format_ident!("__receiver", span = Span::mixed_site());
+            bindings.extend(quote!(let #local = #receiver;));
+            quote!(::core::clone::Clone::clone(&#local).#method #turbofish #args)
+        }
+    };
+    (bindings, call)
+}
+
+fn parenthesized(inner: TokenStream, span: Span) -> TokenStream {
+    let mut group = Group::new(Delimiter::Parenthesis, inner);
+    group.set_span(span);
+    TokenTree::Group(group).into()
+}
+
+fn func_span(func: &syn::Expr) -> Span {
+    match func {
+        syn::Expr::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map_or_else(Span::call_site, |s| s.ident.span()),
+        other => syn::spanned::Spanned::span(other),
+    }
+}

@@ -1,0 +1,173 @@
+//! One workflow: its unit struct, its `Workflow` impl and its typed functions.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{Pat, Type};
+
+use super::Paths;
+use super::paths::ctx;
+use super::step::StepExpander;
+use crate::mermaid::Diagram;
+use crate::model::Workflow;
+use crate::parse::WorkflowDef;
+
+pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) -> TokenStream {
+    let private = paths.private();
+    let def = workflow.def;
+    let (ok_type, err_type) = (workflow.ok_type, workflow.err_type);
+    let ctx = ctx();
+    let input = format_ident!("__input", span = proc_macro2::Span::mixed_site());
+
+    let expander = StepExpander {
+        private: private.clone(),
+        err_type,
+        sites: &workflow.sites,
+    };
+    let body = expander.stmts(&workflow.body);
+    let params = Params::of(def);
+    let input_type = params.input_type();
+    let bind_input = if params.types.is_empty() {
+        quote!(let () = #input;)
+    } else {
+        let pattern = params.input_pattern();
+        quote!(let #pattern: #input_type = #input;)
+    };
+    let items = items(paths, def, ok_type, err_type, diagram);
+    let name = &def.name;
+    let name_str = name.to_string();
+    let mermaid = &diagram.text;
+    let hash = diagram.hash;
+
+    quote! {
+        #items
+
+        #[automatically_derived]
+        impl #private::Workflow for #name {
+            type Input = #input_type;
+            type Output = #ok_type;
+            type Error = #err_type;
+            const NAME: &'static str = #name_str;
+            const MERMAID: &'static str = #mermaid;
+            const DEFINITION_HASH: u64 = #hash;
+
+            #[allow(clippy::let_unit_value, clippy::needless_return, unused_mut)]
+            fn execute<'__run>(
+                self,
+                #ctx: &'__run #private::RunContext,
+                #input: <Self as #private::Workflow>::Input,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#ok_type, #err_type>,
+            > + ::core::marker::Send + '__run {
+                async move {
+                    #bind_input
+                    #body
+                }
+            }
+        }
+    }
+}
+
+/// The parts of a workflow that exist even when its body has errors: the struct, its
+/// docs and diagram, and its typed functions.
+pub(super) fn items(
+    paths: &Paths,
+    def: &WorkflowDef,
+    ok_type: &Type,
+    err_type: &Type,
+    diagram: &Diagram,
+) -> TokenStream {
+    let krate = paths.krate();
+    let private = paths.private();
+    let attrs = &def.attrs;
+    let vis = &def.vis;
+    let name = &def.name;
+    let params = Params::of(def);
+    let args = &params.args;
+    let types = &params.types;
+    let input_value = params.input_value();
+    let diagram_doc = diagram.doc_lines();
+    let run_doc = format!(
+        " Runs `{name}` on `engine` to completion: `engine.start({name}, input)` \
+         followed by `result()`, as one typed function."
+    );
+    quote! {
+        #(#attrs)*
+        #(#diagram_doc)*
+        #[allow(non_camel_case_types)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default)]
+        #vis struct #name;
+
+        #[allow(clippy::unused_async, clippy::too_many_arguments)]
+        impl #name {
+            #[doc = #run_doc]
+            ///
+            /// # Errors
+            ///
+            /// The workflow's own error as `RunError::Failed`, or why the run did not finish.
+            #vis async fn run(
+                engine: &#krate::Engine,
+                #(#args: #types),*
+            ) -> ::core::result::Result<#ok_type, #krate::RunError<#err_type>> {
+                engine.run(#name, #input_value).await
+            }
+
+            #[doc(hidden)]
+            #[allow(clippy::unused_unit)]
+            #vis fn __input(#(#args: #types),*) -> <Self as #private::Workflow>::Input {
+                #input_value
+            }
+        }
+    }
+}
+
+/// A workflow's parameters: the patterns as written, and plain names for the typed
+/// functions (`argN` where the pattern is not a plain name).
+pub(super) struct Params<'a> {
+    pats: Vec<&'a Pat>,
+    args: Vec<syn::Ident>,
+    types: Vec<&'a Type>,
+}
+
+impl<'a> Params<'a> {
+    pub(super) fn of(def: &'a WorkflowDef) -> Self {
+        let mut params = Params {
+            pats: Vec::new(),
+            args: Vec::new(),
+            types: Vec::new(),
+        };
+        for (i, param) in def.params.iter().enumerate() {
+            params.pats.push(&param.pat);
+            params.types.push(&param.ty);
+            params.args.push(match &*param.pat {
+                Pat::Ident(ident) if ident.subpat.is_none() => ident.ident.clone(),
+                _ => format_ident!("arg{i}"),
+            });
+        }
+        params
+    }
+
+    /// `()`, `T`, or `(A, B, …)`: one parameter is passed as itself, not a 1-tuple.
+    pub(super) fn input_type(&self) -> TokenStream {
+        let types = &self.types;
+        match types.as_slice() {
+            [single] => quote!(#single),
+            _ => quote!((#(#types,)*)),
+        }
+    }
+
+    fn input_pattern(&self) -> TokenStream {
+        let pats = &self.pats;
+        match pats.as_slice() {
+            [single] => quote!(#single),
+            _ => quote!((#(#pats,)*)),
+        }
+    }
+
+    fn input_value(&self) -> TokenStream {
+        let args = &self.args;
+        match args.as_slice() {
+            [single] => quote!(#single),
+            _ => quote!((#(#args,)*)),
+        }
+    }
+}

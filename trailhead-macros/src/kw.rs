@@ -1,0 +1,6 @@
+//! The words of the workflow language. Keywords are tokens, never compared as strings.
+
+syn::custom_keyword!(workflow);
+syn::custom_keyword!(step);
+syn::custom_keyword!(call);
+syn::custom_keyword!(blocking);

@@ -1,0 +1,335 @@
+//! The workflow's picture: a Mermaid flowchart, a pure function of the model.
+//!
+//! Steps are boxes, calls of other workflows are subroutine boxes, branches are
+//! diamonds with their arms labelled, loops are hexagons with a dotted edge back from
+//! the end of their body. Plain Rust between steps is not drawn. Node ids come from
+//! the definition order, so the same definition always gives the same text.
+
+use std::fmt::Write as _;
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+
+use crate::hash::definition_hash;
+use crate::model::{Block, Else, If, Loop, LoopKind, Node, Stmt, Workflow};
+use crate::parse::{Backoff, RetryPolicy, StepOptions, Timeout};
+
+/// A workflow's flowchart and the structural hash of its definition.
+pub(crate) struct Diagram {
+    pub(crate) text: String,
+    pub(crate) hash: u64,
+}
+
+impl Diagram {
+    /// For a workflow whose body did not compile.
+    pub(crate) fn unavailable() -> Self {
+        Diagram {
+            text: String::new(),
+            hash: 0,
+        }
+    }
+
+    /// `#[doc]` lines that append the diagram to the workflow's rustdoc.
+    pub(crate) fn doc_lines(&self) -> Vec<TokenStream> {
+        if self.text.is_empty() {
+            return Vec::new();
+        }
+        let mut lines = vec![
+            String::new(),
+            " # Diagram".to_owned(),
+            String::new(),
+            " ```mermaid".to_owned(),
+        ];
+        lines.extend(self.text.lines().map(|line| format!(" {line}")));
+        lines.push(" ```".to_owned());
+        lines
+            .into_iter()
+            .map(|line| quote::quote!(#[doc = #line]))
+            .collect()
+    }
+}
+
+/// Renders `workflow` as a Mermaid flowchart.
+pub(crate) fn render(workflow: &Workflow<'_>) -> Diagram {
+    let mut chart = Chart {
+        workflow,
+        lines: Vec::new(),
+        next_id: 0,
+    };
+    let params: Vec<String> = workflow
+        .def
+        .params
+        .iter()
+        .map(|p| tokens_text(&p.pat.to_token_stream()))
+        .collect();
+    chart.lines.push(format!(
+        "    start([\"{}({})\"])",
+        escape(&workflow.name().to_string()),
+        escape(&params.join(", "))
+    ));
+    let exits = chart.block(&workflow.body, vec![Exit::plain("start")]);
+    chart.lines.push("    finish([\"end\"])".to_owned());
+    chart.connect(&exits, "finish");
+    let mut text = String::from("flowchart TD\n");
+    for line in &chart.lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    let hash = definition_hash(workflow, &text);
+    Diagram { text, hash }
+}
+
+/// An edge waiting for the next node: where it comes from and its label.
+struct Exit {
+    from: String,
+    label: Option<String>,
+    dotted: bool,
+}
+
+impl Exit {
+    fn plain(from: &str) -> Self {
+        Exit {
+            from: from.to_owned(),
+            label: None,
+            dotted: false,
+        }
+    }
+
+    fn labelled(from: &str, label: String) -> Self {
+        Exit {
+            from: from.to_owned(),
+            label: Some(label),
+            dotted: false,
+        }
+    }
+}
+
+struct Chart<'w, 'a> {
+    workflow: &'w Workflow<'a>,
+    lines: Vec<String>,
+    next_id: usize,
+}
+
+impl Chart<'_, '_> {
+    fn block(&mut self, block: &Block<'_>, mut exits: Vec<Exit>) -> Vec<Exit> {
+        for stmt in &block.stmts {
+            match stmt {
+                Stmt::Let {
+                    init: Some(node), ..
+                }
+                | Stmt::Expr { node, .. } => {
+                    exits = self.node(node, exits);
+                }
+                Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
+            }
+        }
+        exits
+    }
+
+    fn node(&mut self, node: &Node<'_>, exits: Vec<Exit>) -> Vec<Exit> {
+        if !node.has_sites() {
+            return exits;
+        }
+        match node {
+            Node::Step(step) => {
+                let id = format!("s{}", step.site);
+                let mut label = escape(&self.workflow.sites[step.site].name);
+                let options = options_text(&step.options);
+                if !options.is_empty() {
+                    let _ = write!(label, "<br/><small>{}</small>", escape(&options));
+                }
+                let shape = if step.syntax.blocking.is_some() {
+                    format!("{id}[/\"{label}\"/]")
+                } else {
+                    format!("{id}[\"{label}\"]")
+                };
+                self.declare(&shape);
+                self.connect(&exits, &id);
+                vec![Exit::plain(&id)]
+            }
+            Node::Call(call) => {
+                let id = format!("s{}", call.site);
+                let label = escape(&format!("call {}", self.workflow.sites[call.site].name));
+                self.declare(&format!("{id}[[\"{label}\"]]"));
+                self.connect(&exits, &id);
+                vec![Exit::plain(&id)]
+            }
+            Node::If(branch) => self.if_(branch, exits),
+            Node::Match(branch) => {
+                let id = self.fresh("m");
+                let text = format!(
+                    "match {}",
+                    tokens_text(&branch.syntax.expr.to_token_stream())
+                );
+                self.declare(&format!("{id}{{\"{}\"}}", escape(&text)));
+                self.connect(&exits, &id);
+                let mut out = Vec::new();
+                for arm in &branch.arms {
+                    let mut label = tokens_text(&arm.syntax.pat.to_token_stream());
+                    if let Some((_, guard)) = &arm.syntax.guard {
+                        let _ = write!(label, " if {}", tokens_text(&guard.to_token_stream()));
+                    }
+                    out.extend(self.node(&arm.body, vec![Exit::labelled(&id, label)]));
+                }
+                out
+            }
+            Node::Loop(looped) => self.loop_(looped, exits),
+            Node::Block(block) => self.block(block, exits),
+            Node::Rust(_) => exits,
+        }
+    }
+
+    fn if_(&mut self, branch: &If<'_>, exits: Vec<Exit>) -> Vec<Exit> {
+        let id = self.fresh("b");
+        let text = format!("if {}", tokens_text(&branch.syntax.cond.to_token_stream()));
+        self.declare(&format!("{id}{{\"{}\"}}", escape(&text)));
+        self.connect(&exits, &id);
+        let mut out = self.block(
+            &branch.then_branch,
+            vec![Exit::labelled(&id, "yes".to_owned())],
+        );
+        let no = vec![Exit::labelled(&id, "no".to_owned())];
+        match &branch.else_branch {
+            Some(Else::If(inner)) if inner.has_sites() => out.extend(self.if_(inner, no)),
+            Some(Else::Block(block)) => out.extend(self.block(block, no)),
+            Some(Else::If(_)) | None => out.extend(no),
+        }
+        out
+    }
+
+    fn loop_(&mut self, looped: &Loop<'_>, exits: Vec<Exit>) -> Vec<Exit> {
+        let id = self.fresh("l");
+        let (text, done) = match looped.kind {
+            LoopKind::For { pat, expr } => (
+                format!(
+                    "for {} in {}",
+                    tokens_text(&pat.to_token_stream()),
+                    tokens_text(&expr.to_token_stream())
+                ),
+                "done",
+            ),
+            LoopKind::While { cond } => (
+                format!("while {}", tokens_text(&cond.to_token_stream())),
+                "done",
+            ),
+            LoopKind::Loop => ("loop".to_owned(), "break"),
+        };
+        self.declare(&format!("{id}{{{{\"{}\"}}}}", escape(&text)));
+        self.connect(&exits, &id);
+        let body_exits = self.block(&looped.body, vec![Exit::labelled(&id, "each".to_owned())]);
+        let back: Vec<Exit> = body_exits
+            .into_iter()
+            .map(|exit| Exit {
+                dotted: true,
+                label: Some("next".to_owned()),
+                ..exit
+            })
+            .collect();
+        self.connect(&back, &id);
+        vec![Exit::labelled(&id, done.to_owned())]
+    }
+
+    fn fresh(&mut self, prefix: &str) -> String {
+        let id = format!("{prefix}{}", self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    fn declare(&mut self, node: &str) {
+        self.lines.push(format!("    {node}"));
+    }
+
+    fn connect(&mut self, exits: &[Exit], to: &str) {
+        for exit in exits {
+            let arrow = if exit.dotted { "-.->" } else { "-->" };
+            let line = match &exit.label {
+                Some(label) => format!("    {} {arrow}|\"{}\"| {to}", exit.from, escape(label)),
+                None => format!("    {} {arrow} {to}", exit.from),
+            };
+            self.lines.push(line);
+        }
+    }
+}
+
+/// A short summary of a step's options for its box: `retry 3, timeout 5s`.
+fn options_text(options: &StepOptions) -> String {
+    let mut parts = Vec::new();
+    if let Some(retry) = &options.retry {
+        parts.push(match &retry.policy {
+            RetryPolicy::Literal {
+                attempts, backoff, ..
+            } => match backoff {
+                Some(Backoff::Exponential { initial, max }) => format!(
+                    "retry {attempts} ({}..{})",
+                    millis_text(initial.millis),
+                    millis_text(max.millis)
+                ),
+                Some(Backoff::Fixed(delay)) => {
+                    format!("retry {attempts} (every {})", millis_text(delay.millis))
+                }
+                None => format!("retry {attempts}"),
+            },
+            RetryPolicy::Expr(expr) => format!("retry {}", tokens_text(&expr.to_token_stream())),
+        });
+    }
+    if let Some(timeout) = &options.timeout {
+        parts.push(match timeout {
+            Timeout::Literal(lit) => format!("timeout {}", millis_text(lit.millis)),
+            Timeout::Expr(expr) => format!("timeout {}", tokens_text(&expr.to_token_stream())),
+        });
+    }
+    parts.join(", ")
+}
+
+fn millis_text(millis: u64) -> String {
+    const UNITS: &[(u64, &str)] = &[(3_600_000, "h"), (60_000, "m"), (1_000, "s")];
+    for &(scale, unit) in UNITS {
+        if millis >= scale && millis.is_multiple_of(scale) {
+            return format!("{}{unit}", millis / scale);
+        }
+    }
+    format!("{millis}ms")
+}
+
+/// Token text as a person writes it: `trip.needs_visa`, not `trip . needs_visa`.
+pub(crate) fn tokens_text(tokens: &TokenStream) -> String {
+    let text = tokens.to_string();
+    let mut out = text;
+    for (from, to) in [
+        (" . ", "."),
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" [", "["),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ,", ","),
+        ("& ", "&"),
+        ("! ", "!"),
+        (" ?", "?"),
+    ] {
+        out = out.replace(from, to);
+    }
+    const LIMIT: usize = 48;
+    if out.chars().count() > LIMIT {
+        out = out.chars().take(LIMIT - 1).collect::<String>() + "…";
+    }
+    out
+}
+
+/// Escapes text for a quoted Mermaid label.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '|' => out.push_str("#124;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

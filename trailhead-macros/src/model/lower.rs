@@ -1,0 +1,242 @@
+//! Lowering: syntax → model. Reads options, names sites, counts loop depth.
+
+use std::collections::HashMap;
+
+use syn::spanned::Spanned;
+
+use super::{Arm, Block, Call, Else, If, Loop, LoopKind, Match, Node, Site, Step, Stmt, Workflow};
+use crate::ctxt::Ctxt;
+use crate::parse;
+use crate::parse::options::{RETRY, TIMEOUT};
+
+/// Lowers one workflow whose body parsed; mistakes go to `cx`.
+pub(crate) fn lower<'a>(
+    cx: &Ctxt,
+    def: &'a parse::WorkflowDef,
+    body: &'a parse::Block,
+) -> Option<Workflow<'a>> {
+    let (ok_type, err_type) = result_types(cx, &def.output)?;
+    let mut lowerer = Lowerer {
+        cx,
+        sites: Vec::new(),
+        depth: 0,
+    };
+    let body = lowerer.block(body);
+    let mut sites = lowerer.sites;
+    disambiguate(&mut sites);
+    Some(Workflow {
+        def,
+        ok_type,
+        err_type,
+        body,
+        sites,
+    })
+}
+
+/// Splits `Result<T, E>` into `T` and `E`.
+pub(crate) fn result_types<'a>(
+    cx: &Ctxt,
+    output: &'a syn::Type,
+) -> Option<(&'a syn::Type, &'a syn::Type)> {
+    let found = (|| {
+        let syn::Type::Path(path) = output else {
+            return None;
+        };
+        let last = path.path.segments.last()?;
+        if last.ident != "Result" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        let mut types = args.args.iter().filter_map(|arg| match arg {
+            syn::GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        });
+        let pair = (types.next()?, types.next()?);
+        types.next().is_none().then_some(pair)
+    })();
+    if found.is_none() {
+        cx.error(
+            output.span(),
+            "a workflow must return `Result<T, E>`, written out with both types (aliases are not read)",
+        );
+    }
+    found
+}
+
+struct Lowerer<'c> {
+    cx: &'c Ctxt,
+    sites: Vec<Site>,
+    depth: usize,
+}
+
+impl<'c> Lowerer<'c> {
+    fn block<'a>(&mut self, block: &'a parse::Block) -> Block<'a> {
+        let stmts = block
+            .stmts
+            .iter()
+            .map(|stmt| match stmt {
+                parse::Stmt::Let(syntax) => Stmt::Let {
+                    syntax,
+                    init: syntax.init.as_ref().map(|(_, node)| self.node(node)),
+                },
+                parse::Stmt::Expr(node, semi) => Stmt::Expr {
+                    node: self.node(node),
+                    semi: semi.is_some(),
+                },
+                parse::Stmt::Item(item) => Stmt::Item(item),
+            })
+            .collect();
+        Block { stmts }
+    }
+
+    fn node<'a>(&mut self, node: &'a parse::Node) -> Node<'a> {
+        match node {
+            parse::Node::Step(syntax) => Node::Step(self.step(syntax)),
+            parse::Node::Call(syntax) => Node::Call(self.call(syntax)),
+            parse::Node::If(syntax) => Node::If(self.if_(syntax)),
+            parse::Node::Match(syntax) => Node::Match(Match {
+                syntax,
+                arms: syntax
+                    .arms
+                    .iter()
+                    .map(|arm| Arm {
+                        syntax: arm,
+                        body: self.node(&arm.body),
+                    })
+                    .collect(),
+            }),
+            parse::Node::For(syntax) => self.loop_(
+                LoopKind::For {
+                    pat: &syntax.pat,
+                    expr: &syntax.expr,
+                },
+                syntax.label.as_ref(),
+                &syntax.body,
+                syntax.for_token.span,
+            ),
+            parse::Node::While(syntax) => self.loop_(
+                LoopKind::While { cond: &syntax.cond },
+                syntax.label.as_ref(),
+                &syntax.body,
+                syntax.while_token.span,
+            ),
+            parse::Node::Loop(syntax) => self.loop_(
+                LoopKind::Loop,
+                syntax.label.as_ref(),
+                &syntax.body,
+                syntax.loop_token.span,
+            ),
+            parse::Node::Block(block) => Node::Block(self.block(block)),
+            parse::Node::Rust(expr) => Node::Rust(expr),
+        }
+    }
+
+    fn if_<'a>(&mut self, syntax: &'a parse::If) -> If<'a> {
+        If {
+            syntax,
+            then_branch: self.block(&syntax.then_branch),
+            else_branch: syntax.else_branch.as_ref().map(|(_, rest)| match rest {
+                parse::Else::If(nested) => Else::If(Box::new(self.if_(nested))),
+                parse::Else::Block(block) => Else::Block(self.block(block)),
+            }),
+        }
+    }
+
+    fn loop_<'a>(
+        &mut self,
+        kind: LoopKind<'a>,
+        label: Option<&'a syn::Label>,
+        body: &'a parse::Block,
+        span: proc_macro2::Span,
+    ) -> Node<'a> {
+        let depth = self.depth;
+        self.depth += 1;
+        let body = self.block(body);
+        self.depth -= 1;
+        Node::Loop(Loop {
+            kind,
+            label,
+            counts: body.has_sites(),
+            body,
+            depth,
+            span,
+        })
+    }
+
+    fn step<'a>(&mut self, syntax: &'a parse::Step) -> Step<'a> {
+        let options = self.options(&syntax.options);
+        let site = self.site(&syntax.target, &options);
+        Step {
+            syntax,
+            site,
+            depth: self.depth,
+            options,
+        }
+    }
+
+    fn call<'a>(&mut self, syntax: &'a parse::Call) -> Call<'a> {
+        let options = self.options(&syntax.options);
+        for raw in &syntax.options {
+            if raw.method == RETRY || raw.method == TIMEOUT {
+                self.cx.error(
+                    raw.method.span(),
+                    format!(
+                        "`{}` is not supported on `call`: set it on the steps of the called workflow",
+                        raw.method
+                    ),
+                );
+            }
+        }
+        let site = self.site(&syntax.target, &options);
+        Call {
+            syntax,
+            site,
+            depth: self.depth,
+            options,
+        }
+    }
+
+    fn options(&mut self, raw: &[parse::RawOption]) -> parse::StepOptions {
+        let mut options = parse::StepOptions::default();
+        for option in raw {
+            options.add(self.cx, &option.method, &option.args);
+        }
+        options
+    }
+
+    fn site(&mut self, target: &parse::Target, options: &parse::StepOptions) -> usize {
+        let (name, explicit, span) = match &options.name {
+            Some(lit) => (lit.value(), true, lit.span()),
+            None => {
+                let ident = target.default_name();
+                let name = ident.map_or_else(|| "step".to_owned(), |i| unraw(&i.to_string()));
+                (name, false, target.span())
+            }
+        };
+        self.sites.push(Site {
+            name,
+            explicit,
+            span,
+        });
+        self.sites.len() - 1
+    }
+}
+
+/// Default names seen more than once get `#2`, `#3`, … in definition order, so that
+/// `step ping(); step ping();` keys as `ping` and `ping#2`.
+fn disambiguate(sites: &mut [Site]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for site in sites.iter_mut().filter(|site| !site.explicit) {
+        let count = seen.entry(site.name.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            site.name = format!("{}#{}", site.name, count);
+        }
+    }
+}
+
+fn unraw(name: &str) -> String {
+    name.strip_prefix("r#").unwrap_or(name).to_owned()
+}

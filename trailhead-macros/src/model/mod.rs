@@ -1,0 +1,158 @@
+//! The model: a workflow resolved from its syntax.
+//!
+//! Lowering (`lower.rs`) turns the parse tree into this form: options are read into
+//! policies, every step and call becomes a *site* with its key name, and every loop
+//! knows its depth, so that a step's key is its site name plus the iteration index of
+//! each loop around it. The model borrows the syntax it came from, so checks and the
+//! expansion can still point at the user's tokens.
+
+mod lower;
+
+pub(crate) use lower::{lower, result_types};
+
+use proc_macro2::Span;
+use syn::{Expr, Ident, Type};
+
+use crate::parse;
+
+/// One workflow, resolved.
+pub(crate) struct Workflow<'a> {
+    pub(crate) def: &'a parse::WorkflowDef,
+    /// `T` of `Result<T, E>`.
+    pub(crate) ok_type: &'a Type,
+    /// `E` of `Result<T, E>`.
+    pub(crate) err_type: &'a Type,
+    pub(crate) body: Block<'a>,
+    /// Every step and call, in definition order; nodes refer to them by index.
+    pub(crate) sites: Vec<Site>,
+}
+
+/// A place in the definition where a step or a call runs.
+pub(crate) struct Site {
+    /// The key name: `.name(..)` or the function's name, `#n` added for repeats.
+    pub(crate) name: String,
+    /// Whether the name was given with `.name(..)`.
+    pub(crate) explicit: bool,
+    pub(crate) span: Span,
+}
+
+pub(crate) struct Block<'a> {
+    pub(crate) stmts: Vec<Stmt<'a>>,
+}
+
+pub(crate) enum Stmt<'a> {
+    Let {
+        syntax: &'a parse::Let,
+        init: Option<Node<'a>>,
+    },
+    Expr {
+        node: Node<'a>,
+        semi: bool,
+    },
+    Item(&'a syn::Item),
+}
+
+pub(crate) enum Node<'a> {
+    Step(Step<'a>),
+    Call(Call<'a>),
+    If(If<'a>),
+    Match(Match<'a>),
+    Loop(Loop<'a>),
+    Block(Block<'a>),
+    Rust(&'a Expr),
+}
+
+pub(crate) struct Step<'a> {
+    pub(crate) syntax: &'a parse::Step,
+    pub(crate) site: usize,
+    /// How many loops enclose the step: the length of its key's index path.
+    pub(crate) depth: usize,
+    /// Options read from the syntax (`retry`, `timeout`, `name`, `map_err`).
+    pub(crate) options: parse::StepOptions,
+}
+
+pub(crate) struct Call<'a> {
+    pub(crate) syntax: &'a parse::Call,
+    pub(crate) site: usize,
+    pub(crate) depth: usize,
+    pub(crate) options: parse::StepOptions,
+}
+
+pub(crate) struct If<'a> {
+    pub(crate) syntax: &'a parse::If,
+    pub(crate) then_branch: Block<'a>,
+    pub(crate) else_branch: Option<Else<'a>>,
+}
+
+pub(crate) enum Else<'a> {
+    If(Box<If<'a>>),
+    Block(Block<'a>),
+}
+
+pub(crate) struct Match<'a> {
+    pub(crate) syntax: &'a parse::Match,
+    pub(crate) arms: Vec<Arm<'a>>,
+}
+
+pub(crate) struct Arm<'a> {
+    pub(crate) syntax: &'a parse::Arm,
+    pub(crate) body: Node<'a>,
+}
+
+pub(crate) struct Loop<'a> {
+    pub(crate) kind: LoopKind<'a>,
+    pub(crate) label: Option<&'a syn::Label>,
+    pub(crate) body: Block<'a>,
+    /// Depth of this loop (0 for the outermost); its index is element `depth` of a key path.
+    pub(crate) depth: usize,
+    /// Whether a step or call runs inside, so the iteration must be counted.
+    pub(crate) counts: bool,
+    pub(crate) span: Span,
+}
+
+pub(crate) enum LoopKind<'a> {
+    For { pat: &'a syn::Pat, expr: &'a Expr },
+    While { cond: &'a Expr },
+    Loop,
+}
+
+impl Block<'_> {
+    /// Whether any step or call is inside.
+    pub(crate) fn has_sites(&self) -> bool {
+        self.stmts.iter().any(|stmt| match stmt {
+            Stmt::Let { init, .. } => init.as_ref().is_some_and(Node::has_sites),
+            Stmt::Expr { node, .. } => node.has_sites(),
+            Stmt::Item(_) => false,
+        })
+    }
+}
+
+impl Node<'_> {
+    pub(crate) fn has_sites(&self) -> bool {
+        match self {
+            Node::Step(_) | Node::Call(_) => true,
+            Node::If(node) => node.has_sites(),
+            Node::Match(node) => node.arms.iter().any(|arm| arm.body.has_sites()),
+            Node::Loop(node) => node.counts,
+            Node::Block(block) => block.has_sites(),
+            Node::Rust(_) => false,
+        }
+    }
+}
+
+impl If<'_> {
+    pub(crate) fn has_sites(&self) -> bool {
+        self.then_branch.has_sites()
+            || match &self.else_branch {
+                Some(Else::If(node)) => node.has_sites(),
+                Some(Else::Block(block)) => block.has_sites(),
+                None => false,
+            }
+    }
+}
+
+impl Workflow<'_> {
+    pub(crate) fn name(&self) -> &Ident {
+        &self.def.name
+    }
+}

@@ -1,0 +1,67 @@
+//! Loops: `for`, `while` and `loop`, with steps inside. Each iteration adds its
+//! index to the keys of the steps it runs.
+
+use syn::Token;
+use syn::parse::{Parse, ParseStream};
+
+use super::block::Block;
+
+/// `'label: for pat in expr { .. }`
+pub(crate) struct For {
+    pub(crate) label: Option<syn::Label>,
+    pub(crate) for_token: Token![for],
+    pub(crate) pat: syn::Pat,
+    pub(crate) expr: Box<syn::Expr>,
+    pub(crate) body: Block,
+}
+
+/// `'label: while cond { .. }` (`while let` too)
+pub(crate) struct While {
+    pub(crate) label: Option<syn::Label>,
+    pub(crate) while_token: Token![while],
+    pub(crate) cond: Box<syn::Expr>,
+    pub(crate) body: Block,
+}
+
+/// `'label: loop { .. }`
+pub(crate) struct Loop {
+    pub(crate) label: Option<syn::Label>,
+    pub(crate) loop_token: Token![loop],
+    pub(crate) body: Block,
+}
+
+impl Parse for For {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let for_token = input.parse()?;
+        let pat = syn::Pat::parse_multi_with_leading_vert(input)?;
+        input.parse::<Token![in]>()?;
+        Ok(For {
+            label: None,
+            for_token,
+            pat,
+            expr: Box::new(syn::Expr::parse_without_eager_brace(input)?),
+            body: input.parse()?,
+        })
+    }
+}
+
+impl Parse for While {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        Ok(While {
+            label: None,
+            while_token: input.parse()?,
+            cond: Box::new(syn::Expr::parse_without_eager_brace(input)?),
+            body: input.parse()?,
+        })
+    }
+}
+
+impl Parse for Loop {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        Ok(Loop {
+            label: None,
+            loop_token: input.parse()?,
+            body: input.parse()?,
+        })
+    }
+}

@@ -1,0 +1,313 @@
+//! Step options: `.retry(..)`, `.timeout(..)`, `.name(..)`, `.map_err(..)`.
+//!
+//! Options are written as method calls after the step's function call. Each option
+//! is named once in [`OPTIONS`]; duplicates are reported by one helper, [`set`].
+
+use proc_macro2::Span;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, LitStr, Token};
+
+use super::duration::DurationLit;
+use crate::ctxt::Ctxt;
+use crate::suggest::did_you_mean;
+
+pub(crate) const RETRY: &str = "retry";
+pub(crate) const TIMEOUT: &str = "timeout";
+pub(crate) const NAME: &str = "name";
+pub(crate) const MAP_ERR: &str = "map_err";
+pub(crate) const OPTIONS: &[&str] = &[RETRY, TIMEOUT, NAME, MAP_ERR];
+
+const BACKOFF: &str = "backoff";
+const JITTER: &str = "jitter";
+const WHEN: &str = "when";
+
+/// The options of one step or call, as written.
+#[derive(Default)]
+pub(crate) struct StepOptions {
+    pub(crate) retry: Option<Retry>,
+    pub(crate) timeout: Option<Timeout>,
+    pub(crate) name: Option<LitStr>,
+    pub(crate) map_err: Option<Expr>,
+}
+
+/// `.retry(3, backoff = 100ms..10s, jitter = false, when = is_transient)` or `.retry(POLICY)`.
+pub(crate) struct Retry {
+    pub(crate) policy: RetryPolicy,
+    /// Which of the step's errors are retried; all of them when absent.
+    pub(crate) when: Option<Expr>,
+}
+
+pub(crate) enum RetryPolicy {
+    Literal {
+        attempts: u32,
+        backoff: Option<Backoff>,
+        jitter: Option<bool>,
+    },
+    /// A Rust expression of type `RetryPolicy`, for reuse across steps.
+    Expr(Expr),
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Backoff {
+    Exponential {
+        initial: DurationLit,
+        max: DurationLit,
+    },
+    Fixed(DurationLit),
+}
+
+pub(crate) enum Timeout {
+    Literal(DurationLit),
+    Expr(Expr),
+}
+
+impl StepOptions {
+    /// Reads one option from its method-call form; mistakes go to `cx`.
+    pub(crate) fn add(&mut self, cx: &Ctxt, method: &Ident, args: &Punctuated<Expr, Token![,]>) {
+        let span = method.span();
+        let result = if method == RETRY {
+            parse_retry(span, args).map(|retry| set(cx, &mut self.retry, method, retry))
+        } else if method == TIMEOUT {
+            parse_timeout(span, args).map(|timeout| set(cx, &mut self.timeout, method, timeout))
+        } else if method == NAME {
+            parse_name(span, args).map(|name| set(cx, &mut self.name, method, name))
+        } else if method == MAP_ERR {
+            single_arg(span, MAP_ERR, "a function or closure", args)
+                .map(|expr| set(cx, &mut self.map_err, method, expr.clone()))
+        } else {
+            Err(unknown_option(method))
+        };
+        if let Err(error) = result {
+            cx.push(error);
+        }
+    }
+}
+
+/// Stores `value` in `slot`, or reports that the option was given twice.
+fn set<T>(cx: &Ctxt, slot: &mut Option<T>, method: &Ident, value: T) {
+    if slot.is_some() {
+        cx.error(method.span(), format!("duplicate step option `{method}`"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+pub(crate) fn unknown_option(method: &Ident) -> syn::Error {
+    let name = method.to_string();
+    let mut message = format!(
+        "unknown step option `{name}`, expected one of `retry`, `timeout`, `name`, `map_err`"
+    );
+    if let Some(near) = did_you_mean(&name, OPTIONS) {
+        message = format!("unknown step option `{name}`: did you mean `{near}`?");
+    }
+    syn::Error::new(method.span(), message)
+}
+
+fn single_arg<'a>(
+    span: Span,
+    option: &str,
+    what: &str,
+    args: &'a Punctuated<Expr, Token![,]>,
+) -> syn::Result<&'a Expr> {
+    match args.len() {
+        1 => Ok(&args[0]),
+        0 => Err(syn::Error::new(span, format!("`{option}` expects {what}"))),
+        _ => Err(syn::Error::new(
+            args[1].span(),
+            format!("`{option}` takes exactly one argument"),
+        )),
+    }
+}
+
+fn parse_name(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<LitStr> {
+    let expr = single_arg(
+        span,
+        NAME,
+        "a string literal, e.g. `name(\"charge card\")`",
+        args,
+    )?;
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(lit),
+        ..
+    }) = expr
+    else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "expected a string literal, e.g. `name(\"charge card\")`",
+        ));
+    };
+    let value = lit.value();
+    if value.trim().is_empty() {
+        return Err(syn::Error::new(lit.span(), "a step name cannot be empty"));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| matches!(c, '[' | ']' | '/' | '"' | '\n'))
+    {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("a step name cannot contain `{}`", bad.escape_default()),
+        ));
+    }
+    Ok(lit.clone())
+}
+
+fn parse_timeout(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Timeout> {
+    let expr = single_arg(span, TIMEOUT, "a duration, e.g. `timeout(5s)`", args)?;
+    if is_number_literal(expr) {
+        DurationLit::from_expr(expr, false).map(Timeout::Literal)
+    } else {
+        Ok(Timeout::Expr(expr.clone()))
+    }
+}
+
+fn parse_retry(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Retry> {
+    let mut args = args.iter();
+    let Some(first) = args.next() else {
+        return Err(syn::Error::new(
+            span,
+            "`retry` expects the number of attempts, e.g. `retry(3)`, or a `RetryPolicy`",
+        ));
+    };
+    let mut policy = match first {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(lit),
+            ..
+        }) => {
+            if !lit.suffix().is_empty() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "`retry` expects a plain number of attempts, e.g. `retry(3)`",
+                ));
+            }
+            let attempts: u32 = lit.base10_parse()?;
+            if attempts == 0 {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "`retry` needs at least 1 attempt: `retry(n)` makes at most n attempts in total",
+                ));
+            }
+            RetryPolicy::Literal {
+                attempts,
+                backoff: None,
+                jitter: None,
+            }
+        }
+        Expr::Assign(assign) => {
+            return Err(syn::Error::new_spanned(
+                &assign.left,
+                "`retry` expects the number of attempts first, e.g. `retry(3, backoff = 100ms..10s)`",
+            ));
+        }
+        other => RetryPolicy::Expr(other.clone()),
+    };
+    let mut when = None;
+    let mut seen: Vec<String> = Vec::new();
+    for arg in args {
+        let Expr::Assign(assign) = arg else {
+            return Err(syn::Error::new_spanned(
+                arg,
+                "expected `backoff = ..`, `jitter = ..` or `when = ..`",
+            ));
+        };
+        let Some(key) = path_ident(&assign.left) else {
+            return Err(syn::Error::new_spanned(
+                &assign.left,
+                "expected `backoff`, `jitter` or `when`",
+            ));
+        };
+        let key_name = key.to_string();
+        if seen.contains(&key_name) {
+            return Err(syn::Error::new(
+                key.span(),
+                format!("duplicate retry setting `{key_name}`"),
+            ));
+        }
+        seen.push(key_name);
+        if key == WHEN {
+            when = Some((*assign.right).clone());
+            continue;
+        }
+        let RetryPolicy::Literal {
+            backoff, jitter, ..
+        } = &mut policy
+        else {
+            return Err(syn::Error::new(
+                key.span(),
+                format!(
+                    "`{key}` cannot be combined with a `RetryPolicy` expression; set it on the policy"
+                ),
+            ));
+        };
+        if key == BACKOFF {
+            *backoff = Some(parse_backoff(&assign.right)?);
+        } else if key == JITTER {
+            *jitter = Some(parse_bool(&assign.right)?);
+        } else {
+            let mut message =
+                format!("unknown retry setting `{key}`, expected `backoff`, `jitter` or `when`");
+            if let Some(near) = did_you_mean(&key.to_string(), &[BACKOFF, JITTER, WHEN]) {
+                message = format!("unknown retry setting `{key}`: did you mean `{near}`?");
+            }
+            return Err(syn::Error::new(key.span(), message));
+        }
+    }
+    Ok(Retry { policy, when })
+}
+
+fn parse_backoff(expr: &Expr) -> syn::Result<Backoff> {
+    match expr {
+        Expr::Range(range) => {
+            let (Some(start), Some(end)) = (&range.start, &range.end) else {
+                return Err(syn::Error::new_spanned(
+                    range,
+                    "expected a backoff range with both ends, e.g. `100ms..10s`",
+                ));
+            };
+            if matches!(range.limits, syn::RangeLimits::Closed(_)) {
+                return Err(syn::Error::new_spanned(
+                    range,
+                    "use `..` for a backoff range, e.g. `100ms..10s`",
+                ));
+            }
+            let initial = DurationLit::from_expr(start, false)?;
+            let max = DurationLit::from_expr(end, false)?;
+            if max.millis < initial.millis {
+                return Err(syn::Error::new_spanned(
+                    range,
+                    "backoff range must not decrease: the first delay comes first, the cap second",
+                ));
+            }
+            Ok(Backoff::Exponential { initial, max })
+        }
+        other => DurationLit::from_expr(other, false).map(Backoff::Fixed),
+    }
+}
+
+fn parse_bool(expr: &Expr) -> syn::Result<bool> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Bool(b),
+            ..
+        }) => Ok(b.value),
+        other => Err(syn::Error::new_spanned(other, "expected `true` or `false`")),
+    }
+}
+
+fn path_ident(expr: &Expr) -> Option<&Ident> {
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
+        _ => None,
+    }
+}
+
+fn is_number_literal(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(_) | syn::Lit::Float(_),
+            ..
+        })
+    )
+}

@@ -1,0 +1,164 @@
+//! `step f(args).option(..)*` and `step blocking f(args)`: one unit of work.
+//!
+//! The step's call and its options are one Rust method-call chain; the options are
+//! the trailing calls peeled off the end. What remains must be a function call
+//! `path(args)` or a method call `value.method(args)`.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, Token};
+
+use crate::kw;
+
+/// A `step` expression as written.
+pub(crate) struct Step {
+    pub(crate) step_token: kw::step,
+    /// `Some` for `step blocking f(..)`: the function runs on a worker thread.
+    pub(crate) blocking: Option<kw::blocking>,
+    pub(crate) target: Target,
+    pub(crate) options: Vec<RawOption>,
+}
+
+/// The function a step or call invokes.
+pub(crate) enum Target {
+    /// `path::to::f(args)`
+    Function {
+        func: Box<Expr>,
+        args: Punctuated<Expr, Token![,]>,
+        paren_span: Span,
+    },
+    /// `value.method(args)`
+    Method {
+        receiver: Box<Expr>,
+        method: Ident,
+        turbofish: Option<syn::AngleBracketedGenericArguments>,
+        args: Punctuated<Expr, Token![,]>,
+        paren_span: Span,
+    },
+}
+
+/// One `.option(args)` as written; read into `StepOptions` by the model.
+pub(crate) struct RawOption {
+    pub(crate) method: Ident,
+    pub(crate) args: Punctuated<Expr, Token![,]>,
+}
+
+impl Target {
+    /// The name a step gets when it has no `.name(..)`: the function's own name.
+    pub(crate) fn default_name(&self) -> Option<&Ident> {
+        match self {
+            Target::Function { func, .. } => match &**func {
+                Expr::Path(path) => path.path.segments.last().map(|s| &s.ident),
+                _ => None,
+            },
+            Target::Method { method, .. } => Some(method),
+        }
+    }
+
+    /// The arguments of the call, in order (a method's receiver is not among them).
+    pub(crate) fn args(&self) -> &Punctuated<Expr, Token![,]> {
+        match self {
+            Target::Function { args, .. } | Target::Method { args, .. } => args,
+        }
+    }
+
+    pub(crate) fn span(&self) -> Span {
+        match self {
+            Target::Function { func, .. } => func.span(),
+            Target::Method { method, .. } => method.span(),
+        }
+    }
+}
+
+impl Parse for Step {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let step_token: kw::step = input.parse()?;
+        let blocking = if input.peek(kw::blocking) {
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        let what = "a function call after `step`, e.g. `step charge(&order)`";
+        let (target, options) = parse_chain(input, step_token.span, what, false)?;
+        Ok(Step {
+            step_token,
+            blocking,
+            target,
+            options,
+        })
+    }
+}
+
+/// Parses `target(args).option(..)*` after the `step` or `call` keyword.
+pub(crate) fn parse_chain(
+    input: ParseStream<'_>,
+    keyword: Span,
+    what: &str,
+    function_only: bool,
+) -> syn::Result<(Target, Vec<RawOption>)> {
+    if input.is_empty() || input.peek(Token![;]) || input.peek(Token![,]) {
+        return Err(syn::Error::new(keyword, format!("expected {what}")));
+    }
+    let expr: Expr = input.parse()?;
+    split_chain(expr, what, function_only)
+}
+
+fn split_chain(
+    mut expr: Expr,
+    what: &str,
+    function_only: bool,
+) -> syn::Result<(Target, Vec<RawOption>)> {
+    let mut options = Vec::new();
+    loop {
+        match expr {
+            // `f(a).option(..)`: everything after the first call is an option.
+            Expr::MethodCall(call)
+                if matches!(*call.receiver, Expr::Call(_) | Expr::MethodCall(_)) =>
+            {
+                options.push(RawOption {
+                    method: call.method,
+                    args: call.args,
+                });
+                expr = *call.receiver;
+            }
+            Expr::MethodCall(call) if !function_only => {
+                options.reverse();
+                let target = Target::Method {
+                    receiver: call.receiver,
+                    method: call.method,
+                    turbofish: call.turbofish,
+                    args: call.args,
+                    paren_span: call.paren_token.span.join(),
+                };
+                return Ok((target, options));
+            }
+            Expr::Call(call) if matches!(*call.func, Expr::Path(_)) => {
+                options.reverse();
+                let target = Target::Function {
+                    func: call.func,
+                    args: call.args,
+                    paren_span: call.paren_token.span.join(),
+                };
+                return Ok((target, options));
+            }
+            Expr::Await(await_expr) => {
+                return Err(syn::Error::new_spanned(
+                    await_expr.await_token,
+                    "remove this `.await`: the workflow awaits its steps itself",
+                ));
+            }
+            Expr::Try(try_expr) => {
+                return Err(syn::Error::new_spanned(
+                    try_expr.question_token,
+                    "remove this `?`: a failed step already fails the workflow \
+                     (use `.map_err(..)` to choose the error)",
+                ));
+            }
+            other => {
+                return Err(syn::Error::new_spanned(other, format!("expected {what}")));
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! A workflow definition: `/// docs  pub workflow name(params) -> Result<T, E> { body }`.
+
+use proc_macro2::{Group, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Ident, PatType, Token, Type, Visibility, parenthesized, token};
+
+use crate::kw;
+
+/// A workflow as written. The body stays unparsed tokens here so that a mistake in
+/// one body still leaves every signature known (see `expand::fallback`).
+pub(crate) struct WorkflowDef {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) name: Ident,
+    pub(crate) params: Punctuated<PatType, Token![,]>,
+    pub(crate) output: Type,
+    /// `{ .. }`, parsed into a [`Block`](super::Block) by the expansion.
+    pub(crate) body: Group,
+}
+
+impl WorkflowDef {
+    /// The body with its braces, ready for `syn::parse2::<Block>`.
+    pub(crate) fn body_group(&self) -> TokenStream {
+        TokenTree::Group(self.body.clone()).into()
+    }
+}
+
+impl Parse for WorkflowDef {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let lookahead = input.lookahead1();
+        if !lookahead.peek(kw::workflow) {
+            return Err(lookahead.error());
+        }
+        input.parse::<kw::workflow>()?;
+        let name = input.parse()?;
+        if input.peek(Token![<]) {
+            return Err(input.error("generic workflows are not supported yet"));
+        }
+        if !input.peek(token::Paren) {
+            return Err(input.error("expected the workflow's parameters, e.g. `(order: Order)`"));
+        }
+        let content;
+        parenthesized!(content in input);
+        let params = parse_params(&content)?;
+        if !input.peek(Token![->]) {
+            return Err(input
+                .error("expected `-> Result<T, E>`: a workflow returns its output or its error"));
+        }
+        input.parse::<Token![->]>()?;
+        let output = input.parse()?;
+        let lookahead = input.lookahead1();
+        if !lookahead.peek(token::Brace) {
+            return Err(lookahead.error());
+        }
+        let body = input.parse()?;
+        Ok(WorkflowDef {
+            attrs,
+            vis,
+            name,
+            params,
+            output,
+            body,
+        })
+    }
+}
+
+fn parse_params(input: ParseStream<'_>) -> syn::Result<Punctuated<PatType, Token![,]>> {
+    let mut params = Punctuated::new();
+    while !input.is_empty() {
+        if input.peek(Token![self]) || input.peek(Token![&]) {
+            return Err(
+                input.error("a workflow has no `self`: take the values it needs as parameters")
+            );
+        }
+        let pat = syn::Pat::parse_single(input)?;
+        if !input.peek(Token![:]) {
+            return Err(input.error("expected `: Type`: every workflow parameter has a type"));
+        }
+        let colon_token = input.parse()?;
+        let ty = input.parse()?;
+        params.push_value(PatType {
+            attrs: Vec::new(),
+            pat: Box::new(pat),
+            colon_token,
+            ty,
+        });
+        if input.is_empty() {
+            break;
+        }
+        params.push_punct(input.parse()?);
+    }
+    Ok(params)
+}
