@@ -9,7 +9,7 @@
 
 use quote::ToTokens;
 
-use crate::model::{Block, Else, Node, Stmt, Workflow};
+use crate::model::{Block, Else, LoopKind, Node, Rust, Stmt, Workflow};
 use crate::parse::Target;
 
 pub(crate) fn definition_hash(workflow: &Workflow<'_>, diagram: &str) -> u64 {
@@ -54,11 +54,13 @@ fn node_targets(node: &Node<'_>, text: &mut String) {
         Node::Step(step) => target(&step.syntax.target, text),
         Node::Call(call) => target(&call.syntax.target, text),
         Node::If(branch) => {
+            rust_targets(&branch.cond, text);
             targets(&branch.then_branch, text);
             let mut rest = branch.else_branch.as_ref();
             while let Some(next) = rest {
                 match next {
                     Else::If(inner) => {
+                        rust_targets(&inner.cond, text);
                         targets(&inner.then_branch, text);
                         rest = inner.else_branch.as_ref();
                     }
@@ -69,14 +71,30 @@ fn node_targets(node: &Node<'_>, text: &mut String) {
                 }
             }
         }
-        Node::Match(branch) => branch
-            .arms
-            .iter()
-            .for_each(|arm| node_targets(&arm.body, text)),
-        Node::Loop(looped) => targets(&looped.body, text),
+        Node::Match(branch) => {
+            rust_targets(&branch.scrutinee, text);
+            for arm in &branch.arms {
+                if let Some(guard) = &arm.guard {
+                    rust_targets(guard, text);
+                }
+                node_targets(&arm.body, text);
+            }
+        }
+        Node::Loop(looped) => {
+            match &looped.kind {
+                LoopKind::For { expr, .. } => rust_targets(expr, text),
+                LoopKind::While { cond } => rust_targets(cond, text),
+                LoopKind::Loop => {}
+            }
+            targets(&looped.body, text);
+        }
         Node::Block(block) => targets(block, text),
-        Node::Rust(_) => {}
+        Node::Rust(rust) => rust_targets(rust, text),
     }
+}
+
+fn rust_targets(rust: &Rust<'_>, text: &mut String) {
+    rust.sites.iter().for_each(|site| node_targets(site, text));
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {

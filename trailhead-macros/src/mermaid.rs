@@ -11,7 +11,8 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 use crate::hash::definition_hash;
-use crate::model::{Block, Else, If, Loop, LoopKind, Node, Stmt, Workflow};
+use crate::model::{Block, Else, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
+use crate::parse::rewrite::unmark;
 use crate::parse::{Backoff, RetryPolicy, StepOptions, Timeout};
 
 /// A workflow's flowchart and the structural hash of its definition.
@@ -156,10 +157,11 @@ impl Chart<'_, '_> {
             }
             Node::If(branch) => self.if_(branch, exits),
             Node::Match(branch) => {
+                let exits = self.sites(&branch.scrutinee, exits);
                 let id = self.fresh("m");
                 let text = format!(
                     "match {}",
-                    tokens_text(&branch.syntax.expr.to_token_stream())
+                    tokens_text(&branch.syntax.expr.expr.to_token_stream())
                 );
                 self.declare(&format!("{id}{{\"{}\"}}", escape(&text)));
                 self.connect(&exits, &id);
@@ -167,21 +169,37 @@ impl Chart<'_, '_> {
                 for arm in &branch.arms {
                     let mut label = tokens_text(&arm.syntax.pat.to_token_stream());
                     if let Some((_, guard)) = &arm.syntax.guard {
-                        let _ = write!(label, " if {}", tokens_text(&guard.to_token_stream()));
+                        let _ = write!(label, " if {}", tokens_text(&guard.expr.to_token_stream()));
                     }
-                    out.extend(self.node(&arm.body, vec![Exit::labelled(&id, label)]));
+                    let mut entry = vec![Exit::labelled(&id, label)];
+                    if let Some(guard) = &arm.guard {
+                        entry = self.sites(guard, entry);
+                    }
+                    out.extend(self.node(&arm.body, entry));
                 }
                 out
             }
             Node::Loop(looped) => self.loop_(looped, exits),
             Node::Block(block) => self.block(block, exits),
-            Node::Rust(_) => exits,
+            Node::Rust(rust) => self.sites(rust, exits),
         }
     }
 
+    /// The steps and calls inside plain code, one after another.
+    fn sites(&mut self, rust: &Rust<'_>, mut exits: Vec<Exit>) -> Vec<Exit> {
+        for site in &rust.sites {
+            exits = self.node(site, exits);
+        }
+        exits
+    }
+
     fn if_(&mut self, branch: &If<'_>, exits: Vec<Exit>) -> Vec<Exit> {
+        let exits = self.sites(&branch.cond, exits);
         let id = self.fresh("b");
-        let text = format!("if {}", tokens_text(&branch.syntax.cond.to_token_stream()));
+        let text = format!(
+            "if {}",
+            tokens_text(&branch.syntax.cond.expr.to_token_stream())
+        );
         self.declare(&format!("{id}{{\"{}\"}}", escape(&text)));
         self.connect(&exits, &id);
         let mut out = self.block(
@@ -198,25 +216,33 @@ impl Chart<'_, '_> {
     }
 
     fn loop_(&mut self, looped: &Loop<'_>, exits: Vec<Exit>) -> Vec<Exit> {
+        let exits = match &looped.kind {
+            LoopKind::For { expr, .. } => self.sites(expr, exits),
+            LoopKind::While { .. } | LoopKind::Loop => exits,
+        };
         let id = self.fresh("l");
-        let (text, done) = match looped.kind {
+        let (text, done) = match &looped.kind {
             LoopKind::For { pat, expr } => (
                 format!(
                     "for {} in {}",
                     tokens_text(&pat.to_token_stream()),
-                    tokens_text(&expr.to_token_stream())
+                    tokens_text(&expr.expr.to_token_stream())
                 ),
                 "done",
             ),
             LoopKind::While { cond } => (
-                format!("while {}", tokens_text(&cond.to_token_stream())),
+                format!("while {}", tokens_text(&cond.expr.to_token_stream())),
                 "done",
             ),
             LoopKind::Loop => ("loop".to_owned(), "break"),
         };
         self.declare(&format!("{id}{{{{\"{}\"}}}}", escape(&text)));
         self.connect(&exits, &id);
-        let body_exits = self.block(&looped.body, vec![Exit::labelled(&id, "each".to_owned())]);
+        let mut entry = vec![Exit::labelled(&id, "each".to_owned())];
+        if let LoopKind::While { cond } = &looped.kind {
+            entry = self.sites(cond, entry);
+        }
+        let body_exits = self.block(&looped.body, entry);
         let back: Vec<Exit> = body_exits
             .into_iter()
             .map(|exit| Exit {
@@ -293,7 +319,7 @@ fn millis_text(millis: u64) -> String {
 
 /// Token text as a person writes it: `trip.needs_visa`, not `trip . needs_visa`.
 pub(crate) fn tokens_text(tokens: &TokenStream) -> String {
-    let text = tokens.to_string();
+    let text = unmark(tokens.clone()).to_string();
     let mut out = text;
     for (from, to) in [
         (" . ", "."),

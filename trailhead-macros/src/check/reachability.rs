@@ -55,10 +55,13 @@ fn nested(cx: &Ctxt, node: &Node<'_>) {
 }
 
 fn exit_word(node: &Node<'_>) -> Option<&'static str> {
-    match node {
-        Node::Rust(syn::Expr::Return(_)) => Some("return"),
-        Node::Rust(syn::Expr::Break(_)) => Some("break"),
-        Node::Rust(syn::Expr::Continue(_)) => Some("continue"),
+    let Node::Rust(rust) = node else {
+        return None;
+    };
+    match rust.expr {
+        syn::Expr::Return(_) => Some("return"),
+        syn::Expr::Break(_) => Some("break"),
+        syn::Expr::Continue(_) => Some("continue"),
         _ => None,
     }
 }
@@ -82,6 +85,6 @@ pub(crate) fn node_span(node: &Node<'_>) -> proc_macro2::Span {
             .stmts
             .first()
             .map_or_else(proc_macro2::Span::call_site, stmt_span),
-        Node::Rust(expr) => expr.span(),
+        Node::Rust(rust) => rust.expr.span(),
     }
 }

@@ -1,6 +1,6 @@
 //! Visits every piece of plain Rust in a workflow body, for checks that judge it.
 
-use crate::model::{Block, Else, Node, Stmt};
+use crate::model::{Block, Else, If, LoopKind, Node, Rust, Stmt};
 use crate::parse;
 
 /// Calls `f` on each plain-Rust expression of `block`: statements, conditions,
@@ -19,7 +19,7 @@ pub(super) fn plain_exprs<'a>(block: &Block<'a>, f: &mut dyn FnMut(&'a syn::Expr
 
 fn node<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
     match node {
-        Node::Rust(expr) => f(expr),
+        Node::Rust(rust) => self::rust(rust, f),
         Node::Step(step) => {
             target(&step.syntax.target, f);
             options(&step.syntax.options, f);
@@ -30,19 +30,19 @@ fn node<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
         }
         Node::If(branch) => node_if(branch, f),
         Node::Match(branch) => {
-            f(&branch.syntax.expr);
+            rust(&branch.scrutinee, f);
             for arm in &branch.arms {
-                if let Some((_, guard)) = &arm.syntax.guard {
-                    f(guard);
+                if let Some(guard) = &arm.guard {
+                    rust(guard, f);
                 }
                 self::node(&arm.body, f);
             }
         }
         Node::Loop(looped) => {
-            match looped.kind {
-                crate::model::LoopKind::For { expr, .. } => f(expr),
-                crate::model::LoopKind::While { cond } => f(cond),
-                crate::model::LoopKind::Loop => {}
+            match &looped.kind {
+                LoopKind::For { expr, .. } => rust(expr, f),
+                LoopKind::While { cond } => rust(cond, f),
+                LoopKind::Loop => {}
             }
             plain_exprs(&looped.body, f);
         }
@@ -50,8 +50,15 @@ fn node<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
     }
 }
 
-fn node_if<'a>(branch: &crate::model::If<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
-    f(&branch.syntax.cond);
+/// The expression itself (syn does not look inside the site markers) and then the
+/// arguments of the sites within it.
+fn rust<'a>(rust: &Rust<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
+    f(rust.expr);
+    rust.sites.iter().for_each(|site| node(site, f));
+}
+
+fn node_if<'a>(branch: &If<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
+    rust(&branch.cond, f);
     plain_exprs(&branch.then_branch, f);
     match &branch.else_branch {
         Some(Else::If(inner)) => node_if(inner, f),

@@ -4,9 +4,31 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
+use syn::visit_mut::VisitMut;
+
 use super::paths::{loop_counter, loop_index};
 use super::step::StepExpander;
-use crate::model::{Block, Else, If, Loop, LoopKind, Node, Stmt};
+use crate::model::{Block, Else, If, Loop, LoopKind, Node, Rust, Stmt};
+use crate::parse::rewrite::is_marker;
+
+/// Replaces each site marker with its expansion, in the order the parser found them.
+struct SiteReplacer<'e, 'x, 'a> {
+    expander: &'e StepExpander<'x>,
+    sites: std::slice::Iter<'e, Node<'a>>,
+}
+
+impl VisitMut for SiteReplacer<'_, '_, '_> {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::Macro(mac) = expr
+            && is_marker(&mac.mac)
+        {
+            let site = self.sites.next().expect("one site per marker");
+            *expr = syn::Expr::Verbatim(self.expander.node(site));
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
 
 impl StepExpander<'_> {
     /// The statements of `block`, without braces.
@@ -46,14 +68,13 @@ impl StepExpander<'_> {
             Node::If(branch) => self.if_(branch),
             Node::Match(branch) => {
                 let match_token = &branch.syntax.match_token;
-                let scrutinee = &branch.syntax.expr;
+                let scrutinee = self.rust(&branch.scrutinee);
                 let arms = branch.arms.iter().map(|arm| {
                     let pat = &arm.syntax.pat;
-                    let guard = arm
-                        .syntax
-                        .guard
-                        .as_ref()
-                        .map(|(if_token, guard)| quote!(#if_token #guard));
+                    let guard = arm.guard.as_ref().map(|guard| {
+                        let guard = self.rust(guard);
+                        quote!(if #guard)
+                    });
                     let arrow = &arm.syntax.fat_arrow;
                     let body = self.node(&arm.body);
                     quote!(#pat #guard #arrow #body,)
@@ -65,13 +86,27 @@ impl StepExpander<'_> {
                 let stmts = self.stmts(block);
                 quote!({ #stmts })
             }
-            Node::Rust(expr) => expr.to_token_stream(),
+            Node::Rust(rust) => self.rust(rust),
         }
+    }
+
+    /// Plain Rust with the steps and calls inside it expanded in place.
+    pub(super) fn rust(&self, rust: &Rust<'_>) -> TokenStream {
+        if rust.sites.is_empty() {
+            return rust.expr.to_token_stream();
+        }
+        let mut expr = rust.expr.clone();
+        let mut replacer = SiteReplacer {
+            expander: self,
+            sites: rust.sites.iter(),
+        };
+        replacer.visit_expr_mut(&mut expr);
+        expr.to_token_stream()
     }
 
     fn if_(&self, branch: &If<'_>) -> TokenStream {
         let if_token = &branch.syntax.if_token;
-        let cond = &branch.syntax.cond;
+        let cond = self.rust(&branch.cond);
         let then_branch = self.stmts(&branch.then_branch);
         let else_branch = branch.else_branch.as_ref().map(|rest| match rest {
             Else::If(inner) => {
@@ -103,12 +138,30 @@ impl StepExpander<'_> {
         } else {
             body
         };
-        let head = match looped.kind {
-            LoopKind::For { pat, expr } => quote!(for #pat in #expr),
-            LoopKind::While { cond } => quote!(while #cond),
-            LoopKind::Loop => quote!(loop),
+        let looped_tokens = match &looped.kind {
+            LoopKind::For { pat, expr } => {
+                let expr = self.rust(expr);
+                quote!(#label for #pat in #expr { #body })
+            }
+            // A counted `while` becomes `loop { count; if cond { body } else { break } }`
+            // so that steps in its condition are keyed by the iteration they run in.
+            LoopKind::While { cond } if looped.counts => {
+                let cond = self.rust(cond);
+                let index = loop_index(looped.depth);
+                let counter = loop_counter(looped.depth);
+                let inner = self.stmts(&looped.body);
+                quote!(#label loop {
+                    let #index: u32 = #counter;
+                    #counter += 1;
+                    if #cond { #inner } else { break }
+                })
+            }
+            LoopKind::While { cond } => {
+                let cond = self.rust(cond);
+                quote!(#label while #cond { #body })
+            }
+            LoopKind::Loop => quote!(#label loop { #body }),
         };
-        let looped_tokens = quote!(#label #head { #body });
         if looped.counts {
             let counter = loop_counter(looped.depth);
             quote!({

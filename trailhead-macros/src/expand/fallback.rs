@@ -33,9 +33,9 @@ pub(super) fn skeleton(paths: &Paths, def: &WorkflowDef) -> TokenStream {
             type Input = #input_type;
             type Output = #ok_type;
             type Error = #err_type;
-            const NAME: &'static str = "";
-            const MERMAID: &'static str = "";
-            const DEFINITION_HASH: u64 = 0;
+            const NAME: &'static str = #name::NAME;
+            const MERMAID: &'static str = #name::MERMAID;
+            const DEFINITION_HASH: u64 = #name::DEFINITION_HASH;
 
             fn execute<'__run>(
                 self,

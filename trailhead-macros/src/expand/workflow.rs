@@ -34,9 +34,6 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
     };
     let items = items(paths, def, ok_type, err_type, diagram);
     let name = &def.name;
-    let name_str = name.to_string();
-    let mermaid = &diagram.text;
-    let hash = diagram.hash;
 
     quote! {
         #items
@@ -46,9 +43,9 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
             type Input = #input_type;
             type Output = #ok_type;
             type Error = #err_type;
-            const NAME: &'static str = #name_str;
-            const MERMAID: &'static str = #mermaid;
-            const DEFINITION_HASH: u64 = #hash;
+            const NAME: &'static str = #name::NAME;
+            const MERMAID: &'static str = #name::MERMAID;
+            const DEFINITION_HASH: u64 = #name::DEFINITION_HASH;
 
             #[allow(clippy::let_unit_value, clippy::needless_return, unused_mut)]
             fn execute<'__run>(
@@ -86,6 +83,9 @@ pub(super) fn items(
     let types = &params.types;
     let input_value = params.input_value();
     let diagram_doc = diagram.doc_lines();
+    let name_str = name.to_string();
+    let mermaid = &diagram.text;
+    let hash = diagram.hash;
     let run_doc = format!(
         " Runs `{name}` on `engine` to completion: `engine.start({name}, input)` \
          followed by `result()`, as one typed function."
@@ -99,6 +99,14 @@ pub(super) fn items(
 
         #[allow(clippy::unused_async, clippy::too_many_arguments)]
         impl #name {
+            /// The workflow's name, as runs and journals record it.
+            #vis const NAME: &'static str = #name_str;
+            /// The workflow's flowchart in Mermaid syntax, made at compile time.
+            #vis const MERMAID: &'static str = #mermaid;
+            /// The structural hash of the definition: its signature, its steps and
+            /// calls with their keys, and the shape of its branches and loops.
+            #vis const DEFINITION_HASH: u64 = #hash;
+
             #[doc = #run_doc]
             ///
             /// # Errors

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use syn::spanned::Spanned;
 
-use super::{Arm, Block, Call, Else, If, Loop, LoopKind, Match, Node, Site, Step, Stmt, Workflow};
+use super::{
+    Arm, Block, Call, Else, If, Loop, LoopKind, Match, Node, Rust, Site, Step, Stmt, Workflow,
+};
 use crate::ctxt::Ctxt;
 use crate::parse;
 use crate::parse::options::{RETRY, TIMEOUT};
@@ -98,44 +100,68 @@ impl<'c> Lowerer<'c> {
             parse::Node::If(syntax) => Node::If(self.if_(syntax)),
             parse::Node::Match(syntax) => Node::Match(Match {
                 syntax,
+                scrutinee: self.rust(&syntax.expr),
                 arms: syntax
                     .arms
                     .iter()
                     .map(|arm| Arm {
                         syntax: arm,
+                        guard: arm.guard.as_ref().map(|(_, guard)| self.rust(guard)),
                         body: self.node(&arm.body),
                     })
                     .collect(),
             }),
-            parse::Node::For(syntax) => self.loop_(
-                LoopKind::For {
-                    pat: &syntax.pat,
-                    expr: &syntax.expr,
-                },
-                syntax.label.as_ref(),
-                &syntax.body,
-                syntax.for_token.span,
-            ),
+            parse::Node::For(syntax) => {
+                // The iterator is made once, before the first iteration.
+                let expr = self.rust(&syntax.expr);
+                self.loop_(
+                    |_| LoopKind::For {
+                        pat: &syntax.pat,
+                        expr,
+                    },
+                    syntax.label.as_ref(),
+                    &syntax.body,
+                    syntax.for_token.span,
+                )
+            }
             parse::Node::While(syntax) => self.loop_(
-                LoopKind::While { cond: &syntax.cond },
+                // The condition runs in every iteration, so its sites are inside.
+                |this| LoopKind::While {
+                    cond: this.rust(&syntax.cond),
+                },
                 syntax.label.as_ref(),
                 &syntax.body,
                 syntax.while_token.span,
             ),
             parse::Node::Loop(syntax) => self.loop_(
-                LoopKind::Loop,
+                |_| LoopKind::Loop,
                 syntax.label.as_ref(),
                 &syntax.body,
                 syntax.loop_token.span,
             ),
             parse::Node::Block(block) => Node::Block(self.block(block)),
-            parse::Node::Rust(expr) => Node::Rust(expr),
+            parse::Node::Rust(rust) => Node::Rust(self.rust(rust)),
+        }
+    }
+
+    fn rust<'a>(&mut self, rust: &'a parse::Rust) -> Rust<'a> {
+        Rust {
+            expr: &rust.expr,
+            sites: rust
+                .sites
+                .iter()
+                .map(|site| match site {
+                    parse::Site::Step(step) => Node::Step(self.step(step)),
+                    parse::Site::Call(call) => Node::Call(self.call(call)),
+                })
+                .collect(),
         }
     }
 
     fn if_<'a>(&mut self, syntax: &'a parse::If) -> If<'a> {
         If {
             syntax,
+            cond: self.rust(&syntax.cond),
             then_branch: self.block(&syntax.then_branch),
             else_branch: syntax.else_branch.as_ref().map(|(_, rest)| match rest {
                 parse::Else::If(nested) => Else::If(Box::new(self.if_(nested))),
@@ -146,19 +172,21 @@ impl<'c> Lowerer<'c> {
 
     fn loop_<'a>(
         &mut self,
-        kind: LoopKind<'a>,
+        kind: impl FnOnce(&mut Self) -> LoopKind<'a>,
         label: Option<&'a syn::Label>,
         body: &'a parse::Block,
         span: proc_macro2::Span,
     ) -> Node<'a> {
         let depth = self.depth;
         self.depth += 1;
+        let kind = kind(self);
         let body = self.block(body);
         self.depth -= 1;
+        let head_counts = matches!(&kind, LoopKind::While { cond } if !cond.sites.is_empty());
         Node::Loop(Loop {
+            counts: head_counts || body.has_sites(),
             kind,
             label,
-            counts: body.has_sites(),
             body,
             depth,
             span,

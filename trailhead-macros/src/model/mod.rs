@@ -59,7 +59,14 @@ pub(crate) enum Node<'a> {
     Match(Match<'a>),
     Loop(Loop<'a>),
     Block(Block<'a>),
-    Rust(&'a Expr),
+    Rust(Rust<'a>),
+}
+
+/// Plain Rust and the steps and calls inside it, in evaluation order (each is a
+/// [`Node::Step`] or a [`Node::Call`]).
+pub(crate) struct Rust<'a> {
+    pub(crate) expr: &'a Expr,
+    pub(crate) sites: Vec<Node<'a>>,
 }
 
 pub(crate) struct Step<'a> {
@@ -80,6 +87,7 @@ pub(crate) struct Call<'a> {
 
 pub(crate) struct If<'a> {
     pub(crate) syntax: &'a parse::If,
+    pub(crate) cond: Rust<'a>,
     pub(crate) then_branch: Block<'a>,
     pub(crate) else_branch: Option<Else<'a>>,
 }
@@ -91,11 +99,13 @@ pub(crate) enum Else<'a> {
 
 pub(crate) struct Match<'a> {
     pub(crate) syntax: &'a parse::Match,
+    pub(crate) scrutinee: Rust<'a>,
     pub(crate) arms: Vec<Arm<'a>>,
 }
 
 pub(crate) struct Arm<'a> {
     pub(crate) syntax: &'a parse::Arm,
+    pub(crate) guard: Option<Rust<'a>>,
     pub(crate) body: Node<'a>,
 }
 
@@ -111,8 +121,15 @@ pub(crate) struct Loop<'a> {
 }
 
 pub(crate) enum LoopKind<'a> {
-    For { pat: &'a syn::Pat, expr: &'a Expr },
-    While { cond: &'a Expr },
+    /// `expr` is evaluated once, before the loop (outside its iterations).
+    For {
+        pat: &'a syn::Pat,
+        expr: Rust<'a>,
+    },
+    /// `cond` is evaluated at the start of every iteration (inside it).
+    While {
+        cond: Rust<'a>,
+    },
     Loop,
 }
 
@@ -132,17 +149,27 @@ impl Node<'_> {
         match self {
             Node::Step(_) | Node::Call(_) => true,
             Node::If(node) => node.has_sites(),
-            Node::Match(node) => node.arms.iter().any(|arm| arm.body.has_sites()),
-            Node::Loop(node) => node.counts,
+            Node::Match(node) => {
+                !node.scrutinee.sites.is_empty()
+                    || node.arms.iter().any(|arm| {
+                        arm.guard.as_ref().is_some_and(|g| !g.sites.is_empty())
+                            || arm.body.has_sites()
+                    })
+            }
+            Node::Loop(node) => {
+                node.counts
+                    || matches!(&node.kind, LoopKind::For { expr, .. } if !expr.sites.is_empty())
+            }
             Node::Block(block) => block.has_sites(),
-            Node::Rust(_) => false,
+            Node::Rust(rust) => !rust.sites.is_empty(),
         }
     }
 }
 
 impl If<'_> {
     pub(crate) fn has_sites(&self) -> bool {
-        self.then_branch.has_sites()
+        !self.cond.sites.is_empty()
+            || self.then_branch.has_sites()
             || match &self.else_branch {
                 Some(Else::If(node)) => node.has_sites(),
                 Some(Else::Block(block)) => block.has_sites(),

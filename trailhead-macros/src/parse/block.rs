@@ -10,6 +10,7 @@ use syn::{Token, braced, token};
 use super::branch::{If, Match};
 use super::call::Call;
 use super::loops::{For, Loop, While};
+use super::rust::{Rust, Site};
 use super::step::Step;
 use crate::kw;
 use crate::suggest::did_you_mean;
@@ -45,8 +46,8 @@ pub(crate) enum Node {
     While(Box<While>),
     Loop(Box<Loop>),
     Block(Box<Block>),
-    /// Plain deterministic Rust.
-    Rust(Box<syn::Expr>),
+    /// Plain deterministic Rust, perhaps with steps and calls inside.
+    Rust(Box<Rust>),
 }
 
 /// Words a user may have meant when a statement starts with an unknown one.
@@ -131,11 +132,7 @@ impl Parse for Let {
 impl Parse for Node {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let lookahead = input.lookahead1();
-        if lookahead.peek(kw::step) {
-            input.parse().map(|s| Node::Step(Box::new(s)))
-        } else if lookahead.peek(kw::call) {
-            input.parse().map(|c| Node::Call(Box::new(c)))
-        } else if lookahead.peek(Token![if]) {
+        if lookahead.peek(Token![if]) {
             input.parse().map(|i| Node::If(Box::new(i)))
         } else if lookahead.peek(Token![match]) {
             input.parse().map(|m| Node::Match(Box::new(m)))
@@ -150,7 +147,12 @@ impl Parse for Node {
         } else if lookahead.peek(token::Brace) {
             input.parse().map(|b| Node::Block(Box::new(b)))
         } else {
-            input.parse().map(|e| Node::Rust(Box::new(e)))
+            let rust: Box<Rust> = Box::new(input.parse()?);
+            Ok(match rust.into_site() {
+                Ok(Site::Step(step)) => Node::Step(Box::new(step)),
+                Ok(Site::Call(call)) => Node::Call(Box::new(call)),
+                Err(rust) => Node::Rust(rust),
+            })
         }
     }
 }
@@ -166,8 +168,8 @@ impl Node {
             | Node::Loop(_)
             | Node::Block(_) => true,
             Node::Step(_) | Node::Call(_) => false,
-            Node::Rust(expr) => matches!(
-                **expr,
+            Node::Rust(rust) => matches!(
+                rust.expr,
                 syn::Expr::Block(_)
                     | syn::Expr::Unsafe(_)
                     | syn::Expr::Macro(syn::ExprMacro {

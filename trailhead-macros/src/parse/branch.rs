@@ -4,12 +4,13 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Token, braced, token};
 
 use super::block::{Block, Node};
+use super::rust::Rust;
 
 /// `if cond { .. } else if .. { .. } else { .. }`
 pub(crate) struct If {
     pub(crate) if_token: Token![if],
     /// Plain Rust, `if let` patterns included.
-    pub(crate) cond: Box<syn::Expr>,
+    pub(crate) cond: Rust,
     pub(crate) then_branch: Block,
     pub(crate) else_branch: Option<(Token![else], Else)>,
 }
@@ -22,7 +23,7 @@ pub(crate) enum Else {
 impl Parse for If {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let if_token = input.parse()?;
-        let cond = Box::new(syn::Expr::parse_without_eager_brace(input)?);
+        let cond = Rust::parse_condition(input)?;
         if !input.peek(token::Brace) {
             return Err(input.error("this `if` has a condition but no block: expected `{`"));
         }
@@ -50,13 +51,13 @@ impl Parse for If {
 /// `match scrutinee { pat (if guard)? => arm, .. }`
 pub(crate) struct Match {
     pub(crate) match_token: Token![match],
-    pub(crate) expr: Box<syn::Expr>,
+    pub(crate) expr: Rust,
     pub(crate) arms: Vec<Arm>,
 }
 
 pub(crate) struct Arm {
     pub(crate) pat: syn::Pat,
-    pub(crate) guard: Option<(Token![if], Box<syn::Expr>)>,
+    pub(crate) guard: Option<(Token![if], Rust)>,
     pub(crate) fat_arrow: Token![=>],
     pub(crate) body: Node,
 }
@@ -64,7 +65,7 @@ pub(crate) struct Arm {
 impl Parse for Match {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let match_token = input.parse()?;
-        let expr = Box::new(syn::Expr::parse_without_eager_brace(input)?);
+        let expr = Rust::parse_condition(input)?;
         let content;
         braced!(content in input);
         let mut arms = Vec::new();
@@ -91,7 +92,7 @@ impl Parse for Arm {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let pat = syn::Pat::parse_multi_with_leading_vert(input)?;
         let guard = if input.peek(Token![if]) {
-            Some((input.parse()?, Box::new(input.parse()?)))
+            Some((input.parse()?, input.parse()?))
         } else {
             None
         };

@@ -5,13 +5,14 @@ use syn::Token;
 use syn::parse::{Parse, ParseStream};
 
 use super::block::Block;
+use super::rust::Rust;
 
 /// `'label: for pat in expr { .. }`
 pub(crate) struct For {
     pub(crate) label: Option<syn::Label>,
     pub(crate) for_token: Token![for],
     pub(crate) pat: syn::Pat,
-    pub(crate) expr: Box<syn::Expr>,
+    pub(crate) expr: Rust,
     pub(crate) body: Block,
 }
 
@@ -19,7 +20,7 @@ pub(crate) struct For {
 pub(crate) struct While {
     pub(crate) label: Option<syn::Label>,
     pub(crate) while_token: Token![while],
-    pub(crate) cond: Box<syn::Expr>,
+    pub(crate) cond: Rust,
     pub(crate) body: Block,
 }
 
@@ -39,7 +40,7 @@ impl Parse for For {
             label: None,
             for_token,
             pat,
-            expr: Box::new(syn::Expr::parse_without_eager_brace(input)?),
+            expr: Rust::parse_condition(input)?,
             body: input.parse()?,
         })
     }
@@ -50,7 +51,7 @@ impl Parse for While {
         Ok(While {
             label: None,
             while_token: input.parse()?,
-            cond: Box::new(syn::Expr::parse_without_eager_brace(input)?),
+            cond: Rust::parse_condition(input)?,
             body: input.parse()?,
         })
     }

@@ -6,6 +6,8 @@ mod call;
 mod duration;
 mod loops;
 pub(crate) mod options;
+pub(crate) mod rewrite;
+mod rust;
 mod step;
 mod workflow;
 
@@ -14,6 +16,7 @@ pub(crate) use branch::{Arm, Else, If, Match};
 pub(crate) use call::Call;
 pub(crate) use duration::DurationLit;
 pub(crate) use options::{Backoff, Retry, RetryPolicy, StepOptions, Timeout};
+pub(crate) use rust::{Rust, Site};
 pub(crate) use step::{RawOption, Step, Target};
 pub(crate) use workflow::WorkflowDef;
 

@@ -10,6 +10,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Token};
 
+use super::rust::no_sites_in;
 use crate::kw;
 
 /// A `step` expression as written.
@@ -102,7 +103,19 @@ pub(crate) fn parse_chain(
         return Err(syn::Error::new(keyword, format!("expected {what}")));
     }
     let expr: Expr = input.parse()?;
-    split_chain(expr, what, function_only)
+    let (target, options) = split_chain(expr, what, function_only)?;
+    if let Target::Method { receiver, .. } = &target {
+        no_sites_in(receiver, "a step's receiver")?;
+    }
+    for arg in target.args() {
+        no_sites_in(arg, "a step's argument")?;
+    }
+    for option in &options {
+        for arg in &option.args {
+            no_sites_in(arg, "a step option")?;
+        }
+    }
+    Ok((target, options))
 }
 
 fn split_chain(

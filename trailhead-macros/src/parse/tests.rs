@@ -7,7 +7,7 @@ use crate::ctxt::Ctxt;
 use crate::{check, mermaid, model};
 
 fn parse_body(tokens: proc_macro2::TokenStream) -> syn::Result<Block> {
-    syn::parse2(quote!({ #tokens }))
+    syn::parse2(super::rewrite::mark_sites(quote!({ #tokens })))
 }
 
 fn error_of(tokens: proc_macro2::TokenStream) -> String {
@@ -96,6 +96,36 @@ fn a_step_needs_a_call() {
 fn misspelled_constructs_are_named() {
     assert!(error_of(quote!(stpe f();)).contains("did you mean `step`?"));
     assert!(error_of(quote!(frobnicate f();)).contains("unknown construct `frobnicate`"));
+}
+
+#[test]
+fn steps_stand_inside_expressions_too() {
+    let body = parse_body(quote! {
+        total += step price(&item).retry(3);
+        if step ready(id) { step go(); }
+        Ok(call finish(id))
+    })
+    .unwrap();
+    let Stmt::Expr(Node::Rust(rust), Some(_)) = &body.stmts[0] else {
+        panic!("a compound assignment is plain Rust with a step inside")
+    };
+    assert_eq!(rust.sites.len(), 1);
+    let Stmt::Expr(Node::If(branch), None) = &body.stmts[1] else {
+        panic!("an if")
+    };
+    assert_eq!(branch.cond.sites.len(), 1);
+    let Stmt::Expr(Node::Rust(tail), None) = &body.stmts[2] else {
+        panic!("the tail")
+    };
+    assert!(matches!(tail.sites[0], super::Site::Call(_)));
+    let error = parse_body(quote!(step charge(step price(1));))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("a step's argument cannot contain a step"),
+        "{error}"
+    );
 }
 
 #[test]

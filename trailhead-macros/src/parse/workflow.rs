@@ -5,6 +5,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, PatType, Token, Type, Visibility, parenthesized, token};
 
+use super::rewrite::mark_sites;
 use crate::kw;
 
 /// A workflow as written. The body stays unparsed tokens here so that a mistake in
@@ -20,9 +21,10 @@ pub(crate) struct WorkflowDef {
 }
 
 impl WorkflowDef {
-    /// The body with its braces, ready for `syn::parse2::<Block>`.
+    /// The body with its braces and its sites marked, ready for
+    /// `syn::parse2::<Block>`.
     pub(crate) fn body_group(&self) -> TokenStream {
-        TokenTree::Group(self.body.clone()).into()
+        mark_sites(TokenTree::Group(self.body.clone()).into())
     }
 }
 
