@@ -1,0 +1,252 @@
+//! The engine: starts runs, hands out their handles, publishes their events.
+//!
+//! An [`Engine`] owns a [`Store`] and an event fan-out. [`Engine::start`]
+//! records a run and spawns a tokio task that runs the workflow body with a
+//! [`RunContext`]; the [`RunHandle`] it returns gives the typed result or
+//! cancels the run.
+
+mod bus;
+mod context;
+mod run;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use context::RunContext;
+pub use run::RunHandle;
+pub(crate) use run::{Launch, LaunchError, RunEnd};
+
+use crate::store::{MemoryStore, RunRecord, StepRecord, Store};
+use crate::{EngineError, EventReceiver, RunError, RunId, StoreError, Workflow};
+use bus::EventBus;
+
+/// Runs workflows.
+///
+/// Cheap to clone: clones share the store, the subscribers and the runs.
+/// Runs are tokio tasks, so starting one needs a tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// # use std::future::Future;
+/// # use trailhead_core::{Error, RunContext, Workflow};
+/// # #[derive(Clone, Copy)]
+/// # struct Greet;
+/// # impl Workflow for Greet {
+/// #     type Input = String;
+/// #     type Output = String;
+/// #     type Error = Error;
+/// #     const NAME: &'static str = "greet";
+/// #     const MERMAID: &'static str = "";
+/// #     const DEFINITION_HASH: u64 = 0;
+/// #     fn execute<'a>(self, _: &'a RunContext, name: String)
+/// #         -> impl Future<Output = Result<String, Error>> + Send + 'a {
+/// #         async move { Ok(format!("hello, {name}")) }
+/// #     }
+/// # }
+/// use trailhead_core::{Engine, Event, RunStatus};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let engine = Engine::new();
+/// let mut events = engine.subscribe();
+///
+/// let handle = engine.start(Greet, "ada".to_string()).await?;
+/// let id = handle.id().clone();
+/// assert_eq!(handle.result().await?, "hello, ada");
+///
+/// assert!(matches!(events.recv().await, Some(Event::RunStarted { .. })));
+/// assert!(matches!(events.recv().await, Some(Event::RunCompleted { .. })));
+/// let record = engine.run_record(&id).await?.expect("the run is recorded");
+/// assert_eq!(record.status, RunStatus::Completed);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    events: EventBus,
+}
+
+impl Engine {
+    /// An engine with a fresh [`MemoryStore`].
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder, to choose the store.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder { store: None }
+    }
+
+    /// Starts a run of `workflow` with `input` under a fresh, time-ordered id.
+    ///
+    /// Records the run (status running, with its input), emits
+    /// [`Event::RunStarted`](crate::Event::RunStarted) and spawns the run's task.
+    /// The run goes on if the handle is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Encode`] if the input cannot be serialized, and
+    /// [`EngineError::Store`] if the store fails to record the run.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropped before it completes, the run may be recorded
+    /// as running but never started.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a tokio runtime.
+    pub async fn start<W: Workflow>(
+        &self,
+        workflow: W,
+        input: W::Input,
+    ) -> Result<RunHandle<W>, EngineError> {
+        self.start_with_id(RunId::generate(), workflow, input).await
+    }
+
+    /// Like [`Engine::start`], under the id `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::RunExists`] if the store already has a run `id`, and the
+    /// errors of [`Engine::start`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`Engine::start`].
+    ///
+    /// # Panics
+    ///
+    /// If called outside a tokio runtime.
+    pub async fn start_with_id<W: Workflow>(
+        &self,
+        id: RunId,
+        workflow: W,
+        input: W::Input,
+    ) -> Result<RunHandle<W>, EngineError> {
+        let launch = Launch::new(id, None, tokio_util::sync::CancellationToken::new());
+        let task = self
+            .prepare(&launch, workflow, input)
+            .await
+            .map_err(|error| error.into_engine_error(&launch.run))?;
+        Ok(RunHandle::new(launch, tokio::spawn(task)))
+    }
+
+    /// Starts a run and waits for its result.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::Failed`] with the workflow's error, and
+    /// [`RunError::Engine`] when the run could not be started or recorded.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not cancel a started run; as for
+    /// [`Engine::start`] otherwise.
+    pub async fn run<W: Workflow>(
+        &self,
+        workflow: W,
+        input: W::Input,
+    ) -> Result<W::Output, RunError<W::Error>> {
+        self.start(workflow, input).await?.result().await
+    }
+
+    /// Subscribes to every event emitted from now on.
+    pub fn subscribe(&self) -> EventReceiver {
+        self.inner.events.subscribe()
+    }
+
+    /// The engine's store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The journal of run `run`, in the order its steps finished.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`] if there is no such run;
+    /// [`EngineError::Store`] if the store fails.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
+    pub async fn journal(&self, run: &RunId) -> Result<Vec<StepRecord>, EngineError> {
+        self.inner
+            .store
+            .journal(run)
+            .await
+            .map_err(|error| match error {
+                StoreError::UnknownRun { run } => EngineError::UnknownRun { run },
+                error => EngineError::Store(error),
+            })
+    }
+
+    /// The record of run `run`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] if the store fails.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
+    pub async fn run_record(&self, run: &RunId) -> Result<Option<RunRecord>, EngineError> {
+        Ok(self.inner.store.run(run).await?)
+    }
+
+    pub(crate) fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.inner.store)
+            .field("events", &self.inner.events)
+            .finish()
+    }
+}
+
+/// Configures an [`Engine`].
+///
+/// Made by [`Engine::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EngineBuilder {
+    store: Option<Arc<dyn Store>>,
+}
+
+impl EngineBuilder {
+    /// Records runs in `store` (default: a fresh [`MemoryStore`]).
+    pub fn store(self, store: impl Store) -> Self {
+        Self {
+            store: Some(Arc::new(store)),
+        }
+    }
+
+    /// Builds the engine.
+    pub fn build(self) -> Engine {
+        Engine {
+            inner: Arc::new(Inner {
+                store: self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryStore::default())),
+                events: EventBus::default(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! A run's task, from launch to the recorded outcome, and its handle.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::SystemTime;
+
+use futures::FutureExt;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{Engine, RunContext};
+use crate::store::{RunOutcome, RunRecord, RunStatus};
+use crate::{EngineError, Event, RunError, RunId, StoreError, Workflow};
+
+/// A run about to be launched: who it is, who started it, what cancels it.
+#[derive(Debug)]
+pub(crate) struct Launch {
+    pub(crate) run: RunId,
+    pub(crate) parent: Option<RunId>,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl Launch {
+    pub(crate) fn new(run: RunId, parent: Option<RunId>, cancel: CancellationToken) -> Self {
+        Self {
+            run,
+            parent,
+            cancel,
+        }
+    }
+}
+
+/// Why a run could not be launched.
+#[derive(Debug)]
+pub(crate) enum LaunchError {
+    /// The input could not be serialized.
+    Input(serde_json::Error),
+    /// The store could not create the run.
+    Store(StoreError),
+}
+
+impl LaunchError {
+    pub(crate) fn into_engine_error(self, run: &RunId) -> EngineError {
+        match self {
+            Self::Input(source) => EngineError::Encode {
+                run: run.clone(),
+                what: "input",
+                source,
+            },
+            Self::Store(StoreError::RunExists { run }) => EngineError::RunExists { run },
+            Self::Store(error) => EngineError::Store(error),
+        }
+    }
+}
+
+impl Engine {
+    /// Records the run, emits `RunStarted`, and returns the run's task for the
+    /// caller to spawn.
+    pub(crate) async fn prepare<W: Workflow>(
+        &self,
+        launch: &Launch,
+        workflow: W,
+        input: W::Input,
+    ) -> Result<impl Future<Output = RunEnd<W>> + Send + 'static, LaunchError> {
+        let record = RunRecord {
+            id: launch.run.clone(),
+            workflow: W::NAME.to_owned(),
+            definition_hash: W::DEFINITION_HASH,
+            parent: launch.parent.clone(),
+            input: serde_json::to_value(&input).map_err(LaunchError::Input)?,
+            status: RunStatus::Running,
+            outcome: None,
+            mermaid: W::MERMAID.to_owned(),
+            created_at: SystemTime::now(),
+            finished_at: None,
+        };
+        let journal = self
+            .store()
+            .create_run(record)
+            .await
+            .map_err(LaunchError::Store)?;
+        self.events().emit(|| Event::RunStarted {
+            run: launch.run.clone(),
+            workflow: W::NAME,
+            parent: launch.parent.clone(),
+        });
+        let ctx = RunContext::new(
+            self.clone(),
+            launch.run.clone(),
+            W::NAME,
+            journal,
+            Vec::new(),
+            launch.cancel.clone(),
+        );
+        let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
+        Ok(drive(ctx, workflow, input).instrument(span))
+    }
+}
+
+/// Runs the body until it returns, panics or is cancelled, then records how
+/// the run ended.
+async fn drive<W: Workflow>(ctx: RunContext, workflow: W, input: W::Input) -> RunEnd<W> {
+    let began = Instant::now();
+    let body = async {
+        tokio::select! {
+            biased;
+            () = ctx.cancel.cancelled() => None,
+            result = workflow.execute(&ctx, input) => Some(result),
+        }
+    };
+    // A panic is recorded as a failure instead of leaving the run "running".
+    let ended = AssertUnwindSafe(body).catch_unwind().await;
+    // Child runs finish (and are recorded) before their parent.
+    ctx.wait_for_children().await;
+
+    let (end, outcome) = match ended {
+        Ok(Some(Ok(output))) => match serde_json::to_value(&output) {
+            Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
+            Err(error) => RunEnd::Unencodable(error).failed(),
+        },
+        Ok(Some(Err(error))) => RunEnd::Failed(error).failed(),
+        Ok(None) => (RunEnd::Cancelled, RunOutcome::Cancelled),
+        Err(payload) => RunEnd::Panicked(payload).failed(),
+    };
+    let end = match ctx.journal.finish(outcome).await {
+        Ok(()) => end,
+        Err(error) => {
+            tracing::error!(%error, "could not record how the run ended");
+            match end {
+                // An output that is not recorded is not given out.
+                RunEnd::Completed(_) => RunEnd::Unrecorded(error),
+                end => end,
+            }
+        }
+    };
+    ctx.engine
+        .events()
+        .emit(|| end.event(ctx.run_id().clone(), W::NAME, began.elapsed()));
+    end
+}
+
+/// How a run ended, once recorded.
+pub(crate) enum RunEnd<W: Workflow> {
+    Completed(W::Output),
+    Failed(W::Error),
+    Cancelled,
+    Panicked(Box<dyn Any + Send>),
+    /// The output could not be serialized; the run is recorded as failed.
+    Unencodable(serde_json::Error),
+    /// The store could not record the outcome.
+    Unrecorded(StoreError),
+}
+
+impl<W: Workflow> RunEnd<W> {
+    /// This failed end with the outcome to record for it.
+    fn failed(self) -> (Self, RunOutcome) {
+        let text = self.to_string();
+        (self, RunOutcome::Failed(text))
+    }
+
+    fn event(&self, run: RunId, workflow: &'static str, duration: std::time::Duration) -> Event {
+        match self {
+            Self::Completed(_) => Event::RunCompleted {
+                run,
+                workflow,
+                duration,
+            },
+            Self::Cancelled => Event::RunCancelled { run, workflow },
+            failed => Event::RunFailed {
+                run,
+                workflow,
+                error: failed.to_string(),
+                duration,
+            },
+        }
+    }
+
+    /// The typed result a [`RunHandle`] gives.
+    pub(crate) fn into_result(self, run: RunId) -> Result<W::Output, RunError<W::Error>> {
+        Err(match self {
+            Self::Completed(output) => return Ok(output),
+            Self::Failed(error) => RunError::Failed { run, error },
+            Self::Cancelled => RunError::Cancelled { run },
+            Self::Panicked(payload) => RunError::Engine(EngineError::TaskFailed {
+                run,
+                message: format!("the run panicked: {}", panic_message(&*payload)),
+            }),
+            Self::Unencodable(source) => RunError::Engine(EngineError::Encode {
+                run,
+                what: "output",
+                source,
+            }),
+            Self::Unrecorded(error) => RunError::Engine(EngineError::Store(error)),
+        })
+    }
+}
+
+impl<W: Workflow> fmt::Display for RunEnd<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Completed(_) => f.write_str("completed"),
+            Self::Failed(error) => error.fmt(f),
+            Self::Cancelled => f.write_str("cancelled"),
+            Self::Panicked(payload) => write!(f, "the run panicked: {}", panic_message(&**payload)),
+            Self::Unencodable(error) => write!(f, "could not encode the output: {error}"),
+            Self::Unrecorded(error) => error.fmt(f),
+        }
+    }
+}
+
+/// The message of a panic payload, when it has one.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// A started run: its id, its result, and a way to cancel it.
+///
+/// Made by [`Engine::start`]. Dropping the handle does **not** cancel the run;
+/// it goes on and is recorded as usual.
+pub struct RunHandle<W: Workflow> {
+    run: RunId,
+    cancel: CancellationToken,
+    task: JoinHandle<RunEnd<W>>,
+}
+
+impl<W: Workflow> RunHandle<W> {
+    pub(crate) fn new(launch: Launch, task: JoinHandle<RunEnd<W>>) -> Self {
+        Self {
+            run: launch.run,
+            cancel: launch.cancel,
+            task,
+        }
+    }
+
+    /// The run's id.
+    pub fn id(&self) -> &RunId {
+        &self.run
+    }
+
+    /// Waits for the run to end and gives its output.
+    ///
+    /// By then the outcome is recorded and the run's last event emitted.
+    ///
+    /// # Errors
+    ///
+    /// - [`RunError::Failed`] with the workflow's error;
+    /// - [`RunError::Cancelled`] after [`RunHandle::cancel`];
+    /// - [`RunError::Engine`]: [`EngineError::TaskFailed`] if the workflow
+    ///   panicked (the run is recorded as failed), [`EngineError::Encode`] if
+    ///   the output cannot be serialized, [`EngineError::Store`] if the outcome
+    ///   cannot be recorded.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not cancel the run, but the result is lost:
+    /// the handle is consumed.
+    pub async fn result(self) -> Result<W::Output, RunError<W::Error>> {
+        match self.task.await {
+            Ok(end) => end.into_result(self.run),
+            // Only a runtime shutting down aborts a run's task.
+            Err(error) => Err(RunError::Engine(EngineError::TaskFailed {
+                run: self.run,
+                message: error.to_string(),
+            })),
+        }
+    }
+
+    /// Cancels the run, and with it the child runs it started.
+    ///
+    /// Cooperative: the workflow body is dropped at its next suspension point,
+    /// the run is recorded as cancelled and
+    /// [`Event::RunCancelled`](crate::Event::RunCancelled) is emitted.
+    /// [`RunHandle::result`] then gives [`RunError::Cancelled`]. Has no effect
+    /// on a run that already ended.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl<W: Workflow> fmt::Debug for RunHandle<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunHandle")
+            .field("run", &self.run)
+            .field("workflow", &W::NAME)
+            .field("cancelled", &self.cancel.is_cancelled())
+            .field("finished", &self.task.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,53 @@
+use crate::{RunId, StoreError};
+
+/// The engine could not start, run or record a run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A run with this id already exists.
+    #[error("run `{run}` already exists")]
+    RunExists {
+        /// The id that is taken.
+        run: RunId,
+    },
+    /// The store has no run with this id.
+    #[error("no run `{run}` in the store")]
+    UnknownRun {
+        /// The id that was looked up.
+        run: RunId,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A run's input or output could not be serialized for the store.
+    #[error("could not encode the {what} of run `{run}`: {source}")]
+    Encode {
+        /// The run whose value could not be encoded.
+        run: RunId,
+        /// Which value: `"input"` or `"output"`.
+        what: &'static str,
+        /// The serializer's error.
+        source: serde_json::Error,
+    },
+    /// The task running the workflow panicked or was aborted.
+    #[error("the task of run `{run}` failed: {message}")]
+    TaskFailed {
+        /// The run whose task failed.
+        run: RunId,
+        /// The panic message, or why the task stopped.
+        message: String,
+    },
+}
+
+impl EngineError {
+    /// The run this error is about, when known.
+    pub fn run(&self) -> Option<&RunId> {
+        match self {
+            Self::RunExists { run }
+            | Self::UnknownRun { run }
+            | Self::Encode { run, .. }
+            | Self::TaskFailed { run, .. } => Some(run),
+            Self::Store(error) => Some(error.run()),
+        }
+    }
+}

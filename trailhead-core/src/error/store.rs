@@ -1,0 +1,72 @@
+use crate::{RunId, StepKey};
+
+/// A store refused or could not perform an operation.
+///
+/// Stores never overwrite what they recorded: a second record for the same
+/// step, or any record after the run finished, is refused with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A run with this id is already recorded.
+    #[error("run `{run}` already exists")]
+    RunExists {
+        /// The id that is taken.
+        run: RunId,
+    },
+    /// No run with this id is recorded.
+    #[error("no run `{run}` in the store")]
+    UnknownRun {
+        /// The id that was looked up.
+        run: RunId,
+    },
+    /// The step already has a journal entry; the new one was not written.
+    #[error("step `{step}` of run `{run}` is already journaled")]
+    DuplicateStep {
+        /// The run whose journal refused the entry.
+        run: RunId,
+        /// The step recorded twice.
+        step: StepKey,
+    },
+    /// The run has finished; its journal takes no more entries.
+    #[error("run `{run}` has finished; its journal is closed")]
+    RunFinished {
+        /// The finished run.
+        run: RunId,
+    },
+    /// A step's value could not be serialized for the journal.
+    #[error("could not encode the {what} of step `{step}` of run `{run}`: {source}")]
+    Encode {
+        /// The run the step belongs to.
+        run: RunId,
+        /// The step whose value could not be encoded.
+        step: StepKey,
+        /// Which value: `"output"`, or `"input"` of a child run started by `call`.
+        what: &'static str,
+        /// The serializer's error.
+        source: serde_json::Error,
+    },
+    /// A journaled step output could not be deserialized into the step's type.
+    #[error("could not decode the journaled output of step `{step}` of run `{run}`: {source}")]
+    Decode {
+        /// The run the step belongs to.
+        run: RunId,
+        /// The step whose journal entry could not be decoded.
+        step: StepKey,
+        /// The deserializer's error.
+        source: serde_json::Error,
+    },
+}
+
+impl StoreError {
+    /// The run this error is about.
+    pub fn run(&self) -> &RunId {
+        match self {
+            Self::RunExists { run }
+            | Self::UnknownRun { run }
+            | Self::DuplicateStep { run, .. }
+            | Self::RunFinished { run }
+            | Self::Encode { run, .. }
+            | Self::Decode { run, .. } => run,
+        }
+    }
+}

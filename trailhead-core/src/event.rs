@@ -1,0 +1,216 @@
+//! Events: what runs and steps do, as a typed stream.
+//!
+//! [`Engine::subscribe`](crate::Engine::subscribe) returns an [`EventReceiver`]
+//! that gets every [`Event`] the engine emits after the call, in order, none
+//! dropped: each subscriber has its own unbounded queue, so a slow subscriber
+//! costs memory, never events. With no subscriber, no event is built.
+//!
+//! Durations are measured on tokio's clock, so tests on a paused clock see
+//! virtual time.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::Stream;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::{RunId, StepKey};
+
+/// Something a run or a step did.
+///
+/// Step events of one step execution come in this order: `StepStarted` for
+/// attempt 1, then per failed attempt `StepRetrying` and the next
+/// `StepStarted`, and finally `StepCompleted` or `StepFailed` — or
+/// `StepReplayed` alone when the output came from the journal.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A run was recorded and its task spawned.
+    RunStarted {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The run that started this one with `call`, if any.
+        parent: Option<RunId>,
+    },
+    /// A run returned its output, which is recorded.
+    RunCompleted {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+        /// How long the run took.
+        duration: Duration,
+    },
+    /// A run returned an error, panicked, or could not be recorded.
+    RunFailed {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The error's text.
+        error: String,
+        /// How long the run took.
+        duration: Duration,
+    },
+    /// A run was cancelled.
+    RunCancelled {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+    },
+    /// An attempt of a step started.
+    StepStarted {
+        /// The run.
+        run: RunId,
+        /// The step.
+        step: StepKey,
+        /// The attempt, from 1.
+        attempt: u32,
+    },
+    /// A step's attempt succeeded and its output is journaled.
+    StepCompleted {
+        /// The run.
+        run: RunId,
+        /// The step.
+        step: StepKey,
+        /// The attempt that succeeded.
+        attempt: u32,
+        /// How long that attempt took.
+        duration: Duration,
+    },
+    /// A step gave up: its last attempt failed, or its journaled output could
+    /// not be read back (then `attempt` is 0: it never ran).
+    StepFailed {
+        /// The run.
+        run: RunId,
+        /// The step.
+        step: StepKey,
+        /// The last attempt.
+        attempt: u32,
+        /// How long that attempt took.
+        duration: Duration,
+        /// The failure's text.
+        error: String,
+    },
+    /// A step's attempt failed and the step will be attempted again.
+    StepRetrying {
+        /// The run.
+        run: RunId,
+        /// The step.
+        step: StepKey,
+        /// The attempt that failed.
+        attempt: u32,
+        /// The wait before the next attempt.
+        delay: Duration,
+        /// The failure's text.
+        error: String,
+    },
+    /// A step's output was taken from the journal instead of running it.
+    StepReplayed {
+        /// The run.
+        run: RunId,
+        /// The step.
+        step: StepKey,
+    },
+}
+
+impl Event {
+    /// The run the event is about.
+    pub fn run(&self) -> &RunId {
+        match self {
+            Self::RunStarted { run, .. }
+            | Self::RunCompleted { run, .. }
+            | Self::RunFailed { run, .. }
+            | Self::RunCancelled { run, .. }
+            | Self::StepStarted { run, .. }
+            | Self::StepCompleted { run, .. }
+            | Self::StepFailed { run, .. }
+            | Self::StepRetrying { run, .. }
+            | Self::StepReplayed { run, .. } => run,
+        }
+    }
+
+    /// The step the event is about, for step events.
+    pub fn step(&self) -> Option<&StepKey> {
+        match self {
+            Self::StepStarted { step, .. }
+            | Self::StepCompleted { step, .. }
+            | Self::StepFailed { step, .. }
+            | Self::StepRetrying { step, .. }
+            | Self::StepReplayed { step, .. } => Some(step),
+            Self::RunStarted { .. }
+            | Self::RunCompleted { .. }
+            | Self::RunFailed { .. }
+            | Self::RunCancelled { .. } => None,
+        }
+    }
+}
+
+/// A subscription to an engine's events.
+///
+/// Made by [`Engine::subscribe`](crate::Engine::subscribe). Receives every event
+/// emitted after the subscription, in order; it is also a
+/// [`Stream`] of events. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct EventReceiver {
+    events: UnboundedReceiver<Event>,
+}
+
+impl EventReceiver {
+    pub(crate) fn new(events: UnboundedReceiver<Event>) -> Self {
+        Self { events }
+    }
+
+    /// Waits for the next event.
+    ///
+    /// Returns `None` once the engine and every run it started are gone and
+    /// all events were received.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, no event is
+    /// lost.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// Takes the next event if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+}
+
+impl Stream for EventReceiver {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.events.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_names_its_run_and_step_events_their_step() {
+        let run = RunId::new("r");
+        let step = StepKey::new("s", &[1]);
+        let step_event = Event::StepReplayed {
+            run: run.clone(),
+            step: step.clone(),
+        };
+        assert_eq!(step_event.run(), &run);
+        assert_eq!(step_event.step(), Some(&step));
+        let run_event = Event::RunCancelled {
+            run: run.clone(),
+            workflow: "w",
+        };
+        assert_eq!(run_event.run(), &run);
+        assert_eq!(run_event.step(), None);
+    }
+}

@@ -1,0 +1,88 @@
+//! The runtime behind trailhead: engine, steps, policies, stores and events.
+//!
+//! Use it through the `trailhead` crate, whose `workflow!` macro turns a
+//! workflow definition into an implementation of [`Workflow`]. This crate runs
+//! such workflows:
+//!
+//! - an [`Engine`] starts runs and returns [`RunHandle`]s (result, cancel);
+//! - each run's body calls into its [`RunContext`], which executes steps with
+//!   their [`StepPolicy`] (retries with [`Backoff`], timeouts) and journals
+//!   every step's output in a [`Store`] under its [`StepKey`];
+//! - everything that happens is an [`Event`] for whoever
+//!   [subscribes](Engine::subscribe), and a `tracing` span (`run`, `step`).
+//!
+//! # Examples
+//!
+//! A workflow written by hand (what `workflow!` generates, minus the steps):
+//!
+//! ```
+//! use std::future::Future;
+//! use trailhead_core::{Engine, Error, RunContext, RunError, Workflow};
+//!
+//! #[derive(Clone, Copy)]
+//! struct Halve;
+//!
+//! impl Workflow for Halve {
+//!     type Input = u32;
+//!     type Output = u32;
+//!     type Error = Error;
+//!     const NAME: &'static str = "halve";
+//!     const MERMAID: &'static str = "flowchart TD";
+//!     const DEFINITION_HASH: u64 = 0;
+//!
+//!     fn execute<'a>(
+//!         self,
+//!         _ctx: &'a RunContext,
+//!         n: u32,
+//!     ) -> impl Future<Output = Result<u32, Error>> + Send + 'a {
+//!         async move {
+//!             if n % 2 == 0 { Ok(n / 2) } else { Err(Error::msg(format!("{n} is odd"))) }
+//!         }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let engine = Engine::new();
+//! assert_eq!(engine.run(Halve, 8).await.unwrap(), 4);
+//! match engine.run(Halve, 3).await {
+//!     Err(RunError::Failed { error, .. }) => assert_eq!(error.to_string(), "3 is odd"),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! # }
+//! ```
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+#![forbid(unsafe_code)]
+
+#[doc(hidden)]
+pub mod __private;
+mod engine;
+mod error;
+mod event;
+mod key;
+mod policy;
+mod step;
+pub mod store;
+mod workflow;
+
+pub use engine::{Engine, EngineBuilder, RunContext, RunHandle};
+pub use error::{EngineError, Error, RunError, StepError, StepFailure, StoreError};
+pub use event::{Event, EventReceiver};
+pub use key::{ParseStepKeyError, RunId, StepKey};
+pub use policy::{Backoff, Delays, RetryPolicy, StepPolicy};
+#[doc(no_inline)]
+pub use store::{MemoryStore, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
+pub use workflow::Workflow;
+
+#[doc = include_str!("../docs/dsl.md")]
+#[macro_export]
+macro_rules! workflow {
+    ($($tt:tt)*) => {
+        $crate::__private::workflow_inner! { ($crate) $($tt)* }
+    };
+}

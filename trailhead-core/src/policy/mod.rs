@@ -1,0 +1,67 @@
+//! Policies: how a step is retried and how long an attempt may run.
+//!
+//! A [`StepPolicy`] bundles a [`RetryPolicy`] (attempts and [`Backoff`]) with an
+//! optional per-attempt timeout. All are small `Copy` values built with
+//! `const fn`s, so generated code keeps them in constants.
+
+mod retry;
+
+use std::time::Duration;
+
+pub use retry::{Backoff, Delays, RetryPolicy};
+
+/// How one step runs: its retry policy and per-attempt timeout.
+///
+/// A timed-out attempt is retried like a failed one, and a timeout always
+/// counts as retryable.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use trailhead_core::{RetryPolicy, StepPolicy};
+///
+/// const CHARGE: StepPolicy = StepPolicy::new()
+///     .with_retry(RetryPolicy::attempts(3))
+///     .with_timeout(Duration::from_secs(5));
+/// assert_eq!(CHARGE.retry.max_attempts(), 3);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepPolicy {
+    /// How often and after what delays the step is attempted.
+    pub retry: RetryPolicy,
+    /// The longest one attempt may run; `None` for no limit.
+    pub timeout: Option<Duration>,
+}
+
+impl StepPolicy {
+    /// One attempt, no timeout.
+    pub const DEFAULT: StepPolicy = StepPolicy {
+        retry: RetryPolicy::NONE,
+        timeout: None,
+    };
+
+    /// The default policy: one attempt, no timeout.
+    pub const fn new() -> Self {
+        Self::DEFAULT
+    }
+
+    /// Sets the retry policy.
+    pub const fn with_retry(self, retry: RetryPolicy) -> Self {
+        Self { retry, ..self }
+    }
+
+    /// Sets the per-attempt timeout.
+    pub const fn with_timeout(self, timeout: Duration) -> Self {
+        Self {
+            timeout: Some(timeout),
+            ..self
+        }
+    }
+}
+
+impl Default for StepPolicy {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}

@@ -1,0 +1,55 @@
+//! Blocking steps: synchronous functions run on tokio's blocking pool.
+
+use std::fmt::Display;
+use std::sync::Arc;
+
+use crate::__private::{Journaled, StepResult};
+use crate::{RunContext, StepError, StepPolicy};
+
+impl RunContext {
+    /// Runs step `name` at loop indices `path` by calling `f` on tokio's
+    /// blocking pool, once per attempt, with `step`'s retries and timeout.
+    ///
+    /// A timed-out attempt's thread cannot be stopped: it runs to its end and
+    /// its result is dropped. A panic in `f` resumes in the run's task, where
+    /// it fails the run.
+    #[doc(hidden)]
+    pub async fn step_blocking<F, R, P>(
+        &self,
+        name: &'static str,
+        path: &[u32],
+        policy: StepPolicy,
+        retry_if: P,
+        f: F,
+    ) -> Result<R::Ok, StepError<R::Err>>
+    where
+        F: Fn() -> R + Send + Sync + 'static,
+        R: StepResult + Send + 'static,
+        R::Ok: Journaled,
+        R::Err: Display + Send + 'static,
+        P: Fn(&R::Err) -> bool,
+    {
+        let f = Arc::new(f);
+        self.step(name, path, policy, retry_if, || {
+            on_blocking_pool(Arc::clone(&f))
+        })
+        .await
+    }
+}
+
+/// Calls `f` on the blocking pool and waits for its result.
+async fn on_blocking_pool<F, R>(f: Arc<F>) -> R
+where
+    F: Fn() -> R + Send + Sync + 'static,
+    R: Send + 'static,
+{
+    match tokio::task::spawn_blocking(move || f()).await {
+        Ok(result) => result,
+        Err(error) => match error.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            // Not started before the runtime shut down, which drops this run's
+            // task too: there is no result to wait for.
+            Err(_) => std::future::pending().await,
+        },
+    }
+}

@@ -1,0 +1,87 @@
+//! Sub-workflow calls: a step whose work is a child run.
+
+use tracing::Instrument;
+
+use super::site::StepSite;
+use crate::engine::{Launch, LaunchError, RunEnd};
+use crate::key::KeyRef;
+use crate::{RunContext, StepError, StepFailure, StoreError, Workflow};
+
+impl RunContext {
+    /// Runs `workflow` with `input` as a child run, as step `name` at loop
+    /// indices `path` of this run.
+    ///
+    /// The child run has its own record and journal, id
+    /// `"{this run}/{step key}"` and this run as parent. Its output is also
+    /// journaled here under the step's key, so a resumed parent does not run
+    /// the child again. The child is a task of its own: cancelling this run,
+    /// or dropping this future, cancels it, and this run ends only after it.
+    /// A panic in the child resumes here. Calls are not retried.
+    #[doc(hidden)]
+    pub async fn call<W: Workflow>(
+        &self,
+        name: &'static str,
+        path: &[u32],
+        workflow: W,
+        input: W::Input,
+    ) -> Result<W::Output, StepError<W::Error>> {
+        let key = KeyRef { name, path };
+        if let Some(output) = self.replayed(key)? {
+            return Ok(output);
+        }
+        let site = StepSite::new(self, key);
+        let began = site.begin(1);
+        let span = tracing::info_span!("step", key = %key, attempt = 1_u32);
+        let failure = match self.run_child(key, workflow, input).instrument(span).await {
+            Ok(RunEnd::Completed(output)) => return site.complete(1, began, output).await,
+            Ok(RunEnd::Failed(error)) => StepFailure::Error(error),
+            Ok(RunEnd::Cancelled) => StepFailure::Cancelled,
+            Ok(RunEnd::Panicked(payload)) => std::panic::resume_unwind(payload),
+            Ok(RunEnd::Unencodable(source)) => {
+                StepFailure::Journal(self.encode_error(key, "output", source))
+            }
+            Ok(RunEnd::Unrecorded(error)) | Err(LaunchError::Store(error)) => {
+                StepFailure::Journal(error)
+            }
+            Err(LaunchError::Input(source)) => {
+                StepFailure::Journal(self.encode_error(key, "input", source))
+            }
+        };
+        Err(site.fail(1, began, failure).await)
+    }
+
+    /// Launches the child run and waits for its end.
+    async fn run_child<W: Workflow>(
+        &self,
+        key: KeyRef<'_>,
+        workflow: W,
+        input: W::Input,
+    ) -> Result<RunEnd<W>, LaunchError> {
+        let cancel = self.cancel.child_token();
+        // Dropping this future (the parent was cancelled, or stopped waiting)
+        // cancels the child.
+        let _cancel_on_drop = cancel.clone().drop_guard();
+        let launch = Launch::new(self.run.child_at(key), Some(self.run.clone()), cancel);
+        let task = self.engine.prepare(&launch, workflow, input).await?;
+        match self.children().spawn(task).await {
+            Ok(end) => Ok(end),
+            // The child's task catches panics, so only a runtime shutting down
+            // stops it, and that drops this task too.
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    fn encode_error(
+        &self,
+        key: KeyRef<'_>,
+        what: &'static str,
+        source: serde_json::Error,
+    ) -> StoreError {
+        StoreError::Encode {
+            run: self.run.clone(),
+            step: key.to_key(),
+            what,
+            source,
+        }
+    }
+}

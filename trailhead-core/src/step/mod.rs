@@ -1,0 +1,159 @@
+//! Step execution: replay, attempts, timeouts, journaling, events and spans.
+//!
+//! Every step runs the same way. If the run's journal already has the step's
+//! output (a resumed run), that output is returned without running the step.
+//! Otherwise the step is attempted, each attempt in a `step` tracing span and
+//! under the policy's timeout, and retried after the backoff's delay while
+//! attempts are left and the failure is retryable. The output is journaled
+//! before the step returns; a step that gives up is journaled as failed.
+//!
+//! The hot path builds no event without a subscriber, takes no store-wide lock,
+//! reads the clock twice, and allocates only the step key (when it has loop
+//! indices), the JSON value, the journal entry and the store's boxed future.
+
+mod blocking;
+mod call;
+mod site;
+
+use std::fmt::Display;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::__private::{Journaled, StepResult};
+use crate::key::KeyRef;
+use crate::{Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};
+use site::StepSite;
+
+impl RunContext {
+    /// Runs step `name` at loop indices `path`: each attempt is a call of `f`.
+    ///
+    /// An error is retried when attempts are left and `retry_if` says so; a
+    /// timeout always is.
+    #[doc(hidden)]
+    pub async fn step<F, Fut, P>(
+        &self,
+        name: &'static str,
+        path: &[u32],
+        policy: StepPolicy,
+        retry_if: P,
+        mut f: F,
+    ) -> Result<<Fut::Output as StepResult>::Ok, StepError<<Fut::Output as StepResult>::Err>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future,
+        Fut::Output: StepResult,
+        <Fut::Output as StepResult>::Ok: Journaled,
+        <Fut::Output as StepResult>::Err: Display,
+        P: Fn(&<Fut::Output as StepResult>::Err) -> bool,
+    {
+        let key = KeyRef { name, path };
+        if let Some(output) = self.replayed(key)? {
+            return Ok(output);
+        }
+        let site = StepSite::new(self, key);
+        let mut delays = None;
+        let mut attempt = 1;
+        loop {
+            let began = site.begin(attempt);
+            let delay = match site.attempt(attempt, policy.timeout, f()).await {
+                Ok(output) => return site.complete(attempt, began, output).await,
+                Err(failure) => {
+                    let retryable = match &failure {
+                        StepFailure::Error(error) => retry_if(error),
+                        StepFailure::TimedOut(_) => true,
+                        StepFailure::Journal(_) | StepFailure::Cancelled => false,
+                    };
+                    if !retryable || attempt >= policy.retry.max_attempts() {
+                        return Err(site.fail(attempt, began, failure).await);
+                    }
+                    let delay = delays
+                        .get_or_insert_with(|| policy.retry.backoff().delays())
+                        .next()
+                        .unwrap_or_default();
+                    site.retrying(attempt, delay, &failure);
+                    delay
+                }
+            };
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// Runs step `name` at loop indices `path` once: `f` may move its
+    /// arguments. `policy.retry` is ignored; the timeout applies.
+    #[doc(hidden)]
+    pub async fn step_once<F, Fut>(
+        &self,
+        name: &'static str,
+        path: &[u32],
+        policy: StepPolicy,
+        f: F,
+    ) -> Result<<Fut::Output as StepResult>::Ok, StepError<<Fut::Output as StepResult>::Err>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future,
+        Fut::Output: StepResult,
+        <Fut::Output as StepResult>::Ok: Journaled,
+        <Fut::Output as StepResult>::Err: Display,
+    {
+        let key = KeyRef { name, path };
+        if let Some(output) = self.replayed(key)? {
+            return Ok(output);
+        }
+        let site = StepSite::new(self, key);
+        let began = site.begin(1);
+        match site.attempt(1, policy.timeout, f()).await {
+            Ok(output) => site.complete(1, began, output).await,
+            Err(failure) => Err(site.fail(1, began, failure).await),
+        }
+    }
+
+    /// The journaled output of step `key`, if this run is resumed and has one.
+    // The error is the one the public step methods return (spec'd shape); the
+    // path that builds it is cold.
+    #[allow(clippy::result_large_err)]
+    fn replayed<T: Journaled, E: Display>(
+        &self,
+        key: KeyRef<'_>,
+    ) -> Result<Option<T>, StepError<E>> {
+        if self.replay.is_empty() {
+            return Ok(None);
+        }
+        let key = key.to_key();
+        let Some(value) = self.replay.get(&key) else {
+            return Ok(None);
+        };
+        match T::from_journal(value) {
+            Ok(output) => {
+                self.engine.events().emit(|| Event::StepReplayed {
+                    run: self.run.clone(),
+                    step: key,
+                });
+                Ok(Some(output))
+            }
+            Err(source) => {
+                let failure = StepFailure::Journal(StoreError::Decode {
+                    run: self.run.clone(),
+                    step: key.clone(),
+                    source,
+                });
+                self.engine.events().emit(|| Event::StepFailed {
+                    run: self.run.clone(),
+                    step: key.clone(),
+                    attempt: 0,
+                    duration: Duration::ZERO,
+                    error: failure.to_string(),
+                });
+                Err(StepError {
+                    run: self.run.clone(),
+                    step: key,
+                    attempts: 0,
+                    failure,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,149 @@
+//! Replay: a resumed run takes journaled outputs instead of running steps.
+//!
+//! There is no public resume yet, so these tests build the resumed run's
+//! context from `Store::open_run` the way a resume will.
+
+use std::cell::Cell;
+use std::time::SystemTime;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::__private::retry_any;
+use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
+use crate::{
+    Engine, Event, RunContext, RunId, StepFailure, StepKey, StepPolicy, StoreError, Workflow,
+};
+
+/// A store holding run `r` whose journal has `entries`, and an engine on it.
+async fn resumed(entries: &[(&'static str, &[u32], serde_json::Value)]) -> (Engine, RunContext) {
+    let store = MemoryStore::new();
+    let journal = store
+        .create_run(RunRecord {
+            id: RunId::new("r"),
+            workflow: "w".into(),
+            definition_hash: 0,
+            parent: None,
+            input: json!(null),
+            status: RunStatus::Running,
+            outcome: None,
+            mermaid: String::new(),
+            created_at: SystemTime::now(),
+            finished_at: None,
+        })
+        .await
+        .unwrap();
+    for (name, path, value) in entries {
+        let now = SystemTime::now();
+        let record = StepRecord {
+            key: StepKey::new(name, path),
+            outcome: StepOutcome::Completed(value.clone()),
+            attempts: 1,
+            started_at: now,
+            finished_at: now,
+        };
+        journal.record_step(record).await.unwrap();
+    }
+    let engine = Engine::builder().store(store.clone()).build();
+    let (_, steps, journal) = store.open_run(&RunId::new("r")).await.unwrap().unwrap();
+    let ctx = RunContext::new(
+        engine.clone(),
+        RunId::new("r"),
+        "w",
+        journal,
+        steps,
+        CancellationToken::new(),
+    );
+    (engine, ctx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn journaled_steps_replay_without_running() {
+    let (engine, ctx) = resumed(&[("a", &[], json!(41)), ("b", &[0], json!("x"))]).await;
+    let mut events = engine.subscribe();
+    let calls = Cell::new(0);
+    let run = || {
+        calls.set(calls.get() + 1);
+        async { Ok::<_, String>(0_u32) }
+    };
+
+    let a = ctx
+        .step("a", &[], StepPolicy::DEFAULT, retry_any, run)
+        .await
+        .unwrap();
+    let b: String = ctx
+        .step_once("b", &[0], StepPolicy::DEFAULT, || async {
+            Ok::<_, String>("new".to_owned())
+        })
+        .await
+        .unwrap();
+    assert_eq!((a, b.as_str(), calls.get()), (41, "x", 0));
+
+    // Same name, another loop index: not journaled, so it runs.
+    let b1 = ctx
+        .step_once("b", &[1], StepPolicy::DEFAULT, || async {
+            Ok::<_, String>("new".to_owned())
+        })
+        .await
+        .unwrap();
+    assert_eq!(b1, "new");
+
+    let journal = engine.journal(&RunId::new("r")).await.unwrap();
+    let keys: Vec<_> = journal.iter().map(|step| step.key.to_string()).collect();
+    assert_eq!(keys, ["a", "b[0]", "b[1]"]);
+
+    let replayed: Vec<_> = std::iter::from_fn(|| events.try_recv())
+        .filter_map(|event| match event {
+            Event::StepReplayed { step, .. } => Some(step.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replayed, ["a", "b[0]"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_journaled_output_of_the_wrong_type_fails_without_running() {
+    let (_engine, ctx) = resumed(&[("a", &[], json!("not a number"))]).await;
+    let ran = Cell::new(false);
+    let error = ctx
+        .step("a", &[], StepPolicy::DEFAULT, retry_any, || {
+            ran.set(true);
+            async { Ok::<u32, String>(1) }
+        })
+        .await
+        .unwrap_err();
+    assert!(!ran.get());
+    assert_eq!(error.attempts, 0);
+    assert!(matches!(
+        &error.failure,
+        StepFailure::Journal(StoreError::Decode { run, step, .. })
+            if run.as_str() == "r" && step.name() == "a"
+    ));
+    assert!(error.to_string().starts_with(
+        "step `a` of run `r` failed after 0 attempt(s): journal: could not decode the journaled output of step `a` of run `r`"
+    ));
+}
+
+#[derive(Clone, Copy)]
+struct Never;
+
+impl Workflow for Never {
+    type Input = ();
+    type Output = u32;
+    type Error = String;
+    const NAME: &'static str = "never";
+    const MERMAID: &'static str = "";
+    const DEFINITION_HASH: u64 = 0;
+
+    async fn execute(self, _: &RunContext, (): ()) -> Result<u32, String> {
+        Err("a replayed call must not start the child".to_owned())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_journaled_call_does_not_start_the_child_again() {
+    let (engine, ctx) = resumed(&[("ship", &[], json!(7))]).await;
+    assert_eq!(ctx.call("ship", &[], Never, ()).await.unwrap(), 7);
+    let child = engine.run_record(&RunId::new("r/ship")).await.unwrap();
+    assert!(child.is_none());
+}

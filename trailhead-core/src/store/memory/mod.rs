@@ -1,0 +1,111 @@
+//! The in-memory store.
+
+mod key_hash;
+mod run;
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::store::{Journal, RunRecord, RunStatus, StepRecord, Store, StoreFuture};
+use crate::{RunId, StoreError};
+use run::MemoryRun;
+
+/// A [`Store`] that keeps runs and journals in memory.
+///
+/// The default store of an [`Engine`](crate::Engine): fast, and gone with the
+/// process. Clones share the same runs. The run table is locked only to create,
+/// open, look up or list runs; each run's journal has its own lock.
+///
+/// # Examples
+///
+/// ```
+/// use trailhead_core::{Engine, store::MemoryStore};
+///
+/// let store = MemoryStore::new();
+/// let engine = Engine::builder().store(store.clone()).build();
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    runs: Arc<Mutex<HashMap<RunId, Arc<MemoryRun>>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn runs(&self) -> MutexGuard<'_, HashMap<RunId, Arc<MemoryRun>>> {
+        lock(&self.runs)
+    }
+
+    fn get(&self, run: &RunId) -> Option<Arc<MemoryRun>> {
+        self.runs().get(run).cloned()
+    }
+}
+
+impl Store for MemoryStore {
+    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>> {
+        Box::pin(async move {
+            match self.runs().entry(run.id.clone()) {
+                Entry::Occupied(_) => Err(StoreError::RunExists { run: run.id }),
+                Entry::Vacant(slot) => {
+                    let journal = Arc::new(MemoryRun::new(run));
+                    slot.insert(Arc::clone(&journal));
+                    Ok(journal as Arc<dyn Journal>)
+                }
+            }
+        })
+    }
+
+    fn open_run(
+        &self,
+        run: &RunId,
+    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn Journal>)>> {
+        let run = run.clone();
+        Box::pin(async move {
+            Ok(self.get(&run).map(|journal| {
+                let (record, steps) = journal.snapshot();
+                (record, steps, journal as Arc<dyn Journal>)
+            }))
+        })
+    }
+
+    fn run(&self, run: &RunId) -> StoreFuture<'_, Option<RunRecord>> {
+        let run = run.clone();
+        Box::pin(async move { Ok(self.get(&run).map(|journal| journal.record())) })
+    }
+
+    fn journal(&self, run: &RunId) -> StoreFuture<'_, Vec<StepRecord>> {
+        let run = run.clone();
+        Box::pin(async move {
+            match self.get(&run) {
+                Some(journal) => Ok(journal.snapshot().1),
+                None => Err(StoreError::UnknownRun { run }),
+            }
+        })
+    }
+
+    fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
+        Box::pin(async move {
+            let runs: Vec<_> = self.runs().values().cloned().collect();
+            let mut records: Vec<_> = runs
+                .iter()
+                .map(|run| run.record())
+                .filter(|record| status.is_none_or(|status| record.status == status))
+                .collect();
+            records.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            Ok(records)
+        })
+    }
+}
+
+/// Locks `mutex`; the data stays consistent even if a holder panicked, since
+/// every update is a single insert or assignment.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests;

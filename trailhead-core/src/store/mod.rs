@@ -1,0 +1,161 @@
+//! Stores: where runs and their journals are recorded.
+//!
+//! A [`Store`] keeps one [`RunRecord`] per run and, per run, a journal of
+//! [`StepRecord`]s: the output of every finished step, under its
+//! [`StepKey`]. A resumed run replays its journal instead of executing the steps
+//! again. Creating or opening a run returns a [`Journal`], a handle on that one
+//! run, so recording a step never takes a store-wide lock.
+//!
+//! Stores never overwrite: a step recorded twice, or any record after the run
+//! finished, is a [`StoreError`]. Values are kept as [`serde_json::Value`] so
+//! records stay inspectable whatever the workflow's types are.
+//!
+//! [`MemoryStore`] keeps everything in memory; it is the default store.
+
+mod memory;
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{RunId, StepKey, StoreError};
+
+pub use memory::MemoryStore;
+
+/// The future a store operation returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A place to record runs and their journals.
+///
+/// Implementations are shared by every run of an engine, so they are `Sync`
+/// and keep per-run state behind the [`Journal`] handles they return.
+pub trait Store: Send + Sync + Debug + 'static {
+    /// Creates the run record; returns the run's journal handle.
+    ///
+    /// Fails with [`StoreError::RunExists`] if the id is taken.
+    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>>;
+
+    /// Opens an existing run for resuming: its record, its journal so far (in
+    /// the order it was written), and the handle. `None` if there is no such run.
+    #[allow(clippy::type_complexity)]
+    fn open_run(
+        &self,
+        run: &RunId,
+    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn Journal>)>>;
+
+    /// The record of a run, if there is one.
+    fn run(&self, run: &RunId) -> StoreFuture<'_, Option<RunRecord>>;
+
+    /// A run's journal, in the order it was written.
+    ///
+    /// Fails with [`StoreError::UnknownRun`] if there is no such run.
+    fn journal(&self, run: &RunId) -> StoreFuture<'_, Vec<StepRecord>>;
+
+    /// The records of all runs, or of those with `status`, oldest first.
+    fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>>;
+}
+
+/// One run's journal: appends step records and records the outcome.
+///
+/// A per-run handle, so the hot path takes no store-wide lock.
+pub trait Journal: Send + Sync + Debug {
+    /// Appends a step's record.
+    ///
+    /// Fails with [`StoreError::DuplicateStep`] if the key is already recorded
+    /// (the existing entry is kept) and [`StoreError::RunFinished`] after
+    /// [`finish`](Journal::finish).
+    fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()>;
+
+    /// Records how the run ended and closes the journal.
+    ///
+    /// Fails with [`StoreError::RunFinished`] if the run already finished.
+    fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()>;
+}
+
+/// Everything recorded about one run, apart from its journal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The run's id.
+    pub id: RunId,
+    /// The workflow's name.
+    pub workflow: String,
+    /// The structural hash of the workflow definition the run started under.
+    pub definition_hash: u64,
+    /// The run that started this one with `call`, if any.
+    pub parent: Option<RunId>,
+    /// The input, serialized.
+    pub input: serde_json::Value,
+    /// Where the run is.
+    pub status: RunStatus,
+    /// How the run ended, once it has.
+    pub outcome: Option<RunOutcome>,
+    /// The workflow's Mermaid flowchart.
+    pub mermaid: String,
+    /// When the run was created.
+    pub created_at: SystemTime,
+    /// When the run finished, once it has.
+    pub finished_at: Option<SystemTime>,
+}
+
+/// Where a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RunStatus {
+    /// Started and not finished.
+    Running,
+    /// Returned its output.
+    Completed,
+    /// Returned an error (or could not finish).
+    Failed,
+    /// Was cancelled.
+    Cancelled,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RunOutcome {
+    /// The output, serialized.
+    Completed(serde_json::Value),
+    /// The error's text.
+    Failed(String),
+    /// The run was cancelled.
+    Cancelled,
+}
+
+impl RunOutcome {
+    /// The status a run with this outcome has.
+    pub fn status(&self) -> RunStatus {
+        match self {
+            Self::Completed(_) => RunStatus::Completed,
+            Self::Failed(_) => RunStatus::Failed,
+            Self::Cancelled => RunStatus::Cancelled,
+        }
+    }
+}
+
+/// The journal entry of one finished step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The step's key.
+    pub key: StepKey,
+    /// What the step gave.
+    pub outcome: StepOutcome,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the first attempt started.
+    pub started_at: SystemTime,
+    /// When the last attempt ended.
+    pub finished_at: SystemTime,
+}
+
+/// What a finished step gave.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StepOutcome {
+    /// The output, serialized.
+    Completed(serde_json::Value),
+    /// The failure's text, after the last attempt.
+    Failed(String),
+}

@@ -1,0 +1,80 @@
+//! The [`Workflow`] trait: what `workflow!` generates and the engine runs.
+
+use std::fmt::Display;
+use std::future::Future;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::RunContext;
+
+/// A workflow definition: a typed async function from input to output whose
+/// steps are journaled.
+///
+/// `workflow!` implements it for a unit struct named after the workflow; the
+/// struct is the value passed to [`Engine::start`](crate::Engine::start) and to
+/// `call`. The associated constants describe the definition: its name, its
+/// Mermaid diagram and a structural hash used to refuse resuming a run under a
+/// changed definition.
+///
+/// Writing an implementation by hand is possible (the engine's own tests do);
+/// `execute` must then be deterministic outside of steps.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::Future;
+/// use trailhead_core::{Engine, Error, RunContext, Workflow};
+///
+/// #[derive(Clone, Copy)]
+/// struct Double;
+///
+/// impl Workflow for Double {
+///     type Input = u32;
+///     type Output = u32;
+///     type Error = Error;
+///     const NAME: &'static str = "double";
+///     const MERMAID: &'static str = "flowchart TD\n  start --> done";
+///     const DEFINITION_HASH: u64 = 1;
+///
+///     fn execute<'a>(
+///         self,
+///         _ctx: &'a RunContext,
+///         input: u32,
+///     ) -> impl Future<Output = Result<u32, Error>> + Send + 'a {
+///         async move { input.checked_mul(2).ok_or_else(|| Error::msg("overflow")) }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let engine = Engine::new();
+/// assert_eq!(engine.run(Double, 21).await.unwrap(), 42);
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow",
+    label = "`call` needs a workflow defined with `workflow!`"
+)]
+pub trait Workflow: Copy + Send + Sync + 'static {
+    /// The workflow's input, recorded with the run.
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    /// The workflow's output, recorded when the run completes.
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+    /// The workflow's error; its text is recorded when the run fails.
+    type Error: Display + Send + 'static;
+
+    /// The workflow's name.
+    const NAME: &'static str;
+    /// The workflow's Mermaid flowchart.
+    const MERMAID: &'static str;
+    /// A structural hash of the definition.
+    const DEFINITION_HASH: u64;
+
+    /// Runs the workflow body with `input`, calling into `ctx` for its steps.
+    fn execute<'a>(
+        self,
+        ctx: &'a RunContext,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send + 'a;
+}

@@ -1,0 +1,87 @@
+//! Blocking steps run on tokio's blocking pool.
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use common::Boom;
+use trailhead_core::__private::retry_any;
+use trailhead_core::{
+    Backoff, Engine, EngineError, RetryPolicy, RunError, RunId, RunOutcome, StepError, StepPolicy,
+};
+
+// Returns the name of the thread the step ran on.
+impl_workflow!(WhereAmI("where_am_i"): () => String, StepError<Boom>, |ctx, ()| {
+    ctx.step_blocking("where", &[], StepPolicy::DEFAULT, retry_any, || {
+        Ok(format!("{:?}", std::thread::current().id()))
+    })
+    .await
+});
+
+// Fails on the first `input` calls.
+impl_workflow!(FlakyBlocking("flaky_blocking"): u32 => u32, StepError<Boom>, |ctx, failures| {
+    let calls = Arc::new(AtomicU32::new(0));
+    let policy = StepPolicy::new()
+        .with_retry(RetryPolicy::attempts(5).with_backoff(Backoff::fixed(Duration::from_millis(10))));
+    ctx.step_blocking("compute", &[], policy, retry_any, move || {
+        let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if call <= failures { Err(Boom(call)) } else { Ok(call) }
+    })
+    .await
+});
+
+impl_workflow!(PanicsBlocking("panics_blocking"): () => (), StepError<Boom>, |ctx, ()| {
+    ctx.step_blocking("explode", &[], StepPolicy::DEFAULT, retry_any, || -> Result<(), Boom> {
+        panic!("blocking kaboom")
+    })
+    .await
+});
+
+#[tokio::test(start_paused = true)]
+async fn a_blocking_step_runs_on_another_thread() {
+    let engine = Engine::new();
+    let here = format!("{:?}", std::thread::current().id());
+    let there = engine.run(WhereAmI, ()).await.unwrap();
+    assert_ne!(here, there);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blocking_step_is_retried() {
+    let engine = Engine::new();
+    let id = RunId::new("r");
+    let result = engine
+        .start_with_id(id.clone(), FlakyBlocking, 2)
+        .await
+        .unwrap()
+        .result()
+        .await;
+    assert_eq!(result.unwrap(), 3);
+    assert_eq!(engine.journal(&id).await.unwrap()[0].attempts, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_a_blocking_step_fails_the_run() {
+    let engine = Engine::new();
+    let id = RunId::new("r");
+    let result = engine
+        .start_with_id(id.clone(), PanicsBlocking, ())
+        .await
+        .unwrap()
+        .result()
+        .await;
+    assert!(matches!(
+        result,
+        Err(RunError::Engine(EngineError::TaskFailed { message, .. }))
+            if message == "the run panicked: blocking kaboom"
+    ));
+    let record = engine.run_record(&id).await.unwrap().unwrap();
+    assert_eq!(
+        record.outcome,
+        Some(RunOutcome::Failed(
+            "the run panicked: blocking kaboom".into()
+        ))
+    );
+}
