@@ -247,7 +247,8 @@ impl Chart<'_, '_> {
             .into_iter()
             .map(|exit| Exit {
                 dotted: true,
-                label: Some("next".to_owned()),
+                // An arm that skips the rest of the body keeps its own label.
+                label: exit.label.or_else(|| Some("next".to_owned())),
                 ..exit
             })
             .collect();

@@ -31,7 +31,13 @@ pub(crate) fn workflows(input: TokenStream) -> TokenStream {
     check::input(&cx, &input);
     let paths = Paths::new(input.krate.clone());
     let mut out = TokenStream::new();
+    let mut names = std::collections::HashSet::new();
     for def in &input.workflows {
+        // A second workflow of the same name is reported by `check::input`;
+        // expanding it too would only add the compiler's "defined twice".
+        if !names.insert(def.name.to_string()) {
+            continue;
+        }
         let errors_before = cx.error_count();
         let expanded = match syn::parse2::<Block>(def.body_group()) {
             Ok(body) => model::lower(&cx, def, &body).and_then(|workflow| {

@@ -35,6 +35,12 @@ pub(crate) fn ctx() -> Ident {
     local("__ctx")
 }
 
+/// The run context, located at a step's tokens so that what the compiler says
+/// about the step's call lands there rather than on the whole macro.
+pub(crate) fn ctx_at(span: Span) -> Ident {
+    Ident::new("__ctx", Span::mixed_site().located_at(span))
+}
+
 /// The iteration index of the loop at `depth`.
 pub(crate) fn loop_index(depth: usize) -> Ident {
     local(&format!("__loop_index_{depth}"))

@@ -5,7 +5,7 @@ use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Type;
 
-use super::paths::{ctx, local, loop_index};
+use super::paths::{ctx_at, local, loop_index};
 use super::policy::step_policy;
 use crate::model::{Call, Site, Step};
 use crate::parse::{StepOptions, Target};
@@ -20,38 +20,37 @@ pub(crate) struct StepExpander<'a> {
 impl StepExpander<'_> {
     pub(super) fn step(&self, step: &Step<'_>) -> TokenStream {
         let private = &self.private;
-        let ctx = ctx();
+        let span = step.syntax.target.span();
+        let ctx = ctx_at(span);
         let site = &self.sites[step.site];
         let name = &site.name;
         let path = key_path(step.depth);
         let policy = step_policy(private, &step.options);
-        let span = step.syntax.target.span();
         let retry_if = match step.options.retry.as_ref().and_then(|r| r.when.as_ref()) {
             Some(when) => when.to_token_stream(),
             None => quote!(#private::retry_any),
         };
-        let invoke = if step.syntax.blocking.is_some() {
+        let (prelude, invoke) = if step.syntax.blocking.is_some() {
             let (bindings, call) = owned_call(&step.syntax.target);
             let method = syn::Ident::new("step_blocking", span);
-            quote! {{
-                #bindings
-                #ctx.#method(#name, #path, #policy, #retry_if, move || #call)
-            }}
+            let invoke = quote!(#ctx.#method(#name, #path, #policy, #retry_if, move || #call));
+            (bindings, invoke)
         } else if step.options.retry.is_some() {
             let call = call_tokens(&step.syntax.target);
             let method = syn::Ident::new("step", span);
-            quote!(#ctx.#method(#name, #path, #policy, #retry_if, || #call))
+            let invoke = quote!(#ctx.#method(#name, #path, #policy, #retry_if, || #call));
+            (TokenStream::new(), invoke)
         } else {
             let call = call_tokens(&step.syntax.target);
             let method = syn::Ident::new("step_once", span);
-            quote!(#ctx.#method(#name, #path, #policy, || #call))
+            let invoke = quote!(#ctx.#method(#name, #path, #policy, || #call));
+            (TokenStream::new(), invoke)
         };
-        self.finish(invoke, &step.options, span)
+        self.finish(&prelude, &invoke, &step.options, span)
     }
 
     pub(super) fn call(&self, call: &Call<'_>) -> TokenStream {
         let private = &self.private;
-        let ctx = ctx();
         let name = &self.sites[call.site].name;
         let path = key_path(call.depth);
         let Target::Function {
@@ -63,33 +62,50 @@ impl StepExpander<'_> {
             unreachable!("`call` parses function targets only")
         };
         let span = func_span(func);
-        let input_fn = quote_spanned!(span=> #func::__input);
+        let ctx = ctx_at(span);
+        let call_fn = quote_spanned!(span=> #func::__call);
         let args = parenthesized(args.to_token_stream(), *paren_span);
-        let workflow = quote_spanned!(span=> #private::assert_workflow(#func));
-        let invoke = quote!(#ctx.call(#name, #path, #workflow, #input_fn #args));
-        self.finish(invoke, &call.options, span)
+        // `__call` checks the arguments against the workflow's parameters. When
+        // `func` is not a workflow, `assert_workflow` says so; the failed path then
+        // keeps the compiler from repeating it at every use of the call.
+        let call_value = local("__call");
+        let prelude = quote! {
+            let _ = #private::assert_workflow(#func);
+            let #call_value = #call_fn #args;
+        };
+        let invoke = quote!(#ctx.call(#name, #path, #call_value.0, #call_value.1));
+        self.finish(&prelude, &invoke, &call.options, span)
     }
 
-    /// Awaits `invoke` and returns early with the workflow's error on failure.
-    fn finish(&self, invoke: TokenStream, options: &StepOptions, span: Span) -> TokenStream {
+    /// Runs `prelude`, awaits `invoke` and returns early with the workflow's error
+    /// on failure. The prelude's locals and the key path's temporary live until the
+    /// step is done: the step's future borrows them.
+    fn finish(
+        &self,
+        prelude: &TokenStream,
+        invoke: &TokenStream,
+        options: &StepOptions,
+        span: Span,
+    ) -> TokenStream {
         let private = &self.private;
         let err_type = self.err_type;
         let value = local("__value");
         let error = local("__error");
         let convert = match &options.map_err {
-            Some(map_err) => quote_spanned!(span=> (#map_err)(#error)),
+            Some(map_err) => quote_spanned!(span=> #private::map_step_error(#error, #map_err)),
             None => quote_spanned!(span=>
                 <_ as #private::IntoWorkflowError<#err_type>>::into_workflow_error(#error)
             ),
         };
-        quote! {
+        quote! {{
+            #prelude
             match #invoke.await {
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(#error) => {
                     return ::core::result::Result::Err(#convert);
                 }
             }
-        }
+        }}
     }
 }
 

@@ -119,10 +119,11 @@ pub(super) fn items(
                 engine.run(#name, #input_value).await
             }
 
+            /// Not public API: the workflow and its input, for `call`.
             #[doc(hidden)]
             #[allow(clippy::unused_unit)]
-            #vis fn __input(#(#args: #types),*) -> <Self as #private::Workflow>::Input {
-                #input_value
+            #vis fn __call(#(#args: #types),*) -> (Self, <Self as #private::Workflow>::Input) {
+                (#name, #input_value)
             }
         }
     }

@@ -7,6 +7,7 @@ use syn::{Attribute, Ident, PatType, Token, Type, Visibility, parenthesized, tok
 
 use super::rewrite::mark_sites;
 use crate::kw;
+use crate::suggest::did_you_mean;
 
 /// A workflow as written. The body stays unparsed tokens here so that a mistake in
 /// one body still leaves every signature known (see `expand::fallback`).
@@ -34,6 +35,15 @@ impl Parse for WorkflowDef {
         let vis: Visibility = input.parse()?;
         let lookahead = input.lookahead1();
         if !lookahead.peek(kw::workflow) {
+            if input.peek(syn::Ident) && input.peek2(syn::Ident) {
+                let word: Ident = input.parse()?;
+                if did_you_mean(&word.to_string(), &["workflow"]).is_some() {
+                    return Err(syn::Error::new(
+                        word.span(),
+                        format!("unknown keyword `{word}`: did you mean `workflow`?"),
+                    ));
+                }
+            }
             return Err(lookahead.error());
         }
         input.parse::<kw::workflow>()?;
