@@ -1,0 +1,42 @@
+//! Shared helpers for the behaviour tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Mutex;
+
+use trailhead::{Engine, Event, RunId, StepRecord};
+
+/// The keys of a run's journal, in the order they were written.
+pub async fn journal_keys(engine: &Engine, run: &RunId) -> Vec<String> {
+    let journal: Vec<StepRecord> = engine.journal(run).await.expect("journal readable");
+    journal
+        .iter()
+        .map(|record| record.key.to_string())
+        .collect()
+}
+
+/// Records what the steps of a test were called with, in order.
+#[derive(Debug, Default)]
+pub struct Calls(Mutex<Vec<String>>);
+
+impl Calls {
+    pub const fn new() -> Self {
+        Calls(Mutex::new(Vec::new()))
+    }
+
+    pub fn push(&self, call: impl Into<String>) {
+        self.0.lock().unwrap().push(call.into());
+    }
+
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+/// Every event received so far, without waiting.
+pub fn drain(events: &mut trailhead::EventReceiver) -> Vec<Event> {
+    let mut out = Vec::new();
+    while let Some(event) = events.try_recv() {
+        out.push(event);
+    }
+    out
+}

@@ -1,0 +1,18 @@
+use trailhead::workflow;
+
+async fn fetch(id: u32) -> Result<u32, std::io::Error> {
+    Ok(id)
+}
+
+workflow! {
+    workflow w(id: u32) -> Result<u32, trailhead::Error> {
+        let a = step fetch(id);
+        Ok(a)
+    }
+
+    workflow w(id: u32) -> Result<u32, trailhead::Error> {
+        Ok(id)
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use trailhead::workflow;
+
+async fn fetch(id: u32) -> Result<u32, std::io::Error> {
+    Ok(id)
+}
+
+workflow! {
+    workflow w(id: u32) {
+        step fetch(id);
+    }
+}
+
+fn main() {}
