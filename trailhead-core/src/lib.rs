@@ -65,6 +65,7 @@ mod engine;
 mod error;
 mod event;
 mod key;
+mod parallel;
 mod policy;
 mod step;
 pub mod store;
