@@ -88,6 +88,10 @@ fn node_targets(node: &Node<'_>, text: &mut String) {
             }
             targets(&looped.body, text);
         }
+        Node::FanOut(fan_out) => {
+            rust_targets(&fan_out.expr, text);
+            targets(&fan_out.body, text);
+        }
         Node::Block(block) => targets(block, text),
         Node::Rust(rust) => rust_targets(rust, text),
     }

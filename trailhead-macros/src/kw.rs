@@ -4,3 +4,5 @@ syn::custom_keyword!(workflow);
 syn::custom_keyword!(step);
 syn::custom_keyword!(call);
 syn::custom_keyword!(blocking);
+syn::custom_keyword!(parallel);
+syn::custom_keyword!(limit);

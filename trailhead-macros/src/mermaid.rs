@@ -11,7 +11,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 use crate::hash::definition_hash;
-use crate::model::{Block, Else, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
+use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
 use crate::parse::rewrite::unmark;
 use crate::parse::{Backoff, RetryPolicy, StepOptions, Timeout};
 
@@ -180,6 +180,7 @@ impl Chart<'_, '_> {
                 out
             }
             Node::Loop(looped) => self.loop_(looped, exits),
+            Node::FanOut(fan_out) => self.fan_out(fan_out, exits),
             Node::Block(block) => self.block(block, exits),
             Node::Rust(rust) => self.sites(rust, exits),
         }
@@ -254,6 +255,26 @@ impl Chart<'_, '_> {
             .collect();
         self.connect(&back, &id);
         vec![Exit::labelled(&id, done.to_owned())]
+    }
+
+    /// A fan-out is one box, a subgraph holding its body, marked with its limit.
+    fn fan_out(&mut self, fan_out: &FanOut<'_>, exits: Vec<Exit>) -> Vec<Exit> {
+        let exits = self.sites(&fan_out.expr, exits);
+        let id = self.fresh("f");
+        let mut text = format!(
+            "parallel for {} in {}",
+            tokens_text(&fan_out.syntax.pat.to_token_stream()),
+            tokens_text(&fan_out.syntax.expr.expr.to_token_stream())
+        );
+        if let Some(limit) = &fan_out.syntax.limit {
+            let _ = write!(text, " · limit {}", tokens_text(&limit.to_token_stream()));
+        }
+        self.lines
+            .push(format!("    subgraph {id}[\"{}\"]", escape(&text)));
+        self.block(&fan_out.body, Vec::new());
+        self.lines.push("    end".to_owned());
+        self.connect(&exits, &id);
+        vec![Exit::plain(&id)]
     }
 
     fn fresh(&mut self, prefix: &str) -> String {

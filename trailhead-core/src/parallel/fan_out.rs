@@ -1,5 +1,7 @@
 //! `parallel(limit = n) for item in items { … }`.
 
+use std::future::Future;
+
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
@@ -18,23 +20,24 @@ use futures::stream::FuturesUnordered;
 /// # Cancel safety
 ///
 /// Dropping the future drops every running body.
-pub async fn fan_out<I, F, T, E>(limit: usize, items: I, body: F) -> Result<Vec<T>, E>
+pub async fn fan_out<I, F, Fut, T, E>(limit: usize, items: I, body: F) -> Result<Vec<T>, E>
 where
     I: IntoIterator,
-    F: AsyncFn(u32, I::Item) -> Result<T, E>,
+    F: Fn(u32, I::Item) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
 {
     let limit = limit.max(1);
     let mut items = items.into_iter();
     let mut results: Vec<Option<T>> = Vec::with_capacity(items.size_hint().0);
     let mut running = FuturesUnordered::new();
-    let body = &body;
     let mut next_index: u32 = 0;
     loop {
         while running.len() < limit {
             let Some(item) = items.next() else { break };
             let index = next_index;
             next_index += 1;
-            running.push(async move { (index, body(index, item).await) });
+            let future = body(index, item);
+            running.push(async move { (index, future.await) });
         }
         let Some((index, outcome)) = running.next().await else {
             break;

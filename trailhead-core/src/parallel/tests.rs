@@ -8,7 +8,8 @@ async fn fan_out_keeps_input_order_and_respects_its_limit() {
     let running = AtomicUsize::new(0);
     let most = AtomicUsize::new(0);
     let items: Vec<u64> = (0..20).collect();
-    let out = fan_out(3, items, async |index, item| {
+    let (running, most) = (&running, &most);
+    let out = fan_out(3, items, |index, item| async move {
         let now = running.fetch_add(1, Ordering::SeqCst) + 1;
         most.fetch_max(now, Ordering::SeqCst);
         // Later items finish sooner, so completion order is not input order.
@@ -26,7 +27,8 @@ async fn fan_out_keeps_input_order_and_respects_its_limit() {
 #[tokio::test(start_paused = true)]
 async fn fan_out_stops_at_the_first_error_and_drops_the_rest() {
     let finished = AtomicUsize::new(0);
-    let result = fan_out(4, 0..100_u64, async |_, item| {
+    let finished = &finished;
+    let result = fan_out(4, 0..100_u64, |_, item| async move {
         tokio::time::sleep(Duration::from_millis(10 * (item % 4 + 1))).await;
         if item == 5 {
             return Err(format!("item {item} failed"));

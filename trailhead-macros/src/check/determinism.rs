@@ -6,9 +6,9 @@
 
 use syn::visit::Visit;
 
-use super::walk;
 use crate::ctxt::Ctxt;
 use crate::model::Workflow;
+use crate::model::walk;
 
 /// Paths whose call is non-deterministic, matched on their last segments.
 const CLOCK_AND_RANDOMNESS: &[&[&str]] = &[

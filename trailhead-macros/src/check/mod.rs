@@ -4,10 +4,10 @@
 //! names that must be unique, code that cannot run, and plain code that would make a
 //! replayed run differ from the original.
 
+mod concurrency;
 mod determinism;
 mod names;
 mod reachability;
-mod walk;
 
 use crate::ctxt::Ctxt;
 use crate::model::Workflow;
@@ -18,6 +18,7 @@ pub(crate) fn workflow(cx: &Ctxt, workflow: &Workflow<'_>) {
     names::unique_step_names(cx, workflow);
     reachability::no_code_after_exit(cx, &workflow.body);
     determinism::deterministic_body(cx, workflow);
+    concurrency::fan_outs(cx, &workflow.body);
 }
 
 /// Rules on the macro input as a whole.

@@ -49,6 +49,7 @@ fn nested(cx: &Ctxt, node: &Node<'_>) {
         }
         Node::Match(node) => node.arms.iter().for_each(|arm| nested(cx, &arm.body)),
         Node::Loop(node) => no_code_after_exit(cx, &node.body),
+        Node::FanOut(node) => no_code_after_exit(cx, &node.body),
         Node::Block(block) => no_code_after_exit(cx, block),
         Node::Step(_) | Node::Call(_) | Node::Rust(_) => {}
     }
@@ -81,6 +82,7 @@ pub(crate) fn node_span(node: &Node<'_>) -> proc_macro2::Span {
         Node::If(node) => node.syntax.if_token.span,
         Node::Match(node) => node.syntax.match_token.span,
         Node::Loop(node) => node.span,
+        Node::FanOut(node) => node.syntax.parallel_token.span,
         Node::Block(block) => block
             .stmts
             .first()

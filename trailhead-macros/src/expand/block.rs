@@ -7,6 +7,7 @@ use quote::{ToTokens, quote};
 use syn::visit_mut::VisitMut;
 
 use super::paths::{loop_counter, loop_index};
+use super::rewrite::{bound_names, deref_shared};
 use super::step::StepExpander;
 use crate::model::{Block, Else, If, Loop, LoopKind, Node, Rust, Stmt};
 use crate::parse::rewrite::is_marker;
@@ -33,6 +34,12 @@ impl VisitMut for SiteReplacer<'_, '_, '_> {
 impl StepExpander<'_> {
     /// The statements of `block`, without braces.
     pub(super) fn stmts(&self, block: &Block<'_>) -> TokenStream {
+        self.shadowed(Vec::new(), || self.stmts_in_scope(block))
+    }
+
+    /// The statements; a `let` that binds a shared name shadows it for the rest
+    /// of the block (the caller restores the scope).
+    fn stmts_in_scope(&self, block: &Block<'_>) -> TokenStream {
         let mut out = TokenStream::new();
         for stmt in &block.stmts {
             match stmt {
@@ -47,6 +54,9 @@ impl StepExpander<'_> {
                             out.extend(quote!(#let_token #pat #eq #value #semi));
                         }
                         None => out.extend(quote!(#let_token #pat #semi)),
+                    }
+                    for name in bound_names(pat) {
+                        self.shared.borrow_mut().remove(&name);
                     }
                 }
                 Stmt::Expr { node, semi } => {
@@ -71,17 +81,20 @@ impl StepExpander<'_> {
                 let scrutinee = self.rust(&branch.scrutinee);
                 let arms = branch.arms.iter().map(|arm| {
                     let pat = &arm.syntax.pat;
-                    let guard = arm.guard.as_ref().map(|guard| {
-                        let guard = self.rust(guard);
-                        quote!(if #guard)
-                    });
-                    let arrow = &arm.syntax.fat_arrow;
-                    let body = self.node(&arm.body);
-                    quote!(#pat #guard #arrow #body,)
+                    self.shadowed(bound_names(pat), || {
+                        let guard = arm.guard.as_ref().map(|guard| {
+                            let guard = self.rust(guard);
+                            quote!(if #guard)
+                        });
+                        let arrow = &arm.syntax.fat_arrow;
+                        let body = self.node(&arm.body);
+                        quote!(#pat #guard #arrow #body,)
+                    })
                 });
                 quote!(#match_token #scrutinee { #(#arms)* })
             }
             Node::Loop(looped) => self.loop_(looped),
+            Node::FanOut(fan_out) => self.fan_out(fan_out),
             Node::Block(block) => {
                 let stmts = self.stmts(block);
                 quote!({ #stmts })
@@ -92,10 +105,10 @@ impl StepExpander<'_> {
 
     /// Plain Rust with the steps and calls inside it expanded in place.
     pub(super) fn rust(&self, rust: &Rust<'_>) -> TokenStream {
+        let mut expr = deref_shared(rust.expr, &self.shared.borrow());
         if rust.sites.is_empty() {
-            return rust.expr.to_token_stream();
+            return expr.to_token_stream();
         }
-        let mut expr = rust.expr.clone();
         let mut replacer = SiteReplacer {
             expander: self,
             sites: rust.sites.iter(),
@@ -107,7 +120,9 @@ impl StepExpander<'_> {
     fn if_(&self, branch: &If<'_>) -> TokenStream {
         let if_token = &branch.syntax.if_token;
         let cond = self.rust(&branch.cond);
-        let then_branch = self.stmts(&branch.then_branch);
+        let then_branch = self.shadowed(let_names(branch.cond.expr), || {
+            self.stmts(&branch.then_branch)
+        });
         let else_branch = branch.else_branch.as_ref().map(|rest| match rest {
             Else::If(inner) => {
                 let inner = self.if_(inner);
@@ -126,7 +141,12 @@ impl StepExpander<'_> {
     /// owns the counter, which keeps `let x = loop { .. }` working.
     fn loop_(&self, looped: &Loop<'_>) -> TokenStream {
         let label = looped.label;
-        let body = self.stmts(&looped.body);
+        let names = match &looped.kind {
+            LoopKind::For { pat, .. } => bound_names(pat),
+            LoopKind::While { cond } => let_names(cond.expr),
+            LoopKind::Loop => Vec::new(),
+        };
+        let body = self.shadowed(names.clone(), || self.stmts(&looped.body));
         let body = if looped.counts {
             let index = loop_index(looped.depth);
             let counter = loop_counter(looped.depth);
@@ -149,7 +169,7 @@ impl StepExpander<'_> {
                 let cond = self.rust(cond);
                 let index = loop_index(looped.depth);
                 let counter = loop_counter(looped.depth);
-                let inner = self.stmts(&looped.body);
+                let inner = self.shadowed(names, || self.stmts(&looped.body));
                 quote!(#label loop {
                     let #index: u32 = #counter;
                     #counter += 1;
@@ -171,5 +191,18 @@ impl StepExpander<'_> {
         } else {
             looped_tokens
         }
+    }
+}
+
+/// The names bound by `let` conditions (`if let Some(x) = y && let Ok(z) = w`).
+fn let_names(cond: &syn::Expr) -> Vec<String> {
+    match cond {
+        syn::Expr::Let(node) => bound_names(&node.pat),
+        syn::Expr::Binary(node) => {
+            let mut names = let_names(&node.left);
+            names.extend(let_names(&node.right));
+            names
+        }
+        _ => Vec::new(),
     }
 }

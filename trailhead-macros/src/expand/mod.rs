@@ -8,8 +8,10 @@
 
 mod block;
 mod fallback;
+mod fan_out;
 mod paths;
 mod policy;
+mod rewrite;
 mod step;
 mod workflow;
 

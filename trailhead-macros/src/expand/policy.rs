@@ -7,25 +7,39 @@ use syn::spanned::Spanned;
 use crate::parse::{Backoff, DurationLit, Retry, RetryPolicy, StepOptions, Timeout};
 
 /// `StepPolicy::new()` with the step's retry and timeout.
-pub(super) fn step_policy(private: &TokenStream, options: &StepOptions) -> TokenStream {
+pub(super) fn step_policy(
+    private: &TokenStream,
+    options: &StepOptions,
+    user: &dyn Fn(&syn::Expr) -> TokenStream,
+) -> TokenStream {
     let mut policy = quote!(#private::StepPolicy::new());
     if let Some(retry) = &options.retry {
-        let retry = retry_policy(private, retry);
+        let retry = retry_policy(private, retry, user);
         policy = quote!(#policy.with_retry(#retry));
     }
     if let Some(timeout) = &options.timeout {
         let duration = match timeout {
             Timeout::Literal(lit) => duration(private, lit),
-            Timeout::Expr(expr) => quote_spanned!(expr.span()=> #expr),
+            Timeout::Expr(expr) => {
+                let expr = user(expr);
+                quote_spanned!(expr.span()=> #expr)
+            }
         };
         policy = quote!(#policy.with_timeout(#duration));
     }
     policy
 }
 
-fn retry_policy(private: &TokenStream, retry: &Retry) -> TokenStream {
+fn retry_policy(
+    private: &TokenStream,
+    retry: &Retry,
+    user: &dyn Fn(&syn::Expr) -> TokenStream,
+) -> TokenStream {
     match &retry.policy {
-        RetryPolicy::Expr(expr) => quote_spanned!(expr.span()=> #expr),
+        RetryPolicy::Expr(expr) => {
+            let expr = user(expr);
+            quote_spanned!(expr.span()=> #expr)
+        }
         RetryPolicy::Literal {
             attempts,
             backoff,

@@ -1,12 +1,16 @@
 //! Steps and calls: each becomes one call into the run context, awaited, with its
 //! failure turned into the workflow's error type.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Type;
 
 use super::paths::{ctx_at, local, loop_index};
 use super::policy::step_policy;
+use super::rewrite::deref_shared;
 use crate::model::{Call, Site, Step};
 use crate::parse::{StepOptions, Target};
 
@@ -15,9 +19,28 @@ pub(crate) struct StepExpander<'a> {
     pub(super) private: TokenStream,
     pub(super) err_type: &'a Type,
     pub(super) sites: &'a [Site],
+    /// Names bound as shared references here (see `rewrite`); their uses are
+    /// written `(*name)`.
+    pub(super) shared: RefCell<BTreeSet<String>>,
 }
 
 impl StepExpander<'_> {
+    /// A piece of the user's plain Rust, with shared names dereferenced.
+    pub(super) fn user(&self, expr: &syn::Expr) -> TokenStream {
+        deref_shared(expr, &self.shared.borrow()).to_token_stream()
+    }
+
+    /// Runs `f` with the names `pat` binds no longer shared (they shadow).
+    pub(super) fn shadowed<T>(&self, names: Vec<String>, f: impl FnOnce() -> T) -> T {
+        let saved = self.shared.borrow().clone();
+        for name in names {
+            self.shared.borrow_mut().remove(&name);
+        }
+        let out = f();
+        *self.shared.borrow_mut() = saved;
+        out
+    }
+
     pub(super) fn step(&self, step: &Step<'_>) -> TokenStream {
         let private = &self.private;
         let span = step.syntax.target.span();
@@ -25,23 +48,23 @@ impl StepExpander<'_> {
         let site = &self.sites[step.site];
         let name = &site.name;
         let path = key_path(step.depth);
-        let policy = step_policy(private, &step.options);
+        let policy = step_policy(private, &step.options, &|expr| self.user(expr));
         let retry_if = match step.options.retry.as_ref().and_then(|r| r.when.as_ref()) {
-            Some(when) => when.to_token_stream(),
+            Some(when) => self.user(when),
             None => quote!(#private::retry_any),
         };
         let (prelude, invoke) = if step.syntax.blocking.is_some() {
-            let (bindings, call) = owned_call(&step.syntax.target);
+            let (bindings, call) = self.owned_call(&step.syntax.target);
             let method = syn::Ident::new("step_blocking", span);
             let invoke = quote!(#ctx.#method(#name, #path, #policy, #retry_if, move || #call));
             (bindings, invoke)
         } else if step.options.retry.is_some() {
-            let call = call_tokens(&step.syntax.target);
+            let call = self.call_tokens(&step.syntax.target);
             let method = syn::Ident::new("step", span);
             let invoke = quote!(#ctx.#method(#name, #path, #policy, #retry_if, || #call));
             (TokenStream::new(), invoke)
         } else {
-            let call = call_tokens(&step.syntax.target);
+            let call = self.call_tokens(&step.syntax.target);
             let method = syn::Ident::new("step_once", span);
             let invoke = quote!(#ctx.#method(#name, #path, #policy, || #call));
             (TokenStream::new(), invoke)
@@ -64,7 +87,7 @@ impl StepExpander<'_> {
         let span = func_span(func);
         let ctx = ctx_at(span);
         let call_fn = quote_spanned!(span=> #func::__call);
-        let args = parenthesized(args.to_token_stream(), *paren_span);
+        let args = parenthesized(self.args(args), *paren_span);
         // `__call` checks the arguments against the workflow's parameters. When
         // `func` is not a workflow, `assert_workflow` says so; the failed path then
         // keeps the compiler from repeating it at every use of the call.
@@ -92,7 +115,10 @@ impl StepExpander<'_> {
         let value = local("__value");
         let error = local("__error");
         let convert = match &options.map_err {
-            Some(map_err) => quote_spanned!(span=> #private::map_step_error(#error, #map_err)),
+            Some(map_err) => {
+                let map_err = self.user(map_err);
+                quote_spanned!(span=> #private::map_step_error(#error, #map_err))
+            }
             None => quote_spanned!(span=>
                 <_ as #private::IntoWorkflowError<#err_type>>::into_workflow_error(#error)
             ),
@@ -115,60 +141,73 @@ fn key_path(depth: usize) -> TokenStream {
     quote!(&[#(#indices),*])
 }
 
-/// The call as the user wrote it, spans kept.
-fn call_tokens(target: &Target) -> TokenStream {
-    match target {
-        Target::Function {
-            func,
-            args,
-            paren_span,
-        } => {
-            let args = parenthesized(args.to_token_stream(), *paren_span);
-            quote!(#func #args)
-        }
-        Target::Method {
-            receiver,
-            method,
-            turbofish,
-            args,
-            paren_span,
-        } => {
-            let args = parenthesized(args.to_token_stream(), *paren_span);
-            quote!(#receiver.#method #turbofish #args)
-        }
+impl StepExpander<'_> {
+    /// The arguments of a call, each with shared names dereferenced.
+    fn args(&self, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) -> TokenStream {
+        let args = args.iter().map(|arg| self.user(arg));
+        quote!(#(#args),*)
     }
-}
 
-/// For a blocking step: the receiver and arguments evaluated once into locals, and
-/// a call that clones them, so the closure is `'static` and can run once per attempt.
-fn owned_call(target: &Target) -> (TokenStream, TokenStream) {
-    let mut bindings = TokenStream::new();
-    let mut cloned = Vec::new();
-    for (i, arg) in target.args().iter().enumerate() {
-        let local = local(&format!("__arg_{i}"));
-        bindings.extend(quote_spanned!(syn::spanned::Spanned::span(arg)=> let #local = #arg;));
-        cloned.push(quote!(::core::clone::Clone::clone(&#local)));
+    /// The call as the user wrote it, spans kept.
+    fn call_tokens(&self, target: &Target) -> TokenStream {
+        match target {
+            Target::Function {
+                func,
+                args,
+                paren_span,
+            } => {
+                let args = parenthesized(self.args(args), *paren_span);
+                quote!(#func #args)
+            }
+            Target::Method {
+                receiver,
+                method,
+                turbofish,
+                args,
+                paren_span,
+            } => {
+                let receiver = self.user(receiver);
+                let args = parenthesized(self.args(args), *paren_span);
+                quote!(#receiver.#method #turbofish #args)
+            }
+        }
     }
-    let (args, paren_span) = match target {
-        Target::Function { paren_span, .. } | Target::Method { paren_span, .. } => {
-            (quote!(#(#cloned),*), *paren_span)
+
+    /// For a blocking step: the receiver and arguments evaluated once into locals,
+    /// and a call that clones them, so the closure is `'static` and can run once
+    /// per attempt.
+    fn owned_call(&self, target: &Target) -> (TokenStream, TokenStream) {
+        let mut bindings = TokenStream::new();
+        let mut cloned = Vec::new();
+        for (i, arg) in target.args().iter().enumerate() {
+            let local = local(&format!("__arg_{i}"));
+            let value = self.user(arg);
+            bindings
+                .extend(quote_spanned!(syn::spanned::Spanned::span(arg)=> let #local = #value;));
+            cloned.push(quote!(::core::clone::Clone::clone(&#local)));
         }
-    };
-    let args = parenthesized(args, paren_span);
-    let call = match target {
-        Target::Function { func, .. } => quote!(#func #args),
-        Target::Method {
-            receiver,
-            method,
-            turbofish,
-            ..
-        } => {
-            let local = format_ident!("__receiver", span = Span::mixed_site());
-            bindings.extend(quote!(let #local = #receiver;));
-            quote!(::core::clone::Clone::clone(&#local).#method #turbofish #args)
-        }
-    };
-    (bindings, call)
+        let (args, paren_span) = match target {
+            Target::Function { paren_span, .. } | Target::Method { paren_span, .. } => {
+                (quote!(#(#cloned),*), *paren_span)
+            }
+        };
+        let args = parenthesized(args, paren_span);
+        let call = match target {
+            Target::Function { func, .. } => quote!(#func #args),
+            Target::Method {
+                receiver,
+                method,
+                turbofish,
+                ..
+            } => {
+                let local = format_ident!("__receiver", span = Span::mixed_site());
+                let receiver = self.user(receiver);
+                bindings.extend(quote!(let #local = #receiver;));
+                quote!(::core::clone::Clone::clone(&#local).#method #turbofish #args)
+            }
+        };
+        (bindings, call)
+    }
 }
 
 fn parenthesized(inner: TokenStream, span: Span) -> TokenStream {

@@ -22,6 +22,7 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
         private: private.clone(),
         err_type,
         sites: &workflow.sites,
+        shared: std::cell::RefCell::default(),
     };
     let body = expander.stmts(&workflow.body);
     let params = Params::of(def);

@@ -1,11 +1,15 @@
 //! Lowering: syntax → model. Reads options, names sites, counts loop depth.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+
+use syn::visit::Visit;
 
 use syn::spanned::Spanned;
 
+use super::scope::{Binding, pattern_bindings, used_names};
 use super::{
-    Arm, Block, Call, Else, If, Loop, LoopKind, Match, Node, Rust, Site, Step, Stmt, Workflow,
+    Arm, Block, Call, Else, FanOut, If, Loop, LoopKind, Match, Node, Rust, Site, Step, Stmt,
+    Workflow,
 };
 use crate::ctxt::Ctxt;
 use crate::parse;
@@ -18,10 +22,15 @@ pub(crate) fn lower<'a>(
     body: &'a parse::Block,
 ) -> Option<Workflow<'a>> {
     let (ok_type, err_type) = result_types(cx, &def.output)?;
+    let mut params = Vec::new();
+    for param in &def.params {
+        pattern_bindings(&param.pat, &mut params);
+    }
     let mut lowerer = Lowerer {
         cx,
         sites: Vec::new(),
         depth: 0,
+        scopes: vec![params],
     };
     let body = lowerer.block(body);
     let mut sites = lowerer.sites;
@@ -71,26 +80,59 @@ struct Lowerer<'c> {
     cx: &'c Ctxt,
     sites: Vec<Site>,
     depth: usize,
+    /// The bindings visible at the point being lowered, innermost scope last.
+    scopes: Vec<Vec<Binding>>,
 }
 
 impl<'c> Lowerer<'c> {
     fn block<'a>(&mut self, block: &'a parse::Block) -> Block<'a> {
-        let stmts = block
-            .stmts
+        self.scoped(Vec::new(), |this| {
+            let stmts = block
+                .stmts
+                .iter()
+                .map(|stmt| match stmt {
+                    parse::Stmt::Let(syntax) => {
+                        let init = syntax.init.as_ref().map(|(_, node)| this.node(node));
+                        let scope = this.scopes.last_mut().expect("a block scope");
+                        pattern_bindings(&syntax.pat, scope);
+                        Stmt::Let { syntax, init }
+                    }
+                    parse::Stmt::Expr(node, semi) => Stmt::Expr {
+                        node: this.node(node),
+                        semi: semi.is_some(),
+                    },
+                    parse::Stmt::Item(item) => Stmt::Item(item),
+                })
+                .collect();
+            Block { stmts }
+        })
+    }
+
+    /// Runs `f` with `bindings` visible on top of the current scopes.
+    fn scoped<T>(&mut self, bindings: Vec<Binding>, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.scopes.push(bindings);
+        let out = f(self);
+        self.scopes.pop();
+        out
+    }
+
+    /// The visible bindings named in `used`, innermost first wins.
+    fn captured(&self, used: &BTreeSet<String>) -> Vec<Binding> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for binding in self
+            .scopes
             .iter()
-            .map(|stmt| match stmt {
-                parse::Stmt::Let(syntax) => Stmt::Let {
-                    syntax,
-                    init: syntax.init.as_ref().map(|(_, node)| self.node(node)),
-                },
-                parse::Stmt::Expr(node, semi) => Stmt::Expr {
-                    node: self.node(node),
-                    semi: semi.is_some(),
-                },
-                parse::Stmt::Item(item) => Stmt::Item(item),
-            })
-            .collect();
-        Block { stmts }
+            .rev()
+            .flat_map(|scope| scope.iter().rev())
+        {
+            let name = binding.ident.to_string();
+            if used.contains(&name) && seen.insert(name) {
+                out.push(binding.clone());
+            }
+        }
+        out.sort_by_key(|binding| binding.ident.to_string());
+        out
     }
 
     fn node<'a>(&mut self, node: &'a parse::Node) -> Node<'a> {
@@ -104,10 +146,14 @@ impl<'c> Lowerer<'c> {
                 arms: syntax
                     .arms
                     .iter()
-                    .map(|arm| Arm {
-                        syntax: arm,
-                        guard: arm.guard.as_ref().map(|(_, guard)| self.rust(guard)),
-                        body: self.node(&arm.body),
+                    .map(|arm| {
+                        let mut bindings = Vec::new();
+                        pattern_bindings(&arm.pat, &mut bindings);
+                        self.scoped(bindings, |this| Arm {
+                            syntax: arm,
+                            guard: arm.guard.as_ref().map(|(_, guard)| this.rust(guard)),
+                            body: this.node(&arm.body),
+                        })
                     })
                     .collect(),
             }),
@@ -139,6 +185,23 @@ impl<'c> Lowerer<'c> {
                 &syntax.body,
                 syntax.loop_token.span,
             ),
+            parse::Node::FanOut(syntax) => {
+                let expr = self.rust(&syntax.expr);
+                let depth = self.depth;
+                self.depth += 1;
+                let mut item = Vec::new();
+                pattern_bindings(&syntax.pat, &mut item);
+                let body = self.scoped(item, |this| this.block(&syntax.body));
+                self.depth -= 1;
+                let captures = self.captured(&used_names(&body));
+                Node::FanOut(FanOut {
+                    syntax,
+                    expr,
+                    body,
+                    depth,
+                    captures,
+                })
+            }
             parse::Node::Block(block) => Node::Block(self.block(block)),
             parse::Node::Rust(rust) => Node::Rust(self.rust(rust)),
         }
@@ -162,7 +225,9 @@ impl<'c> Lowerer<'c> {
         If {
             syntax,
             cond: self.rust(&syntax.cond),
-            then_branch: self.block(&syntax.then_branch),
+            then_branch: self.scoped(let_bindings(&syntax.cond.expr), |this| {
+                this.block(&syntax.then_branch)
+            }),
             else_branch: syntax.else_branch.as_ref().map(|(_, rest)| match rest {
                 parse::Else::If(nested) => Else::If(Box::new(self.if_(nested))),
                 parse::Else::Block(block) => Else::Block(self.block(block)),
@@ -180,7 +245,13 @@ impl<'c> Lowerer<'c> {
         let depth = self.depth;
         self.depth += 1;
         let kind = kind(self);
-        let body = self.block(body);
+        let mut bindings = Vec::new();
+        match &kind {
+            LoopKind::For { pat, .. } => pattern_bindings(pat, &mut bindings),
+            LoopKind::While { cond } => bindings = let_bindings(cond.expr),
+            LoopKind::Loop => {}
+        }
+        let body = self.scoped(bindings, |this| this.block(body));
         self.depth -= 1;
         let head_counts = matches!(&kind, LoopKind::While { cond } if !cond.sites.is_empty());
         Node::Loop(Loop {
@@ -267,4 +338,19 @@ fn disambiguate(sites: &mut [Site]) {
 
 fn unraw(name: &str) -> String {
     name.strip_prefix("r#").unwrap_or(name).to_owned()
+}
+
+/// The names bound by `let` conditions in `expr` (`if let Some(x) = y && ..`).
+fn let_bindings(expr: &syn::Expr) -> Vec<Binding> {
+    struct Lets(Vec<Binding>);
+    impl<'ast> Visit<'ast> for Lets {
+        fn visit_expr_let(&mut self, node: &'ast syn::ExprLet) {
+            pattern_bindings(&node.pat, &mut self.0);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_block(&mut self, _: &'ast syn::ExprBlock) {}
+    }
+    let mut lets = Lets(Vec::new());
+    lets.visit_expr(expr);
+    lets.0
 }

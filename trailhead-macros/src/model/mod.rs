@@ -7,6 +7,8 @@
 //! expansion can still point at the user's tokens.
 
 mod lower;
+pub(crate) mod scope;
+pub(crate) mod walk;
 
 pub(crate) use lower::{lower, result_types};
 
@@ -58,8 +60,21 @@ pub(crate) enum Node<'a> {
     If(If<'a>),
     Match(Match<'a>),
     Loop(Loop<'a>),
+    FanOut(FanOut<'a>),
     Block(Block<'a>),
     Rust(Rust<'a>),
+}
+
+/// `parallel(limit = n) for pat in expr { body }`: like a loop whose iterations
+/// run at the same time; the item's index is element `depth` of a key path.
+pub(crate) struct FanOut<'a> {
+    pub(crate) syntax: &'a parse::FanOut,
+    pub(crate) expr: Rust<'a>,
+    pub(crate) body: Block<'a>,
+    pub(crate) depth: usize,
+    /// The bindings from outside the body that it uses: shared by reference
+    /// with every iteration.
+    pub(crate) captures: Vec<scope::Binding>,
 }
 
 /// Plain Rust and the steps and calls inside it, in evaluation order (each is a
@@ -160,6 +175,7 @@ impl Node<'_> {
                 node.counts
                     || matches!(&node.kind, LoopKind::For { expr, .. } if !expr.sites.is_empty())
             }
+            Node::FanOut(fan_out) => !fan_out.expr.sites.is_empty() || fan_out.body.has_sites(),
             Node::Block(block) => block.has_sites(),
             Node::Rust(rust) => !rust.sites.is_empty(),
         }

@@ -9,6 +9,7 @@ use syn::{Token, braced, token};
 
 use super::branch::{If, Match};
 use super::call::Call;
+use super::fan_out::FanOut;
 use super::loops::{For, Loop, While};
 use super::rust::{Rust, Site};
 use super::step::Step;
@@ -45,13 +46,14 @@ pub(crate) enum Node {
     For(Box<For>),
     While(Box<While>),
     Loop(Box<Loop>),
+    FanOut(Box<FanOut>),
     Block(Box<Block>),
     /// Plain deterministic Rust, perhaps with steps and calls inside.
     Rust(Box<Rust>),
 }
 
 /// Words a user may have meant when a statement starts with an unknown one.
-const CONSTRUCTS: &[&str] = &["step", "call", "blocking", "workflow"];
+const CONSTRUCTS: &[&str] = &["step", "call", "blocking", "workflow", "parallel"];
 
 impl Parse for Block {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -81,6 +83,7 @@ impl Parse for Stmt {
             && input.peek2(syn::Ident)
             && !input.peek(kw::step)
             && !input.peek(kw::call)
+            && !input.peek(kw::parallel)
         {
             return Err(unknown_construct(input));
         }
@@ -131,6 +134,9 @@ impl Parse for Let {
 
 impl Parse for Node {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if FanOut::peek(input) {
+            return input.parse().map(|f| Node::FanOut(Box::new(f)));
+        }
         let lookahead = input.lookahead1();
         if lookahead.peek(Token![if]) {
             input.parse().map(|i| Node::If(Box::new(i)))
@@ -166,6 +172,7 @@ impl Node {
             | Node::For(_)
             | Node::While(_)
             | Node::Loop(_)
+            | Node::FanOut(_)
             | Node::Block(_) => true,
             Node::Step(_) | Node::Call(_) => false,
             Node::Rust(rust) => matches!(

@@ -5,7 +5,7 @@ use crate::parse;
 
 /// Calls `f` on each plain-Rust expression of `block`: statements, conditions,
 /// scrutinees, guards, loop heads, and the arguments and options of steps and calls.
-pub(super) fn plain_exprs<'a>(block: &Block<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
+pub(crate) fn plain_exprs<'a>(block: &Block<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
     for stmt in &block.stmts {
         match stmt {
             Stmt::Let {
@@ -45,6 +45,13 @@ fn node<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
                 LoopKind::Loop => {}
             }
             plain_exprs(&looped.body, f);
+        }
+        Node::FanOut(fan_out) => {
+            if let Some(limit) = &fan_out.syntax.limit {
+                f(limit);
+            }
+            rust(&fan_out.expr, f);
+            plain_exprs(&fan_out.body, f);
         }
         Node::Block(block) => plain_exprs(block, f),
     }

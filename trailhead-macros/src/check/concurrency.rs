@@ -1,0 +1,185 @@
+//! Rules for code whose parts run at the same time: a fan-out's iterations.
+
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+
+use crate::ctxt::Ctxt;
+use crate::model::walk::plain_exprs;
+use crate::model::{Block, Else, FanOut, LoopKind, Node, Stmt};
+
+/// Checks every fan-out in `block`, nested ones included.
+pub(super) fn fan_outs(cx: &Ctxt, block: &Block<'_>) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let {
+                init: Some(node), ..
+            }
+            | Stmt::Expr { node, .. } => self::node(cx, node),
+            Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
+        }
+    }
+}
+
+fn node(cx: &Ctxt, node: &Node<'_>) {
+    match node {
+        Node::FanOut(fan_out) => {
+            check(cx, fan_out);
+            fan_outs(cx, &fan_out.body);
+        }
+        Node::If(branch) => {
+            fan_outs(cx, &branch.then_branch);
+            let mut rest = branch.else_branch.as_ref();
+            while let Some(next) = rest {
+                match next {
+                    Else::If(inner) => {
+                        fan_outs(cx, &inner.then_branch);
+                        rest = inner.else_branch.as_ref();
+                    }
+                    Else::Block(block) => {
+                        fan_outs(cx, block);
+                        rest = None;
+                    }
+                }
+            }
+        }
+        Node::Match(branch) => branch.arms.iter().for_each(|arm| self::node(cx, &arm.body)),
+        Node::Loop(looped) => fan_outs(cx, &looped.body),
+        Node::Block(block) => fan_outs(cx, block),
+        Node::Step(_) | Node::Call(_) | Node::Rust(_) => {}
+    }
+}
+
+fn check(cx: &Ctxt, fan_out: &FanOut<'_>) {
+    if let Some(syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Int(limit),
+        ..
+    })) = &fan_out.syntax.limit
+        && limit.base10_parse::<u64>().is_ok_and(|n| n == 0)
+    {
+        cx.error(
+            limit.span(),
+            "a fan-out limit must be at least 1: it is how many items run at once",
+        );
+    }
+    for capture in fan_out.captures.iter().filter(|c| c.mutable) {
+        let name = capture.ident.to_string();
+        let span = first_use(&fan_out.body, &name).unwrap_or_else(|| capture.ident.span());
+        cx.error(
+            span,
+            format!(
+                "`{name}` is a `mut` binding used by iterations that run at the same time: \
+                 return a value from the body instead (the fan-out evaluates to them, in order)"
+            ),
+        );
+    }
+    leaves(cx, &fan_out.body, false);
+}
+
+/// `break`, `continue` (outside a loop of the body) and `return` cannot leave an
+/// iteration that runs beside others.
+fn leaves(cx: &Ctxt, block: &Block<'_>, in_loop: bool) {
+    let mut finder = Leaves {
+        cx,
+        loops: usize::from(in_loop),
+    };
+    for stmt in &block.stmts {
+        let node = match stmt {
+            Stmt::Let {
+                init: Some(node), ..
+            }
+            | Stmt::Expr { node, .. } => node,
+            Stmt::Let { init: None, .. } | Stmt::Item(_) => continue,
+        };
+        match node {
+            Node::Rust(rust) => finder.visit_expr(rust.expr),
+            Node::Loop(looped) => {
+                if let LoopKind::For { expr, .. } = &looped.kind {
+                    finder.visit_expr(expr.expr);
+                }
+                leaves(cx, &looped.body, true);
+            }
+            Node::If(branch) => {
+                leaves(cx, &branch.then_branch, in_loop);
+                if let Some(Else::Block(other)) = &branch.else_branch {
+                    leaves(cx, other, in_loop);
+                }
+            }
+            Node::Match(branch) => {
+                for arm in &branch.arms {
+                    if let Node::Rust(rust) = &arm.body {
+                        finder.visit_expr(rust.expr);
+                    } else if let Node::Block(inner) = &arm.body {
+                        leaves(cx, inner, in_loop);
+                    }
+                }
+            }
+            Node::Block(inner) => leaves(cx, inner, in_loop),
+            Node::Step(_) | Node::Call(_) | Node::FanOut(_) => {}
+        }
+    }
+}
+
+struct Leaves<'c> {
+    cx: &'c Ctxt,
+    loops: usize,
+}
+
+impl<'ast> Visit<'ast> for Leaves<'_> {
+    fn visit_expr_return(&mut self, node: &'ast syn::ExprReturn) {
+        self.cx.error(
+            node.return_token.span,
+            "`return` cannot leave a fan-out's iteration: the body's value is the item's result",
+        );
+    }
+    fn visit_expr_break(&mut self, node: &'ast syn::ExprBreak) {
+        if self.loops == 0 {
+            self.cx.error(
+                node.break_token.span,
+                "`break` cannot leave a fan-out: its iterations run at the same time",
+            );
+        }
+    }
+    fn visit_expr_continue(&mut self, node: &'ast syn::ExprContinue) {
+        if self.loops == 0 {
+            self.cx.error(
+                node.continue_token.span,
+                "`continue` cannot leave a fan-out's iteration: the body's value is the item's result",
+            );
+        }
+    }
+    fn visit_expr_for_loop(&mut self, node: &'ast syn::ExprForLoop) {
+        self.loops += 1;
+        syn::visit::visit_expr_for_loop(self, node);
+        self.loops -= 1;
+    }
+    fn visit_expr_while(&mut self, node: &'ast syn::ExprWhile) {
+        self.loops += 1;
+        syn::visit::visit_expr_while(self, node);
+        self.loops -= 1;
+    }
+    fn visit_expr_loop(&mut self, node: &'ast syn::ExprLoop) {
+        self.loops += 1;
+        syn::visit::visit_expr_loop(self, node);
+        self.loops -= 1;
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+}
+
+/// Where `name` is first mentioned in `block`'s plain code.
+fn first_use(block: &Block<'_>, name: &str) -> Option<proc_macro2::Span> {
+    struct Find<'n> {
+        name: &'n str,
+        found: Option<proc_macro2::Span>,
+    }
+    impl<'ast> Visit<'ast> for Find<'_> {
+        fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+            if self.found.is_none() && node.path.is_ident(self.name) {
+                self.found = Some(node.span());
+            }
+        }
+    }
+    let mut find = Find { name, found: None };
+    plain_exprs(block, &mut |expr| find.visit_expr(expr));
+    find.found
+}

@@ -1,0 +1,68 @@
+//! A fan-out: the body becomes an async closure the runtime calls once per item.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use super::paths::{local, loop_index};
+use super::rewrite::bound_names;
+use super::step::StepExpander;
+use crate::model::FanOut;
+
+impl StepExpander<'_> {
+    /// `fan_out(limit, items, async |index, pat| Ok({ body }))`, awaited; the
+    /// first failing item fails the workflow. Inside, the item's index is the
+    /// loop index at this depth, so the body's steps are keyed per item.
+    pub(super) fn fan_out(&self, fan_out: &FanOut<'_>) -> TokenStream {
+        let private = &self.private;
+        let err_type = self.err_type;
+        let limit = match &fan_out.syntax.limit {
+            Some(limit) => self.user(limit),
+            None => quote!(::core::primitive::usize::MAX),
+        };
+        let items = self.rust(&fan_out.expr);
+        let pat = &fan_out.syntax.pat;
+        let index = loop_index(fan_out.depth);
+        let item_index = local("__item_index");
+        // Outer bindings the body uses are shared by reference with every
+        // iteration (`mut` ones were refused by `check`); names shared already
+        // are references and are copied as they are.
+        let mut share = TokenStream::new();
+        let mut names = Vec::new();
+        for capture in &fan_out.captures {
+            let ident = &capture.ident;
+            let name = ident.to_string();
+            if !self.shared.borrow().contains(&name) {
+                share.extend(quote_spanned!(ident.span()=> let #ident = &#ident;));
+            }
+            names.push(name);
+        }
+        let body = self.shadowed(Vec::new(), || {
+            self.shared.borrow_mut().extend(names);
+            self.shadowed(bound_names(pat), || self.stmts(&fan_out.body))
+        });
+        let values = local("__values");
+        let error = local("__error");
+        let (items_local, limit_local) = (local("__items"), local("__limit"));
+        quote! {{
+            // Items and limit are evaluated first, before the shared names shadow.
+            let #items_local = #items;
+            let #limit_local: usize = #limit;
+            #share
+            match #private::fan_out(
+                #limit_local,
+                #items_local,
+                move |#item_index: u32, #pat| async move {
+                    let #index: u32 = #item_index;
+                    ::core::result::Result::<_, #err_type>::Ok({ #body })
+                },
+            )
+            .await
+            {
+                ::core::result::Result::Ok(#values) => #values,
+                ::core::result::Result::Err(#error) => {
+                    return ::core::result::Result::Err(#error);
+                }
+            }
+        }}
+    }
+}
