@@ -13,7 +13,7 @@ async fn wait(secs: u64) -> Result<u64, std::io::Error> {
 workflow! {
     workflow slow() -> Result<u64, trailhead::Error> {
         let a = step wait(1);
-        let b = step wait(3600).name("long");
+        let b = step wait(a * 3600).name("long");
         Ok(a + b)
     }
 }

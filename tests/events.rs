@@ -24,8 +24,8 @@ static FLAG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(
 workflow! {
     workflow observed() -> Result<u64, trailhead::Error> {
         let a = step wait(100);
-        step fail_once(&FLAG).retry(2, backoff = 10ms, jitter = false);
-        let b = step wait(50).name("short");
+        step fail_once(&FLAG).retry(2, backoff = 10ms, jitter = false).after(a);
+        let b = step wait(50).name("short").after(fail_once);
         Ok(a + b)
     }
 }

@@ -6,3 +6,4 @@ syn::custom_keyword!(call);
 syn::custom_keyword!(blocking);
 syn::custom_keyword!(parallel);
 syn::custom_keyword!(limit);
+syn::custom_keyword!(sequential);

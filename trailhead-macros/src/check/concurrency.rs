@@ -4,8 +4,9 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 use crate::ctxt::Ctxt;
+use crate::model::exits::{Exit, block_exits};
 use crate::model::walk::plain_exprs;
-use crate::model::{Block, Else, FanOut, LoopKind, Node, Stmt};
+use crate::model::{Block, Else, FanOut, Node, Stmt};
 
 /// Checks every fan-out in `block`, nested ones included.
 pub(super) fn fan_outs(cx: &Ctxt, block: &Block<'_>) {
@@ -72,98 +73,24 @@ fn check(cx: &Ctxt, fan_out: &FanOut<'_>) {
             ),
         );
     }
-    leaves(cx, &fan_out.body, false);
+    leaves(cx, &fan_out.body);
 }
 
 /// `break`, `continue` (outside a loop of the body) and `return` cannot leave an
 /// iteration that runs beside others.
-fn leaves(cx: &Ctxt, block: &Block<'_>, in_loop: bool) {
-    let mut finder = Leaves {
-        cx,
-        loops: usize::from(in_loop),
-    };
-    for stmt in &block.stmts {
-        let node = match stmt {
-            Stmt::Let {
-                init: Some(node), ..
+fn leaves(cx: &Ctxt, block: &Block<'_>) {
+    block_exits(block, false, &mut |exit, span| {
+        let message = match exit {
+            Exit::Return => {
+                "`return` cannot leave a fan-out's iteration: the body's value is the item's result"
             }
-            | Stmt::Expr { node, .. } => node,
-            Stmt::Let { init: None, .. } | Stmt::Item(_) => continue,
+            Exit::Break => "`break` cannot leave a fan-out: its iterations run at the same time",
+            Exit::Continue => {
+                "`continue` cannot leave a fan-out's iteration: the body's value is the item's result"
+            }
         };
-        match node {
-            Node::Rust(rust) => finder.visit_expr(rust.expr),
-            Node::Loop(looped) => {
-                if let LoopKind::For { expr, .. } = &looped.kind {
-                    finder.visit_expr(expr.expr);
-                }
-                leaves(cx, &looped.body, true);
-            }
-            Node::If(branch) => {
-                leaves(cx, &branch.then_branch, in_loop);
-                if let Some(Else::Block(other)) = &branch.else_branch {
-                    leaves(cx, other, in_loop);
-                }
-            }
-            Node::Match(branch) => {
-                for arm in &branch.arms {
-                    if let Node::Rust(rust) = &arm.body {
-                        finder.visit_expr(rust.expr);
-                    } else if let Node::Block(inner) = &arm.body {
-                        leaves(cx, inner, in_loop);
-                    }
-                }
-            }
-            Node::Block(inner) => leaves(cx, inner, in_loop),
-            Node::Step(_) | Node::Call(_) | Node::FanOut(_) => {}
-        }
-    }
-}
-
-struct Leaves<'c> {
-    cx: &'c Ctxt,
-    loops: usize,
-}
-
-impl<'ast> Visit<'ast> for Leaves<'_> {
-    fn visit_expr_return(&mut self, node: &'ast syn::ExprReturn) {
-        self.cx.error(
-            node.return_token.span,
-            "`return` cannot leave a fan-out's iteration: the body's value is the item's result",
-        );
-    }
-    fn visit_expr_break(&mut self, node: &'ast syn::ExprBreak) {
-        if self.loops == 0 {
-            self.cx.error(
-                node.break_token.span,
-                "`break` cannot leave a fan-out: its iterations run at the same time",
-            );
-        }
-    }
-    fn visit_expr_continue(&mut self, node: &'ast syn::ExprContinue) {
-        if self.loops == 0 {
-            self.cx.error(
-                node.continue_token.span,
-                "`continue` cannot leave a fan-out's iteration: the body's value is the item's result",
-            );
-        }
-    }
-    fn visit_expr_for_loop(&mut self, node: &'ast syn::ExprForLoop) {
-        self.loops += 1;
-        syn::visit::visit_expr_for_loop(self, node);
-        self.loops -= 1;
-    }
-    fn visit_expr_while(&mut self, node: &'ast syn::ExprWhile) {
-        self.loops += 1;
-        syn::visit::visit_expr_while(self, node);
-        self.loops -= 1;
-    }
-    fn visit_expr_loop(&mut self, node: &'ast syn::ExprLoop) {
-        self.loops += 1;
-        syn::visit::visit_expr_loop(self, node);
-        self.loops -= 1;
-    }
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        cx.error(span, message);
+    });
 }
 
 /// Where `name` is first mentioned in `block`'s plain code.

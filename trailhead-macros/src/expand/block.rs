@@ -32,41 +32,43 @@ impl VisitMut for SiteReplacer<'_, '_, '_> {
 }
 
 impl StepExpander<'_> {
-    /// The statements of `block`, without braces.
+    /// The statements of `block`, without braces: in order, or along its
+    /// dependency graph when it has a plan.
     pub(super) fn stmts(&self, block: &Block<'_>) -> TokenStream {
-        self.shadowed(Vec::new(), || self.stmts_in_scope(block))
+        self.shadowed(Vec::new(), || match &block.plan {
+            Some(plan) => self.graph(block, plan),
+            None => block.stmts.iter().map(|stmt| self.stmt(stmt)).collect(),
+        })
     }
 
-    /// The statements; a `let` that binds a shared name shadows it for the rest
+    /// One statement; a `let` that binds a shared name shadows it for the rest
     /// of the block (the caller restores the scope).
-    fn stmts_in_scope(&self, block: &Block<'_>) -> TokenStream {
+    pub(super) fn stmt(&self, stmt: &Stmt<'_>) -> TokenStream {
         let mut out = TokenStream::new();
-        for stmt in &block.stmts {
-            match stmt {
-                Stmt::Let { syntax, init } => {
-                    let let_token = &syntax.let_token;
-                    let pat = &syntax.pat;
-                    let semi = &syntax.semi;
-                    match init {
-                        Some(node) => {
-                            let eq = &syntax.init.as_ref().expect("lowered from an init").0;
-                            let value = self.node(node);
-                            out.extend(quote!(#let_token #pat #eq #value #semi));
-                        }
-                        None => out.extend(quote!(#let_token #pat #semi)),
+        match stmt {
+            Stmt::Let { syntax, init } => {
+                let let_token = &syntax.let_token;
+                let pat = &syntax.pat;
+                let semi = &syntax.semi;
+                match init {
+                    Some(node) => {
+                        let eq = &syntax.init.as_ref().expect("lowered from an init").0;
+                        let value = self.node(node);
+                        out.extend(quote!(#let_token #pat #eq #value #semi));
                     }
-                    for name in bound_names(pat) {
-                        self.shared.borrow_mut().remove(&name);
-                    }
+                    None => out.extend(quote!(#let_token #pat #semi)),
                 }
-                Stmt::Expr { node, semi } => {
-                    out.extend(self.node(node));
-                    if *semi {
-                        out.extend(quote!(;));
-                    }
+                for name in bound_names(pat) {
+                    self.shared.borrow_mut().remove(&name);
                 }
-                Stmt::Item(item) => item.to_tokens(&mut out),
             }
+            Stmt::Expr { node, semi } => {
+                out.extend(self.node(node));
+                if *semi {
+                    out.extend(quote!(;));
+                }
+            }
+            Stmt::Item(item) => item.to_tokens(&mut out),
         }
         out
     }

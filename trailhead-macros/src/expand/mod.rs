@@ -9,6 +9,7 @@
 mod block;
 mod fallback;
 mod fan_out;
+mod graph;
 mod paths;
 mod policy;
 mod rewrite;

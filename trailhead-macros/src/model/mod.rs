@@ -6,6 +6,8 @@
 //! each loop around it. The model borrows the syntax it came from, so checks and the
 //! expansion can still point at the user's tokens.
 
+pub(crate) mod exits;
+pub(crate) mod graph;
 mod lower;
 pub(crate) mod scope;
 pub(crate) mod walk;
@@ -40,6 +42,8 @@ pub(crate) struct Site {
 
 pub(crate) struct Block<'a> {
     pub(crate) stmts: Vec<Stmt<'a>>,
+    /// How the statements run together; `None`: in order, as written.
+    pub(crate) plan: Option<graph::Plan>,
 }
 
 pub(crate) enum Stmt<'a> {

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 
-use super::Block;
-use super::walk::plain_exprs;
+use super::walk::{plain_exprs, stmt_exprs};
+use super::{Block, Stmt};
 
 /// A name bound by a pattern.
 #[derive(Clone, Debug)]
@@ -50,6 +50,13 @@ pub(crate) fn pattern_bindings(pat: &syn::Pat, out: &mut Vec<Binding>) {
 pub(crate) fn used_names(block: &Block<'_>) -> BTreeSet<String> {
     let mut names = UsedNames(BTreeSet::new());
     plain_exprs(block, &mut |expr| names.visit_expr(expr));
+    names.0
+}
+
+/// [`used_names`] for one statement.
+pub(crate) fn stmt_used_names(stmt: &Stmt<'_>) -> BTreeSet<String> {
+    let mut names = UsedNames(BTreeSet::new());
+    stmt_exprs(stmt, &mut |expr| names.visit_expr(expr));
     names.0
 }
 

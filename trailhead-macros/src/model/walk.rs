@@ -7,13 +7,18 @@ use crate::parse;
 /// scrutinees, guards, loop heads, and the arguments and options of steps and calls.
 pub(crate) fn plain_exprs<'a>(block: &Block<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
     for stmt in &block.stmts {
-        match stmt {
-            Stmt::Let {
-                init: Some(node), ..
-            }
-            | Stmt::Expr { node, .. } => self::node(node, f),
-            Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
+        stmt_exprs(stmt, f);
+    }
+}
+
+/// [`plain_exprs`] for one statement.
+pub(crate) fn stmt_exprs<'a>(stmt: &Stmt<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
+    match stmt {
+        Stmt::Let {
+            init: Some(node), ..
         }
+        | Stmt::Expr { node, .. } => self::node(node, f),
+        Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
     }
 }
 
@@ -84,5 +89,66 @@ fn target<'a>(target: &'a parse::Target, f: &mut dyn FnMut(&'a syn::Expr)) {
 fn options<'a>(options: &'a [parse::RawOption], f: &mut dyn FnMut(&'a syn::Expr)) {
     for option in options {
         option.args.iter().for_each(&mut *f);
+    }
+}
+
+/// Calls `f` with the site index and options of every step and call in `stmt`,
+/// nested ones included.
+pub(crate) fn stmt_sites(stmt: &Stmt<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
+    match stmt {
+        Stmt::Let {
+            init: Some(node), ..
+        }
+        | Stmt::Expr { node, .. } => node_sites(node, f),
+        Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
+    }
+}
+
+fn block_sites(block: &Block<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
+    block.stmts.iter().for_each(|stmt| stmt_sites(stmt, f));
+}
+
+fn rust_sites(rust: &Rust<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
+    rust.sites.iter().for_each(|site| node_sites(site, f));
+}
+
+fn node_sites(node: &Node<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
+    match node {
+        Node::Step(step) => f(step.site, &step.options),
+        Node::Call(call) => f(call.site, &call.options),
+        Node::Rust(rust) => rust_sites(rust, f),
+        Node::If(branch) => if_sites(branch, f),
+        Node::Match(branch) => {
+            rust_sites(&branch.scrutinee, f);
+            for arm in &branch.arms {
+                if let Some(guard) = &arm.guard {
+                    rust_sites(guard, f);
+                }
+                node_sites(&arm.body, f);
+            }
+        }
+        Node::Loop(looped) => {
+            match &looped.kind {
+                LoopKind::For { expr, .. } => rust_sites(expr, f),
+                LoopKind::While { cond } => rust_sites(cond, f),
+                LoopKind::Loop => {}
+            }
+            block_sites(&looped.body, f);
+        }
+        Node::FanOut(fan_out) => {
+            rust_sites(&fan_out.expr, f);
+            block_sites(&fan_out.body, f);
+        }
+        Node::Block(block) => block_sites(block, f),
+    }
+}
+
+fn if_sites(branch: &If<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
+    rust_sites(&branch.cond, f);
+    block_sites(&branch.then_branch, f);
+    match &branch.else_branch {
+        Some(Else::If(inner)) => if_sites(inner, f),
+        Some(Else::Block(block)) => block_sites(block, f),
+        None => {}
     }
 }

@@ -19,6 +19,8 @@ use crate::suggest::did_you_mean;
 /// `{ stmt* }`
 pub(crate) struct Block {
     pub(crate) stmts: Vec<Stmt>,
+    /// `sequential { .. }`: the statements run in order, never as a graph.
+    pub(crate) sequential: bool,
 }
 
 pub(crate) enum Stmt {
@@ -67,7 +69,10 @@ impl Parse for Block {
             }
             stmts.push(content.parse()?);
         }
-        Ok(Block { stmts })
+        Ok(Block {
+            stmts,
+            sequential: false,
+        })
     }
 }
 
@@ -136,6 +141,12 @@ impl Parse for Node {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if FanOut::peek(input) {
             return input.parse().map(|f| Node::FanOut(Box::new(f)));
+        }
+        if input.peek(kw::sequential) && input.peek2(token::Brace) {
+            input.parse::<kw::sequential>()?;
+            let mut block: Block = input.parse()?;
+            block.sequential = true;
+            return Ok(Node::Block(Box::new(block)));
         }
         let lookahead = input.lookahead1();
         if lookahead.peek(Token![if]) {

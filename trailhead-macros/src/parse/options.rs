@@ -16,7 +16,8 @@ pub(crate) const RETRY: &str = "retry";
 pub(crate) const TIMEOUT: &str = "timeout";
 pub(crate) const NAME: &str = "name";
 pub(crate) const MAP_ERR: &str = "map_err";
-pub(crate) const OPTIONS: &[&str] = &[RETRY, TIMEOUT, NAME, MAP_ERR];
+pub(crate) const AFTER: &str = "after";
+pub(crate) const OPTIONS: &[&str] = &[RETRY, TIMEOUT, NAME, MAP_ERR, AFTER];
 
 const BACKOFF: &str = "backoff";
 const JITTER: &str = "jitter";
@@ -29,6 +30,9 @@ pub(crate) struct StepOptions {
     pub(crate) timeout: Option<Timeout>,
     pub(crate) name: Option<LitStr>,
     pub(crate) map_err: Option<Expr>,
+    /// `.after(a, b)`: bindings or step names this step waits for, though it
+    /// reads nothing from them.
+    pub(crate) after: Option<Vec<Ident>>,
 }
 
 /// `.retry(3, backoff = 100ms..10s, jitter = false, when = is_transient)` or `.retry(POLICY)`.
@@ -72,6 +76,8 @@ impl StepOptions {
             parse_timeout(span, args).map(|timeout| set(cx, &mut self.timeout, method, timeout))
         } else if method == NAME {
             parse_name(span, args).map(|name| set(cx, &mut self.name, method, name))
+        } else if method == AFTER {
+            parse_after(span, args).map(|names| set(cx, &mut self.after, method, names))
         } else if method == MAP_ERR {
             single_arg(span, MAP_ERR, "a function or closure", args)
                 .map(|expr| set(cx, &mut self.map_err, method, expr.clone()))
@@ -96,7 +102,7 @@ fn set<T>(cx: &Ctxt, slot: &mut Option<T>, method: &Ident, value: T) {
 pub(crate) fn unknown_option(method: &Ident) -> syn::Error {
     let name = method.to_string();
     let mut message = format!(
-        "unknown step option `{name}`, expected one of `retry`, `timeout`, `name`, `map_err`"
+        "unknown step option `{name}`, expected one of `retry`, `timeout`, `name`, `map_err`, `after`"
     );
     if let Some(near) = did_you_mean(&name, OPTIONS) {
         message = format!("unknown step option `{name}`: did you mean `{near}`?");
@@ -118,6 +124,22 @@ fn single_arg<'a>(
             format!("`{option}` takes exactly one argument"),
         )),
     }
+}
+
+fn parse_after(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Vec<Ident>> {
+    if args.is_empty() {
+        return Err(syn::Error::new(
+            span,
+            "`after` expects the bindings or step names to wait for, e.g. `after(payment)`",
+        ));
+    }
+    args.iter()
+        .map(|arg| {
+            path_ident(arg).cloned().ok_or_else(|| {
+                syn::Error::new_spanned(arg, "expected the name of a binding or a step")
+            })
+        })
+        .collect()
 }
 
 fn parse_name(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<LitStr> {
