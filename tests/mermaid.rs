@@ -94,6 +94,27 @@ fn check_snapshot(name: &str, actual: &str) {
     );
 }
 
+async fn price(item: &str) -> Result<u64, std::io::Error> {
+    Ok(item.len() as u64)
+}
+
+workflow! {
+    /// A fan-out between two steps that depend on each other through it.
+    pub workflow quote_all(items: Vec<String>) -> Result<u64, trailhead::Error> {
+        let prices = parallel(limit = 8) for item in &items {
+            step price(item)
+        };
+        let total: u64 = prices.iter().sum();
+        let checked = step price("total").after(prices);
+        Ok(total + checked)
+    }
+}
+
+#[test]
+fn quote_all_diagram() {
+    check_snapshot("quote_all", quote_all::MERMAID);
+}
+
 #[test]
 fn book_trip_diagram() {
     check_snapshot("book_trip", book_trip::MERMAID);

@@ -5,12 +5,14 @@
 //! the end of their body. Plain Rust between steps is not drawn. Node ids come from
 //! the definition order, so the same definition always gives the same text.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 use crate::hash::definition_hash;
+use crate::model::graph::Plan;
 use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
 use crate::parse::rewrite::unmark;
 use crate::parse::{Backoff, RetryPolicy, StepOptions, Timeout};
@@ -81,6 +83,7 @@ pub(crate) fn render(workflow: &Workflow<'_>) -> Diagram {
 }
 
 /// An edge waiting for the next node: where it comes from and its label.
+#[derive(Clone)]
 struct Exit {
     from: String,
     label: Option<String>,
@@ -113,16 +116,82 @@ struct Chart<'w, 'a> {
 
 impl Chart<'_, '_> {
     fn block(&mut self, block: &Block<'_>, mut exits: Vec<Exit>) -> Vec<Exit> {
+        if let Some(plan) = &block.plan {
+            return self.graph(block, plan, exits);
+        }
         for stmt in &block.stmts {
-            match stmt {
-                Stmt::Let {
-                    init: Some(node), ..
-                }
-                | Stmt::Expr { node, .. } => {
-                    exits = self.node(node, exits);
-                }
-                Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
+            exits = self.stmt(stmt, exits);
+        }
+        exits
+    }
+
+    fn stmt(&mut self, stmt: &Stmt<'_>, exits: Vec<Exit>) -> Vec<Exit> {
+        match stmt {
+            Stmt::Let {
+                init: Some(node), ..
             }
+            | Stmt::Expr { node, .. } => self.node(node, exits),
+            Stmt::Let { init: None, .. } | Stmt::Item(_) => exits,
+        }
+    }
+
+    /// A block run as a graph: each statement is drawn from the statements it
+    /// waits for, its data edges labelled with the bindings it reads, so that
+    /// statements that run at the same time stand side by side.
+    fn graph(&mut self, block: &Block<'_>, plan: &Plan, entry: Vec<Exit>) -> Vec<Exit> {
+        let mut outs: BTreeMap<usize, Vec<Exit>> = BTreeMap::new();
+        let mut needed: BTreeSet<usize> = BTreeSet::new();
+        for (&i, stmt_plan) in &plan.stmts {
+            // Inputs: the statements whose bindings it reads, the statements it
+            // waits for, and the one before it in its group.
+            let mut inputs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+            for slot in plan.slots.iter().filter(|slot| slot.readers.contains(&i)) {
+                inputs
+                    .entry(slot.producer)
+                    .or_default()
+                    .push(slot.binding.ident.to_string());
+            }
+            for &j in stmt_plan.waits.keys() {
+                inputs.entry(j).or_default();
+            }
+            let group = &plan.groups[stmt_plan.group];
+            if let Some(position) = group.iter().position(|&k| k == i)
+                && position > 0
+            {
+                inputs.entry(group[position - 1]).or_default();
+            }
+            let mut exits = Vec::new();
+            for (j, names) in &inputs {
+                needed.insert(*j);
+                for exit in outs.get(j).into_iter().flatten() {
+                    let mut exit = exit.clone();
+                    if !names.is_empty() {
+                        exit.label = Some(names.join(", "));
+                    }
+                    exits.push(exit);
+                }
+            }
+            // Edges that only pass the block's entry through plain code are
+            // implied when a real input is drawn.
+            if exits
+                .iter()
+                .any(|exit| !entry.iter().any(|e| e.from == exit.from))
+            {
+                exits.retain(|exit| !entry.iter().any(|e| e.from == exit.from));
+            }
+            if exits.is_empty() {
+                exits = entry.clone();
+            }
+            let out = self.stmt(&block.stmts[i], exits);
+            outs.insert(i, out);
+        }
+        let mut exits: Vec<Exit> = outs
+            .iter()
+            .filter(|(i, _)| !needed.contains(i))
+            .flat_map(|(_, out)| out.iter().cloned())
+            .collect();
+        if let Some(tail) = plan.tail {
+            exits = self.stmt(&block.stmts[tail], exits);
         }
         exits
     }

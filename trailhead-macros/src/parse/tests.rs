@@ -250,23 +250,27 @@ fn the_diagram_draws_steps_branches_loops_and_calls() {
     let workflow = model::lower(&cx, &input.workflows[0], &body).unwrap();
     cx.check().unwrap();
     let diagram = mermaid::render(&workflow);
+    // Every statement reads only `order`, so all run at once from the start.
     let expected = r#"flowchart TD
     start(["order(order)"])
     s0["charge<br/><small>retry 3 (100ms..10s)</small>"]
     start --> s0
     b0{"if order.express"}
-    s0 --> b0
+    start --> b0
     s1["ship_fast"]
     b0 -->|"yes"| s1
     l1{{"for item in &order.items"}}
-    s1 --> l1
-    b0 -->|"no"| l1
+    start --> l1
     s2["pack<br/><small>timeout 5s</small>"]
     l1 -->|"each"| s2
     s2 -.->|"next"| l1
     s3[["call notify"]]
-    l1 -->|"done"| s3
+    start --> s3
     finish(["end"])
+    s0 --> finish
+    s1 --> finish
+    b0 -->|"no"| finish
+    l1 -->|"done"| finish
     s3 --> finish
 "#;
     assert_eq!(diagram.text, expected);
