@@ -1,5 +1,5 @@
 //! Quickstart: an order is fulfilled by a workflow with a loop, a retry, a branch and
-//! a sub-workflow. The events print as the run goes, then the workflow's diagram.
+//! a sub-workflow; statements run concurrently where no data or `.after` orders them. The events print as the run goes, then the workflow's diagram.
 //!
 //! Run it with `cargo run --example quickstart`.
 
@@ -121,10 +121,13 @@ workflow! {
             total += reservation.cents;
         }
         let payment = step charge_card(&order, total).retry(5, backoff = 100ms..10s);
+        // Shipping reads nothing from the payment, so without `.after` it would
+        // start at once, beside the loop and the charge: the workflow's
+        // statements run as soon as their inputs exist.
         let tracking = if order.express {
-            step book_courier(&order)
+            step book_courier(&order).after(payment)
         } else {
-            step post_parcel(&order)
+            step post_parcel(&order).after(payment)
         };
         let receipt = call send_receipt(order.clone(), payment.clone());
         Ok(Fulfilment { payment, tracking, receipt })

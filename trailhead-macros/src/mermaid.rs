@@ -389,6 +389,9 @@ fn options_text(options: &StepOptions) -> String {
             RetryPolicy::Expr(expr) => format!("retry {}", tokens_text(&expr.to_token_stream())),
         });
     }
+    if let Some(resource) = &options.resource {
+        parts.push(format!("resource {}", resource.value()));
+    }
     if let Some(timeout) = &options.timeout {
         parts.push(match timeout {
             Timeout::Literal(lit) => format!("timeout {}", millis_text(lit.millis)),

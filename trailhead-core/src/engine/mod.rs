@@ -9,8 +9,11 @@ mod bus;
 mod context;
 mod run;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+
+use tokio::sync::Semaphore;
 
 pub use context::RunContext;
 pub use run::RunHandle;
@@ -70,6 +73,8 @@ pub struct Engine {
 struct Inner {
     store: Arc<dyn Store>,
     events: EventBus,
+    /// Named limits on concurrent attempts, shared by every run.
+    resources: HashMap<Box<str>, Arc<Semaphore>>,
 }
 
 impl Engine {
@@ -78,9 +83,17 @@ impl Engine {
         Self::builder().build()
     }
 
-    /// A builder, to choose the store.
+    /// The semaphore of resource `name`, if the engine has one.
+    pub(crate) fn resource(&self, name: &str) -> Option<&Arc<Semaphore>> {
+        self.inner.resources.get(name)
+    }
+
+    /// A builder, to choose the store and the named resources.
     pub fn builder() -> EngineBuilder {
-        EngineBuilder { store: None }
+        EngineBuilder {
+            store: None,
+            resources: HashMap::new(),
+        }
     }
 
     /// Starts a run of `workflow` with `input` under a fresh, time-ordered id.
@@ -228,6 +241,7 @@ impl fmt::Debug for Engine {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
+    resources: HashMap<Box<str>, Arc<Semaphore>>,
 }
 
 impl EngineBuilder {
@@ -235,7 +249,30 @@ impl EngineBuilder {
     pub fn store(self, store: impl Store) -> Self {
         Self {
             store: Some(Arc::new(store)),
+            ..self
         }
+    }
+
+    /// Adds the named resource `name`: at most `limit` attempts of steps that
+    /// use it (`.resource("name")`) run at once, across all runs of the engine,
+    /// e.g. for an API that allows so many calls at a time. A `limit` of 0 is
+    /// taken as 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use trailhead_core::Engine;
+    ///
+    /// let engine = Engine::builder().resource("payments", 4).build();
+    /// # drop(engine);
+    /// ```
+    pub fn resource(mut self, name: impl Into<String>, limit: usize) -> Self {
+        let name: String = name.into();
+        self.resources.insert(
+            name.into_boxed_str(),
+            Arc::new(Semaphore::new(limit.max(1))),
+        );
+        self
     }
 
     /// Builds the engine.
@@ -246,6 +283,7 @@ impl EngineBuilder {
                     .store
                     .unwrap_or_else(|| Arc::new(MemoryStore::default())),
                 events: EventBus::default(),
+                resources: self.resources,
             }),
         }
     }

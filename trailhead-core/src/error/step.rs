@@ -57,7 +57,9 @@ impl<E: StdError + 'static> StdError for StepError<E> {
         match &self.failure {
             StepFailure::Error(error) => Some(error),
             StepFailure::Journal(error) => Some(error),
-            StepFailure::TimedOut(_) | StepFailure::Cancelled => None,
+            StepFailure::TimedOut(_) | StepFailure::Cancelled | StepFailure::UnknownResource(_) => {
+                None
+            }
         }
     }
 }
@@ -78,4 +80,7 @@ pub enum StepFailure<E> {
     /// The child run started by `call` was cancelled.
     #[error("the child run was cancelled")]
     Cancelled,
+    /// The step names a resource the engine was not built with.
+    #[error("no resource `{0}` on this engine (add it with `EngineBuilder::resource`)")]
+    UnknownResource(&'static str),
 }

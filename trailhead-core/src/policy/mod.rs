@@ -32,6 +32,9 @@ pub struct StepPolicy {
     pub retry: RetryPolicy,
     /// The longest one attempt may run; `None` for no limit.
     pub timeout: Option<Duration>,
+    /// The named resource each attempt holds a place in (see
+    /// [`EngineBuilder::resource`](crate::EngineBuilder::resource)).
+    pub resource: Option<&'static str>,
 }
 
 impl StepPolicy {
@@ -39,6 +42,7 @@ impl StepPolicy {
     pub const DEFAULT: StepPolicy = StepPolicy {
         retry: RetryPolicy::NONE,
         timeout: None,
+        resource: None,
     };
 
     /// The default policy: one attempt, no timeout.
@@ -49,6 +53,14 @@ impl StepPolicy {
     /// Sets the retry policy.
     pub const fn with_retry(self, retry: RetryPolicy) -> Self {
         Self { retry, ..self }
+    }
+
+    /// Makes every attempt hold a place in the engine's resource `name`.
+    pub const fn with_resource(self, name: &'static str) -> Self {
+        Self {
+            resource: Some(name),
+            ..self
+        }
     }
 
     /// Sets the per-attempt timeout.

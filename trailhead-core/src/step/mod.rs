@@ -55,13 +55,15 @@ impl RunContext {
         let mut attempt = 1;
         loop {
             let began = site.begin(attempt);
-            let delay = match site.attempt(attempt, policy.timeout, f()).await {
+            let delay = match site.attempt(attempt, &policy, f()).await {
                 Ok(output) => return site.complete(attempt, began, output).await,
                 Err(failure) => {
                     let retryable = match &failure {
                         StepFailure::Error(error) => retry_if(error),
                         StepFailure::TimedOut(_) => true,
-                        StepFailure::Journal(_) | StepFailure::Cancelled => false,
+                        StepFailure::Journal(_)
+                        | StepFailure::Cancelled
+                        | StepFailure::UnknownResource(_) => false,
                     };
                     if !retryable || attempt >= policy.retry.max_attempts() {
                         return Err(site.fail(attempt, began, failure).await);
@@ -102,7 +104,7 @@ impl RunContext {
         }
         let site = StepSite::new(self, key);
         let began = site.begin(1);
-        match site.attempt(1, policy.timeout, f()).await {
+        match site.attempt(1, &policy, f()).await {
             Ok(output) => site.complete(1, began, output).await,
             Err(failure) => Err(site.fail(1, began, failure).await),
         }

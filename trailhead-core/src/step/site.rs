@@ -11,7 +11,7 @@ use tracing::Instrument;
 use crate::__private::StepResult;
 use crate::key::KeyRef;
 use crate::store::{StepOutcome, StepRecord};
-use crate::{Event, RunContext, StepError, StepFailure, StoreError};
+use crate::{Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};
 
 /// The output type of a step whose attempts are futures of type `Fut`.
 type Output<Fut> = <<Fut as Future>::Output as StepResult>::Ok;
@@ -52,19 +52,36 @@ impl<'a> StepSite<'a> {
         }
     }
 
-    /// Runs one attempt in its span, under `timeout`.
+    /// Runs one attempt in its span: holding a place in the policy's resource
+    /// (waiting for one first), under the policy's timeout.
     pub(super) async fn attempt<Fut>(
         &self,
         attempt: u32,
-        timeout: Option<Duration>,
+        policy: &StepPolicy,
         future: Fut,
     ) -> Result<Output<Fut>, StepFailure<Failure<Fut>>>
     where
         Fut: Future,
         Fut::Output: StepResult,
     {
+        let _place = match policy.resource {
+            None => None,
+            Some(name) => {
+                let limit = self
+                    .ctx
+                    .engine
+                    .resource(name)
+                    .ok_or(StepFailure::UnknownResource(name))?;
+                Some(
+                    limit
+                        .acquire()
+                        .await
+                        .expect("resource semaphores are never closed"),
+                )
+            }
+        };
         let future = future.instrument(tracing::info_span!("step", key = %self.key, attempt));
-        let result = match timeout {
+        let result = match policy.timeout {
             None => future.await,
             Some(limit) => tokio::time::timeout(limit, future)
                 .await

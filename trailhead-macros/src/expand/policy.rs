@@ -17,6 +17,9 @@ pub(super) fn step_policy(
         let retry = retry_policy(private, retry, user);
         policy = quote!(#policy.with_retry(#retry));
     }
+    if let Some(resource) = &options.resource {
+        policy = quote!(#policy.with_resource(#resource));
+    }
     if let Some(timeout) = &options.timeout {
         let duration = match timeout {
             Timeout::Literal(lit) => duration(private, lit),

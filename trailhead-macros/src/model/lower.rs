@@ -15,7 +15,7 @@ use super::{
 };
 use crate::ctxt::Ctxt;
 use crate::parse;
-use crate::parse::options::{RETRY, TIMEOUT};
+use crate::parse::options::{RESOURCE, RETRY, TIMEOUT};
 use crate::suggest::did_you_mean;
 
 /// Lowers one workflow whose body parsed; mistakes go to `cx`.
@@ -368,7 +368,7 @@ impl<'c> Lowerer<'c> {
     fn call<'a>(&mut self, syntax: &'a parse::Call) -> Call<'a> {
         let options = self.options(&syntax.options);
         for raw in &syntax.options {
-            if raw.method == RETRY || raw.method == TIMEOUT {
+            if raw.method == RETRY || raw.method == TIMEOUT || raw.method == RESOURCE {
                 self.cx.error(
                     raw.method.span(),
                     format!(

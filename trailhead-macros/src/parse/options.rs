@@ -17,7 +17,8 @@ pub(crate) const TIMEOUT: &str = "timeout";
 pub(crate) const NAME: &str = "name";
 pub(crate) const MAP_ERR: &str = "map_err";
 pub(crate) const AFTER: &str = "after";
-pub(crate) const OPTIONS: &[&str] = &[RETRY, TIMEOUT, NAME, MAP_ERR, AFTER];
+pub(crate) const RESOURCE: &str = "resource";
+pub(crate) const OPTIONS: &[&str] = &[RETRY, TIMEOUT, NAME, MAP_ERR, AFTER, RESOURCE];
 
 const BACKOFF: &str = "backoff";
 const JITTER: &str = "jitter";
@@ -33,6 +34,8 @@ pub(crate) struct StepOptions {
     /// `.after(a, b)`: bindings or step names this step waits for, though it
     /// reads nothing from them.
     pub(crate) after: Option<Vec<Ident>>,
+    /// `.resource("payments")`: the engine's named limit each attempt holds.
+    pub(crate) resource: Option<LitStr>,
 }
 
 /// `.retry(3, backoff = 100ms..10s, jitter = false, when = is_transient)` or `.retry(POLICY)`.
@@ -76,6 +79,9 @@ impl StepOptions {
             parse_timeout(span, args).map(|timeout| set(cx, &mut self.timeout, method, timeout))
         } else if method == NAME {
             parse_name(span, args).map(|name| set(cx, &mut self.name, method, name))
+        } else if method == RESOURCE {
+            string_arg(span, RESOURCE, "resource(\"payments\")", args)
+                .map(|lit| set(cx, &mut self.resource, method, lit))
         } else if method == AFTER {
             parse_after(span, args).map(|names| set(cx, &mut self.after, method, names))
         } else if method == MAP_ERR {
@@ -102,7 +108,7 @@ fn set<T>(cx: &Ctxt, slot: &mut Option<T>, method: &Ident, value: T) {
 pub(crate) fn unknown_option(method: &Ident) -> syn::Error {
     let name = method.to_string();
     let mut message = format!(
-        "unknown step option `{name}`, expected one of `retry`, `timeout`, `name`, `map_err`, `after`"
+        "unknown step option `{name}`, expected one of `retry`, `timeout`, `name`, `map_err`, `after`, `resource`"
     );
     if let Some(near) = did_you_mean(&name, OPTIONS) {
         message = format!("unknown step option `{name}`: did you mean `{near}`?");
@@ -142,23 +148,33 @@ fn parse_after(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Ve
         .collect()
 }
 
-fn parse_name(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<LitStr> {
+/// A single string literal argument.
+fn string_arg(
+    span: Span,
+    option: &str,
+    example: &str,
+    args: &Punctuated<Expr, Token![,]>,
+) -> syn::Result<LitStr> {
     let expr = single_arg(
         span,
-        NAME,
-        "a string literal, e.g. `name(\"charge card\")`",
+        option,
+        &format!("a string literal, e.g. `{example}`"),
         args,
     )?;
-    let syn::Expr::Lit(syn::ExprLit {
-        lit: syn::Lit::Str(lit),
-        ..
-    }) = expr
-    else {
-        return Err(syn::Error::new_spanned(
-            expr,
-            "expected a string literal, e.g. `name(\"charge card\")`",
-        ));
-    };
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) => Ok(lit.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("expected a string literal, e.g. `{example}`"),
+        )),
+    }
+}
+
+fn parse_name(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<LitStr> {
+    let lit = string_arg(span, NAME, "name(\"charge card\")", args)?;
     let value = lit.value();
     if value.trim().is_empty() {
         return Err(syn::Error::new(lit.span(), "a step name cannot be empty"));
@@ -172,7 +188,7 @@ fn parse_name(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Lit
             format!("a step name cannot contain `{}`", bad.escape_default()),
         ));
     }
-    Ok(lit.clone())
+    Ok(lit)
 }
 
 fn parse_timeout(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Timeout> {
