@@ -116,6 +116,16 @@ pub enum Event {
         /// The step.
         step: StepKey,
     },
+    /// A running step was stopped before it finished: a statement beside it
+    /// failed, or the run was cancelled.
+    StepCancelled {
+        /// The run.
+        run: RunId,
+        /// The step.
+        step: StepKey,
+        /// The attempt that was running.
+        attempt: u32,
+    },
 }
 
 impl Event {
@@ -130,7 +140,8 @@ impl Event {
             | Self::StepCompleted { run, .. }
             | Self::StepFailed { run, .. }
             | Self::StepRetrying { run, .. }
-            | Self::StepReplayed { run, .. } => run,
+            | Self::StepReplayed { run, .. }
+            | Self::StepCancelled { run, .. } => run,
         }
     }
 
@@ -141,7 +152,8 @@ impl Event {
             | Self::StepCompleted { step, .. }
             | Self::StepFailed { step, .. }
             | Self::StepRetrying { step, .. }
-            | Self::StepReplayed { step, .. } => Some(step),
+            | Self::StepReplayed { step, .. }
+            | Self::StepCancelled { step, .. } => Some(step),
             Self::RunStarted { .. }
             | Self::RunCompleted { .. }
             | Self::RunFailed { .. }

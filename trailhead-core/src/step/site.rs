@@ -2,6 +2,7 @@
 
 use std::fmt::Display;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::__private::Journaled;
@@ -27,6 +28,24 @@ pub(super) struct StepSite<'a> {
     key: KeyRef<'a>,
     /// When the first attempt began.
     started: Instant,
+    /// The attempt running (0 before the first).
+    attempt: AtomicU32,
+    /// Set once the step completed or failed for good; a site dropped before
+    /// that was cancelled.
+    settled: AtomicBool,
+}
+
+impl Drop for StepSite<'_> {
+    fn drop(&mut self) {
+        let attempt = *self.attempt.get_mut();
+        if attempt > 0 && !*self.settled.get_mut() {
+            self.ctx.engine.events().emit(|| Event::StepCancelled {
+                run: self.ctx.run.clone(),
+                step: self.key.to_key(),
+                attempt,
+            });
+        }
+    }
 }
 
 impl<'a> StepSite<'a> {
@@ -35,11 +54,14 @@ impl<'a> StepSite<'a> {
             ctx,
             key,
             started: Instant::now(),
+            attempt: AtomicU32::new(0),
+            settled: AtomicBool::new(false),
         }
     }
 
     /// Emits `StepStarted`; returns when the attempt began.
     pub(super) fn begin(&self, attempt: u32) -> Instant {
+        self.attempt.store(attempt, Ordering::Relaxed);
         self.ctx.engine.events().emit(|| Event::StepStarted {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),
@@ -97,6 +119,7 @@ impl<'a> StepSite<'a> {
         began: Instant,
         output: T,
     ) -> Result<T, StepError<E>> {
+        self.settled.store(true, Ordering::Relaxed);
         let ended = Instant::now();
         let value = match output.to_journal() {
             Ok(value) => value,
@@ -151,6 +174,7 @@ impl<'a> StepSite<'a> {
         began: Instant,
         failure: StepFailure<E>,
     ) -> StepError<E> {
+        self.settled.store(true, Ordering::Relaxed);
         let ended = Instant::now();
         tracing::debug!(key = %self.key, attempt, %failure, "step failed");
         if !matches!(failure, StepFailure::Journal(_)) {
