@@ -17,6 +17,7 @@ struct Gauge {
 
 static ORDERED: Gauge = Gauge::new();
 static FAILING: Gauge = Gauge::new();
+static COLLECTING: Gauge = Gauge::new();
 
 impl Gauge {
     const fn new() -> Self {
@@ -65,6 +66,15 @@ workflow! {
             step work(item, &FAILING)
         };
         Ok(out)
+    }
+
+    /// Every item runs; the failures are values, not the run's failure.
+    workflow all_outcomes(items: Vec<u64>) -> Result<(usize, usize), trailhead::Error> {
+        let outcomes = parallel(limit = 4, collect_all) for item in items {
+            step work(item, &COLLECTING)
+        };
+        let failed = outcomes.iter().filter(|outcome| outcome.is_err()).count();
+        Ok((outcomes.len(), failed))
     }
 
     workflow grid(n: u64) -> Result<Vec<Vec<u64>>, trailhead::Error> {
@@ -142,4 +152,13 @@ async fn the_first_failure_fails_the_run_and_stops_the_other_items() {
         "no body is left running"
     );
     assert_eq!(FAILING.most.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn collect_all_runs_every_item_and_returns_each_outcome() {
+    let engine = Engine::new();
+    let items: Vec<u64> = (60..80).collect();
+    let (count, failed) = all_outcomes::run(&engine, items).await.unwrap();
+    assert_eq!((count, failed), (20, 1), "item 66 failed, the other 19 ran");
+    assert_eq!(COLLECTING.most.load(Ordering::SeqCst), 4);
 }

@@ -9,7 +9,7 @@ pub use ::serde;
 pub use ::std;
 pub use trailhead_macros::workflow_inner;
 
-pub use crate::parallel::{Done, Node, Slot, fan_out, run_graph};
+pub use crate::parallel::{Done, Node, Slot, fan_out, fan_out_all, run_graph};
 pub use crate::{Backoff, RetryPolicy, RunContext, StepError, StepKey, StepPolicy, Workflow};
 
 use serde::Serialize;

@@ -6,4 +6,5 @@ syn::custom_keyword!(call);
 syn::custom_keyword!(blocking);
 syn::custom_keyword!(parallel);
 syn::custom_keyword!(limit);
+syn::custom_keyword!(collect_all);
 syn::custom_keyword!(sequential);

@@ -5,6 +5,28 @@ use std::future::Future;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
+/// Like [`fan_out`], but every item runs whatever the others do: the outcome
+/// of each, in input order. For `parallel(.., collect_all)`.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops every running body.
+pub async fn fan_out_all<I, F, Fut, T, E>(limit: usize, items: I, body: F) -> Vec<Result<T, E>>
+where
+    I: IntoIterator,
+    F: Fn(u32, I::Item) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let outcomes = fan_out(limit, items, |index, item| {
+        let future = body(index, item);
+        async move { Ok::<_, std::convert::Infallible>(future.await) }
+    });
+    match outcomes.await {
+        Ok(outcomes) => outcomes,
+        Err(never) => match never {},
+    }
+}
+
 /// Runs `body(index, item)` for every item, at most `limit` at a time, and
 /// returns the outputs in input order.
 ///

@@ -16,7 +16,7 @@ mod fan_out;
 mod graph;
 mod slot;
 
-pub use fan_out::fan_out;
+pub use fan_out::{fan_out, fan_out_all};
 pub use graph::{Done, Node, run_graph};
 pub use slot::Slot;
 

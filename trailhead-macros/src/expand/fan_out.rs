@@ -43,6 +43,20 @@ impl StepExpander<'_> {
         let values = local("__values");
         let error = local("__error");
         let (items_local, limit_local) = (local("__items"), local("__limit"));
+        let closure = quote! {
+            move |#item_index: u32, #pat| async move {
+                let #index: u32 = #item_index;
+                ::core::result::Result::<_, #err_type>::Ok({ #body })
+            }
+        };
+        if fan_out.syntax.collect_all {
+            return quote! {{
+                let #items_local = #items;
+                let #limit_local: usize = #limit;
+                #share
+                #private::fan_out_all(#limit_local, #items_local, #closure).await
+            }};
+        }
         quote! {{
             // Items and limit are evaluated first, before the shared names shadow.
             let #items_local = #items;
@@ -51,10 +65,7 @@ impl StepExpander<'_> {
             match #private::fan_out(
                 #limit_local,
                 #items_local,
-                move |#item_index: u32, #pat| async move {
-                    let #index: u32 = #item_index;
-                    ::core::result::Result::<_, #err_type>::Ok({ #body })
-                },
+                #closure,
             )
             .await
             {

@@ -14,6 +14,9 @@ pub(crate) struct FanOut {
     pub(crate) parallel_token: kw::parallel,
     /// `limit = expr`; no limit when absent.
     pub(crate) limit: Option<syn::Expr>,
+    /// `collect_all`: every item runs and the fan-out evaluates to each one's
+    /// `Result` instead of failing at the first error.
+    pub(crate) collect_all: bool,
     pub(crate) pat: syn::Pat,
     /// Evaluated once, before any item runs.
     pub(crate) expr: Rust,
@@ -42,23 +45,28 @@ impl FanOut {
 impl Parse for FanOut {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let parallel_token = input.parse()?;
-        let limit = if input.peek(token::Paren) {
+        let mut limit = None;
+        let mut collect_all = false;
+        if input.peek(token::Paren) {
             let content;
             parenthesized!(content in input);
-            let lookahead = content.lookahead1();
-            if !lookahead.peek(kw::limit) {
-                return Err(lookahead.error());
+            while !content.is_empty() {
+                let lookahead = content.lookahead1();
+                if lookahead.peek(kw::limit) && limit.is_none() {
+                    content.parse::<kw::limit>()?;
+                    content.parse::<Token![=]>()?;
+                    limit = Some(content.parse::<syn::Expr>()?);
+                } else if lookahead.peek(kw::collect_all) && !collect_all {
+                    content.parse::<kw::collect_all>()?;
+                    collect_all = true;
+                } else {
+                    return Err(lookahead.error());
+                }
+                if !content.is_empty() {
+                    content.parse::<Token![,]>()?;
+                }
             }
-            content.parse::<kw::limit>()?;
-            content.parse::<Token![=]>()?;
-            let limit: syn::Expr = content.parse()?;
-            if !content.is_empty() {
-                return Err(content.error("expected `)` after the limit"));
-            }
-            Some(limit)
-        } else {
-            None
-        };
+        }
         input.parse::<Token![for]>()?;
         let pat = syn::Pat::parse_multi_with_leading_vert(input)?;
         input.parse::<Token![in]>()?;
@@ -67,6 +75,7 @@ impl Parse for FanOut {
         Ok(FanOut {
             parallel_token,
             limit,
+            collect_all,
             pat,
             expr,
             body,
