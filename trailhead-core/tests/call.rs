@@ -157,7 +157,9 @@ async fn cancelling_the_parent_cancels_the_child_first() {
         [
             "p/ship started (child) by p",
             "p/ship work#1 started",
+            "p/ship work#1 cancelled",
             "p/ship cancelled",
+            "p ship#1 cancelled",
             "p cancelled",
         ]
     );

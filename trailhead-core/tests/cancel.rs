@@ -63,7 +63,12 @@ async fn a_cancelled_run_drops_its_body_and_is_recorded_as_cancelled() {
     assert!(engine.journal(&id).await.unwrap().is_empty());
     assert_eq!(
         drain(&mut events),
-        ["r started (sleeper)", "r nap#1 started", "r cancelled"]
+        [
+            "r started (sleeper)",
+            "r nap#1 started",
+            "r nap#1 cancelled",
+            "r cancelled"
+        ]
     );
 }
 

@@ -65,6 +65,9 @@ pub(crate) fn describe(event: &Event) -> String {
         Event::RunFailed { run, error, .. } => format!("{run} failed: {error}"),
         Event::RunCancelled { run, .. } => format!("{run} cancelled"),
         Event::StepStarted { run, step, attempt } => format!("{run} {step}#{attempt} started"),
+        Event::StepCancelled { run, step, attempt } => {
+            format!("{run} {step}#{attempt} cancelled")
+        }
         Event::StepCompleted {
             run, step, attempt, ..
         } => format!("{run} {step}#{attempt} completed"),
