@@ -93,3 +93,25 @@ fn a_handed_over_value_is_taken_once() {
     slot.hand_over(String::from("x"));
     assert_eq!(slot.take(), "x");
 }
+
+#[tokio::test(start_paused = true)]
+async fn items_are_pulled_only_when_a_place_is_free() {
+    let pulled = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let most_ahead = AtomicUsize::new(0);
+    let items = (0..1_000_u64).inspect(|_| {
+        let ahead = pulled.fetch_add(1, Ordering::SeqCst) + 1 - finished.load(Ordering::SeqCst);
+        most_ahead.fetch_max(ahead, Ordering::SeqCst);
+    });
+    let finished_ref = &finished;
+    let out = fan_out(5, items, |_, item| async move {
+        tokio::time::sleep(Duration::from_millis(1 + item % 7)).await;
+        finished_ref.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, ()>(item)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.len(), 1_000);
+    // Never more items taken from the iterator than places in flight.
+    assert_eq!(most_ahead.load(Ordering::SeqCst), 5);
+}
