@@ -55,7 +55,7 @@ impl RunContext {
         let mut attempt = 1;
         loop {
             let began = site.begin(attempt);
-            let delay = match site.attempt(attempt, &policy, f()).await {
+            let delay = match site.attempt(attempt, &policy, &mut f).await {
                 Ok(output) => return site.complete(attempt, began, output).await,
                 Err(failure) => {
                     let retryable = match &failure {
@@ -104,7 +104,7 @@ impl RunContext {
         }
         let site = StepSite::new(self, key);
         let began = site.begin(1);
-        match site.attempt(1, &policy, f()).await {
+        match site.attempt(1, &policy, f).await {
             Ok(output) => site.complete(1, began, output).await,
             Err(failure) => Err(site.fail(1, began, failure).await),
         }

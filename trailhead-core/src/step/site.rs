@@ -76,13 +76,18 @@ impl<'a> StepSite<'a> {
 
     /// Runs one attempt in its span: holding a place in the policy's resource
     /// (waiting for one first), under the policy's timeout.
-    pub(super) async fn attempt<Fut>(
+    ///
+    /// The attempt's future is made here, by `make`, once a place is held: the
+    /// step's own future then lives in one place in this state machine. A
+    /// timeout's timer is boxed, so steps without one do not carry its room.
+    pub(super) async fn attempt<F, Fut>(
         &self,
         attempt: u32,
         policy: &StepPolicy,
-        future: Fut,
+        make: F,
     ) -> Result<Output<Fut>, StepFailure<Failure<Fut>>>
     where
+        F: FnOnce() -> Fut,
         Fut: Future,
         Fut::Output: StepResult,
     {
@@ -102,10 +107,10 @@ impl<'a> StepSite<'a> {
                 )
             }
         };
-        let future = future.instrument(tracing::info_span!("step", key = %self.key, attempt));
+        let future = make().instrument(tracing::info_span!("step", key = %self.key, attempt));
         let result = match policy.timeout {
             None => future.await,
-            Some(limit) => tokio::time::timeout(limit, future)
+            Some(limit) => Box::pin(tokio::time::timeout(limit, future))
                 .await
                 .map_err(|_| StepFailure::TimedOut(limit))?,
         };

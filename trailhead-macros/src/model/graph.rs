@@ -248,6 +248,9 @@ pub(crate) fn plan(
             }
         }
     }
+    if is_chain(&statements, &stmts, &reads, &after, &groups, block) {
+        return None;
+    }
     let groups = emission_order(groups, &stmts)?;
     for (g, group) in groups.iter().enumerate() {
         for &i in group {
@@ -260,6 +263,48 @@ pub(crate) fn plan(
         tail,
         slots: slots.into_values().collect(),
     })
+}
+
+/// Whether the statements holding steps can only run one after another anyway
+/// (each depends, directly or not, on the one before): then running them as a
+/// graph would only cost memory and time, so the block runs in order.
+fn is_chain(
+    statements: &[usize],
+    stmts: &BTreeMap<usize, StmtPlan>,
+    reads: &BTreeMap<usize, BTreeMap<usize, BTreeSet<String>>>,
+    after: &BTreeMap<usize, BTreeSet<usize>>,
+    groups: &[Vec<usize>],
+    block: &Block<'_>,
+) -> bool {
+    // Everything each statement depends on, transitively (statements are in
+    // source order and depend only on earlier ones).
+    let mut needs: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for &i in statements {
+        let mut direct: BTreeSet<usize> = reads
+            .get(&i)
+            .map(|r| r.keys().copied().collect())
+            .unwrap_or_default();
+        direct.extend(after.get(&i).into_iter().flatten().copied());
+        let group = &groups[stmts[&i].group];
+        if let Some(position) = group.iter().position(|&k| k == i)
+            && position > 0
+        {
+            direct.insert(group[position - 1]);
+        }
+        let mut all = direct.clone();
+        for j in direct {
+            all.extend(needs.get(&j).into_iter().flatten().copied());
+        }
+        needs.insert(i, all);
+    }
+    let with_sites: Vec<usize> = statements
+        .iter()
+        .copied()
+        .filter(|&i| stmt_has_sites(&block.stmts[i]))
+        .collect();
+    with_sites
+        .windows(2)
+        .all(|pair| needs[&pair[1]].contains(&pair[0]))
 }
 
 /// The groups ordered so that a group comes after every group it waits for

@@ -1,14 +1,14 @@
 //! One run of the in-memory store, and its journal.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use super::key_hash::BuildKeyHasher;
 use super::lock;
-use crate::store::{Journal, RunOutcome, RunRecord, StepOutcome, StepRecord, StoreFuture};
-use crate::{StepKey, StoreError};
+use crate::StoreError;
+use crate::store::{Journal, RunOutcome, RunRecord, StepRecord, StoreFuture};
 
 /// One run in a [`MemoryStore`](super::MemoryStore); also its [`Journal`].
 #[derive(Debug)]
@@ -19,18 +19,29 @@ pub(super) struct MemoryRun {
 #[derive(Debug)]
 struct RunState {
     record: RunRecord,
-    /// Keyed for the duplicate check; `seq` keeps the write order.
-    steps: HashMap<StepKey, JournalEntry, BuildKeyHasher>,
+    /// The journal, in write order.
+    steps: Vec<StepRecord>,
+    /// Key hash → position of the first record with that hash, for the
+    /// duplicate check. Two keys sharing a hash (rare) fall back to a scan.
+    by_hash: HashMap<u64, usize, BuildHasherDefault<IdentityHasher>>,
 }
 
-/// A [`StepRecord`] without its key (which is the map key).
-#[derive(Debug)]
-struct JournalEntry {
-    seq: usize,
-    outcome: StepOutcome,
-    attempts: u32,
-    started_at: SystemTime,
-    finished_at: SystemTime,
+/// The hash of a key is already a hash: the index map uses it as it is.
+#[derive(Clone, Copy, Debug, Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 << 8) | u64::from(byte);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl MemoryRun {
@@ -38,7 +49,8 @@ impl MemoryRun {
         Self {
             state: Mutex::new(RunState {
                 record,
-                steps: HashMap::default(),
+                steps: Vec::new(),
+                by_hash: HashMap::default(),
             }),
         }
     }
@@ -55,19 +67,7 @@ impl MemoryRun {
     /// The record and the journal in write order.
     pub(super) fn snapshot(&self) -> (RunRecord, Vec<StepRecord>) {
         let state = self.state();
-        let mut entries: Vec<_> = state.steps.iter().collect();
-        entries.sort_unstable_by_key(|(_, entry)| entry.seq);
-        let steps = entries
-            .into_iter()
-            .map(|(key, entry)| StepRecord {
-                key: key.clone(),
-                outcome: entry.outcome.clone(),
-                attempts: entry.attempts,
-                started_at: entry.started_at,
-                finished_at: entry.finished_at,
-            })
-            .collect();
-        (state.record.clone(), steps)
+        (state.record.clone(), state.steps.clone())
     }
 
     fn append(&self, record: StepRecord) -> Result<(), StoreError> {
@@ -78,30 +78,25 @@ impl MemoryRun {
                 run: state.record.id.clone(),
             });
         }
-        let seq = state.steps.len();
-        let StepRecord {
-            key,
-            outcome,
-            attempts,
-            started_at,
-            finished_at,
-        } = record;
-        match state.steps.entry(key) {
-            Entry::Occupied(slot) => Err(StoreError::DuplicateStep {
-                run: state.record.id.clone(),
-                step: slot.key().clone(),
-            }),
-            Entry::Vacant(slot) => {
-                slot.insert(JournalEntry {
-                    seq,
-                    outcome,
-                    attempts,
-                    started_at,
-                    finished_at,
-                });
-                Ok(())
+        let hash = BuildKeyHasher::default().hash_one(&record.key);
+        let duplicate = match state.by_hash.get(&hash) {
+            None => false,
+            Some(&first) => {
+                state.steps[first].key == record.key
+                    || state.steps[first..]
+                        .iter()
+                        .any(|step| step.key == record.key)
             }
+        };
+        if duplicate {
+            return Err(StoreError::DuplicateStep {
+                run: state.record.id.clone(),
+                step: record.key,
+            });
         }
+        state.by_hash.entry(hash).or_insert(state.steps.len());
+        state.steps.push(record);
+        Ok(())
     }
 
     fn close(&self, outcome: RunOutcome) -> Result<(), StoreError> {
