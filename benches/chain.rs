@@ -1,0 +1,150 @@
+//! (a) A chain of 10,000 trivial steps, each reading the previous step's output:
+//! trailhead with no event subscriber and with one subscriber draining every event,
+//! against the same async fn awaited in a hand-written tokio loop (the floor).
+//! (d) The same chain in the `dagx` and `dagrs` crates.
+//!
+//! `cargo bench --bench chain`; every row counts 10,000 steps (nodes), so divan's
+//! throughput column is steps per second and the median divided by 10,000 is the
+//! cost per step. BENCHMARKS.md has the table.
+
+mod common;
+
+use divan::Bencher;
+use divan::counter::ItemsCount;
+use trailhead::{Engine, Event, workflow};
+
+use common::{dagrs_shapes, dagx_shapes, inc, runtime};
+
+/// Steps in the chain.
+const N: u64 = 10_000;
+
+workflow! {
+    /// `x = inc(x)`, `n` times: each step depends on the one before.
+    workflow chain(n: u64) -> Result<u64, trailhead::Error> {
+        let mut x = 0;
+        for _ in 0..n {
+            x = step inc(x);
+        }
+        Ok(x)
+    }
+}
+
+fn main() {
+    divan::main();
+}
+
+/// The floor: the same `inc` awaited in a loop, in one spawned task as a run is.
+#[divan::bench(sample_count = 100)]
+fn tokio_loop(bencher: Bencher<'_, '_>) {
+    let rt = runtime();
+    bencher.counter(ItemsCount::new(N)).bench_local(|| {
+        let x = rt.block_on(async {
+            tokio::spawn(async {
+                let mut x = 0;
+                for _ in 0..N {
+                    x = inc(x).await?;
+                }
+                Ok::<_, std::convert::Infallible>(x)
+            })
+            .await
+        });
+        assert_eq!(x.unwrap().unwrap(), N);
+    });
+}
+
+/// trailhead, no event subscriber. A fresh engine per sample, made and dropped
+/// outside the timing: the in-memory store keeps every run's journal.
+#[divan::bench(sample_count = 100)]
+fn trailhead_no_subscriber(bencher: Bencher<'_, '_>) {
+    let rt = runtime();
+    bencher
+        .counter(ItemsCount::new(N))
+        .with_inputs(Engine::new)
+        .bench_local_values(|engine| {
+            let x = rt.block_on(async { engine.start(chain, N).await?.result().await });
+            assert_eq!(x.unwrap(), N);
+            engine
+        });
+}
+
+/// trailhead with one subscriber: a task receives every event as it is sent and
+/// the sample ends when it has seen the run's last one (`RunCompleted`).
+#[divan::bench(sample_count = 100)]
+fn trailhead_one_subscriber(bencher: Bencher<'_, '_>) {
+    let rt = runtime();
+    bencher
+        .counter(ItemsCount::new(N))
+        .with_inputs(|| {
+            let engine = Engine::new();
+            let events = engine.subscribe();
+            (engine, events)
+        })
+        .bench_local_values(|(engine, mut events)| {
+            let (x, seen) = rt.block_on(async {
+                let drain = tokio::spawn(async move {
+                    let mut seen = 0_u64;
+                    while let Some(event) = events.recv().await {
+                        seen += 1;
+                        if matches!(event, Event::RunCompleted { .. }) {
+                            break;
+                        }
+                    }
+                    seen
+                });
+                let x = engine.start(chain, N).await.unwrap().result().await;
+                (x.unwrap(), drain.await.unwrap())
+            });
+            assert_eq!(x, N);
+            // RunStarted, StepStarted and StepCompleted per step, RunCompleted.
+            assert_eq!(seen, 2 * N + 2);
+            engine
+        });
+}
+
+/// dagx: builds the chain's graph and runs it (a graph runs once).
+#[divan::bench(sample_count = 60)]
+fn dagx(bencher: Bencher<'_, '_>) {
+    let rt = runtime();
+    bencher.counter(ItemsCount::new(N)).bench_local(|| {
+        let graph = dagx_shapes::chain_graph(N);
+        assert_eq!(rt.block_on(dagx_shapes::run_chain(&graph)), N);
+        graph
+    });
+}
+
+/// dagx: builds the chain's graph (outside the timing) and runs it.
+#[divan::bench(sample_count = 60)]
+fn dagx_run_only(bencher: Bencher<'_, '_>) {
+    let rt = runtime();
+    bencher
+        .counter(ItemsCount::new(N))
+        .with_inputs(|| dagx_shapes::chain_graph(N))
+        .bench_local_values(|graph| {
+            assert_eq!(rt.block_on(dagx_shapes::run_chain(&graph)), N);
+            graph
+        });
+}
+
+/// dagrs: builds the chain's graph (outside the timing) and runs it.
+#[divan::bench(sample_count = 20)]
+fn dagrs_run_only(bencher: Bencher<'_, '_>) {
+    let rt = runtime();
+    bencher
+        .counter(ItemsCount::new(N))
+        .with_inputs(|| dagrs_shapes::chain_graph(N))
+        .bench_local_values(|mut graph| {
+            assert_eq!(rt.block_on(dagrs_shapes::run_chain(&mut graph)), N);
+            graph
+        });
+}
+
+/// dagrs: builds the chain's graph and runs it.
+#[divan::bench(sample_count = 20)]
+fn dagrs(bencher: Bencher<'_, '_>) {
+    let rt = runtime();
+    bencher.counter(ItemsCount::new(N)).bench_local(|| {
+        let mut graph = dagrs_shapes::chain_graph(N);
+        assert_eq!(rt.block_on(dagrs_shapes::run_chain(&mut graph)), N);
+        graph
+    });
+}
