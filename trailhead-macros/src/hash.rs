@@ -9,7 +9,8 @@
 
 use quote::ToTokens;
 
-use crate::model::{Block, Else, LoopKind, Node, Rust, Stmt, Workflow};
+use crate::model::walk::block_nodes;
+use crate::model::{Block, Node, Workflow};
 use crate::parse::Target;
 
 pub(crate) fn definition_hash(workflow: &Workflow<'_>, diagram: &str) -> u64 {
@@ -27,78 +28,23 @@ pub(crate) fn definition_hash(workflow: &Workflow<'_>, diagram: &str) -> u64 {
     fnv1a(text.as_bytes())
 }
 
+/// The function each step and call invokes, in definition order.
 fn targets(block: &Block<'_>, text: &mut String) {
-    for stmt in &block.stmts {
-        match stmt {
-            Stmt::Let {
-                init: Some(node), ..
-            }
-            | Stmt::Expr { node, .. } => node_targets(node, text),
-            Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
-        }
-    }
-}
-
-fn node_targets(node: &Node<'_>, text: &mut String) {
-    let target = |t: &Target, text: &mut String| {
+    block_nodes(block, &mut |node| {
+        let target = match node {
+            Node::Step(step) => &step.syntax.target,
+            Node::Call(call) => &call.syntax.target,
+            _ => return,
+        };
         text.push('\n');
-        match t {
+        match target {
             Target::Function { func, .. } => text.push_str(&func.to_token_stream().to_string()),
             Target::Method { method, .. } => {
                 text.push('.');
                 text.push_str(&method.to_string());
             }
         }
-    };
-    match node {
-        Node::Step(step) => target(&step.syntax.target, text),
-        Node::Call(call) => target(&call.syntax.target, text),
-        Node::If(branch) => {
-            rust_targets(&branch.cond, text);
-            targets(&branch.then_branch, text);
-            let mut rest = branch.else_branch.as_ref();
-            while let Some(next) = rest {
-                match next {
-                    Else::If(inner) => {
-                        rust_targets(&inner.cond, text);
-                        targets(&inner.then_branch, text);
-                        rest = inner.else_branch.as_ref();
-                    }
-                    Else::Block(block) => {
-                        targets(block, text);
-                        rest = None;
-                    }
-                }
-            }
-        }
-        Node::Match(branch) => {
-            rust_targets(&branch.scrutinee, text);
-            for arm in &branch.arms {
-                if let Some(guard) = &arm.guard {
-                    rust_targets(guard, text);
-                }
-                node_targets(&arm.body, text);
-            }
-        }
-        Node::Loop(looped) => {
-            match &looped.kind {
-                LoopKind::For { expr, .. } => rust_targets(expr, text),
-                LoopKind::While { cond } => rust_targets(cond, text),
-                LoopKind::Loop => {}
-            }
-            targets(&looped.body, text);
-        }
-        Node::FanOut(fan_out) => {
-            rust_targets(&fan_out.expr, text);
-            targets(&fan_out.body, text);
-        }
-        Node::Block(block) => targets(block, text),
-        Node::Rust(rust) => rust_targets(rust, text),
-    }
-}
-
-fn rust_targets(rust: &Rust<'_>, text: &mut String) {
-    rust.sites.iter().for_each(|site| node_targets(site, text));
+    });
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {

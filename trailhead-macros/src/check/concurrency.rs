@@ -5,49 +5,16 @@ use syn::visit::Visit;
 
 use crate::ctxt::Ctxt;
 use crate::model::exits::{Exit, block_exits};
-use crate::model::walk::plain_exprs;
-use crate::model::{Block, Else, FanOut, Node, Stmt};
+use crate::model::walk::{block_nodes, plain_exprs};
+use crate::model::{Block, FanOut, Node};
 
 /// Checks every fan-out in `block`, nested ones included.
 pub(super) fn fan_outs(cx: &Ctxt, block: &Block<'_>) {
-    for stmt in &block.stmts {
-        match stmt {
-            Stmt::Let {
-                init: Some(node), ..
-            }
-            | Stmt::Expr { node, .. } => self::node(cx, node),
-            Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
-        }
-    }
-}
-
-fn node(cx: &Ctxt, node: &Node<'_>) {
-    match node {
-        Node::FanOut(fan_out) => {
+    block_nodes(block, &mut |node| {
+        if let Node::FanOut(fan_out) = node {
             check(cx, fan_out);
-            fan_outs(cx, &fan_out.body);
         }
-        Node::If(branch) => {
-            fan_outs(cx, &branch.then_branch);
-            let mut rest = branch.else_branch.as_ref();
-            while let Some(next) = rest {
-                match next {
-                    Else::If(inner) => {
-                        fan_outs(cx, &inner.then_branch);
-                        rest = inner.else_branch.as_ref();
-                    }
-                    Else::Block(block) => {
-                        fan_outs(cx, block);
-                        rest = None;
-                    }
-                }
-            }
-        }
-        Node::Match(branch) => branch.arms.iter().for_each(|arm| self::node(cx, &arm.body)),
-        Node::Loop(looped) => fan_outs(cx, &looped.body),
-        Node::Block(block) => fan_outs(cx, block),
-        Node::Step(_) | Node::Call(_) | Node::Rust(_) => {}
-    }
+    });
 }
 
 fn check(cx: &Ctxt, fan_out: &FanOut<'_>) {

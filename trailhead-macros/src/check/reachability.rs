@@ -4,9 +4,20 @@
 use syn::spanned::Spanned;
 
 use crate::ctxt::Ctxt;
-use crate::model::{Block, Else, Node, Stmt};
+use crate::model::walk::{block_nodes, child_blocks};
+use crate::model::{Block, Node, Stmt};
 
+/// Checks `block` and every block inside it.
 pub(super) fn no_code_after_exit(cx: &Ctxt, block: &Block<'_>) {
+    check_block(cx, block);
+    block_nodes(block, &mut |node| {
+        for inner in child_blocks(node) {
+            check_block(cx, inner);
+        }
+    });
+}
+
+fn check_block(cx: &Ctxt, block: &Block<'_>) {
     let mut exit: Option<&'static str> = None;
     for stmt in &block.stmts {
         if let Some(word) = exit {
@@ -16,42 +27,9 @@ pub(super) fn no_code_after_exit(cx: &Ctxt, block: &Block<'_>) {
             );
             break;
         }
-        match stmt {
-            Stmt::Expr { node, .. } => {
-                exit = exit_word(node);
-                nested(cx, node);
-            }
-            Stmt::Let {
-                init: Some(node), ..
-            } => nested(cx, node),
-            Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
+        if let Stmt::Expr { node, .. } = stmt {
+            exit = exit_word(node);
         }
-    }
-}
-
-fn nested(cx: &Ctxt, node: &Node<'_>) {
-    match node {
-        Node::If(node) => {
-            no_code_after_exit(cx, &node.then_branch);
-            let mut rest = node.else_branch.as_ref();
-            while let Some(branch) = rest {
-                match branch {
-                    Else::If(inner) => {
-                        no_code_after_exit(cx, &inner.then_branch);
-                        rest = inner.else_branch.as_ref();
-                    }
-                    Else::Block(block) => {
-                        no_code_after_exit(cx, block);
-                        rest = None;
-                    }
-                }
-            }
-        }
-        Node::Match(node) => node.arms.iter().for_each(|arm| nested(cx, &arm.body)),
-        Node::Loop(node) => no_code_after_exit(cx, &node.body),
-        Node::FanOut(node) => no_code_after_exit(cx, &node.body),
-        Node::Block(block) => no_code_after_exit(cx, block),
-        Node::Step(_) | Node::Call(_) | Node::Rust(_) => {}
     }
 }
 

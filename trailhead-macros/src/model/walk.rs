@@ -4,27 +4,22 @@ use crate::model::{Block, Else, If, LoopKind, Node, Rust, Stmt};
 use crate::parse;
 
 /// Calls `f` on each plain-Rust expression of `block`: statements, conditions,
-/// scrutinees, guards, loop heads, and the arguments and options of steps and calls.
+/// scrutinees, guards, loop heads, fan-out limits and items, and the arguments
+/// and options of steps and calls. (syn does not look inside the site markers
+/// in plain code; the sites' own arguments come as their nodes' expressions.)
 pub(crate) fn plain_exprs<'a>(block: &Block<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
-    for stmt in &block.stmts {
-        stmt_exprs(stmt, f);
-    }
+    block_nodes(block, &mut |node| node_exprs(node, f));
 }
 
 /// [`plain_exprs`] for one statement.
 pub(crate) fn stmt_exprs<'a>(stmt: &Stmt<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
-    match stmt {
-        Stmt::Let {
-            init: Some(node), ..
-        }
-        | Stmt::Expr { node, .. } => self::node(node, f),
-        Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
-    }
+    stmt_nodes(stmt, &mut |node| node_exprs(node, f));
 }
 
-fn node<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
+/// The plain expressions of `node` itself, not of the nodes inside it.
+fn node_exprs<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
     match node {
-        Node::Rust(rust) => self::rust(rust, f),
+        Node::Rust(rust) => f(rust.expr),
         Node::Step(step) => {
             target(&step.syntax.target, f);
             options(&step.syntax.options, f);
@@ -33,49 +28,27 @@ fn node<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
             target(&call.syntax.target, f);
             options(&call.syntax.options, f);
         }
-        Node::If(branch) => node_if(branch, f),
+        Node::If(branch) => if_chain(branch).for_each(|link| f(link.cond.expr)),
         Node::Match(branch) => {
-            rust(&branch.scrutinee, f);
-            for arm in &branch.arms {
-                if let Some(guard) = &arm.guard {
-                    rust(guard, f);
-                }
-                self::node(&arm.body, f);
-            }
+            f(branch.scrutinee.expr);
+            branch
+                .arms
+                .iter()
+                .filter_map(|arm| arm.guard.as_ref())
+                .for_each(|guard| f(guard.expr));
         }
-        Node::Loop(looped) => {
-            match &looped.kind {
-                LoopKind::For { expr, .. } => rust(expr, f),
-                LoopKind::While { cond } => rust(cond, f),
-                LoopKind::Loop => {}
-            }
-            plain_exprs(&looped.body, f);
-        }
+        Node::Loop(looped) => match &looped.kind {
+            LoopKind::For { expr, .. } => f(expr.expr),
+            LoopKind::While { cond } => f(cond.expr),
+            LoopKind::Loop => {}
+        },
         Node::FanOut(fan_out) => {
             if let Some(limit) = &fan_out.syntax.limit {
                 f(limit);
             }
-            rust(&fan_out.expr, f);
-            plain_exprs(&fan_out.body, f);
+            f(fan_out.expr.expr);
         }
-        Node::Block(block) => plain_exprs(block, f),
-    }
-}
-
-/// The expression itself (syn does not look inside the site markers) and then the
-/// arguments of the sites within it.
-fn rust<'a>(rust: &Rust<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
-    f(rust.expr);
-    rust.sites.iter().for_each(|site| node(site, f));
-}
-
-fn node_if<'a>(branch: &If<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
-    rust(&branch.cond, f);
-    plain_exprs(&branch.then_branch, f);
-    match &branch.else_branch {
-        Some(Else::If(inner)) => node_if(inner, f),
-        Some(Else::Block(block)) => plain_exprs(block, f),
-        None => {}
+        Node::Block(_) => {}
     }
 }
 
@@ -95,60 +68,84 @@ fn options<'a>(options: &'a [parse::RawOption], f: &mut dyn FnMut(&'a syn::Expr)
 /// Calls `f` with the site index and options of every step and call in `stmt`,
 /// nested ones included.
 pub(crate) fn stmt_sites(stmt: &Stmt<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
-    match stmt {
-        Stmt::Let {
-            init: Some(node), ..
-        }
-        | Stmt::Expr { node, .. } => node_sites(node, f),
-        Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
-    }
-}
-
-fn block_sites(block: &Block<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
-    block.stmts.iter().for_each(|stmt| stmt_sites(stmt, f));
-}
-
-fn rust_sites(rust: &Rust<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
-    rust.sites.iter().for_each(|site| node_sites(site, f));
-}
-
-fn node_sites(node: &Node<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
-    match node {
+    stmt_nodes(stmt, &mut |node| match node {
         Node::Step(step) => f(step.site, &step.options),
         Node::Call(call) => f(call.site, &call.options),
-        Node::Rust(rust) => rust_sites(rust, f),
-        Node::If(branch) => if_sites(branch, f),
-        Node::Match(branch) => {
-            rust_sites(&branch.scrutinee, f);
-            for arm in &branch.arms {
-                if let Some(guard) = &arm.guard {
-                    rust_sites(guard, f);
-                }
-                node_sites(&arm.body, f);
-            }
-        }
-        Node::Loop(looped) => {
-            match &looped.kind {
-                LoopKind::For { expr, .. } => rust_sites(expr, f),
-                LoopKind::While { cond } => rust_sites(cond, f),
-                LoopKind::Loop => {}
-            }
-            block_sites(&looped.body, f);
-        }
-        Node::FanOut(fan_out) => {
-            rust_sites(&fan_out.expr, f);
-            block_sites(&fan_out.body, f);
-        }
-        Node::Block(block) => block_sites(block, f),
+        _ => {}
+    });
+}
+
+/// Calls `f` on every node of `block`, each before the nodes inside it: steps
+/// and calls inside plain code, arms, branches, loop and fan-out bodies.
+pub(crate) fn block_nodes<'m, 'a>(block: &'m Block<'a>, f: &mut dyn FnMut(&'m Node<'a>)) {
+    block.stmts.iter().for_each(|stmt| stmt_nodes(stmt, f));
+}
+
+/// [`block_nodes`] for one statement.
+pub(crate) fn stmt_nodes<'m, 'a>(stmt: &'m Stmt<'a>, f: &mut dyn FnMut(&'m Node<'a>)) {
+    if let Stmt::Let {
+        init: Some(node), ..
+    }
+    | Stmt::Expr { node, .. } = stmt
+    {
+        node_nodes(node, f);
     }
 }
 
-fn if_sites(branch: &If<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
-    rust_sites(&branch.cond, f);
-    block_sites(&branch.then_branch, f);
-    match &branch.else_branch {
-        Some(Else::If(inner)) => if_sites(inner, f),
-        Some(Else::Block(block)) => block_sites(block, f),
-        None => {}
+fn node_nodes<'m, 'a>(node: &'m Node<'a>, f: &mut dyn FnMut(&'m Node<'a>)) {
+    f(node);
+    let rusts: Vec<&'m Rust<'a>> = match node {
+        Node::Rust(rust) => vec![rust],
+        Node::If(branch) => if_chain(branch).map(|link| &link.cond).collect(),
+        Node::Match(branch) => std::iter::once(&branch.scrutinee)
+            .chain(branch.arms.iter().filter_map(|arm| arm.guard.as_ref()))
+            .collect(),
+        Node::Loop(looped) => match &looped.kind {
+            LoopKind::For { expr, .. } => vec![expr],
+            LoopKind::While { cond } => vec![cond],
+            LoopKind::Loop => Vec::new(),
+        },
+        Node::FanOut(fan_out) => vec![&fan_out.expr],
+        Node::Step(_) | Node::Call(_) | Node::Block(_) => Vec::new(),
+    };
+    for rust in rusts {
+        rust.sites.iter().for_each(|site| node_nodes(site, f));
     }
+    if let Node::Match(branch) = node {
+        branch.arms.iter().for_each(|arm| node_nodes(&arm.body, f));
+    }
+    for block in child_blocks(node) {
+        block_nodes(block, f);
+    }
+}
+
+/// The blocks directly inside `node`: an `if` chain's branches, a loop's or a
+/// fan-out's body, a block itself. (A `match` arm is a node, not a block.)
+pub(crate) fn child_blocks<'m, 'a>(node: &'m Node<'a>) -> Vec<&'m Block<'a>> {
+    match node {
+        Node::If(branch) => {
+            let mut blocks: Vec<&Block<'a>> =
+                if_chain(branch).map(|link| &link.then_branch).collect();
+            let mut last = branch;
+            while let Some(Else::If(inner)) = &last.else_branch {
+                last = inner;
+            }
+            if let Some(Else::Block(other)) = &last.else_branch {
+                blocks.push(other);
+            }
+            blocks
+        }
+        Node::Loop(looped) => vec![&looped.body],
+        Node::FanOut(fan_out) => vec![&fan_out.body],
+        Node::Block(block) => vec![block],
+        Node::Step(_) | Node::Call(_) | Node::Rust(_) | Node::Match(_) => Vec::new(),
+    }
+}
+
+/// `if a {..} else if b {..} else if c {..}`: the `if` of each link.
+fn if_chain<'m, 'a>(first: &'m If<'a>) -> impl Iterator<Item = &'m If<'a>> {
+    std::iter::successors(Some(first), |link| match &link.else_branch {
+        Some(Else::If(inner)) => Some(&**inner),
+        _ => None,
+    })
 }
