@@ -77,7 +77,10 @@ pub use event::{Event, EventReceiver};
 pub use key::{ParseStepKeyError, RunId, StepKey};
 pub use policy::{Backoff, Delays, RetryPolicy, StepPolicy};
 #[doc(no_inline)]
-pub use store::{MemoryStore, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
+pub use store::{
+    DatabaseProblem, MemoryStore, RunOutcome, RunRecord, RunStatus, SqliteStore, StepOutcome,
+    StepRecord, Store, Synchronous,
+};
 pub use workflow::Workflow;
 
 #[doc = include_str!("../docs/dsl.md")]

@@ -47,7 +47,7 @@ impl EngineError {
             | Self::UnknownRun { run }
             | Self::Encode { run, .. }
             | Self::TaskFailed { run, .. } => Some(run),
-            Self::Store(error) => Some(error.run()),
+            Self::Store(error) => error.run(),
         }
     }
 }

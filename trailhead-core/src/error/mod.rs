@@ -21,7 +21,7 @@ pub use boxed::Error;
 pub use engine::EngineError;
 pub use run::RunError;
 pub use step::{StepError, StepFailure};
-pub use store::StoreError;
+pub use store::{DatabaseProblem, StoreError};
 
 #[cfg(test)]
 mod tests;

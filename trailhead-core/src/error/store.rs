@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use crate::{RunId, StepKey};
 
 /// A store refused or could not perform an operation.
@@ -45,6 +47,16 @@ pub enum StoreError {
         /// The serializer's error.
         source: serde_json::Error,
     },
+    /// The database behind the store could not do what was asked.
+    #[error("the store at `{path}`{}: {problem}", run.as_ref().map(|run| format!(" (run `{run}`)")).unwrap_or_default())]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// The run the operation was for, if it was for one.
+        run: Option<RunId>,
+        /// What went wrong.
+        problem: DatabaseProblem,
+    },
     /// A journaled step output could not be deserialized into the step's type.
     #[error("could not decode the journaled output of step `{step}` of run `{run}`: {source}")]
     Decode {
@@ -57,16 +69,49 @@ pub enum StoreError {
     },
 }
 
+/// Why a store's database failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatabaseProblem {
+    /// Another process holds the database's write lock for too long.
+    #[error("the database is locked by another process")]
+    Locked,
+    /// The file is not a database, or is damaged.
+    #[error("the file is not a trailhead database or is corrupt")]
+    Corrupt,
+    /// The file was written by a newer trailhead.
+    #[error("the database has schema version {found}; this trailhead reads up to {supported}")]
+    NewerSchema {
+        /// The schema version in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// The disk is full.
+    #[error("the disk is full")]
+    Full,
+    /// The file or its folder is read-only, or cannot be opened.
+    #[error("the database cannot be opened or written: {0}")]
+    CannotOpen(String),
+    /// A record in the database does not have the expected shape.
+    #[error("a record is malformed: {0}")]
+    Malformed(String),
+    /// Anything else the database reported.
+    #[error("{0}")]
+    Other(String),
+}
+
 impl StoreError {
-    /// The run this error is about.
-    pub fn run(&self) -> &RunId {
+    /// The run this error is about, if it is about one.
+    pub fn run(&self) -> Option<&RunId> {
         match self {
             Self::RunExists { run }
             | Self::UnknownRun { run }
             | Self::DuplicateStep { run, .. }
             | Self::RunFinished { run }
             | Self::Encode { run, .. }
-            | Self::Decode { run, .. } => run,
+            | Self::Decode { run, .. } => Some(run),
+            Self::Database { run, .. } => run.as_ref(),
         }
     }
 }

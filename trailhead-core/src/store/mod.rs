@@ -10,9 +10,11 @@
 //! finished, is a [`StoreError`]. Values are kept as [`serde_json::Value`] so
 //! records stay inspectable whatever the workflow's types are.
 //!
-//! [`MemoryStore`] keeps everything in memory; it is the default store.
+//! [`SqliteStore`] keeps them in an embedded SQLite file that survives the
+//! process; [`MemoryStore`] keeps everything in memory (tests, throwaway runs).
 
 mod memory;
+mod sqlite;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -24,7 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{RunId, StepKey, StoreError};
 
+pub use crate::error::DatabaseProblem;
 pub use memory::MemoryStore;
+pub use sqlite::{SqliteStore, Synchronous};
 
 /// The future a store operation returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

@@ -1,0 +1,73 @@
+//! The database schema and its migrations.
+//!
+//! `trailhead_schema` holds one row: the schema version. Opening a database
+//! applies the migrations it lacks, in one transaction; a database from a newer
+//! trailhead is refused rather than misread.
+
+use rusqlite::{Connection, OptionalExtension};
+
+/// The newest schema this build reads and writes.
+pub(super) const VERSION: i64 = 1;
+
+/// Each migration brings the schema from the version before it to its index + 1.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs and their journals.
+    "CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        definition_hash INTEGER NOT NULL,
+        parent TEXT,
+        input TEXT NOT NULL,
+        status TEXT NOT NULL,
+        outcome TEXT,
+        mermaid TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER
+    );
+    CREATE INDEX runs_by_status ON runs (status, created_at);
+    CREATE TABLE steps (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX steps_in_order ON steps (run_id, seq);",
+];
+
+/// What opening found: the version before migrating.
+pub(super) enum Migrated {
+    Current,
+    Newer { found: i64 },
+}
+
+/// Brings `connection`'s database to [`VERSION`].
+pub(super) fn migrate(connection: &mut Connection) -> rusqlite::Result<Migrated> {
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    transaction
+        .execute_batch("CREATE TABLE IF NOT EXISTS trailhead_schema (version INTEGER NOT NULL)")?;
+    let found: Option<i64> = transaction
+        .query_row("SELECT version FROM trailhead_schema", [], |row| row.get(0))
+        .optional()?;
+    let from = found.unwrap_or(0);
+    if from > VERSION {
+        return Ok(Migrated::Newer { found: from });
+    }
+    for migration in &MIGRATIONS[usize::try_from(from).unwrap_or(0)..] {
+        transaction.execute_batch(migration)?;
+    }
+    if found.is_none() {
+        transaction.execute(
+            "INSERT INTO trailhead_schema (version) VALUES (?1)",
+            [VERSION],
+        )?;
+    } else {
+        transaction.execute("UPDATE trailhead_schema SET version = ?1", [VERSION])?;
+    }
+    transaction.commit()?;
+    Ok(Migrated::Current)
+}

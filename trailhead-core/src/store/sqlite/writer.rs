@@ -1,0 +1,256 @@
+//! The one writer: a thread that owns the write connection and commits what
+//! every run asks for in batches, so that many concurrent runs share each
+//! fsync (group commit).
+//!
+//! A request waits in the channel while the previous batch commits; when the
+//! thread comes back it takes everything waiting (up to [`MAX_BATCH`]) into one
+//! transaction. Idle, a write costs one commit; under load one commit serves
+//! many runs. Each request runs under its own savepoint, so one refused write
+//! (a step journaled twice) does not undo the others in its batch.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::SystemTime;
+
+use rusqlite::{Connection, ErrorCode, params};
+use tokio::sync::oneshot;
+
+use super::error::database_error;
+use super::rows::{json, status_to_sql, time_to_sql};
+use crate::store::{RunOutcome, RunRecord, StepRecord};
+use crate::{RunId, StoreError};
+
+/// Most writes committed together.
+const MAX_BATCH: usize = 1024;
+
+/// A change to the database.
+#[derive(Debug)]
+pub(super) enum Write {
+    CreateRun(RunRecord),
+    Step {
+        run: RunId,
+        record: StepRecord,
+    },
+    Finish {
+        run: RunId,
+        outcome: RunOutcome,
+        at: SystemTime,
+    },
+}
+
+#[derive(Debug)]
+struct Request {
+    write: Write,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The handle runs use to ask the writer thread for writes.
+#[derive(Debug)]
+pub(super) struct Writer {
+    requests: mpsc::Sender<Request>,
+    path: PathBuf,
+    commits: Arc<AtomicU64>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `connection`.
+    pub(super) fn start(connection: Connection, path: PathBuf) -> std::io::Result<Self> {
+        let (requests, incoming) = mpsc::channel();
+        let thread_path = path.clone();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&commits);
+        std::thread::Builder::new()
+            .name("trailhead-sqlite-writer".to_owned())
+            .spawn(move || run(connection, &thread_path, &incoming, &counter))?;
+        Ok(Writer {
+            requests,
+            path,
+            commits,
+        })
+    }
+
+    /// Transactions committed so far.
+    pub(super) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Commits `write`, durably, before returning.
+    pub(super) async fn write(&self, write: Write) -> Result<(), StoreError> {
+        let run = match &write {
+            Write::CreateRun(record) => record.id.clone(),
+            Write::Step { run, .. } | Write::Finish { run, .. } => run.clone(),
+        };
+        let (reply, answer) = oneshot::channel();
+        let gone = || StoreError::Database {
+            path: self.path.clone(),
+            run: Some(run.clone()),
+            problem: crate::store::DatabaseProblem::Other(
+                "the writer thread has stopped".to_owned(),
+            ),
+        };
+        self.requests
+            .send(Request { write, reply })
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+fn run(
+    mut connection: Connection,
+    path: &Path,
+    incoming: &mpsc::Receiver<Request>,
+    commits: &AtomicU64,
+) {
+    while let Ok(first) = incoming.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match incoming.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        let outcomes = commit(&mut connection, path, &batch);
+        commits.fetch_add(1, Ordering::Relaxed);
+        for (request, outcome) in batch.into_iter().zip(outcomes) {
+            // A run that stopped waiting (cancelled) no longer needs the answer.
+            let _ = request.reply.send(outcome);
+        }
+    }
+}
+
+/// Applies the batch in one transaction; the outcome of each request.
+fn commit(
+    connection: &mut Connection,
+    path: &Path,
+    batch: &[Request],
+) -> Vec<Result<(), StoreError>> {
+    let mut transaction =
+        match connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(transaction) => transaction,
+            Err(error) => {
+                return batch
+                    .iter()
+                    .map(|r| Err(database_error(path, Some(run_of(&r.write)), &error)))
+                    .collect();
+            }
+        };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for request in batch {
+        let outcome = match transaction.savepoint() {
+            Ok(mut savepoint) => {
+                let outcome = apply(&savepoint, path, &request.write);
+                if outcome.is_ok() {
+                    savepoint
+                        .commit()
+                        .map_err(|error| database_error(path, Some(run_of(&request.write)), &error))
+                } else {
+                    let _ = savepoint.rollback();
+                    outcome
+                }
+            }
+            Err(error) => Err(database_error(path, Some(run_of(&request.write)), &error)),
+        };
+        outcomes.push(outcome);
+    }
+    if let Err(error) = transaction.commit() {
+        return batch
+            .iter()
+            .map(|r| Err(database_error(path, Some(run_of(&r.write)), &error)))
+            .collect();
+    }
+    outcomes
+}
+
+fn run_of(write: &Write) -> RunId {
+    match write {
+        Write::CreateRun(record) => record.id.clone(),
+        Write::Step { run, .. } | Write::Finish { run, .. } => run.clone(),
+    }
+}
+
+fn is_constraint(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::ConstraintViolation)
+    )
+}
+
+fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<(), StoreError> {
+    let fail =
+        |run: &RunId, error: &rusqlite::Error| database_error(path, Some(run.clone()), error);
+    match write {
+        Write::CreateRun(record) => {
+            let inserted = connection.execute(
+                "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    record.id.as_str(),
+                    record.workflow,
+                    record.definition_hash.cast_signed(),
+                    record.parent.as_ref().map(RunId::as_str),
+                    json(&record.input),
+                    status_to_sql(record.status),
+                    record.outcome.as_ref().map(json),
+                    record.mermaid,
+                    time_to_sql(record.created_at),
+                    record.finished_at.map(time_to_sql),
+                ],
+            );
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(error) if is_constraint(&error) => Err(StoreError::RunExists {
+                    run: record.id.clone(),
+                }),
+                Err(error) => Err(fail(&record.id, &error)),
+            }
+        }
+        Write::Step { run, record } => {
+            let inserted = connection.execute(
+                "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at)
+                 SELECT ?1, ?2, (SELECT COUNT(*) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6
+                 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status = 'running')",
+                params![
+                    run.as_str(),
+                    record.key.to_string(),
+                    json(&record.outcome),
+                    i64::from(record.attempts),
+                    time_to_sql(record.started_at),
+                    time_to_sql(record.finished_at),
+                ],
+            );
+            match inserted {
+                Ok(1) => Ok(()),
+                Ok(_) => Err(missing_or_finished(connection, path, run)),
+                Err(error) if is_constraint(&error) => Err(StoreError::DuplicateStep {
+                    run: run.clone(),
+                    step: record.key.clone(),
+                }),
+                Err(error) => Err(fail(run, &error)),
+            }
+        }
+        Write::Finish { run, outcome, at } => {
+            let updated = connection.execute(
+                "UPDATE runs SET status = ?2, outcome = ?3, finished_at = ?4 WHERE id = ?1 AND status = 'running'",
+                params![run.as_str(), status_to_sql(outcome.status()), json(outcome), time_to_sql(*at)],
+            );
+            match updated {
+                Ok(1) => Ok(()),
+                Ok(_) => Err(missing_or_finished(connection, path, run)),
+                Err(error) => Err(fail(run, &error)),
+            }
+        }
+    }
+}
+
+/// Why a write to `run` changed nothing: no such run, or it finished.
+fn missing_or_finished(connection: &Connection, path: &Path, run: &RunId) -> StoreError {
+    let exists = connection.query_row("SELECT 1 FROM runs WHERE id = ?1", [run.as_str()], |_| {
+        Ok(())
+    });
+    match exists {
+        Ok(()) => StoreError::RunFinished { run: run.clone() },
+        Err(rusqlite::Error::QueryReturnedNoRows) => StoreError::UnknownRun { run: run.clone() },
+        Err(error) => database_error(path, Some(run.clone()), &error),
+    }
+}
