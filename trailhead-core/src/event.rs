@@ -35,6 +35,16 @@ pub enum Event {
         /// The run that started this one with `call`, if any.
         parent: Option<RunId>,
     },
+    /// A recorded run that had not finished was picked up again: its body runs
+    /// from the top and its journaled steps replay.
+    RunResumed {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+        /// How many steps its journal already holds.
+        journaled: usize,
+    },
     /// A run returned its output, which is recorded.
     RunCompleted {
         /// The run.
@@ -133,6 +143,7 @@ impl Event {
     pub fn run(&self) -> &RunId {
         match self {
             Self::RunStarted { run, .. }
+            | Self::RunResumed { run, .. }
             | Self::RunCompleted { run, .. }
             | Self::RunFailed { run, .. }
             | Self::RunCancelled { run, .. }
@@ -155,6 +166,7 @@ impl Event {
             | Self::StepReplayed { step, .. }
             | Self::StepCancelled { step, .. } => Some(step),
             Self::RunStarted { .. }
+            | Self::RunResumed { .. }
             | Self::RunCompleted { .. }
             | Self::RunFailed { .. }
             | Self::RunCancelled { .. } => None,

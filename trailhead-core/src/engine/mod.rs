@@ -19,7 +19,7 @@ pub use context::RunContext;
 pub use run::RunHandle;
 pub(crate) use run::{Launch, LaunchError, RunEnd};
 
-use crate::store::{MemoryStore, RunRecord, StepRecord, Store};
+use crate::store::{MemoryStore, RunRecord, RunStatus, StepRecord, Store};
 use crate::{EngineError, EventReceiver, RunError, RunId, StoreError, Workflow};
 use bus::EventBus;
 
@@ -149,6 +149,64 @@ impl Engine {
             .await
             .map_err(|error| error.into_engine_error(&launch.run))?;
         Ok(RunHandle::new(launch, tokio::spawn(task)))
+    }
+
+    /// Resumes every recorded run of `workflow` that has not finished (a
+    /// process that stopped mid-run, killed or crashed, left it so), and
+    /// returns their handles. Call it at start-up for each workflow whose runs
+    /// should go on.
+    ///
+    /// Each run's body runs again from the top; steps whose outputs are
+    /// journaled return them without running, so the run carries on from its
+    /// last journaled step. Steps are at-least-once: one that ran but was not
+    /// journaled before the stop runs again. Runs started by `call` are resumed
+    /// by their parent, not here.
+    ///
+    /// # Errors
+    ///
+    /// - [`EngineError::DefinitionChanged`] if a run started under another
+    ///   definition of the workflow (its hash names both); no run is resumed;
+    /// - [`EngineError::Decode`] if a run's recorded input no longer fits;
+    /// - [`EngineError::Store`] if the store cannot be read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave some runs resumed and others not. Call it
+    /// once per workflow per process: a second call would resume the same runs
+    /// a second time.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a tokio runtime.
+    pub async fn resume<W: Workflow>(&self, workflow: W) -> Result<Vec<RunHandle<W>>, EngineError> {
+        let runs: Vec<RunRecord> = self
+            .store()
+            .list_runs(Some(RunStatus::Running))
+            .await?
+            .into_iter()
+            .filter(|run| run.workflow == W::NAME && run.parent.is_none())
+            .collect();
+        if let Some(run) = runs
+            .iter()
+            .find(|run| run.definition_hash != W::DEFINITION_HASH)
+        {
+            return Err(EngineError::DefinitionChanged {
+                run: run.id.clone(),
+                workflow: W::NAME,
+                recorded: run.definition_hash,
+                current: W::DEFINITION_HASH,
+            });
+        }
+        let mut handles = Vec::with_capacity(runs.len());
+        for run in runs {
+            let launch = Launch::new(run.id, None, tokio_util::sync::CancellationToken::new());
+            let task = self
+                .prepare_resume(&launch, workflow)
+                .await
+                .map_err(|error| error.into_engine_error(&launch.run))?;
+            handles.push(RunHandle::new(launch, tokio::spawn(task)));
+        }
+        Ok(handles)
     }
 
     /// Starts a run and waits for its result.

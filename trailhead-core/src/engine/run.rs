@@ -41,6 +41,8 @@ pub(crate) enum LaunchError {
     Input(serde_json::Error),
     /// The store could not create the run.
     Store(StoreError),
+    /// A recorded run cannot be resumed.
+    Resume(EngineError),
 }
 
 impl LaunchError {
@@ -53,6 +55,7 @@ impl LaunchError {
             },
             Self::Store(StoreError::RunExists { run }) => EngineError::RunExists { run },
             Self::Store(error) => EngineError::Store(error),
+            Self::Resume(error) => error,
         }
     }
 }
@@ -94,6 +97,57 @@ impl Engine {
             W::NAME,
             journal,
             Vec::new(),
+            launch.cancel.clone(),
+        );
+        let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
+        Ok(drive(ctx, workflow, input).instrument(span))
+    }
+
+    /// Picks up a recorded run that has not finished: checks it was started
+    /// under this definition, decodes its input, emits `RunResumed`, and
+    /// returns its task, which replays the journal.
+    pub(crate) async fn prepare_resume<W: Workflow>(
+        &self,
+        launch: &Launch,
+        workflow: W,
+    ) -> Result<impl Future<Output = RunEnd<W>> + Send + 'static + use<W>, LaunchError> {
+        let run = &launch.run;
+        let Some((record, journaled, journal)) = self
+            .store()
+            .open_run(run)
+            .await
+            .map_err(LaunchError::Store)?
+        else {
+            return Err(LaunchError::Resume(EngineError::UnknownRun {
+                run: run.clone(),
+            }));
+        };
+        if record.definition_hash != W::DEFINITION_HASH {
+            return Err(LaunchError::Resume(EngineError::DefinitionChanged {
+                run: run.clone(),
+                workflow: W::NAME,
+                recorded: record.definition_hash,
+                current: W::DEFINITION_HASH,
+            }));
+        }
+        let input: W::Input = serde_json::from_value(record.input).map_err(|source| {
+            LaunchError::Resume(EngineError::Decode {
+                run: run.clone(),
+                what: "input",
+                source,
+            })
+        })?;
+        self.events().emit(|| Event::RunResumed {
+            run: run.clone(),
+            workflow: W::NAME,
+            journaled: journaled.len(),
+        });
+        let ctx = RunContext::new(
+            self.clone(),
+            run.clone(),
+            W::NAME,
+            journal,
+            journaled,
             launch.cancel.clone(),
         );
         let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);

@@ -29,6 +29,32 @@ pub enum EngineError {
         /// The serializer's error.
         source: serde_json::Error,
     },
+    /// A recorded run's workflow definition differs from the one given to
+    /// resume it: its journal's keys may not mean the same steps any more.
+    #[error(
+        "run `{run}` of `{workflow}` started under definition {recorded:#018x}, \
+         but the workflow is now {current:#018x}; keep the old definition to finish it"
+    )]
+    DefinitionChanged {
+        /// The run that was not resumed.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The definition hash the run started under.
+        recorded: u64,
+        /// The definition hash of the workflow given now.
+        current: u64,
+    },
+    /// A recorded run's input no longer deserializes into the workflow's input.
+    #[error("could not decode the recorded {what} of run `{run}`: {source}")]
+    Decode {
+        /// The run whose record could not be decoded.
+        run: RunId,
+        /// Which value: `"input"` or `"output"`.
+        what: &'static str,
+        /// The deserializer's error.
+        source: serde_json::Error,
+    },
     /// The task running the workflow panicked or was aborted.
     #[error("the task of run `{run}` failed: {message}")]
     TaskFailed {
@@ -46,6 +72,8 @@ impl EngineError {
             Self::RunExists { run }
             | Self::UnknownRun { run }
             | Self::Encode { run, .. }
+            | Self::Decode { run, .. }
+            | Self::DefinitionChanged { run, .. }
             | Self::TaskFailed { run, .. } => Some(run),
             Self::Store(error) => error.run(),
         }

@@ -57,6 +57,7 @@ impl<E: StdError + 'static> StdError for StepError<E> {
         match &self.failure {
             StepFailure::Error(error) => Some(error),
             StepFailure::Journal(error) => Some(error),
+            StepFailure::Resume(error) => Some(error),
             StepFailure::TimedOut(_) | StepFailure::Cancelled | StepFailure::UnknownResource(_) => {
                 None
             }
@@ -80,6 +81,9 @@ pub enum StepFailure<E> {
     /// The child run started by `call` was cancelled.
     #[error("the child run was cancelled")]
     Cancelled,
+    /// A child run that a resumed run had started before could not be picked up.
+    #[error("the child run could not be resumed: {0}")]
+    Resume(crate::EngineError),
     /// The step names a resource the engine was not built with.
     #[error("no resource `{0}` on this engine (add it with `EngineBuilder::resource`)")]
     UnknownResource(&'static str),

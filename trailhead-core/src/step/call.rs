@@ -1,11 +1,23 @@
 //! Sub-workflow calls: a step whose work is a child run.
 
+use std::future::Future;
+
+use futures::future::Either;
 use tracing::Instrument;
 
 use super::site::StepSite;
 use crate::engine::{Launch, LaunchError, RunEnd};
 use crate::key::KeyRef;
-use crate::{RunContext, StepError, StepFailure, StoreError, Workflow};
+use crate::store::RunOutcome;
+use crate::{EngineError, RunContext, StepError, StepFailure, StoreError, Workflow};
+
+/// A child run found already recorded.
+enum Existing<F, W: Workflow> {
+    /// Not finished: its resumed task.
+    Running(F),
+    /// Finished: how.
+    Ended(RunEnd<W>),
+}
 
 impl RunContext {
     /// Runs `workflow` with `input` as a child run, as step `name` at loop
@@ -46,6 +58,7 @@ impl RunContext {
             Err(LaunchError::Input(source)) => {
                 StepFailure::Journal(self.encode_error(key, "input", source))
             }
+            Err(LaunchError::Resume(error)) => StepFailure::Resume(error),
         };
         Err(site.fail(1, began, failure).await)
     }
@@ -62,13 +75,61 @@ impl RunContext {
         // cancels the child.
         let _cancel_on_drop = cancel.clone().drop_guard();
         let launch = Launch::new(self.run.child_at(key), Some(self.run.clone()), cancel);
-        let task = self.engine.prepare(&launch, workflow, input).await?;
+        let task = match self.engine.prepare(&launch, workflow, input).await {
+            Ok(task) => Either::Left(task),
+            // A resumed parent meets the child it had started before the stop.
+            Err(LaunchError::Store(StoreError::RunExists { .. })) => {
+                match self.existing_child(&launch, workflow).await? {
+                    Existing::Running(task) => Either::Right(task),
+                    Existing::Ended(end) => return Ok(end),
+                }
+            }
+            Err(error) => return Err(error),
+        };
         match self.children().spawn(task).await {
             Ok(end) => Ok(end),
             // The child's task catches panics, so only a runtime shutting down
             // stops it, and that drops this task too.
             Err(_) => std::future::pending().await,
         }
+    }
+
+    /// A child run recorded before this run was resumed: resumed if it had not
+    /// finished, else how it ended.
+    async fn existing_child<W: Workflow>(
+        &self,
+        launch: &Launch,
+        workflow: W,
+    ) -> Result<Existing<impl Future<Output = RunEnd<W>> + Send + 'static + use<W>, W>, LaunchError>
+    {
+        let child = &launch.run;
+        let record = self
+            .engine
+            .store()
+            .run(child)
+            .await
+            .map_err(LaunchError::Store)?
+            .ok_or_else(|| LaunchError::Resume(EngineError::UnknownRun { run: child.clone() }))?;
+        Ok(match record.outcome {
+            None => Existing::Running(self.engine.prepare_resume(launch, workflow).await?),
+            Some(RunOutcome::Completed(value)) => {
+                let output = serde_json::from_value(value).map_err(|source| {
+                    LaunchError::Resume(EngineError::Decode {
+                        run: child.clone(),
+                        what: "output",
+                        source,
+                    })
+                })?;
+                Existing::Ended(RunEnd::Completed(output))
+            }
+            Some(RunOutcome::Cancelled) => Existing::Ended(RunEnd::Cancelled),
+            Some(RunOutcome::Failed(text)) => {
+                return Err(LaunchError::Resume(EngineError::TaskFailed {
+                    run: child.clone(),
+                    message: format!("it had already failed: {text}"),
+                }));
+            }
+        })
     }
 
     fn encode_error(

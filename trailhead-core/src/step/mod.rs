@@ -63,6 +63,7 @@ impl RunContext {
                         StepFailure::TimedOut(_) => true,
                         StepFailure::Journal(_)
                         | StepFailure::Cancelled
+                        | StepFailure::Resume(_)
                         | StepFailure::UnknownResource(_) => false,
                     };
                     if !retryable || attempt >= policy.retry.max_attempts() {
