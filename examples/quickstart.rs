@@ -1,7 +1,8 @@
 //! Quickstart: an order is fulfilled by a workflow with a loop, a retry, a branch and
 //! a sub-workflow; statements run concurrently where no data or `.after` orders them. The events print as the run goes, then the workflow's diagram.
 //!
-//! Run it with `cargo run --example quickstart`.
+//! Run it with `cargo run --example quickstart`. Runs are journaled in
+//! `quickstart.db` (SQLite): interrupt it and run it again to see it resume.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -137,6 +138,10 @@ workflow! {
 fn print_event(event: &Event) {
     match event {
         Event::RunStarted { run, workflow, .. } => println!("run {run} started ({workflow})"),
+        Event::RunResumed { run, journaled, .. } => {
+            println!("run {run} resumed with {journaled} journaled step(s)");
+        }
+        Event::StepReplayed { step, .. } => println!("  step {step} replayed from the journal"),
         Event::StepStarted { step, attempt, .. } => {
             println!("  step {step} started (attempt {attempt})")
         }
@@ -159,39 +164,56 @@ fn print_event(event: &Event) {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let engine = Engine::new();
+    // Runs are journaled in quickstart.db. Stop the program mid-run (Ctrl-C)
+    // and start it again: the unfinished run carries on from its last
+    // finished step instead of starting over.
+    let engine = Engine::open("quickstart.db")?;
     let mut events = engine.subscribe();
 
-    let order = Order {
-        id: 42,
-        email: "ada@example.com".to_owned(),
-        items: vec![
-            Item {
-                sku: "tent".to_owned(),
-                quantity: 1,
-            },
-            Item {
-                sku: "stove".to_owned(),
-                quantity: 2,
-            },
-        ],
-        express: true,
-    };
-    let handle = engine.start(fulfil_order, order).await?;
-    let result = handle.result();
-    tokio::pin!(result);
-    let fulfilment = loop {
-        tokio::select! {
-            Some(event) = events.recv() => print_event(&event),
-            outcome = &mut result => {
-                while let Some(event) = events.try_recv() {
-                    print_event(&event);
-                }
-                break outcome?;
-            }
+    let mut handles = match engine.resume(fulfil_order).await {
+        Ok(handles) => handles,
+        Err(error) => {
+            // E.g. the workflow was edited since the run started.
+            println!("not resuming: {error}\n(delete quickstart.db to start afresh)");
+            Vec::new()
         }
     };
-    println!("\nfulfilled: {fulfilment:#?}");
+    if handles.is_empty() {
+        let order = Order {
+            id: 42,
+            email: "ada@example.com".to_owned(),
+            items: vec![
+                Item {
+                    sku: "tent".to_owned(),
+                    quantity: 1,
+                },
+                Item {
+                    sku: "stove".to_owned(),
+                    quantity: 2,
+                },
+            ],
+            express: true,
+        };
+        handles.push(engine.start(fulfil_order, order).await?);
+    } else {
+        println!("resuming {} unfinished run(s)", handles.len());
+    }
+    for handle in handles {
+        let result = handle.result();
+        tokio::pin!(result);
+        let fulfilment = loop {
+            tokio::select! {
+                Some(event) = events.recv() => print_event(&event),
+                outcome = &mut result => {
+                    while let Some(event) = events.try_recv() {
+                        print_event(&event);
+                    }
+                    break outcome?;
+                }
+            }
+        };
+        println!("\nfulfilled: {fulfilment:#?}");
+    }
     println!(
         "\nThe workflow's diagram (paste into any Mermaid viewer):\n\n{}",
         fulfil_order::MERMAID

@@ -83,6 +83,21 @@ impl Engine {
         Self::builder().build()
     }
 
+    /// An engine whose runs are journaled in the SQLite file at `path`
+    /// (created if missing): they survive the process, and
+    /// [`resume`](Engine::resume) picks up the unfinished ones.
+    ///
+    /// Shorthand for `Engine::builder().store(SqliteStore::open(path)?).build()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStore::open`](crate::SqliteStore::open).
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, StoreError> {
+        Ok(Self::builder()
+            .store(crate::SqliteStore::open(path)?)
+            .build())
+    }
+
     /// The semaphore of resource `name`, if the engine has one.
     pub(crate) fn resource(&self, name: &str) -> Option<&Arc<Semaphore>> {
         self.inner.resources.get(name)
