@@ -34,6 +34,10 @@ fn targets(block: &Block<'_>, text: &mut String) {
         let target = match node {
             Node::Step(step) => &step.syntax.target,
             Node::Call(call) => &call.syntax.target,
+            Node::Sleep(_) => {
+                text.push_str("\nsleep");
+                return;
+            }
             _ => return,
         };
         text.push('\n');

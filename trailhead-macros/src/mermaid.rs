@@ -15,7 +15,7 @@ use crate::hash::definition_hash;
 use crate::model::graph::Plan;
 use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
 use crate::parse::rewrite::unmark;
-use crate::parse::{Backoff, RetryPolicy, StepOptions, Timeout};
+use crate::parse::{Backoff, RetryPolicy, SleepFor, StepOptions, Timeout};
 
 /// A workflow's flowchart and the structural hash of its definition.
 pub(crate) struct Diagram {
@@ -214,6 +214,17 @@ impl Chart<'_, '_> {
                     format!("{id}[\"{label}\"]")
                 };
                 self.declare(&shape);
+                self.connect(&exits, &id);
+                vec![Exit::plain(&id)]
+            }
+            Node::Sleep(sleep) => {
+                let id = format!("s{}", sleep.site);
+                let how_long = match &sleep.syntax.duration {
+                    SleepFor::Literal(lit) => millis_text(lit.millis),
+                    SleepFor::Expr(expr) => tokens_text(&expr.to_token_stream()),
+                };
+                let label = escape(&format!("sleep {how_long}"));
+                self.declare(&format!("{id}>\"{label}\"]"));
                 self.connect(&exits, &id);
                 vec![Exit::plain(&id)]
             }

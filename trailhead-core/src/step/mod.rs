@@ -14,6 +14,7 @@
 mod blocking;
 mod call;
 mod site;
+mod sleep;
 
 use std::fmt::Display;
 use std::future::Future;

@@ -77,6 +77,7 @@ impl StepExpander<'_> {
         match node {
             Node::Step(step) => self.step(step),
             Node::Call(call) => self.call(call),
+            Node::Sleep(sleep) => self.sleep(sleep),
             Node::If(branch) => self.if_(branch),
             Node::Match(branch) => {
                 let match_token = &branch.syntax.match_token;

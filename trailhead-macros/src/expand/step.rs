@@ -11,8 +11,8 @@ use syn::Type;
 use super::paths::{ctx_at, local, loop_index};
 use super::policy::step_policy;
 use super::rewrite::deref_shared;
-use crate::model::{Call, Site, Step};
-use crate::parse::{StepOptions, Target};
+use crate::model::{Call, Site, Sleep, Step};
+use crate::parse::{SleepFor, StepOptions, Target};
 
 /// Expands the steps, calls and control flow of one workflow body.
 pub(crate) struct StepExpander<'a> {
@@ -70,6 +70,25 @@ impl StepExpander<'_> {
             (TokenStream::new(), invoke)
         };
         self.finish(&prelude, &invoke, &step.options, span)
+    }
+
+    /// `sleep 5s`: the run context's durable sleep, its failure (a journal
+    /// error) converted like a step's.
+    pub(super) fn sleep(&self, sleep: &Sleep<'_>) -> TokenStream {
+        let private = &self.private;
+        let span = sleep.syntax.sleep_token.span;
+        let ctx = ctx_at(span);
+        let name = &self.sites[sleep.site].name;
+        let path = key_path(sleep.depth);
+        let duration = match &sleep.syntax.duration {
+            SleepFor::Literal(lit) => {
+                let millis = lit.millis;
+                quote!(#private::Duration::from_millis(#millis))
+            }
+            SleepFor::Expr(expr) => self.user(expr),
+        };
+        let invoke = quote!(#ctx.sleep(#name, #path, #duration));
+        self.finish(&TokenStream::new(), &invoke, &StepOptions::default(), span)
     }
 
     pub(super) fn call(&self, call: &Call<'_>) -> TokenStream {

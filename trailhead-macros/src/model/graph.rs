@@ -10,8 +10,8 @@
 //! A block runs as a graph only when that can help and is safe: at least two
 //! groups hold steps or calls, no statement can leave the block early
 //! (`return`, or `break`/`continue` to a loop outside it), every `let` has a
-//! value, and the block is not marked `sequential`. Otherwise it runs in order,
-//! as written.
+//! value, no statement is a `sleep` (which means "wait, then go on"), and the
+//! block is not marked `sequential`. Otherwise it runs in order, as written.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -89,6 +89,18 @@ pub(crate) fn plan(
         .iter()
         .any(|stmt| matches!(stmt, Stmt::Let { init: None, .. }))
     {
+        return None;
+    }
+    // `sleep 5s;` means "wait, then go on": it orders the whole block.
+    if block.stmts.iter().any(|stmt| {
+        matches!(
+            stmt,
+            Stmt::Expr {
+                node: Node::Sleep(_),
+                ..
+            }
+        )
+    }) {
         return None;
     }
     let mut leaves = false;

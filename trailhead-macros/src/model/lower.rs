@@ -10,7 +10,7 @@ use super::graph;
 use super::scope::{Binding, pattern_bindings, stmt_used_names, used_names};
 use super::walk::stmt_sites;
 use super::{
-    Arm, Block, Call, Else, FanOut, If, Loop, LoopKind, Match, Node, Rust, Site, Step, Stmt,
+    Arm, Block, Call, Else, FanOut, If, Loop, LoopKind, Match, Node, Rust, Site, Sleep, Step, Stmt,
     Workflow,
 };
 use crate::ctxt::Ctxt;
@@ -229,6 +229,7 @@ impl<'c> Lowerer<'c> {
         match node {
             parse::Node::Step(syntax) => Node::Step(self.step(syntax)),
             parse::Node::Call(syntax) => Node::Call(self.call(syntax)),
+            parse::Node::Sleep(syntax) => Node::Sleep(self.sleep(syntax)),
             parse::Node::If(syntax) => Node::If(self.if_(syntax)),
             parse::Node::Match(syntax) => Node::Match(Match {
                 syntax,
@@ -306,6 +307,7 @@ impl<'c> Lowerer<'c> {
                 .map(|site| match site {
                     parse::Site::Step(step) => Node::Step(self.step(step)),
                     parse::Site::Call(call) => Node::Call(self.call(call)),
+                    parse::Site::Sleep(sleep) => Node::Sleep(self.sleep(sleep)),
                 })
                 .collect(),
         }
@@ -384,6 +386,19 @@ impl<'c> Lowerer<'c> {
             site,
             depth: self.depth,
             options,
+        }
+    }
+
+    fn sleep<'a>(&mut self, syntax: &'a parse::Sleep) -> Sleep<'a> {
+        self.sites.push(Site {
+            name: "sleep".to_owned(),
+            explicit: false,
+            span: syntax.sleep_token.span,
+        });
+        Sleep {
+            syntax,
+            site: self.sites.len() - 1,
+            depth: self.depth,
         }
     }
 

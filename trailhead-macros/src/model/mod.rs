@@ -61,6 +61,7 @@ pub(crate) enum Stmt<'a> {
 pub(crate) enum Node<'a> {
     Step(Step<'a>),
     Call(Call<'a>),
+    Sleep(Sleep<'a>),
     If(If<'a>),
     Match(Match<'a>),
     Loop(Loop<'a>),
@@ -95,6 +96,13 @@ pub(crate) struct Step<'a> {
     pub(crate) depth: usize,
     /// Options read from the syntax (`retry`, `timeout`, `name`, `map_err`).
     pub(crate) options: parse::StepOptions,
+}
+
+/// `sleep 5s`: a durable timer, keyed like a step.
+pub(crate) struct Sleep<'a> {
+    pub(crate) syntax: &'a parse::Sleep,
+    pub(crate) site: usize,
+    pub(crate) depth: usize,
 }
 
 pub(crate) struct Call<'a> {
@@ -166,7 +174,7 @@ impl Block<'_> {
 impl Node<'_> {
     pub(crate) fn has_sites(&self) -> bool {
         match self {
-            Node::Step(_) | Node::Call(_) => true,
+            Node::Step(_) | Node::Call(_) | Node::Sleep(_) => true,
             Node::If(node) => node.has_sites(),
             Node::Match(node) => {
                 !node.scrutinee.sites.is_empty()

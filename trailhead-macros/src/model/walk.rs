@@ -20,6 +20,11 @@ pub(crate) fn stmt_exprs<'a>(stmt: &Stmt<'a>, f: &mut dyn FnMut(&'a syn::Expr)) 
 fn node_exprs<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
     match node {
         Node::Rust(rust) => f(rust.expr),
+        Node::Sleep(sleep) => {
+            if let parse::SleepFor::Expr(expr) = &sleep.syntax.duration {
+                f(expr);
+            }
+        }
         Node::Step(step) => {
             target(&step.syntax.target, f);
             options(&step.syntax.options, f);
@@ -106,7 +111,7 @@ fn node_nodes<'m, 'a>(node: &'m Node<'a>, f: &mut dyn FnMut(&'m Node<'a>)) {
             LoopKind::Loop => Vec::new(),
         },
         Node::FanOut(fan_out) => vec![&fan_out.expr],
-        Node::Step(_) | Node::Call(_) | Node::Block(_) => Vec::new(),
+        Node::Step(_) | Node::Call(_) | Node::Sleep(_) | Node::Block(_) => Vec::new(),
     };
     for rust in rusts {
         rust.sites.iter().for_each(|site| node_nodes(site, f));
@@ -138,7 +143,9 @@ pub(crate) fn child_blocks<'m, 'a>(node: &'m Node<'a>) -> Vec<&'m Block<'a>> {
         Node::Loop(looped) => vec![&looped.body],
         Node::FanOut(fan_out) => vec![&fan_out.body],
         Node::Block(block) => vec![block],
-        Node::Step(_) | Node::Call(_) | Node::Rust(_) | Node::Match(_) => Vec::new(),
+        Node::Step(_) | Node::Call(_) | Node::Sleep(_) | Node::Rust(_) | Node::Match(_) => {
+            Vec::new()
+        }
     }
 }
 

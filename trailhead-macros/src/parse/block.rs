@@ -12,6 +12,7 @@ use super::call::Call;
 use super::fan_out::FanOut;
 use super::loops::{For, Loop, While};
 use super::rust::{Rust, Site};
+use super::sleep::Sleep;
 use super::step::Step;
 use crate::kw;
 use crate::suggest::did_you_mean;
@@ -43,6 +44,7 @@ pub(crate) struct Let {
 pub(crate) enum Node {
     Step(Box<Step>),
     Call(Box<Call>),
+    Sleep(Box<Sleep>),
     If(Box<If>),
     Match(Box<Match>),
     For(Box<For>),
@@ -168,6 +170,7 @@ impl Parse for Node {
             Ok(match rust.into_site() {
                 Ok(Site::Step(step)) => Node::Step(Box::new(step)),
                 Ok(Site::Call(call)) => Node::Call(Box::new(call)),
+                Ok(Site::Sleep(sleep)) => Node::Sleep(Box::new(sleep)),
                 Err(rust) => Node::Rust(rust),
             })
         }
@@ -185,7 +188,7 @@ impl Node {
             | Node::Loop(_)
             | Node::FanOut(_)
             | Node::Block(_) => true,
-            Node::Step(_) | Node::Call(_) => false,
+            Node::Step(_) | Node::Call(_) | Node::Sleep(_) => false,
             Node::Rust(rust) => matches!(
                 rust.expr,
                 syn::Expr::Block(_)

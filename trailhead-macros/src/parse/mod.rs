@@ -9,6 +9,7 @@ mod loops;
 pub(crate) mod options;
 pub(crate) mod rewrite;
 mod rust;
+mod sleep;
 mod step;
 mod workflow;
 
@@ -19,6 +20,7 @@ pub(crate) use duration::DurationLit;
 pub(crate) use fan_out::FanOut;
 pub(crate) use options::{Backoff, Retry, RetryPolicy, StepOptions, Timeout};
 pub(crate) use rust::{Rust, Site};
+pub(crate) use sleep::{Sleep, SleepFor};
 pub(crate) use step::{RawOption, Step, Target};
 pub(crate) use workflow::WorkflowDef;
 

@@ -21,7 +21,11 @@ pub(crate) fn mark_sites(tokens: TokenStream) -> TokenStream {
     let mut i = 0;
     while i < tokens.len() {
         if starts_site(&tokens, i) {
-            let end = chain_end(&tokens, i + 1);
+            let end = match (&tokens[i], tokens.get(i + 1)) {
+                // `sleep 5s`: the literal is the whole of it.
+                (TokenTree::Ident(word), Some(TokenTree::Literal(_))) if word == "sleep" => i + 2,
+                _ => chain_end(&tokens, i + 1),
+            };
             let keyword_span = tokens[i].span();
             // Sites inside the chain's own arguments are marked too, so that the step
             // parser can say they are not allowed there.
@@ -56,7 +60,7 @@ fn starts_site(tokens: &[TokenTree], i: usize) -> bool {
     let TokenTree::Ident(ident) = &tokens[i] else {
         return false;
     };
-    if ident != "step" && ident != "call" {
+    if ident != "step" && ident != "call" && ident != "sleep" {
         return false;
     }
     // `step f(..)` and `step blocking ..`; also `step;` and `step 5`, which can only

@@ -5,6 +5,7 @@ use syn::visit::Visit;
 
 use super::call::Call;
 use super::rewrite::is_marker;
+use super::sleep::Sleep;
 use super::step::Step;
 use crate::kw;
 
@@ -19,12 +20,15 @@ pub(crate) struct Rust {
 pub(crate) enum Site {
     Step(Step),
     Call(Call),
+    Sleep(Sleep),
 }
 
 impl Parse for Site {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.peek(kw::step) {
             input.parse().map(Site::Step)
+        } else if input.peek(kw::sleep) {
+            input.parse().map(Site::Sleep)
         } else {
             input.parse().map(Site::Call)
         }

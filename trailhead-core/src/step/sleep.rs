@@ -1,0 +1,101 @@
+//! Durable timers: `sleep 5s` in a workflow.
+//!
+//! The wake-up time is journaled under the sleep's key *before* the run waits,
+//! so a run that stops while asleep and is resumed later wakes at the time it
+//! was meant to (at once, if that time has passed), not a full sleep later.
+
+use std::convert::Infallible;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+use crate::key::KeyRef;
+use crate::store::{StepOutcome, StepRecord};
+use crate::{Event, RunContext, StepError, StepFailure, StoreError};
+
+impl RunContext {
+    /// Sleeps `duration` as step `name` at loop indices `path`, durably.
+    ///
+    /// While it waits the run keeps its task (small); a run stopped meanwhile
+    /// is resumed with the journaled wake-up time.
+    #[doc(hidden)]
+    pub async fn sleep(
+        &self,
+        name: &'static str,
+        path: &[u32],
+        duration: Duration,
+    ) -> Result<(), StepError<Infallible>> {
+        let key = KeyRef { name, path };
+        let now = Instant::now();
+        let wake_at = match self.replay.get(&key.to_key()) {
+            Some(value) => from_nanos(value).ok_or_else(|| {
+                self.sleep_error(
+                    key,
+                    StoreError::Decode {
+                        run: self.run.clone(),
+                        step: key.to_key(),
+                        source: <serde_json::Error as serde::de::Error>::custom(
+                            "not a wake-up time",
+                        ),
+                    },
+                )
+            })?,
+            None => {
+                let wake_at = self.clock.wall_time(now) + duration;
+                let record = StepRecord {
+                    key: key.to_key(),
+                    outcome: StepOutcome::Completed(
+                        serde_json::json!({ "wake_at_ns": to_nanos(wake_at) }),
+                    ),
+                    attempts: 1,
+                    started_at: self.clock.wall_time(now),
+                    finished_at: self.clock.wall_time(now),
+                };
+                self.journal
+                    .record_step(record)
+                    .await
+                    .map_err(|error| self.sleep_error(key, error))?;
+                wake_at
+            }
+        };
+        let remaining = wake_at
+            .duration_since(self.clock.wall_time(now))
+            .unwrap_or(Duration::ZERO);
+        self.engine.events().emit(|| Event::StepStarted {
+            run: self.run.clone(),
+            step: key.to_key(),
+            attempt: 1,
+        });
+        tokio::time::sleep(remaining).await;
+        self.engine.events().emit(|| Event::StepCompleted {
+            run: self.run.clone(),
+            step: key.to_key(),
+            attempt: 1,
+            duration: now.elapsed(),
+        });
+        Ok(())
+    }
+
+    fn sleep_error(&self, key: KeyRef<'_>, error: StoreError) -> StepError<Infallible> {
+        StepError {
+            run: self.run.clone(),
+            step: key.to_key(),
+            attempts: 1,
+            failure: StepFailure::Journal(error),
+        }
+    }
+}
+
+fn to_nanos(time: SystemTime) -> u64 {
+    u64::try_from(
+        time.duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    )
+    .unwrap_or(u64::MAX)
+}
+
+fn from_nanos(value: &serde_json::Value) -> Option<SystemTime> {
+    let nanos = value.get("wake_at_ns")?.as_u64()?;
+    Some(UNIX_EPOCH + Duration::from_nanos(nanos))
+}
