@@ -169,3 +169,97 @@ fn a_run_started_under_another_definition_is_not_resumed() {
         );
     });
 }
+
+/// A step for the versioning tests (which run beside the one that counts `work`).
+async fn double(x: u64) -> Result<u64, std::io::Error> {
+    Ok(x * 2)
+}
+
+mod v1 {
+    use super::double;
+    trailhead::workflow! {
+        /// The first version of `versioned`: runs started under it are finished by it.
+        pub workflow versioned(x: u64) -> Result<u64, trailhead::Error> {
+            let y = step double(x);
+            Ok(y)
+        }
+    }
+}
+
+workflow! {
+    /// The second version: one more step.
+    workflow versioned(x: u64) -> Result<u64, trailhead::Error> {
+        let y = step double(x);
+        let z = step double(y).name("again");
+        Ok(z)
+    }
+}
+
+mod v3 {
+    use super::double;
+    trailhead::workflow! {
+        /// A change declared safe for runs of the first version.
+        #[compatible_with(0)]
+        pub workflow versioned(x: u64) -> Result<u64, trailhead::Error> {
+            let y = step double(x);
+            Ok(y)
+        }
+    }
+}
+
+/// Records an unfinished run of `versioned` under `hash`, as an older build would have.
+async fn recorded_run(store: &SqliteStore, id: &str, hash: u64) {
+    let record = trailhead::RunRecord {
+        id: RunId::new(id),
+        workflow: "versioned".to_owned(),
+        definition_hash: hash,
+        parent: None,
+        input: serde_json::json!(5),
+        status: RunStatus::Running,
+        outcome: None,
+        mermaid: String::new(),
+        created_at: std::time::SystemTime::now(),
+        finished_at: None,
+    };
+    trailhead::Store::create_run(store, record).await.unwrap();
+}
+
+#[test]
+fn an_upgrade_keeps_the_old_definition_to_finish_old_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(dir.path().join("runs.db")).unwrap();
+        recorded_run(&store, "old", v1::versioned::DEFINITION_HASH).await;
+        recorded_run(&store, "new", versioned::DEFINITION_HASH).await;
+        let engine = Engine::builder().store(store).build();
+        // The strict form refuses: a run would resume under a definition it did not start with.
+        assert!(matches!(
+            engine.resume(versioned).await,
+            Err(EngineError::DefinitionChanged { .. })
+        ));
+        // Keeping v1 finishes its runs; the current version finishes its own.
+        let old = engine.resume_only(v1::versioned).await.unwrap();
+        let new = engine.resume_only(versioned).await.unwrap();
+        assert_eq!((old.len(), new.len()), (1, 1));
+        assert_eq!(old.into_iter().next().unwrap().result().await.unwrap(), 10);
+        assert_eq!(new.into_iter().next().unwrap().result().await.unwrap(), 20);
+    });
+}
+
+#[test]
+fn a_definition_can_declare_itself_compatible_with_an_older_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(dir.path().join("runs.db")).unwrap();
+        recorded_run(&store, "older", 0).await;
+        let engine = Engine::builder().store(store).build();
+        let resumed = engine.resume(v3::versioned).await.unwrap();
+        assert_eq!(resumed.len(), 1);
+        assert_eq!(
+            resumed.into_iter().next().unwrap().result().await.unwrap(),
+            10
+        );
+    });
+}

@@ -70,6 +70,10 @@ pub trait Workflow: Copy + Send + Sync + 'static {
     const MERMAID: &'static str;
     /// A structural hash of the definition.
     const DEFINITION_HASH: u64;
+    /// Hashes of earlier definitions whose unfinished runs this one may resume
+    /// (`#[compatible_with(0x…)]` on the workflow): a change declared safe for
+    /// runs in flight.
+    const COMPATIBLE_WITH: &'static [u64] = &[];
 
     /// Runs the workflow body with `input`, calling into `ctx` for its steps.
     fn execute<'a>(

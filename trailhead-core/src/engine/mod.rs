@@ -177,10 +177,17 @@ impl Engine {
     /// journaled before the stop runs again. Runs started by `call` are resumed
     /// by their parent, not here.
     ///
+    /// A run resumes only under the definition it started with (its
+    /// `DEFINITION_HASH`) or one that declares itself compatible with it
+    /// (`#[compatible_with(0x…)]`); otherwise its journal's keys might not
+    /// mean the same steps. When any unfinished run of this workflow started
+    /// under another definition, nothing is resumed and the error names both
+    /// hashes: keep the old definition (in a module of its own) and use
+    /// [`Engine::resume_only`] with each version.
+    ///
     /// # Errors
     ///
-    /// - [`EngineError::DefinitionChanged`] if a run started under another
-    ///   definition of the workflow (its hash names both); no run is resumed;
+    /// - [`EngineError::DefinitionChanged`] as above;
     /// - [`EngineError::Decode`] if a run's recorded input no longer fits;
     /// - [`EngineError::Store`] if the store cannot be read.
     ///
@@ -194,6 +201,38 @@ impl Engine {
     ///
     /// If called outside a tokio runtime.
     pub async fn resume<W: Workflow>(&self, workflow: W) -> Result<Vec<RunHandle<W>>, EngineError> {
+        self.resume_matching(workflow, true).await
+    }
+
+    /// Like [`Engine::resume`], but leaves alone the runs that started under a
+    /// definition this one does not know, for another version of the workflow
+    /// to resume. For upgrades with runs in flight:
+    /// `engine.resume_only(v1::order)` and `engine.resume_only(order)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::resume`], but never [`EngineError::DefinitionChanged`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Engine::resume`].
+    ///
+    /// # Panics
+    ///
+    /// If called outside a tokio runtime.
+    pub async fn resume_only<W: Workflow>(
+        &self,
+        workflow: W,
+    ) -> Result<Vec<RunHandle<W>>, EngineError> {
+        self.resume_matching(workflow, false).await
+    }
+
+    async fn resume_matching<W: Workflow>(
+        &self,
+        workflow: W,
+        strict: bool,
+    ) -> Result<Vec<RunHandle<W>>, EngineError> {
+        let known = |hash: u64| hash == W::DEFINITION_HASH || W::COMPATIBLE_WITH.contains(&hash);
         let runs: Vec<RunRecord> = self
             .store()
             .list_runs(Some(RunStatus::Running))
@@ -201,10 +240,7 @@ impl Engine {
             .into_iter()
             .filter(|run| run.workflow == W::NAME && run.parent.is_none())
             .collect();
-        if let Some(run) = runs
-            .iter()
-            .find(|run| run.definition_hash != W::DEFINITION_HASH)
-        {
+        if strict && let Some(run) = runs.iter().find(|run| !known(run.definition_hash)) {
             return Err(EngineError::DefinitionChanged {
                 run: run.id.clone(),
                 workflow: W::NAME,
@@ -213,7 +249,7 @@ impl Engine {
             });
         }
         let mut handles = Vec::with_capacity(runs.len());
-        for run in runs {
+        for run in runs.into_iter().filter(|run| known(run.definition_hash)) {
             let launch = Launch::new(run.id, None, tokio_util::sync::CancellationToken::new());
             let task = self
                 .prepare_resume(&launch, workflow)

@@ -122,7 +122,9 @@ impl Engine {
                 run: run.clone(),
             }));
         };
-        if record.definition_hash != W::DEFINITION_HASH {
+        if record.definition_hash != W::DEFINITION_HASH
+            && !W::COMPATIBLE_WITH.contains(&record.definition_hash)
+        {
             return Err(LaunchError::Resume(EngineError::DefinitionChanged {
                 run: run.clone(),
                 workflow: W::NAME,

@@ -35,6 +35,7 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
     };
     let items = items(paths, def, ok_type, err_type, diagram);
     let name = &def.name;
+    let compatible = &def.compatible_with;
 
     quote! {
         #items
@@ -47,6 +48,7 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
             const NAME: &'static str = #name::NAME;
             const MERMAID: &'static str = #name::MERMAID;
             const DEFINITION_HASH: u64 = #name::DEFINITION_HASH;
+            const COMPATIBLE_WITH: &'static [u64] = &[#(#compatible),*];
 
             #[allow(clippy::let_unit_value, clippy::needless_return, unused_mut)]
             fn execute<'__run>(

@@ -13,6 +13,9 @@ use crate::suggest::did_you_mean;
 /// one body still leaves every signature known (see `expand::fallback`).
 pub(crate) struct WorkflowDef {
     pub(crate) attrs: Vec<Attribute>,
+    /// `#[compatible_with(0x…, ..)]`: hashes of earlier definitions whose
+    /// unfinished runs this one may resume.
+    pub(crate) compatible_with: Vec<syn::LitInt>,
     pub(crate) vis: Visibility,
     pub(crate) name: Ident,
     pub(crate) params: Punctuated<PatType, Token![,]>,
@@ -31,7 +34,25 @@ impl WorkflowDef {
 
 impl Parse for WorkflowDef {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let mut compatible_with = Vec::new();
+        let mut kept = Vec::with_capacity(attrs.len());
+        for attr in attrs.drain(..) {
+            if attr.path().is_ident("compatible_with") {
+                let hashes = attr.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::LitInt, Token![,]>::parse_terminated,
+                )?;
+                for hash in &hashes {
+                    hash.base10_parse::<u64>().map_err(|_| {
+                        syn::Error::new(hash.span(), "expected a definition hash: an unsigned 64-bit integer, e.g. `0x5f3a…`")
+                    })?;
+                }
+                compatible_with.extend(hashes);
+            } else {
+                kept.push(attr);
+            }
+        }
+        let attrs = kept;
         let vis: Visibility = input.parse()?;
         let lookahead = input.lookahead1();
         if !lookahead.peek(kw::workflow) {
@@ -70,6 +91,7 @@ impl Parse for WorkflowDef {
         let body = input.parse()?;
         Ok(WorkflowDef {
             attrs,
+            compatible_with,
             vis,
             name,
             params,
