@@ -1,0 +1,207 @@
+//! Fault injection: a store that fails writes, a journaled record that no
+//! longer fits its step's type, a database locked by another process. Each is
+//! a typed error naming the run (and the step), and nothing journaled is lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use trailhead::store::{Journal, RunOutcome, RunRecord, RunStatus, StepRecord, StoreFuture};
+use trailhead::{
+    DatabaseProblem, Engine, MemoryStore, RunError, RunId, SqliteStore, StepFailure, Store,
+    StoreError, workflow,
+};
+
+/// A store whose journals accept `allowed` step writes, then fail them as if the disk were full.
+#[derive(Debug, Clone)]
+struct FailingWrites {
+    inner: MemoryStore,
+    allowed: Arc<AtomicUsize>,
+}
+
+#[derive(Debug)]
+struct FailingJournal {
+    inner: Arc<dyn Journal>,
+    run: RunId,
+    allowed: Arc<AtomicUsize>,
+}
+
+impl Journal for FailingJournal {
+    fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
+        if self
+            .allowed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return self.inner.record_step(record);
+        }
+        let run = self.run.clone();
+        Box::pin(async move {
+            Err(StoreError::Database {
+                path: "injected.db".into(),
+                run: Some(run),
+                problem: DatabaseProblem::Full,
+            })
+        })
+    }
+
+    fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {
+        self.inner.finish(outcome)
+    }
+}
+
+impl Store for FailingWrites {
+    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>> {
+        Box::pin(async move {
+            let id = run.id.clone();
+            let inner = self.inner.create_run(run).await?;
+            Ok(Arc::new(FailingJournal {
+                inner,
+                run: id,
+                allowed: Arc::clone(&self.allowed),
+            }) as Arc<dyn Journal>)
+        })
+    }
+    fn open_run(
+        &self,
+        run: &RunId,
+    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn Journal>)>> {
+        self.inner.open_run(run)
+    }
+    fn run(&self, run: &RunId) -> StoreFuture<'_, Option<RunRecord>> {
+        self.inner.run(run)
+    }
+    fn journal(&self, run: &RunId) -> StoreFuture<'_, Vec<StepRecord>> {
+        self.inner.journal(run)
+    }
+    fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
+        self.inner.list_runs(status)
+    }
+}
+
+async fn count(x: u64) -> Result<u64, std::io::Error> {
+    Ok(x + 1)
+}
+
+workflow! {
+    workflow three(x: u64) -> Result<u64, trailhead::Error> {
+        let a = step count(x);
+        let b = step count(a).name("second");
+        let c = step count(b).name("third");
+        Ok(c)
+    }
+}
+
+fn step_error(error: RunError<trailhead::Error>) -> trailhead::StepError<std::io::Error> {
+    let RunError::Failed { error, .. } = error else {
+        panic!("expected the workflow's failure, got {error}");
+    };
+    *error.into_inner().downcast().expect("a step error")
+}
+
+#[tokio::test]
+async fn a_failed_journal_write_fails_the_step_with_a_typed_error() {
+    let store = FailingWrites {
+        inner: MemoryStore::new(),
+        allowed: Arc::new(AtomicUsize::new(1)),
+    };
+    let engine = Engine::builder().store(store.clone()).build();
+    let handle = engine.start(three, 1).await.unwrap();
+    let run = handle.id().clone();
+    let failure = step_error(handle.result().await.unwrap_err());
+    assert_eq!(failure.run, run);
+    assert_eq!(failure.step.to_string(), "second");
+    assert!(
+        matches!(
+            &failure.failure,
+            StepFailure::Journal(StoreError::Database {
+                problem: DatabaseProblem::Full,
+                ..
+            })
+        ),
+        "{failure}"
+    );
+    assert!(failure.to_string().contains("disk is full"), "{failure}");
+    // What was journaled before the failure is still there.
+    let journal = engine.journal(&run).await.unwrap();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].key.to_string(), "count");
+}
+
+#[test]
+fn a_journaled_record_that_no_longer_fits_its_type_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let run = RunId::new("r");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&path).unwrap();
+        let record = RunRecord {
+            id: run.clone(),
+            workflow: "three".to_owned(),
+            definition_hash: three::DEFINITION_HASH,
+            parent: None,
+            input: serde_json::json!(1),
+            status: RunStatus::Running,
+            outcome: None,
+            mermaid: String::new(),
+            created_at: std::time::SystemTime::now(),
+            finished_at: None,
+        };
+        let journal = store.create_run(record).await.unwrap();
+        // `count` returns a u64; a string was journaled (an older type, say).
+        journal
+            .record_step(StepRecord {
+                key: "count".parse().unwrap(),
+                outcome: trailhead::StepOutcome::Completed(serde_json::json!("two")),
+                attempts: 1,
+                started_at: std::time::SystemTime::now(),
+                finished_at: std::time::SystemTime::now(),
+            })
+            .await
+            .unwrap();
+        let engine = Engine::builder().store(store).build();
+        let handle = engine.resume(three).await.unwrap().pop().unwrap();
+        let failure = step_error(handle.result().await.unwrap_err());
+        assert_eq!(failure.run, run);
+        assert_eq!(failure.step.to_string(), "count");
+        assert!(
+            matches!(
+                &failure.failure,
+                StepFailure::Journal(StoreError::Decode { .. })
+            ),
+            "{failure}"
+        );
+        // The record is kept as it was, not overwritten.
+        let kept = engine.journal(&run).await.unwrap();
+        assert_eq!(
+            kept[0].outcome,
+            trailhead::StepOutcome::Completed(serde_json::json!("two"))
+        );
+    });
+}
+
+#[test]
+fn a_database_locked_by_another_process_is_reported_as_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let error = SqliteStore::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Database {
+                problem: DatabaseProblem::Locked,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("locked"), "{error}");
+    other.execute_batch("ROLLBACK").unwrap();
+    assert!(
+        SqliteStore::open(&path).is_ok(),
+        "usable once the lock is gone"
+    );
+}
