@@ -76,6 +76,22 @@ impl Store for FailingWrites {
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
         self.inner.list_runs(status)
     }
+    fn send_signal(
+        &self,
+        run: &RunId,
+        name: &str,
+        payload: serde_json::Value,
+    ) -> StoreFuture<'_, ()> {
+        self.inner.send_signal(run, name, payload)
+    }
+    fn receive_signal(
+        &self,
+        run: &RunId,
+        name: &str,
+        key: &trailhead::StepKey,
+    ) -> StoreFuture<'_, Option<serde_json::Value>> {
+        self.inner.receive_signal(run, name, key)
+    }
 }
 
 async fn count(x: u64) -> Result<u64, std::io::Error> {

@@ -38,6 +38,11 @@ fn targets(block: &Block<'_>, text: &mut String) {
                 text.push_str("\nsleep");
                 return;
             }
+            Node::Signal(signal) => {
+                text.push_str("\nsignal ");
+                text.push_str(&signal.syntax.name.value());
+                return;
+            }
             _ => return,
         };
         text.push('\n');

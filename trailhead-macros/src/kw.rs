@@ -9,3 +9,4 @@ syn::custom_keyword!(limit);
 syn::custom_keyword!(collect_all);
 syn::custom_keyword!(sequential);
 syn::custom_keyword!(sleep);
+syn::custom_keyword!(signal);

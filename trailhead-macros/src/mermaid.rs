@@ -228,6 +228,13 @@ impl Chart<'_, '_> {
                 self.connect(&exits, &id);
                 vec![Exit::plain(&id)]
             }
+            Node::Signal(signal) => {
+                let id = format!("s{}", signal.site);
+                let label = escape(&format!("signal {}", signal.syntax.name.value()));
+                self.declare(&format!("{id}[/\"{label}\"\\]"));
+                self.connect(&exits, &id);
+                vec![Exit::plain(&id)]
+            }
             Node::Call(call) => {
                 let id = format!("s{}", call.site);
                 let label = escape(&format!("call {}", self.workflow.sites[call.site].name));

@@ -75,6 +75,8 @@ struct Inner {
     events: EventBus,
     /// Named limits on concurrent attempts, shared by every run.
     resources: HashMap<Box<str>, Arc<Semaphore>>,
+    /// Runs waiting for a signal, woken when one is sent to them.
+    signal_waiters: std::sync::Mutex<HashMap<RunId, Arc<tokio::sync::Notify>>>,
 }
 
 impl Engine {
@@ -96,6 +98,64 @@ impl Engine {
         Ok(Self::builder()
             .store(crate::SqliteStore::open(path)?)
             .build())
+    }
+
+    /// Sends signal `name` with `value` to run `run`: kept durably by the store
+    /// until the run's `signal "name"` receives it, also when sent before the
+    /// run waits for it or while the process running it is down. Signals of
+    /// one name are received in the order sent.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`] if there is no such run,
+    /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it finished,
+    /// and [`EngineError::Encode`] if `value` does not serialize. A value of the
+    /// wrong type fails the receiving step, with a [`StoreError::Decode`] naming
+    /// the run and the step.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not have sent the signal.
+    pub async fn signal<T: serde::Serialize>(
+        &self,
+        run: &RunId,
+        name: &str,
+        value: T,
+    ) -> Result<(), EngineError> {
+        let payload = serde_json::to_value(value).map_err(|source| EngineError::Encode {
+            run: run.clone(),
+            what: "signal",
+            source,
+        })?;
+        match self.store().send_signal(run, name, payload).await {
+            Ok(()) => {}
+            Err(StoreError::UnknownRun { run }) => return Err(EngineError::UnknownRun { run }),
+            Err(error) => return Err(EngineError::Store(error)),
+        }
+        let waiter = self.signal_waiters().get(run).cloned();
+        if let Some(waiter) = waiter {
+            waiter.notify_waiters();
+        }
+        Ok(())
+    }
+
+    fn signal_waiters(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<RunId, Arc<tokio::sync::Notify>>> {
+        self.inner
+            .signal_waiters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What a run waiting for signals waits on.
+    pub(crate) fn signal_waiter(&self, run: &RunId) -> Arc<tokio::sync::Notify> {
+        Arc::clone(self.signal_waiters().entry(run.clone()).or_default())
+    }
+
+    /// Forgets a finished run's waiter.
+    pub(crate) fn forget_signal_waiter(&self, run: &RunId) {
+        self.signal_waiters().remove(run);
     }
 
     /// The semaphore of resource `name`, if the engine has one.
@@ -393,6 +453,7 @@ impl EngineBuilder {
                     .unwrap_or_else(|| Arc::new(MemoryStore::default())),
                 events: EventBus::default(),
                 resources: self.resources,
+                signal_waiters: std::sync::Mutex::default(),
             }),
         }
     }

@@ -193,6 +193,7 @@ async fn drive<W: Workflow>(ctx: RunContext, workflow: W, input: W::Input) -> Ru
             }
         }
     };
+    ctx.engine.forget_signal_waiter(ctx.run_id());
     ctx.engine
         .events()
         .emit(|| end.event(ctx.run_id().clone(), W::NAME, began.elapsed()));

@@ -13,6 +13,7 @@
 
 mod blocking;
 mod call;
+mod signal;
 mod site;
 mod sleep;
 

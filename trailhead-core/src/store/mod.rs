@@ -59,6 +59,28 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Fails with [`StoreError::UnknownRun`] if there is no such run.
     fn journal(&self, run: &RunId) -> StoreFuture<'_, Vec<StepRecord>>;
 
+    /// Keeps signal `name` with `payload` for `run`, durably, until a
+    /// `signal "name"` of the run receives it (in the order sent).
+    ///
+    /// Fails with [`StoreError::UnknownRun`] if there is no such run and
+    /// [`StoreError::RunFinished`] if it finished.
+    fn send_signal(
+        &self,
+        run: &RunId,
+        name: &str,
+        payload: serde_json::Value,
+    ) -> StoreFuture<'_, ()>;
+
+    /// The oldest signal `name` sent to `run` that no step has received, now
+    /// received by step `key`; or the one `key` received before (a resumed run
+    /// asking again). `None` if there is none yet.
+    fn receive_signal(
+        &self,
+        run: &RunId,
+        name: &str,
+        key: &StepKey,
+    ) -> StoreFuture<'_, Option<serde_json::Value>>;
+
     /// The records of all runs, or of those with `status`, oldest first.
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>>;
 }

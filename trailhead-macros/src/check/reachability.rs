@@ -58,6 +58,7 @@ pub(crate) fn node_span(node: &Node<'_>) -> proc_macro2::Span {
         Node::Step(step) => step.syntax.step_token.span,
         Node::Call(call) => call.syntax.call_token.span,
         Node::Sleep(sleep) => sleep.syntax.sleep_token.span,
+        Node::Signal(signal) => signal.syntax.signal_token.span,
         Node::If(node) => node.syntax.if_token.span,
         Node::Match(node) => node.syntax.match_token.span,
         Node::Loop(node) => node.span,

@@ -78,6 +78,7 @@ impl StepExpander<'_> {
             Node::Step(step) => self.step(step),
             Node::Call(call) => self.call(call),
             Node::Sleep(sleep) => self.sleep(sleep),
+            Node::Signal(signal) => self.signal(signal),
             Node::If(branch) => self.if_(branch),
             Node::Match(branch) => {
                 let match_token = &branch.syntax.match_token;

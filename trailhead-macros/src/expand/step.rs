@@ -11,8 +11,8 @@ use syn::Type;
 use super::paths::{ctx_at, local, loop_index};
 use super::policy::step_policy;
 use super::rewrite::deref_shared;
-use crate::model::{Call, Site, Sleep, Step};
-use crate::parse::{SleepFor, StepOptions, Target};
+use crate::model::{Call, Signal, Site, Sleep, Step};
+use crate::parse::{SignalTimeout, SleepFor, StepOptions, Target};
 
 /// Expands the steps, calls and control flow of one workflow body.
 pub(crate) struct StepExpander<'a> {
@@ -88,6 +88,31 @@ impl StepExpander<'_> {
             SleepFor::Expr(expr) => self.user(expr),
         };
         let invoke = quote!(#ctx.sleep(#name, #path, #duration));
+        self.finish(&TokenStream::new(), &invoke, &StepOptions::default(), span)
+    }
+
+    /// `signal "name"`: waits for the run's signal, its failure converted
+    /// like a step's; with `.timeout(..)` the value is an `Option`.
+    pub(super) fn signal(&self, signal: &Signal<'_>) -> TokenStream {
+        let private = &self.private;
+        let span = signal.syntax.signal_token.span;
+        let ctx = ctx_at(span);
+        let name = &self.sites[signal.site].name;
+        let path = key_path(signal.depth);
+        let signal_name = &signal.syntax.name;
+        let invoke = match &signal.syntax.timeout {
+            None => quote!(#ctx.signal(#name, #path, #signal_name)),
+            Some(timeout) => {
+                let within = match timeout {
+                    SignalTimeout::Literal(lit) => {
+                        let millis = lit.millis;
+                        quote!(#private::Duration::from_millis(#millis))
+                    }
+                    SignalTimeout::Expr(expr) => self.user(expr),
+                };
+                quote!(#ctx.signal_within(#name, #path, #signal_name, #within))
+            }
+        };
         self.finish(&TokenStream::new(), &invoke, &StepOptions::default(), span)
     }
 

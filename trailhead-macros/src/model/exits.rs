@@ -69,7 +69,7 @@ fn node_exits(node: &Node<'_>, in_loop: bool, f: &mut dyn FnMut(Exit, Span)) {
         }
         Node::Block(inner) => block_exits(inner, in_loop, f),
         // A fan-out's own rules keep its body from leaving (see `check`).
-        Node::Step(_) | Node::Call(_) | Node::Sleep(_) | Node::FanOut(_) => {}
+        Node::Step(_) | Node::Call(_) | Node::Sleep(_) | Node::Signal(_) | Node::FanOut(_) => {}
     }
 }
 

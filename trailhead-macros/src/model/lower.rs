@@ -10,8 +10,8 @@ use super::graph;
 use super::scope::{Binding, pattern_bindings, stmt_used_names, used_names};
 use super::walk::stmt_sites;
 use super::{
-    Arm, Block, Call, Else, FanOut, If, Loop, LoopKind, Match, Node, Rust, Site, Sleep, Step, Stmt,
-    Workflow,
+    Arm, Block, Call, Else, FanOut, If, Loop, LoopKind, Match, Node, Rust, Signal, Site, Sleep,
+    Step, Stmt, Workflow,
 };
 use crate::ctxt::Ctxt;
 use crate::parse;
@@ -230,6 +230,7 @@ impl<'c> Lowerer<'c> {
             parse::Node::Step(syntax) => Node::Step(self.step(syntax)),
             parse::Node::Call(syntax) => Node::Call(self.call(syntax)),
             parse::Node::Sleep(syntax) => Node::Sleep(self.sleep(syntax)),
+            parse::Node::Signal(syntax) => Node::Signal(self.signal(syntax)),
             parse::Node::If(syntax) => Node::If(self.if_(syntax)),
             parse::Node::Match(syntax) => Node::Match(Match {
                 syntax,
@@ -308,6 +309,7 @@ impl<'c> Lowerer<'c> {
                     parse::Site::Step(step) => Node::Step(self.step(step)),
                     parse::Site::Call(call) => Node::Call(self.call(call)),
                     parse::Site::Sleep(sleep) => Node::Sleep(self.sleep(sleep)),
+                    parse::Site::Signal(signal) => Node::Signal(self.signal(signal)),
                 })
                 .collect(),
         }
@@ -396,6 +398,19 @@ impl<'c> Lowerer<'c> {
             span: syntax.sleep_token.span,
         });
         Sleep {
+            syntax,
+            site: self.sites.len() - 1,
+            depth: self.depth,
+        }
+    }
+
+    fn signal<'a>(&mut self, syntax: &'a parse::Signal) -> Signal<'a> {
+        self.sites.push(Site {
+            name: syntax.name.value(),
+            explicit: false,
+            span: syntax.name.span(),
+        });
+        Signal {
             syntax,
             site: self.sites.len() - 1,
             depth: self.depth,

@@ -62,6 +62,7 @@ pub(crate) enum Node<'a> {
     Step(Step<'a>),
     Call(Call<'a>),
     Sleep(Sleep<'a>),
+    Signal(Signal<'a>),
     If(If<'a>),
     Match(Match<'a>),
     Loop(Loop<'a>),
@@ -101,6 +102,13 @@ pub(crate) struct Step<'a> {
 /// `sleep 5s`: a durable timer, keyed like a step.
 pub(crate) struct Sleep<'a> {
     pub(crate) syntax: &'a parse::Sleep,
+    pub(crate) site: usize,
+    pub(crate) depth: usize,
+}
+
+/// `signal "name"`: waits for a value sent to the run; keyed by the name.
+pub(crate) struct Signal<'a> {
+    pub(crate) syntax: &'a parse::Signal,
     pub(crate) site: usize,
     pub(crate) depth: usize,
 }
@@ -174,7 +182,7 @@ impl Block<'_> {
 impl Node<'_> {
     pub(crate) fn has_sites(&self) -> bool {
         match self {
-            Node::Step(_) | Node::Call(_) | Node::Sleep(_) => true,
+            Node::Step(_) | Node::Call(_) | Node::Sleep(_) | Node::Signal(_) => true,
             Node::If(node) => node.has_sites(),
             Node::Match(node) => {
                 !node.scrutinee.sites.is_empty()

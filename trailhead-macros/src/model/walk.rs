@@ -25,6 +25,11 @@ fn node_exprs<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
                 f(expr);
             }
         }
+        Node::Signal(signal) => {
+            if let Some(parse::SignalTimeout::Expr(expr)) = &signal.syntax.timeout {
+                f(expr);
+            }
+        }
         Node::Step(step) => {
             target(&step.syntax.target, f);
             options(&step.syntax.options, f);
@@ -111,7 +116,9 @@ fn node_nodes<'m, 'a>(node: &'m Node<'a>, f: &mut dyn FnMut(&'m Node<'a>)) {
             LoopKind::Loop => Vec::new(),
         },
         Node::FanOut(fan_out) => vec![&fan_out.expr],
-        Node::Step(_) | Node::Call(_) | Node::Sleep(_) | Node::Block(_) => Vec::new(),
+        Node::Step(_) | Node::Call(_) | Node::Sleep(_) | Node::Signal(_) | Node::Block(_) => {
+            Vec::new()
+        }
     };
     for rust in rusts {
         rust.sites.iter().for_each(|site| node_nodes(site, f));
@@ -143,9 +150,12 @@ pub(crate) fn child_blocks<'m, 'a>(node: &'m Node<'a>) -> Vec<&'m Block<'a>> {
         Node::Loop(looped) => vec![&looped.body],
         Node::FanOut(fan_out) => vec![&fan_out.body],
         Node::Block(block) => vec![block],
-        Node::Step(_) | Node::Call(_) | Node::Sleep(_) | Node::Rust(_) | Node::Match(_) => {
-            Vec::new()
-        }
+        Node::Step(_)
+        | Node::Call(_)
+        | Node::Sleep(_)
+        | Node::Signal(_)
+        | Node::Rust(_)
+        | Node::Match(_) => Vec::new(),
     }
 }
 

@@ -12,6 +12,7 @@ use super::call::Call;
 use super::fan_out::FanOut;
 use super::loops::{For, Loop, While};
 use super::rust::{Rust, Site};
+use super::signal::Signal;
 use super::sleep::Sleep;
 use super::step::Step;
 use crate::kw;
@@ -45,6 +46,7 @@ pub(crate) enum Node {
     Step(Box<Step>),
     Call(Box<Call>),
     Sleep(Box<Sleep>),
+    Signal(Box<Signal>),
     If(Box<If>),
     Match(Box<Match>),
     For(Box<For>),
@@ -171,6 +173,7 @@ impl Parse for Node {
                 Ok(Site::Step(step)) => Node::Step(Box::new(step)),
                 Ok(Site::Call(call)) => Node::Call(Box::new(call)),
                 Ok(Site::Sleep(sleep)) => Node::Sleep(Box::new(sleep)),
+                Ok(Site::Signal(signal)) => Node::Signal(Box::new(signal)),
                 Err(rust) => Node::Rust(rust),
             })
         }
@@ -188,7 +191,7 @@ impl Node {
             | Node::Loop(_)
             | Node::FanOut(_)
             | Node::Block(_) => true,
-            Node::Step(_) | Node::Call(_) | Node::Sleep(_) => false,
+            Node::Step(_) | Node::Call(_) | Node::Sleep(_) | Node::Signal(_) => false,
             Node::Rust(rust) => matches!(
                 rust.expr,
                 syn::Expr::Block(_)

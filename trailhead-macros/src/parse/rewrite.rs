@@ -24,6 +24,21 @@ pub(crate) fn mark_sites(tokens: TokenStream) -> TokenStream {
             let end = match (&tokens[i], tokens.get(i + 1)) {
                 // `sleep 5s`: the literal is the whole of it.
                 (TokenTree::Ident(word), Some(TokenTree::Literal(_))) if word == "sleep" => i + 2,
+                // `signal "name"`, perhaps `.timeout(..)`.
+                (TokenTree::Ident(word), Some(TokenTree::Literal(_))) if word == "signal" => {
+                    match (tokens.get(i + 2), tokens.get(i + 3), tokens.get(i + 4)) {
+                        (
+                            Some(TokenTree::Punct(dot)),
+                            Some(TokenTree::Ident(_)),
+                            Some(TokenTree::Group(group)),
+                        ) if dot.as_char() == '.'
+                            && group.delimiter() == Delimiter::Parenthesis =>
+                        {
+                            i + 5
+                        }
+                        _ => i + 2,
+                    }
+                }
                 _ => chain_end(&tokens, i + 1),
             };
             let keyword_span = tokens[i].span();
@@ -60,7 +75,7 @@ fn starts_site(tokens: &[TokenTree], i: usize) -> bool {
     let TokenTree::Ident(ident) = &tokens[i] else {
         return false;
     };
-    if ident != "step" && ident != "call" && ident != "sleep" {
+    if ident != "step" && ident != "call" && ident != "sleep" && ident != "signal" {
         return false;
     }
     // `step f(..)` and `step blocking ..`; also `step;` and `step 5`, which can only

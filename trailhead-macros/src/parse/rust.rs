@@ -5,6 +5,7 @@ use syn::visit::Visit;
 
 use super::call::Call;
 use super::rewrite::is_marker;
+use super::signal::Signal;
 use super::sleep::Sleep;
 use super::step::Step;
 use crate::kw;
@@ -21,6 +22,7 @@ pub(crate) enum Site {
     Step(Step),
     Call(Call),
     Sleep(Sleep),
+    Signal(Signal),
 }
 
 impl Parse for Site {
@@ -29,6 +31,8 @@ impl Parse for Site {
             input.parse().map(Site::Step)
         } else if input.peek(kw::sleep) {
             input.parse().map(Site::Sleep)
+        } else if input.peek(kw::signal) {
+            input.parse().map(Site::Signal)
         } else {
             input.parse().map(Site::Call)
         }

@@ -8,7 +8,7 @@ use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::store::{Journal, RunRecord, RunStatus, StepRecord, Store, StoreFuture};
-use crate::{RunId, StoreError};
+use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
 
 /// A [`Store`] that keeps runs and journals in memory.
@@ -82,6 +82,38 @@ impl Store for MemoryStore {
         Box::pin(async move {
             match self.get(&run) {
                 Some(journal) => Ok(journal.snapshot().1),
+                None => Err(StoreError::UnknownRun { run }),
+            }
+        })
+    }
+
+    fn send_signal(
+        &self,
+        run: &RunId,
+        name: &str,
+        payload: serde_json::Value,
+    ) -> StoreFuture<'_, ()> {
+        let found = self.runs().get(run).cloned();
+        let (run, name) = (run.clone(), name.to_owned());
+        Box::pin(async move {
+            match found {
+                Some(memory_run) => memory_run.send_signal(&name, payload),
+                None => Err(StoreError::UnknownRun { run }),
+            }
+        })
+    }
+
+    fn receive_signal(
+        &self,
+        run: &RunId,
+        name: &str,
+        key: &StepKey,
+    ) -> StoreFuture<'_, Option<serde_json::Value>> {
+        let found = self.runs().get(run).cloned();
+        let (run, name, key) = (run.clone(), name.to_owned(), key.clone());
+        Box::pin(async move {
+            match found {
+                Some(memory_run) => Ok(memory_run.receive_signal(&name, &key)),
                 None => Err(StoreError::UnknownRun { run }),
             }
         })

@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use super::key_hash::BuildKeyHasher;
 use super::lock;
-use crate::StoreError;
 use crate::store::{Journal, RunOutcome, RunRecord, StepRecord, StoreFuture};
+use crate::{StepKey, StoreError};
 
 /// One run in a [`MemoryStore`](super::MemoryStore); also its [`Journal`].
 #[derive(Debug)]
@@ -19,11 +19,21 @@ pub(super) struct MemoryRun {
 #[derive(Debug)]
 struct RunState {
     record: RunRecord,
+    /// Signals sent to the run, in order, with the step that received each.
+    signals: Vec<Signal>,
     /// The journal, in write order.
     steps: Vec<StepRecord>,
     /// Key hash → position of the first record with that hash, for the
     /// duplicate check. Two keys sharing a hash (rare) fall back to a scan.
     by_hash: HashMap<u64, usize, BuildHasherDefault<IdentityHasher>>,
+}
+
+/// A signal sent to a run.
+#[derive(Debug)]
+struct Signal {
+    name: String,
+    payload: serde_json::Value,
+    received_by: Option<StepKey>,
 }
 
 /// The hash of a key is already a hash: the index map uses it as it is.
@@ -51,6 +61,7 @@ impl MemoryRun {
                 record,
                 steps: Vec::new(),
                 by_hash: HashMap::default(),
+                signals: Vec::new(),
             }),
         }
     }
@@ -97,6 +108,42 @@ impl MemoryRun {
         state.by_hash.entry(hash).or_insert(state.steps.len());
         state.steps.push(record);
         Ok(())
+    }
+
+    pub(super) fn send_signal(
+        &self,
+        name: &str,
+        payload: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.record.outcome.is_some() {
+            return Err(StoreError::RunFinished {
+                run: state.record.id.clone(),
+            });
+        }
+        state.signals.push(Signal {
+            name: name.to_owned(),
+            payload,
+            received_by: None,
+        });
+        Ok(())
+    }
+
+    pub(super) fn receive_signal(&self, name: &str, key: &StepKey) -> Option<serde_json::Value> {
+        let mut state = self.state();
+        if let Some(signal) = state
+            .signals
+            .iter()
+            .find(|s| s.received_by.as_ref() == Some(key))
+        {
+            return Some(signal.payload.clone());
+        }
+        let signal = state
+            .signals
+            .iter_mut()
+            .find(|s| s.name == name && s.received_by.is_none())?;
+        signal.received_by = Some(key.clone());
+        Some(signal.payload.clone())
     }
 
     fn close(&self, outcome: RunOutcome) -> Result<(), StoreError> {

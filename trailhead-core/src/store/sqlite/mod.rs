@@ -47,7 +47,7 @@ use self::writer::{Write, Writer};
 use super::{
     DatabaseProblem, Journal, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture,
 };
-use crate::{RunId, StoreError};
+use crate::{RunId, StepKey, StoreError};
 
 /// When a commit counts as done.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -260,6 +260,34 @@ impl Store for SqliteStore {
         Box::pin(async move { self.fetch_journal(&run).await })
     }
 
+    fn send_signal(
+        &self,
+        run: &RunId,
+        name: &str,
+        payload: serde_json::Value,
+    ) -> StoreFuture<'_, ()> {
+        let write = Write::Signal {
+            run: run.clone(),
+            name: name.to_owned(),
+            payload,
+        };
+        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+    }
+
+    fn receive_signal(
+        &self,
+        run: &RunId,
+        name: &str,
+        key: &StepKey,
+    ) -> StoreFuture<'_, Option<serde_json::Value>> {
+        let write = Write::Receive {
+            run: run.clone(),
+            name: name.to_owned(),
+            key: key.to_string(),
+        };
+        Box::pin(self.inner.writer.write(write))
+    }
+
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
         Box::pin(async move {
             let status = status.map(status_to_sql);
@@ -292,18 +320,20 @@ struct SqliteJournal {
 
 impl Journal for SqliteJournal {
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
-        Box::pin(self.writer.write(Write::Step {
+        let write = Write::Step {
             run: self.run.clone(),
             record,
-        }))
+        };
+        Box::pin(async move { self.writer.write(write).await.map(drop) })
     }
 
     fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {
-        Box::pin(self.writer.write(Write::Finish {
+        let write = Write::Finish {
             run: self.run.clone(),
             outcome,
             at: SystemTime::now(),
-        }))
+        };
+        Box::pin(async move { self.writer.write(write).await.map(drop) })
     }
 }
 

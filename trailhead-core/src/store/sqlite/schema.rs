@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 1;
+pub(super) const VERSION: i64 = 2;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -36,6 +36,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, key)
     ) WITHOUT ROWID;
     CREATE INDEX steps_in_order ON steps (run_id, seq);",
+    // 2: signals sent to runs; `received_by` is the step key that took each.
+    "CREATE TABLE signals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_by TEXT
+    );
+    CREATE INDEX signals_waiting ON signals (run_id, name, received_by);",
 ];
 
 /// What opening found: the version before migrating.

@@ -185,7 +185,7 @@ fn a_database_from_a_newer_trailhead_is_refused() {
             StoreError::Database {
                 problem: DatabaseProblem::NewerSchema {
                     found: 99,
-                    supported: 1
+                    supported: 2
                 },
                 ..
             }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::SystemTime;
 
-use rusqlite::{Connection, ErrorCode, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::error::database_error;
@@ -37,12 +37,26 @@ pub(super) enum Write {
         outcome: RunOutcome,
         at: SystemTime,
     },
+    Signal {
+        run: RunId,
+        name: String,
+        payload: serde_json::Value,
+    },
+    /// Receives a signal for a step: answers with its payload, if any.
+    Receive {
+        run: RunId,
+        name: String,
+        key: String,
+    },
 }
+
+/// What a write answers: a received signal's payload, else nothing.
+pub(super) type Answer = Option<serde_json::Value>;
 
 #[derive(Debug)]
 struct Request {
     write: Write,
-    reply: oneshot::Sender<Result<(), StoreError>>,
+    reply: oneshot::Sender<Result<Answer, StoreError>>,
 }
 
 /// The handle runs use to ask the writer thread for writes.
@@ -76,11 +90,8 @@ impl Writer {
     }
 
     /// Commits `write`, durably, before returning.
-    pub(super) async fn write(&self, write: Write) -> Result<(), StoreError> {
-        let run = match &write {
-            Write::CreateRun(record) => record.id.clone(),
-            Write::Step { run, .. } | Write::Finish { run, .. } => run.clone(),
-        };
+    pub(super) async fn write(&self, write: Write) -> Result<Answer, StoreError> {
+        let run = run_of(&write);
         let (reply, answer) = oneshot::channel();
         let gone = || StoreError::Database {
             path: self.path.clone(),
@@ -124,7 +135,7 @@ fn commit(
     connection: &mut Connection,
     path: &Path,
     batch: &[Request],
-) -> Vec<Result<(), StoreError>> {
+) -> Vec<Result<Answer, StoreError>> {
     let mut transaction =
         match connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
             Ok(transaction) => transaction,
@@ -144,6 +155,7 @@ fn commit(
                     savepoint
                         .commit()
                         .map_err(|error| database_error(path, Some(run_of(&request.write)), &error))
+                        .and(outcome)
                 } else {
                     let _ = savepoint.rollback();
                     outcome
@@ -165,7 +177,10 @@ fn commit(
 fn run_of(write: &Write) -> RunId {
     match write {
         Write::CreateRun(record) => record.id.clone(),
-        Write::Step { run, .. } | Write::Finish { run, .. } => run.clone(),
+        Write::Step { run, .. }
+        | Write::Finish { run, .. }
+        | Write::Signal { run, .. }
+        | Write::Receive { run, .. } => run.clone(),
     }
 }
 
@@ -176,7 +191,7 @@ fn is_constraint(error: &rusqlite::Error) -> bool {
     )
 }
 
-fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<(), StoreError> {
+fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, StoreError> {
     let fail =
         |run: &RunId, error: &rusqlite::Error| database_error(path, Some(run.clone()), error);
     match write {
@@ -198,7 +213,7 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<(), Stor
                 ],
             );
             match inserted {
-                Ok(_) => Ok(()),
+                Ok(_) => Ok(None),
                 Err(error) if is_constraint(&error) => Err(StoreError::RunExists {
                     run: record.id.clone(),
                 }),
@@ -220,7 +235,7 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<(), Stor
                 ],
             );
             match inserted {
-                Ok(1) => Ok(()),
+                Ok(1) => Ok(None),
                 Ok(_) => Err(missing_or_finished(connection, path, run)),
                 Err(error) if is_constraint(&error) => Err(StoreError::DuplicateStep {
                     run: run.clone(),
@@ -235,12 +250,58 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<(), Stor
                 params![run.as_str(), status_to_sql(outcome.status()), json(outcome), time_to_sql(*at)],
             );
             match updated {
-                Ok(1) => Ok(()),
+                Ok(1) => Ok(None),
                 Ok(_) => Err(missing_or_finished(connection, path, run)),
                 Err(error) => Err(fail(run, &error)),
             }
         }
+        Write::Signal { run, name, payload } => {
+            let inserted = connection.execute(
+                "INSERT INTO signals (run_id, name, payload)
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status = 'running')",
+                params![run.as_str(), name, json(payload)],
+            );
+            match inserted {
+                Ok(1) => Ok(None),
+                Ok(_) => Err(missing_or_finished(connection, path, run)),
+                Err(error) => Err(fail(run, &error)),
+            }
+        }
+        Write::Receive { run, name, key } => {
+            receive(connection, run, name, key).map_err(|error| fail(run, &error))
+        }
     }
+}
+
+/// The payload `key` received before, or the oldest unreceived signal `name`,
+/// now marked received by `key`.
+fn receive(
+    connection: &Connection,
+    run: &RunId,
+    name: &str,
+    key: &str,
+) -> rusqlite::Result<Answer> {
+    let payload: Option<(i64, String)> = connection
+        .query_row(
+            "SELECT id, payload FROM signals WHERE run_id = ?1 AND received_by = ?3
+             UNION ALL
+             SELECT * FROM (SELECT id, payload FROM signals
+                            WHERE run_id = ?1 AND name = ?2 AND received_by IS NULL ORDER BY id LIMIT 1)
+             LIMIT 1",
+            params![run.as_str(), name, key],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((id, payload)) = payload else {
+        return Ok(None);
+    };
+    connection.execute(
+        "UPDATE signals SET received_by = ?2 WHERE id = ?1",
+        params![id, key],
+    )?;
+    Ok(Some(
+        serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+    ))
 }
 
 /// Why a write to `run` changed nothing: no such run, or it finished.

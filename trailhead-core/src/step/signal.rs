@@ -1,0 +1,151 @@
+//! Signals: `signal "approval"` waits for a typed value sent to the run from
+//! outside with [`Engine::signal`](crate::Engine::signal).
+//!
+//! The store keeps every signal sent until a `signal` of the run receives it,
+//! so a signal may arrive before the run waits, or while the process is down.
+//! The value received is journaled under the step's key: a resumed run gets
+//! the same value back.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::__private::Journaled;
+use crate::key::KeyRef;
+use crate::{Event, RunContext, StepError, StepFailure, StoreError};
+
+impl RunContext {
+    /// Waits for signal `signal` as step `name` at loop indices `path`.
+    #[doc(hidden)]
+    pub async fn signal<T: Journaled>(
+        &self,
+        name: &'static str,
+        path: &[u32],
+        signal: &'static str,
+    ) -> Result<T, StepError<Infallible>> {
+        let key = KeyRef { name, path };
+        let value = self.wait_signal(key, signal, None).await?;
+        let value = value.expect("no deadline: waits until a signal comes");
+        self.decode_signal(key, &value)
+    }
+
+    /// Waits at most `within` for signal `signal`: `None` if none came.
+    ///
+    /// The deadline counts from when this process started waiting: a run
+    /// resumed while waiting waits `within` again.
+    #[doc(hidden)]
+    pub async fn signal_within<T: Journaled>(
+        &self,
+        name: &'static str,
+        path: &[u32],
+        signal: &'static str,
+        within: Duration,
+    ) -> Result<Option<T>, StepError<Infallible>> {
+        let key = KeyRef { name, path };
+        match self
+            .wait_signal(key, signal, Some(Instant::now() + within))
+            .await?
+        {
+            Some(value) => self.decode_signal(key, &value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The signal's value: from the journal when replaying, else from the
+    /// store (waiting for one to be sent), journaled before it is returned.
+    /// `None` when `deadline` passed first (journaled as such too).
+    async fn wait_signal(
+        &self,
+        key: KeyRef<'_>,
+        signal: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Option<serde_json::Value>, StepError<Infallible>> {
+        if let Some(value) = self.replay.get(&key.to_key()) {
+            return Ok(from_entry(value));
+        }
+        let began = Instant::now();
+        self.engine.events().emit(|| Event::StepStarted {
+            run: self.run.clone(),
+            step: key.to_key(),
+            attempt: 1,
+        });
+        let waiter = self.engine.signal_waiter(&self.run);
+        let received = loop {
+            let notified = waiter.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let stored = self
+                .engine
+                .store()
+                .receive_signal(&self.run, signal, &key.to_key())
+                .await;
+            match stored.map_err(|error| self.signal_error(key, error))? {
+                Some(value) => break Some(value),
+                None => match deadline {
+                    None => notified.await,
+                    Some(deadline) => {
+                        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                            break None;
+                        }
+                    }
+                },
+            }
+        };
+        let entry = match &received {
+            Some(value) => serde_json::json!({ "received": value }),
+            None => serde_json::json!({ "timed_out": true }),
+        };
+        let record = crate::store::StepRecord {
+            key: key.to_key(),
+            outcome: crate::store::StepOutcome::Completed(entry),
+            attempts: 1,
+            started_at: self.clock.wall_time(began),
+            finished_at: self.clock.wall_time(Instant::now()),
+        };
+        self.journal
+            .record_step(record)
+            .await
+            .map_err(|error| self.signal_error(key, error))?;
+        self.engine.events().emit(|| Event::StepCompleted {
+            run: self.run.clone(),
+            step: key.to_key(),
+            attempt: 1,
+            duration: began.elapsed(),
+        });
+        Ok(received)
+    }
+
+    // The error is the shape every step returns; this path is cold.
+    #[allow(clippy::result_large_err)]
+    fn decode_signal<T: Journaled>(
+        &self,
+        key: KeyRef<'_>,
+        value: &serde_json::Value,
+    ) -> Result<T, StepError<Infallible>> {
+        T::from_journal(value).map_err(|source| {
+            self.signal_error(
+                key,
+                StoreError::Decode {
+                    run: self.run.clone(),
+                    step: key.to_key(),
+                    source,
+                },
+            )
+        })
+    }
+
+    fn signal_error(&self, key: KeyRef<'_>, error: StoreError) -> StepError<Infallible> {
+        StepError {
+            run: self.run.clone(),
+            step: key.to_key(),
+            attempts: 1,
+            failure: StepFailure::Journal(error),
+        }
+    }
+}
+
+/// A journaled signal entry: the value received, or `None` for a timeout.
+fn from_entry(entry: &serde_json::Value) -> Option<serde_json::Value> {
+    entry.get("received").cloned()
+}

@@ -1,0 +1,67 @@
+//! `signal "approval"` (and `signal "approval".timeout(1h)`): waits for a
+//! typed value sent to the run with `engine.signal(run, "approval", value)`.
+
+use syn::parse::{Parse, ParseStream};
+use syn::{LitStr, Token};
+
+use super::duration::DurationLit;
+use crate::kw;
+
+/// A `signal` as written.
+pub(crate) struct Signal {
+    pub(crate) signal_token: kw::signal,
+    pub(crate) name: LitStr,
+    /// `.timeout(d)`: wait at most `d`; the value is then an `Option`.
+    pub(crate) timeout: Option<SignalTimeout>,
+}
+
+pub(crate) enum SignalTimeout {
+    Literal(DurationLit),
+    Expr(syn::Expr),
+}
+
+impl Parse for Signal {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let signal_token: kw::signal = input.parse()?;
+        if !input.peek(LitStr) {
+            return Err(syn::Error::new(
+                signal_token.span,
+                "expected the signal's name as a string, e.g. `signal \"approval\"`",
+            ));
+        }
+        let name: LitStr = input.parse()?;
+        if name.value().is_empty() || name.value().contains(['[', ']', '/', '"']) {
+            return Err(syn::Error::new(
+                name.span(),
+                "a signal's name must be non-empty, without `[`, `]`, `/` or `\"`",
+            ));
+        }
+        let timeout = if input.peek(Token![.]) {
+            input.parse::<Token![.]>()?;
+            let method: syn::Ident = input.parse()?;
+            if method != "timeout" {
+                return Err(syn::Error::new(
+                    method.span(),
+                    "the one option of a signal is `.timeout(..)`",
+                ));
+            }
+            let content;
+            syn::parenthesized!(content in input);
+            let expr: syn::Expr = content.parse()?;
+            Some(match &expr {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(_) | syn::Lit::Float(_),
+                    ..
+                }) => SignalTimeout::Literal(DurationLit::from_expr(&expr, false)?),
+                _ => SignalTimeout::Expr(expr),
+            })
+        } else {
+            None
+        };
+        Ok(Signal {
+            signal_token,
+            name,
+            timeout,
+        })
+    }
+}
