@@ -76,6 +76,9 @@ impl Store for FailingWrites {
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
         self.inner.list_runs(status)
     }
+    fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        self.inner.reopen_run(run)
+    }
     fn send_signal(
         &self,
         run: &RunId,

@@ -75,6 +75,8 @@ struct Inner {
     events: EventBus,
     /// Named limits on concurrent attempts, shared by every run.
     resources: HashMap<Box<str>, Arc<Semaphore>>,
+    /// The runs this engine is running, to cancel them by id.
+    active: std::sync::Mutex<HashMap<RunId, tokio_util::sync::CancellationToken>>,
     /// Runs waiting for a signal, woken when one is sent to them.
     signal_waiters: std::sync::Mutex<HashMap<RunId, Arc<tokio::sync::Notify>>>,
 }
@@ -137,6 +139,114 @@ impl Engine {
             waiter.notify_waiters();
         }
         Ok(())
+    }
+
+    /// Cancels run `run` by its id: a run of this engine stops as with
+    /// [`RunHandle::cancel`]; a run recorded as running but not running here
+    /// (its process stopped) is recorded as cancelled.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`] if there is no such run;
+    /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it already
+    /// finished.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not have cancelled the run.
+    pub async fn cancel(&self, run: &RunId) -> Result<(), EngineError> {
+        let token = self.active_runs().get(run).cloned();
+        if let Some(token) = token {
+            token.cancel();
+            return Ok(());
+        }
+        let Some((record, _, journal)) = self.store().open_run(run).await? else {
+            return Err(EngineError::UnknownRun { run: run.clone() });
+        };
+        if record.outcome.is_some() {
+            return Err(EngineError::Store(StoreError::RunFinished {
+                run: run.clone(),
+            }));
+        }
+        journal.finish(crate::store::RunOutcome::Cancelled).await?;
+        Ok(())
+    }
+
+    /// Retries a failed (or cancelled) run of `workflow` from its last good
+    /// step: the run is running again, its completed steps replay from the
+    /// journal, and the steps that failed run anew (their failed entries are
+    /// kept aside, not lost). Failed child runs it started are reopened too,
+    /// so its calls retry them.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`]; [`EngineError::OtherWorkflow`] if the run
+    /// is not a run of `workflow`; [`EngineError::Store`] with
+    /// [`StoreError::NotEnded`] if it is running or completed; and as
+    /// [`Engine::resume`] (a changed definition, an undecodable input).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave the run reopened but not running;
+    /// [`Engine::resume`] picks it up.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a tokio runtime.
+    pub async fn retry<W: Workflow>(
+        &self,
+        workflow: W,
+        run: &RunId,
+    ) -> Result<RunHandle<W>, EngineError> {
+        let Some(record) = self.store().run(run).await? else {
+            return Err(EngineError::UnknownRun { run: run.clone() });
+        };
+        if record.workflow != W::NAME {
+            return Err(EngineError::OtherWorkflow {
+                run: run.clone(),
+                recorded: record.workflow,
+                given: W::NAME,
+            });
+        }
+        self.store().reopen_run(run).await?;
+        let prefix = format!("{run}/");
+        for child in self.store().list_runs(None).await? {
+            if child.id.as_str().starts_with(&prefix)
+                && matches!(child.status, RunStatus::Failed | RunStatus::Cancelled)
+            {
+                self.store().reopen_run(&child.id).await?;
+            }
+        }
+        let launch = Launch::new(
+            run.clone(),
+            None,
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let task = self
+            .prepare_resume(&launch, workflow)
+            .await
+            .map_err(|error| error.into_engine_error(&launch.run))?;
+        Ok(RunHandle::new(launch, tokio::spawn(task)))
+    }
+
+    fn active_runs(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<RunId, tokio_util::sync::CancellationToken>> {
+        self.inner
+            .active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Remembers a launched run, to cancel it by id.
+    pub(crate) fn track(&self, launch: &Launch) {
+        self.active_runs()
+            .insert(launch.run.clone(), launch.cancel.clone());
+    }
+
+    /// Forgets a run that ended.
+    pub(crate) fn untrack(&self, run: &RunId) {
+        self.active_runs().remove(run);
     }
 
     fn signal_waiters(
@@ -454,6 +564,7 @@ impl EngineBuilder {
                 events: EventBus::default(),
                 resources: self.resources,
                 signal_waiters: std::sync::Mutex::default(),
+                active: std::sync::Mutex::default(),
             }),
         }
     }

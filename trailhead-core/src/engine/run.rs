@@ -86,6 +86,7 @@ impl Engine {
             .create_run(record)
             .await
             .map_err(LaunchError::Store)?;
+        self.track(launch);
         self.events().emit(|| Event::RunStarted {
             run: launch.run.clone(),
             workflow: W::NAME,
@@ -139,6 +140,7 @@ impl Engine {
                 source,
             })
         })?;
+        self.track(launch);
         self.events().emit(|| Event::RunResumed {
             run: run.clone(),
             workflow: W::NAME,
@@ -194,6 +196,7 @@ async fn drive<W: Workflow>(ctx: RunContext, workflow: W, input: W::Input) -> Ru
         }
     };
     ctx.engine.forget_signal_waiter(ctx.run_id());
+    ctx.engine.untrack(ctx.run_id());
     ctx.engine
         .events()
         .emit(|| end.event(ctx.run_id().clone(), W::NAME, began.elapsed()));

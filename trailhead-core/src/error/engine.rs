@@ -45,6 +45,16 @@ pub enum EngineError {
         /// The definition hash of the workflow given now.
         current: u64,
     },
+    /// The run belongs to another workflow than the one given.
+    #[error("run `{run}` is a run of `{recorded}`, not of `{given}`")]
+    OtherWorkflow {
+        /// The run.
+        run: RunId,
+        /// The workflow it is a run of.
+        recorded: String,
+        /// The workflow given.
+        given: &'static str,
+    },
     /// A recorded run's input no longer deserializes into the workflow's input.
     #[error("could not decode the recorded {what} of run `{run}`: {source}")]
     Decode {
@@ -74,6 +84,7 @@ impl EngineError {
             | Self::Encode { run, .. }
             | Self::Decode { run, .. }
             | Self::DefinitionChanged { run, .. }
+            | Self::OtherWorkflow { run, .. }
             | Self::TaskFailed { run, .. } => Some(run),
             Self::Store(error) => error.run(),
         }

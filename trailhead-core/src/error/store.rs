@@ -35,6 +35,12 @@ pub enum StoreError {
         /// The finished run.
         run: RunId,
     },
+    /// The run has not ended, so it cannot be reopened to retry it.
+    #[error("run `{run}` has not ended: only a failed or cancelled run can be retried")]
+    NotEnded {
+        /// The run still going.
+        run: RunId,
+    },
     /// A step's value could not be serialized for the journal.
     #[error("could not encode the {what} of step `{step}` of run `{run}`: {source}")]
     Encode {
@@ -109,6 +115,7 @@ impl StoreError {
             | Self::UnknownRun { run }
             | Self::DuplicateStep { run, .. }
             | Self::RunFinished { run }
+            | Self::NotEnded { run }
             | Self::Encode { run, .. }
             | Self::Decode { run, .. } => Some(run),
             Self::Database { run, .. } => run.as_ref(),

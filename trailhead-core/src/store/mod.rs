@@ -81,6 +81,15 @@ pub trait Store: Send + Sync + Debug + 'static {
         key: &StepKey,
     ) -> StoreFuture<'_, Option<serde_json::Value>>;
 
+    /// Reopens a failed or cancelled run to retry it: it is running again, and
+    /// its failed step entries are moved out of its journal (kept aside, not
+    /// deleted) so the steps can run and be journaled anew; completed entries
+    /// stay and replay.
+    ///
+    /// Fails with [`StoreError::UnknownRun`] if there is no such run and
+    /// [`StoreError::NotEnded`] if it is still running or completed.
+    fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()>;
+
     /// The records of all runs, or of those with `status`, oldest first.
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>>;
 }

@@ -119,6 +119,17 @@ impl Store for MemoryStore {
         })
     }
 
+    fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        let found = self.runs().get(run).cloned();
+        let run = run.clone();
+        Box::pin(async move {
+            match found {
+                Some(memory_run) => memory_run.reopen(),
+                None => Err(StoreError::UnknownRun { run }),
+            }
+        })
+    }
+
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
         Box::pin(async move {
             let runs: Vec<_> = self.runs().values().cloned().collect();

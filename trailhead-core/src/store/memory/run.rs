@@ -7,7 +7,9 @@ use std::time::SystemTime;
 
 use super::key_hash::BuildKeyHasher;
 use super::lock;
-use crate::store::{Journal, RunOutcome, RunRecord, StepRecord, StoreFuture};
+use crate::store::{
+    Journal, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, StoreFuture,
+};
 use crate::{StepKey, StoreError};
 
 /// One run in a [`MemoryStore`](super::MemoryStore); also its [`Journal`].
@@ -21,6 +23,8 @@ struct RunState {
     record: RunRecord,
     /// Signals sent to the run, in order, with the step that received each.
     signals: Vec<Signal>,
+    /// Failed step entries moved out of the journal when the run was retried.
+    retired: Vec<StepRecord>,
     /// The journal, in write order.
     steps: Vec<StepRecord>,
     /// Key hash → position of the first record with that hash, for the
@@ -62,6 +66,7 @@ impl MemoryRun {
                 steps: Vec::new(),
                 by_hash: HashMap::default(),
                 signals: Vec::new(),
+                retired: Vec::new(),
             }),
         }
     }
@@ -144,6 +149,33 @@ impl MemoryRun {
             .find(|s| s.name == name && s.received_by.is_none())?;
         signal.received_by = Some(key.clone());
         Some(signal.payload.clone())
+    }
+
+    pub(super) fn reopen(&self) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let state = &mut *state;
+        if !matches!(
+            state.record.status,
+            RunStatus::Failed | RunStatus::Cancelled
+        ) {
+            return Err(StoreError::NotEnded {
+                run: state.record.id.clone(),
+            });
+        }
+        let (failed, kept): (Vec<StepRecord>, Vec<StepRecord>) = std::mem::take(&mut state.steps)
+            .into_iter()
+            .partition(|step| matches!(step.outcome, StepOutcome::Failed(_)));
+        state.retired.extend(failed);
+        state.by_hash.clear();
+        for (index, step) in kept.iter().enumerate() {
+            let hash = BuildKeyHasher::default().hash_one(&step.key);
+            state.by_hash.entry(hash).or_insert(index);
+        }
+        state.steps = kept;
+        state.record.status = RunStatus::Running;
+        state.record.outcome = None;
+        state.record.finished_at = None;
+        Ok(())
     }
 
     fn close(&self, outcome: RunOutcome) -> Result<(), StoreError> {

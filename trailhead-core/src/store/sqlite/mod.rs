@@ -288,6 +288,14 @@ impl Store for SqliteStore {
         Box::pin(self.inner.writer.write(write))
     }
 
+    fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        let write = Write::Reopen {
+            run: run.clone(),
+            at: SystemTime::now(),
+        };
+        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+    }
+
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
         Box::pin(async move {
             let status = status.map(status_to_sql);

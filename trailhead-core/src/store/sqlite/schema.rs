@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 2;
+pub(super) const VERSION: i64 = 3;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -45,6 +45,16 @@ const MIGRATIONS: &[&str] = &[
         received_by TEXT
     );
     CREATE INDEX signals_waiting ON signals (run_id, name, received_by);",
+    // 3: failed step entries moved out of a journal when its run is retried.
+    "CREATE TABLE retired_steps (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        retired_at INTEGER NOT NULL
+    );",
 ];
 
 /// What opening found: the version before migrating.

@@ -185,7 +185,7 @@ fn a_database_from_a_newer_trailhead_is_refused() {
             StoreError::Database {
                 problem: DatabaseProblem::NewerSchema {
                     found: 99,
-                    supported: 2
+                    supported: super::schema::VERSION
                 },
                 ..
             }
@@ -208,4 +208,44 @@ fn a_folder_that_does_not_exist_cannot_be_opened() {
         ),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_reopened_run_keeps_its_good_steps_and_sets_failed_ones_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let journal = store.create_run(record("r")).await.unwrap();
+    journal
+        .record_step(step("good", serde_json::json!(1)))
+        .await
+        .unwrap();
+    let mut failed = step("bad", serde_json::json!(null));
+    failed.outcome = StepOutcome::Failed("down".to_owned());
+    journal.record_step(failed).await.unwrap();
+    assert!(matches!(
+        store.reopen_run(&RunId::new("r")).await.unwrap_err(),
+        StoreError::NotEnded { .. }
+    ));
+    journal
+        .finish(RunOutcome::Failed("down".to_owned()))
+        .await
+        .unwrap();
+    store.reopen_run(&RunId::new("r")).await.unwrap();
+    let (run, entries, journal) = store.open_run(&RunId::new("r")).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Running);
+    assert_eq!(entries.len(), 1, "only the good step stays in the journal");
+    journal
+        .record_step(step("bad", serde_json::json!(2)))
+        .await
+        .unwrap();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let retired: i64 = connection
+        .query_row(
+            "SELECT COUNT(*) FROM retired_steps WHERE run_id = 'r'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(retired, 1, "the failed entry is kept aside, not lost");
 }

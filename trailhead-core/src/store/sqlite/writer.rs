@@ -48,6 +48,11 @@ pub(super) enum Write {
         name: String,
         key: String,
     },
+    /// Reopens a failed or cancelled run, retiring its failed step entries.
+    Reopen {
+        run: RunId,
+        at: SystemTime,
+    },
 }
 
 /// What a write answers: a received signal's payload, else nothing.
@@ -180,7 +185,8 @@ fn run_of(write: &Write) -> RunId {
         Write::Step { run, .. }
         | Write::Finish { run, .. }
         | Write::Signal { run, .. }
-        | Write::Receive { run, .. } => run.clone(),
+        | Write::Receive { run, .. }
+        | Write::Reopen { run, .. } => run.clone(),
     }
 }
 
@@ -266,6 +272,36 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
                 Ok(_) => Err(missing_or_finished(connection, path, run)),
                 Err(error) => Err(fail(run, &error)),
             }
+        }
+        Write::Reopen { run, at } => {
+            let reopened = connection
+                .execute(
+                    "UPDATE runs SET status = 'running', outcome = NULL, finished_at = NULL
+                     WHERE id = ?1 AND status IN ('failed', 'cancelled')",
+                    [run.as_str()],
+                )
+                .map_err(|error| fail(run, &error))?;
+            if reopened == 0 {
+                return Err(match missing_or_finished(connection, path, run) {
+                    StoreError::RunFinished { run } => StoreError::NotEnded { run },
+                    other => other,
+                });
+            }
+            connection
+                .execute(
+                    "INSERT INTO retired_steps (run_id, key, outcome, attempts, started_at, finished_at, retired_at)
+                     SELECT run_id, key, outcome, attempts, started_at, finished_at, ?2
+                     FROM steps WHERE run_id = ?1 AND outcome LIKE '{\"Failed\"%'",
+                    params![run.as_str(), time_to_sql(*at)],
+                )
+                .and_then(|_| {
+                    connection.execute(
+                        "DELETE FROM steps WHERE run_id = ?1 AND outcome LIKE '{\"Failed\"%'",
+                        [run.as_str()],
+                    )
+                })
+                .map_err(|error| fail(run, &error))?;
+            Ok(None)
         }
         Write::Receive { run, name, key } => {
             receive(connection, run, name, key).map_err(|error| fail(run, &error))
