@@ -76,6 +76,7 @@ pub use error::{EngineError, Error, RunError, StepError, StepFailure, StoreError
 pub use event::{Event, EventReceiver};
 pub use key::{ParseStepKeyError, RunId, StepKey};
 pub use policy::{Backoff, Delays, RetryPolicy, StepPolicy};
+pub use step::current::{StepAttempt, current_step};
 #[doc(no_inline)]
 pub use store::{
     DatabaseProblem, MemoryStore, RunOutcome, RunRecord, RunStatus, SqliteStore, StepOutcome,

@@ -43,7 +43,11 @@ where
     F: Fn() -> R + Send + Sync + 'static,
     R: Send + 'static,
 {
-    match tokio::task::spawn_blocking(move || f()).await {
+    // The blocking thread has no task-locals: carry the step over.
+    let current = super::current::current_step();
+    match tokio::task::spawn_blocking(move || super::current::scoped_blocking(current, || f()))
+        .await
+    {
         Ok(result) => result,
         Err(error) => match error.try_into_panic() {
             Ok(payload) => std::panic::resume_unwind(payload),

@@ -13,6 +13,7 @@
 
 mod blocking;
 mod call;
+pub(crate) mod current;
 mod signal;
 mod site;
 mod sleep;

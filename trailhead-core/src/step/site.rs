@@ -107,7 +107,13 @@ impl<'a> StepSite<'a> {
                 )
             }
         };
-        let future = make().instrument(tracing::info_span!("step", key = %self.key, attempt));
+        let current = super::current::StepAttempt {
+            run: self.ctx.run.clone(),
+            step: self.key.to_key(),
+            attempt,
+        };
+        let future = super::current::scoped(current, make())
+            .instrument(tracing::info_span!("step", key = %self.key, attempt));
         let result = match policy.timeout {
             None => future.await,
             Some(limit) => Box::pin(tokio::time::timeout(limit, future))
