@@ -8,7 +8,24 @@
 //!
 //! Stores never overwrite: a step recorded twice, or any record after the run
 //! finished, is a [`StoreError`]. Values are kept as [`serde_json::Value`] so
-//! records stay inspectable whatever the workflow's types are.
+//! records stay inspectable whatever the workflow's types are; the SQLite store
+//! tags each row with its codec (`json`), so another encoding can come later.
+//!
+//! # What JSON cannot hold
+//!
+//! Step outputs, inputs and signals go through `serde_json`, which has traps
+//! worth knowing before a value is journaled:
+//!
+//! - `f64::NAN` and the infinities become `null`, which does not read back as
+//!   an `f64`: the step fails to replay with a `StoreError::Decode` naming run
+//!   and step. Wrap such values (e.g. `Option<f64>`) or encode them yourself.
+//! - Map keys must be strings or numbers: a `HashMap<(u32, u32), _>` or a map
+//!   keyed by a struct fails to encode (`StoreError::Encode` at the step).
+//! - `u128`/`i128` beyond 64 bits do not fit; `Vec<u8>` becomes an array of
+//!   numbers (large); `#[serde(untagged)]` enums read back as the first variant
+//!   that fits, which may not be the one written.
+//! - A changed type reads old entries as the new type: renamed fields and
+//!   narrowed numbers fail with `StoreError::Decode` rather than guessing.
 //!
 //! [`SqliteStore`] keeps them in an embedded SQLite file that survives the
 //! process; [`MemoryStore`] keeps everything in memory (tests, throwaway runs).

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 3;
+pub(super) const VERSION: i64 = 4;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -55,6 +55,10 @@ const MIGRATIONS: &[&str] = &[
         finished_at INTEGER NOT NULL,
         retired_at INTEGER NOT NULL
     );",
+    // 4: the codec of each journaled value, so another encoding can come later
+    // without guessing what an old row holds.
+    "ALTER TABLE steps ADD COLUMN codec TEXT NOT NULL DEFAULT 'json';
+    ALTER TABLE runs ADD COLUMN codec TEXT NOT NULL DEFAULT 'json';",
 ];
 
 /// What opening found: the version before migrating.
