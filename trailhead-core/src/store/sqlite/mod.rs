@@ -61,8 +61,10 @@ pub enum Synchronous {
     Normal,
 }
 
-/// Runs and journals in an embedded SQLite file. See the [module
-/// docs](self).
+/// Runs and journals in an embedded SQLite file: one writer thread with
+/// group commit, WAL, `synchronous = FULL` by default ([`Synchronous`]), a
+/// versioned schema, and typed errors for locked, corrupt, newer or
+/// unwritable files.
 ///
 /// Cheap to clone: clones share the writer thread and the read connection.
 #[derive(Clone, Debug)]
