@@ -45,6 +45,15 @@ pub enum Event {
         /// How many steps its journal already holds.
         journaled: usize,
     },
+    /// A run gave up its task while it sleeps; the engine resumes it then.
+    RunUnloaded {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+        /// When it wakes.
+        until: std::time::SystemTime,
+    },
     /// A run returned its output, which is recorded.
     RunCompleted {
         /// The run.
@@ -144,6 +153,7 @@ impl Event {
         match self {
             Self::RunStarted { run, .. }
             | Self::RunResumed { run, .. }
+            | Self::RunUnloaded { run, .. }
             | Self::RunCompleted { run, .. }
             | Self::RunFailed { run, .. }
             | Self::RunCancelled { run, .. }
@@ -167,6 +177,7 @@ impl Event {
             | Self::StepCancelled { step, .. } => Some(step),
             Self::RunStarted { .. }
             | Self::RunResumed { .. }
+            | Self::RunUnloaded { .. }
             | Self::RunCompleted { .. }
             | Self::RunFailed { .. }
             | Self::RunCancelled { .. } => None,

@@ -2,8 +2,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+
 use std::time::SystemTime;
+use tokio::sync::Notify;
 
 use tokio::time::Instant;
 
@@ -31,6 +34,14 @@ pub struct RunContext {
     pub(crate) clock: RunClock,
     /// Tasks of child runs started by `call`; made on the first call.
     children: OnceLock<TaskTracker>,
+    /// Whether a long sleep may unload the run (top-level runs only).
+    pub(crate) unloadable: bool,
+    /// Steps and calls in flight: the run is unloaded only when none is.
+    busy: AtomicUsize,
+    /// The earliest wake-up a long sleep asked to be unloaded until.
+    unload_until: std::sync::Mutex<Option<Instant>>,
+    /// Rung when `busy` drops to zero or an unload is asked for.
+    idle: Notify,
 }
 
 impl RunContext {
@@ -42,6 +53,7 @@ impl RunContext {
         journal: Arc<dyn Journal>,
         journaled: Vec<StepRecord>,
         cancel: CancellationToken,
+        unloadable: bool,
     ) -> Self {
         // Failed steps run again on resume; only completed ones replay.
         let replay = journaled
@@ -51,6 +63,7 @@ impl RunContext {
                 StepOutcome::Failed(_) => None,
             })
             .collect();
+        let clock = engine.clock();
         Self {
             engine,
             run,
@@ -58,8 +71,58 @@ impl RunContext {
             journal,
             replay,
             cancel,
-            clock: RunClock::start(),
+            clock,
             children: OnceLock::new(),
+            unloadable,
+            busy: AtomicUsize::new(0),
+            unload_until: std::sync::Mutex::new(None),
+            idle: Notify::new(),
+        }
+    }
+
+    /// A step or call began.
+    pub(crate) fn step_began(&self) {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A step or call ended (or was dropped).
+    pub(crate) fn step_ended(&self) {
+        if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// A sleep until `until` asks for the run to be unloaded meanwhile.
+    pub(crate) fn request_unload(&self, until: Instant) {
+        let mut earliest = self
+            .unload_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *earliest = Some(earliest.map_or(until, |at| at.min(until)));
+        drop(earliest);
+        self.idle.notify_waiters();
+    }
+
+    /// Resolves, with the wake-up time, once an unload was asked for and no
+    /// step or call is in flight; never for a run that cannot be unloaded.
+    pub(crate) async fn unload_ready(&self) -> Instant {
+        if !self.unloadable {
+            return std::future::pending().await;
+        }
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let until = *self
+                .unload_until
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(until) = until
+                && self.busy.load(Ordering::Acquire) == 0
+            {
+                return until;
+            }
+            notified.await;
         }
     }
 
@@ -99,7 +162,10 @@ impl fmt::Debug for RunContext {
 }
 
 /// Wall-clock timestamps for journal entries, read from tokio's monotonic
-/// clock: the system time once per run, then the time elapsed since.
+/// clock: the system time once per engine, then the time elapsed since. One
+/// anchor per engine keeps every run of it on one timeline, which a run
+/// resumed after an unload needs to compute its wake-up (and which a paused
+/// test clock needs too).
 ///
 /// One clock read per timestamp instead of two, timestamps that never go
 /// backwards within a run, and virtual time on a paused test clock.
@@ -110,7 +176,7 @@ pub(crate) struct RunClock {
 }
 
 impl RunClock {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self {
             wall: SystemTime::now(),
             monotonic: Instant::now(),

@@ -8,10 +8,13 @@
 mod bus;
 mod context;
 mod run;
+mod suspend;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
@@ -75,6 +78,12 @@ struct Inner {
     events: EventBus,
     /// Named limits on concurrent attempts, shared by every run.
     resources: HashMap<Box<str>, Arc<Semaphore>>,
+    /// The timeline every run's journal timestamps are read from.
+    clock: context::RunClock,
+    /// Runs unloaded while they sleep, and their timers.
+    suspended: suspend::Suspended,
+    /// Sleeps at least this long unload the run (top-level runs only).
+    unload_after: Duration,
     /// The runs this engine is running, to cancel them by id.
     active: std::sync::Mutex<HashMap<RunId, tokio_util::sync::CancellationToken>>,
     /// Runs waiting for a signal, woken when one is sent to them.
@@ -169,6 +178,9 @@ impl Engine {
             }));
         }
         journal.finish(crate::store::RunOutcome::Cancelled).await?;
+        // Unloaded while it slept: no need to wake it, and its handle is told.
+        self.forget_timer(run);
+        self.finish_suspended(run, suspend::Finish::Cancelled);
         Ok(())
     }
 
@@ -268,6 +280,16 @@ impl Engine {
         self.signal_waiters().remove(run);
     }
 
+    /// The engine's wall-clock timeline.
+    pub(crate) fn clock(&self) -> context::RunClock {
+        self.inner.clock
+    }
+
+    /// Sleeps at least this long unload their run.
+    pub(crate) fn unload_after(&self) -> Duration {
+        self.inner.unload_after
+    }
+
     /// The semaphore of resource `name`, if the engine has one.
     pub(crate) fn resource(&self, name: &str) -> Option<&Arc<Semaphore>> {
         self.inner.resources.get(name)
@@ -278,6 +300,7 @@ impl Engine {
         EngineBuilder {
             store: None,
             resources: HashMap::new(),
+            unload_after: Duration::from_secs(60),
         }
     }
 
@@ -521,6 +544,7 @@ impl fmt::Debug for Engine {
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
     resources: HashMap<Box<str>, Arc<Semaphore>>,
+    unload_after: Duration,
 }
 
 impl EngineBuilder {
@@ -554,6 +578,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Runs that sleep at least `after` (default one minute) with nothing
+    /// else running give up their task and memory until they wake: the
+    /// engine keeps a timer entry and resumes them from their journal then.
+    pub fn unload_sleeps_after(mut self, after: Duration) -> Self {
+        self.unload_after = after;
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
         Engine {
@@ -565,6 +597,9 @@ impl EngineBuilder {
                 resources: self.resources,
                 signal_waiters: std::sync::Mutex::default(),
                 active: std::sync::Mutex::default(),
+                suspended: suspend::Suspended::default(),
+                clock: context::RunClock::start(),
+                unload_after: self.unload_after,
             }),
         }
     }

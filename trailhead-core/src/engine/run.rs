@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::suspend::Finish;
 use super::{Engine, RunContext};
 use crate::store::{RunOutcome, RunRecord, RunStatus};
 use crate::{EngineError, Event, RunError, RunId, StoreError, Workflow};
@@ -99,6 +100,7 @@ impl Engine {
             journal,
             Vec::new(),
             launch.cancel.clone(),
+            launch.parent.is_none(),
         );
         let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
         Ok(drive(ctx, workflow, input).instrument(span))
@@ -153,10 +155,19 @@ impl Engine {
             journal,
             journaled,
             launch.cancel.clone(),
+            launch.parent.is_none(),
         );
         let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
         Ok(drive(ctx, workflow, input).instrument(span))
     }
+}
+
+/// How a body stopped short of ending.
+enum Stopped<T> {
+    Returned(T),
+    Cancelled,
+    /// Unloaded until the time given, to be resumed then.
+    Unloaded(Instant),
 }
 
 /// Runs the body until it returns, panics or is cancelled, then records how
@@ -166,8 +177,9 @@ async fn drive<W: Workflow>(ctx: RunContext, workflow: W, input: W::Input) -> Ru
     let body = async {
         tokio::select! {
             biased;
-            () = ctx.cancel.cancelled() => None,
-            result = workflow.execute(&ctx, input) => Some(result),
+            () = ctx.cancel.cancelled() => Stopped::Cancelled,
+            until = ctx.unload_ready() => Stopped::Unloaded(until),
+            result = workflow.execute(&ctx, input) => Stopped::Returned(result),
         }
     };
     // A panic is recorded as a failure instead of leaving the run "running".
@@ -175,13 +187,14 @@ async fn drive<W: Workflow>(ctx: RunContext, workflow: W, input: W::Input) -> Ru
     // Child runs finish (and are recorded) before their parent.
     ctx.wait_for_children().await;
 
-    let (end, outcome) = match ended {
-        Ok(Some(Ok(output))) => match serde_json::to_value(&output) {
+    let (end, outcome): (RunEnd<W>, RunOutcome) = match ended {
+        Ok(Stopped::Returned(Ok(output))) => match serde_json::to_value(&output) {
             Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
             Err(error) => RunEnd::Unencodable(error).failed(),
         },
-        Ok(Some(Err(error))) => RunEnd::Failed(error).failed(),
-        Ok(None) => (RunEnd::Cancelled, RunOutcome::Cancelled),
+        Ok(Stopped::Returned(Err(error))) => RunEnd::Failed(error).failed(),
+        Ok(Stopped::Cancelled) => (RunEnd::Cancelled, RunOutcome::Cancelled),
+        Ok(Stopped::Unloaded(until)) => return unload(ctx, workflow, until),
         Err(payload) => RunEnd::Panicked(payload).failed(),
     };
     let end = match ctx.journal.finish(outcome).await {
@@ -200,7 +213,48 @@ async fn drive<W: Workflow>(ctx: RunContext, workflow: W, input: W::Input) -> Ru
     ctx.engine
         .events()
         .emit(|| end.event(ctx.run_id().clone(), W::NAME, began.elapsed()));
-    end
+    // A handle that saw its run unloaded waits through the engine.
+    match ctx
+        .engine
+        .finish_suspended(ctx.run_id(), Finish::Ended(Box::new(end)))
+    {
+        Some(Finish::Ended(end)) => *end.downcast::<RunEnd<W>>().expect("the run's own end"),
+        Some(Finish::Cancelled) | None => RunEnd::Forwarded,
+    }
+}
+
+/// Gives up the run's task until `until`: the run stays "running" in the
+/// store, and the engine resumes it from its journal at that time.
+fn unload<W: Workflow>(ctx: RunContext, workflow: W, until: Instant) -> RunEnd<W> {
+    let engine = ctx.engine.clone();
+    let run = ctx.run_id().clone();
+    engine.events().emit(|| Event::RunUnloaded {
+        run: run.clone(),
+        workflow: W::NAME,
+        until: ctx.clock.wall_time(until),
+    });
+    engine.forget_signal_waiter(&run);
+    engine.untrack(&run);
+    let finisher = engine.finisher(&run);
+    drop(ctx);
+    let resumed = run.clone();
+    engine.wake_at(
+        until,
+        run,
+        Box::new(move |engine: Engine| {
+            tokio::spawn(async move {
+                let launch = Launch::new(resumed, None, CancellationToken::new());
+                match engine.prepare_resume(&launch, workflow).await {
+                    Ok(task) => drop(task.await),
+                    Err(error) => {
+                        let error = error.into_engine_error(&launch.run);
+                        tracing::error!(run = %launch.run, %error, "could not resume an unloaded run");
+                    }
+                }
+            });
+        }),
+    );
+    RunEnd::Unloaded(finisher)
 }
 
 /// How a run ended, once recorded.
@@ -213,6 +267,11 @@ pub(crate) enum RunEnd<W: Workflow> {
     Unencodable(serde_json::Error),
     /// The store could not record the outcome.
     Unrecorded(StoreError),
+    /// The run gave up its task until it wakes; its handle waits on this
+    /// (`None` when a handle already waits through the engine).
+    Unloaded(Option<tokio::sync::oneshot::Receiver<Finish>>),
+    /// The end was given to the handle through the engine.
+    Forwarded,
 }
 
 impl<W: Workflow> RunEnd<W> {
@@ -255,6 +314,10 @@ impl<W: Workflow> RunEnd<W> {
                 source,
             }),
             Self::Unrecorded(error) => RunError::Engine(EngineError::Store(error)),
+            Self::Unloaded(_) | Self::Forwarded => RunError::Engine(EngineError::TaskFailed {
+                run,
+                message: "the run's end was given elsewhere".to_owned(),
+            }),
         })
     }
 }
@@ -268,6 +331,8 @@ impl<W: Workflow> fmt::Display for RunEnd<W> {
             Self::Panicked(payload) => write!(f, "the run panicked: {}", panic_message(&**payload)),
             Self::Unencodable(error) => write!(f, "could not encode the output: {error}"),
             Self::Unrecorded(error) => error.fmt(f),
+            Self::Unloaded(_) => f.write_str("unloaded until it wakes"),
+            Self::Forwarded => f.write_str("ended"),
         }
     }
 }
@@ -324,6 +389,21 @@ impl<W: Workflow> RunHandle<W> {
     /// the handle is consumed.
     pub async fn result(self) -> Result<W::Output, RunError<W::Error>> {
         match self.task.await {
+            // Unloaded while it slept: its end comes through the engine.
+            Ok(RunEnd::Unloaded(Some(finisher))) => match finisher.await {
+                Ok(Finish::Ended(end)) => match end.downcast::<RunEnd<W>>() {
+                    Ok(end) => end.into_result(self.run),
+                    Err(_) => Err(RunError::Engine(EngineError::TaskFailed {
+                        run: self.run,
+                        message: "the resumed run ended as another workflow".to_owned(),
+                    })),
+                },
+                Ok(Finish::Cancelled) => Err(RunError::Cancelled { run: self.run }),
+                Err(_) => Err(RunError::Engine(EngineError::TaskFailed {
+                    run: self.run,
+                    message: "the engine was dropped while the run was unloaded".to_owned(),
+                })),
+            },
             Ok(end) => end.into_result(self.run),
             // Only a runtime shutting down aborts a run's task.
             Err(error) => Err(RunError::Engine(EngineError::TaskFailed {

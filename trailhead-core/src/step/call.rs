@@ -52,6 +52,9 @@ impl RunContext {
             Ok(RunEnd::Unencodable(source)) => {
                 StepFailure::Journal(self.encode_error(key, "output", source))
             }
+            Ok(RunEnd::Unloaded(_) | RunEnd::Forwarded) => {
+                unreachable!("child runs are not unloaded")
+            }
             Ok(RunEnd::Unrecorded(error)) | Err(LaunchError::Store(error)) => {
                 StepFailure::Journal(error)
             }

@@ -37,6 +37,7 @@ pub(super) struct StepSite<'a> {
 
 impl Drop for StepSite<'_> {
     fn drop(&mut self) {
+        self.ctx.step_ended();
         let attempt = *self.attempt.get_mut();
         if attempt > 0 && !*self.settled.get_mut() {
             self.ctx.engine.events().emit(|| Event::StepCancelled {
@@ -50,6 +51,7 @@ impl Drop for StepSite<'_> {
 
 impl<'a> StepSite<'a> {
     pub(super) fn new(ctx: &'a RunContext, key: KeyRef<'a>) -> Self {
+        ctx.step_began();
         Self {
             ctx,
             key,

@@ -61,6 +61,11 @@ impl RunContext {
         let remaining = wake_at
             .duration_since(self.clock.wall_time(now))
             .unwrap_or(Duration::ZERO);
+        if remaining >= self.engine.unload_after() {
+            // Long: let the run give up its task until then (if nothing else
+            // is running); the engine resumes it at the journaled time.
+            self.request_unload(now + remaining);
+        }
         self.engine.events().emit(|| Event::StepStarted {
             run: self.run.clone(),
             step: key.to_key(),

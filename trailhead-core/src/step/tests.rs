@@ -53,6 +53,7 @@ async fn resumed(entries: &[(&'static str, &[u32], serde_json::Value)]) -> (Engi
         journal,
         steps,
         CancellationToken::new(),
+        false,
     );
     (engine, ctx)
 }

@@ -1,0 +1,148 @@
+//! Unloading runs that wait long: a run whose only activity is a `sleep`
+//! longer than the engine's threshold gives up its task until it wakes.
+//!
+//! The sleep's wake-up time is already journaled, so unloading is what a crash
+//! would do, on purpose: the run's body is dropped (the run stays "running" in
+//! the store), a timer entry of a few dozen bytes remembers when to pick it up,
+//! and at that time the engine resumes it from its journal. The caller holding
+//! the run's handle is answered through a one-shot channel kept by the engine
+//! for as long as the run is away.
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
+
+use super::{Engine, Inner};
+use crate::RunId;
+
+/// What the engine tells a run's handle once the run, unloaded at least once,
+/// has ended.
+pub(crate) enum Finish {
+    /// The `RunEnd<W>` of the run, boxed.
+    Ended(Box<dyn Any + Send>),
+    /// The run was cancelled by id while it was unloaded.
+    Cancelled,
+}
+
+/// A job to run when a timer fires: picks an unloaded run up again.
+type Wake = Box<dyn FnOnce(Engine) + Send>;
+
+/// The engine's unloaded runs and their timers.
+#[derive(Default)]
+pub(crate) struct Suspended {
+    /// Answer channels of handles whose run is (or was) unloaded.
+    finishers: Mutex<HashMap<RunId, oneshot::Sender<Finish>>>,
+    /// When to wake what, in order.
+    timers: Mutex<BTreeMap<(Instant, u64), (RunId, Wake)>>,
+    sequence: AtomicU64,
+    changed: Arc<Notify>,
+    service: OnceLock<()>,
+}
+
+impl std::fmt::Debug for Suspended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Suspended").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Engine {
+    /// The receiving end for the handle of a run being unloaded, the first
+    /// time it is; `None` when the handle is already waiting on one.
+    pub(crate) fn finisher(&self, run: &RunId) -> Option<oneshot::Receiver<Finish>> {
+        let mut finishers = lock(&self.inner.suspended.finishers);
+        if finishers.contains_key(run) {
+            return None;
+        }
+        let (sender, receiver) = oneshot::channel();
+        finishers.insert(run.clone(), sender);
+        Some(receiver)
+    }
+
+    /// Answers the handle of a run that was unloaded; gives `finish` back when
+    /// no handle waits through the engine (the run was never unloaded).
+    pub(crate) fn finish_suspended(&self, run: &RunId, finish: Finish) -> Option<Finish> {
+        let sender = lock(&self.inner.suspended.finishers).remove(run);
+        match sender {
+            Some(sender) => {
+                // A dropped handle no longer wants the answer.
+                let _ = sender.send(finish);
+                None
+            }
+            None => Some(finish),
+        }
+    }
+
+    /// Runs `wake` at `at`, on the engine's timer task.
+    pub(crate) fn wake_at(&self, at: Instant, run: RunId, wake: Wake) {
+        let suspended = &self.inner.suspended;
+        let sequence = suspended.sequence.fetch_add(1, Ordering::Relaxed);
+        lock(&suspended.timers).insert((at, sequence), (run, wake));
+        suspended.changed.notify_one();
+        suspended.service.get_or_init(|| {
+            tokio::spawn(timer_service(Arc::downgrade(&self.inner)));
+        });
+    }
+
+    /// Drops the timer of an unloaded run (it was cancelled meanwhile).
+    pub(crate) fn forget_timer(&self, run: &RunId) -> bool {
+        let mut timers = lock(&self.inner.suspended.timers);
+        let before = timers.len();
+        timers.retain(|_, (waiting, _)| waiting != run);
+        before != timers.len()
+    }
+
+    /// How many runs are unloaded, waiting for their timer.
+    pub fn unloaded_runs(&self) -> usize {
+        lock(&self.inner.suspended.timers).len()
+    }
+}
+
+/// Fires due timers; sleeps until the next one or until one is added. Holds
+/// the engine only while firing, so a dropped engine ends it.
+async fn timer_service(engine: Weak<Inner>) {
+    loop {
+        let Some(inner) = engine.upgrade() else {
+            return;
+        };
+        let notify = Arc::clone(&inner.suspended.changed);
+        let changed = notify.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let now = Instant::now();
+        let mut due = Vec::new();
+        let next = {
+            let mut timers = lock(&inner.suspended.timers);
+            while let Some(entry) = timers.first_entry() {
+                if entry.key().0 > now {
+                    break;
+                }
+                due.push(entry.remove());
+            }
+            timers.keys().next().map(|(at, _)| *at)
+        };
+        let handle = Engine { inner };
+        for (_, wake) in due {
+            wake(handle.clone());
+        }
+        drop(handle);
+        match next {
+            Some(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at) => {}
+                    () = &mut changed => {}
+                }
+            }
+            None => changed.await,
+        }
+    }
+}
