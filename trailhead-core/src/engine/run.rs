@@ -419,7 +419,8 @@ impl<W: Workflow> RunHandle<W> {
     /// the run is recorded as cancelled and
     /// [`Event::RunCancelled`](crate::Event::RunCancelled) is emitted.
     /// [`RunHandle::result`] then gives [`RunError::Cancelled`]. Has no effect
-    /// on a run that already ended.
+    /// on a run that already ended. A run unloaded while it sleeps notices the
+    /// cancellation only when it wakes; [`Engine::cancel`] stops it at once.
     pub fn cancel(&self) {
         self.cancel.cancel();
     }
