@@ -114,6 +114,21 @@ impl RunContext {
         }
     }
 
+    /// The failure of a sleep or signal site whose journal entry could not be
+    /// written or read back.
+    fn journal_failure(
+        &self,
+        key: KeyRef<'_>,
+        error: StoreError,
+    ) -> StepError<std::convert::Infallible> {
+        StepError {
+            run: self.run.clone(),
+            step: key.to_key(),
+            attempts: 1,
+            failure: StepFailure::Journal(error),
+        }
+    }
+
     /// The journaled output of step `key`, if this run is resumed and has one.
     // The error is the one the public step methods return (spec'd shape); the
     // path that builds it is cold.

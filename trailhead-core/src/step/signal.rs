@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::__private::Journaled;
 use crate::key::KeyRef;
-use crate::{Event, RunContext, StepError, StepFailure, StoreError};
+use crate::{Event, RunContext, StepError, StoreError};
 
 impl RunContext {
     /// Waits for signal `signal` as step `name` at loop indices `path`.
@@ -80,7 +80,7 @@ impl RunContext {
                 .store()
                 .receive_signal(&self.run, signal, &key.to_key())
                 .await;
-            match stored.map_err(|error| self.signal_error(key, error))? {
+            match stored.map_err(|error| self.journal_failure(key, error))? {
                 Some(value) => break Some(value),
                 None => match deadline {
                     None => notified.await,
@@ -106,7 +106,7 @@ impl RunContext {
         self.journal
             .record_step(record)
             .await
-            .map_err(|error| self.signal_error(key, error))?;
+            .map_err(|error| self.journal_failure(key, error))?;
         self.engine.events().emit(|| Event::StepCompleted {
             run: self.run.clone(),
             step: key.to_key(),
@@ -124,7 +124,7 @@ impl RunContext {
         value: &serde_json::Value,
     ) -> Result<T, StepError<Infallible>> {
         T::from_journal(value).map_err(|source| {
-            self.signal_error(
+            self.journal_failure(
                 key,
                 StoreError::Decode {
                     run: self.run.clone(),
@@ -133,15 +133,6 @@ impl RunContext {
                 },
             )
         })
-    }
-
-    fn signal_error(&self, key: KeyRef<'_>, error: StoreError) -> StepError<Infallible> {
-        StepError {
-            run: self.run.clone(),
-            step: key.to_key(),
-            attempts: 1,
-            failure: StepFailure::Journal(error),
-        }
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::key::KeyRef;
 use crate::store::{StepOutcome, StepRecord};
-use crate::{Event, RunContext, StepError, StepFailure, StoreError};
+use crate::{Event, RunContext, StepError, StoreError};
 
 impl RunContext {
     /// Sleeps `duration` as step `name` at loop indices `path`, durably.
@@ -29,7 +29,7 @@ impl RunContext {
         let now = Instant::now();
         let wake_at = match self.replay.get(&key.to_key()) {
             Some(value) => from_nanos(value).ok_or_else(|| {
-                self.sleep_error(
+                self.journal_failure(
                     key,
                     StoreError::Decode {
                         run: self.run.clone(),
@@ -54,7 +54,7 @@ impl RunContext {
                 self.journal
                     .record_step(record)
                     .await
-                    .map_err(|error| self.sleep_error(key, error))?;
+                    .map_err(|error| self.journal_failure(key, error))?;
                 wake_at
             }
         };
@@ -79,15 +79,6 @@ impl RunContext {
             duration: now.elapsed(),
         });
         Ok(())
-    }
-
-    fn sleep_error(&self, key: KeyRef<'_>, error: StoreError) -> StepError<Infallible> {
-        StepError {
-            run: self.run.clone(),
-            step: key.to_key(),
-            attempts: 1,
-            failure: StepFailure::Journal(error),
-        }
     }
 }
 

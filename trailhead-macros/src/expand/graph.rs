@@ -23,7 +23,7 @@
 //! ```
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote};
+use quote::{format_ident, quote};
 
 use super::step::StepExpander;
 use crate::model::graph::{Plan, SlotPlan};
@@ -152,7 +152,6 @@ fn hand_on(slot: &SlotPlan) -> TokenStream {
     if slot.handed_over() || slot.at_group_end || (slot.readers.is_empty() && slot.tail) {
         quote!(#slot_ident.hand_over(#ident);)
     } else {
-        let _ = ident.to_token_stream();
         quote!(#slot_ident.set(#ident);)
     }
 }

@@ -43,6 +43,12 @@ impl MemoryStore {
     fn get(&self, run: &RunId) -> Option<Arc<MemoryRun>> {
         self.runs().get(run).cloned()
     }
+
+    /// The run, or [`StoreError::UnknownRun`].
+    fn known(&self, run: &RunId) -> Result<Arc<MemoryRun>, StoreError> {
+        self.get(run)
+            .ok_or_else(|| StoreError::UnknownRun { run: run.clone() })
+    }
 }
 
 impl Store for MemoryStore {
@@ -93,14 +99,10 @@ impl Store for MemoryStore {
         name: &str,
         payload: serde_json::Value,
     ) -> StoreFuture<'_, ()> {
-        let found = self.runs().get(run).cloned();
-        let (run, name) = (run.clone(), name.to_owned());
-        Box::pin(async move {
-            match found {
-                Some(memory_run) => memory_run.send_signal(&name, payload),
-                None => Err(StoreError::UnknownRun { run }),
-            }
-        })
+        let sent = self
+            .known(run)
+            .and_then(|found| found.send_signal(name, payload));
+        Box::pin(std::future::ready(sent))
     }
 
     fn receive_signal(
@@ -109,25 +111,13 @@ impl Store for MemoryStore {
         name: &str,
         key: &StepKey,
     ) -> StoreFuture<'_, Option<serde_json::Value>> {
-        let found = self.runs().get(run).cloned();
-        let (run, name, key) = (run.clone(), name.to_owned(), key.clone());
-        Box::pin(async move {
-            match found {
-                Some(memory_run) => Ok(memory_run.receive_signal(&name, &key)),
-                None => Err(StoreError::UnknownRun { run }),
-            }
-        })
+        let received = self.known(run).map(|found| found.receive_signal(name, key));
+        Box::pin(std::future::ready(received))
     }
 
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
-        let found = self.runs().get(run).cloned();
-        let run = run.clone();
-        Box::pin(async move {
-            match found {
-                Some(memory_run) => memory_run.reopen(),
-                None => Err(StoreError::UnknownRun { run }),
-            }
-        })
+        let reopened = self.known(run).and_then(|found| found.reopen());
+        Box::pin(std::future::ready(reopened))
     }
 
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
