@@ -1,9 +1,11 @@
 //! Cancelling a run of a generated workflow: the run stops at once, its record
 //! says so, and the result is `RunError::Cancelled`.
 
+mod support;
+
 use std::time::Duration;
 
-use trailhead::{Engine, Event, RunError, RunStatus, workflow};
+use trailhead::{Engine, RunError, RunStatus, workflow};
 
 async fn wait(secs: u64) -> Result<u64, std::io::Error> {
     tokio::time::sleep(Duration::from_secs(secs)).await;
@@ -25,12 +27,7 @@ async fn cancel_stops_a_run_in_the_middle_of_a_step() {
     let handle = engine.start(slow, ()).await.unwrap();
     let run = handle.id().clone();
     // Wait until the long step has started, then cancel.
-    loop {
-        match events.recv().await.expect("events flow") {
-            Event::StepStarted { step, .. } if step.to_string() == "long" => break,
-            _ => {}
-        }
-    }
+    support::step_started(&mut events, "long").await;
     let started = tokio::time::Instant::now();
     handle.cancel();
     let error = handle.result().await.unwrap_err();

@@ -1,6 +1,8 @@
 //! Resuming: a run whose process stopped mid-way carries on from its last
 //! journaled step when a new engine opens the same store file.
 
+mod support;
+
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -60,14 +62,12 @@ fn a_stopped_run_resumes_from_its_last_journaled_step() {
     {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
-            let engine = Engine::builder().store(SqliteStore::open(&path).unwrap()).build();
+            let engine = Engine::builder()
+                .store(SqliteStore::open(&path).unwrap())
+                .build();
             let mut events = engine.subscribe();
             let _handle = engine.start_with_id(run.clone(), long, 3).await.unwrap();
-            while let Some(event) = events.recv().await {
-                if matches!(&event, trailhead::Event::StepStarted { step, .. } if step.to_string() == "gate") {
-                    break;
-                }
-            }
+            support::step_started(&mut events, "gate").await;
         });
     }
     let first = executed();

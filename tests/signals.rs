@@ -2,10 +2,12 @@
 //! `engine.signal(run, name, value)`; the store keeps signals, so one may come
 //! before the run waits or while its process is down.
 
+mod support;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use trailhead::{Engine, EngineError, Event, RunError, RunId, StepFailure, StoreError, workflow};
+use trailhead::{Engine, EngineError, RunError, RunId, StepFailure, StoreError, workflow};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Approval {
@@ -37,21 +39,13 @@ workflow! {
     }
 }
 
-async fn wait_until_waiting(events: &mut trailhead::EventReceiver, key: &str) {
-    while let Some(event) = events.recv().await {
-        if matches!(&event, Event::StepStarted { step, .. } if step.to_string() == key) {
-            return;
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_run_waits_for_its_signal_and_gets_the_typed_value() {
     let engine = Engine::new();
     let mut events = engine.subscribe();
     let handle = engine.start(review, "spec".to_owned()).await.unwrap();
     let run = handle.id().clone();
-    wait_until_waiting(&mut events, "approval").await;
+    support::step_started(&mut events, "approval").await;
     engine
         .signal(
             &run,
@@ -119,7 +113,7 @@ async fn unknown_runs_and_wrongly_typed_values_are_typed_errors() {
     let mut events = engine.subscribe();
     let handle = engine.start(review, "spec".to_owned()).await.unwrap();
     let run = handle.id().clone();
-    wait_until_waiting(&mut events, "approval").await;
+    support::step_started(&mut events, "approval").await;
     engine.signal(&run, "approval", "yes please").await.unwrap();
     let RunError::Failed { error, .. } = handle.result().await.unwrap_err() else {
         panic!("expected the step's failure")
@@ -155,7 +149,7 @@ fn a_signal_sent_while_the_process_is_down_is_received_after_resuming() {
                 .start_with_id(run.clone(), review, "spec".to_owned())
                 .await
                 .unwrap();
-            wait_until_waiting(&mut events, "approval").await;
+            support::step_started(&mut events, "approval").await;
         });
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();

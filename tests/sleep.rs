@@ -1,6 +1,8 @@
 //! Durable timers: `sleep 5s` journals its wake-up time, so a run resumed
 //! after a stop wakes when it was meant to, not a full sleep later.
 
+mod support;
+
 use std::time::Duration;
 
 use trailhead::{Engine, RunId, StepOutcome, workflow};
@@ -56,14 +58,12 @@ fn a_resumed_run_wakes_at_the_journaled_time_not_a_full_sleep_later() {
                 .start_with_id(run.clone(), reminder, Duration::from_millis(1))
                 .await
                 .unwrap();
-            while let Some(event) = events.recv().await {
-                if matches!(&event, trailhead::Event::StepStarted { step, .. } if step.to_string() == "sleep")
-                {
-                    break;
-                }
-            }
+            support::step_started(&mut events, "sleep").await;
             let journal = engine.journal(&run).await.unwrap();
-            let sleep = journal.iter().find(|r| r.key.to_string() == "sleep").unwrap();
+            let sleep = journal
+                .iter()
+                .find(|r| r.key.to_string() == "sleep")
+                .unwrap();
             let StepOutcome::Completed(value) = &sleep.outcome else {
                 panic!("a sleep's entry is its wake-up time")
             };

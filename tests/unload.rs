@@ -1,6 +1,8 @@
 //! A run that sleeps long gives up its task and memory until it wakes: the
 //! engine keeps a timer entry and resumes it from its journal then.
 
+mod support;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -43,14 +45,6 @@ workflow! {
     }
 }
 
-async fn until_unloaded(events: &mut trailhead::EventReceiver) {
-    while let Some(event) = events.recv().await {
-        if matches!(event, Event::RunUnloaded { .. }) {
-            return;
-        }
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_day_long_sleep_holds_no_task_and_the_run_wakes_on_time() {
     let engine = Engine::new();
@@ -58,7 +52,10 @@ async fn a_day_long_sleep_holds_no_task_and_the_run_wakes_on_time() {
     let started = tokio::time::Instant::now();
     let handle = engine.start(nap_a_day, ()).await.unwrap();
     let run = handle.id().clone();
-    until_unloaded(&mut events).await;
+    support::until(&mut events, |event| {
+        matches!(event, Event::RunUnloaded { .. })
+    })
+    .await;
     assert_eq!(engine.unloaded_runs(), 1);
     // Only the engine's timer task is alive: the run's task is gone.
     assert_eq!(
@@ -111,7 +108,10 @@ async fn an_unloaded_run_can_be_cancelled_by_id() {
     let mut events = engine.subscribe();
     let handle = engine.start(long_nap, ()).await.unwrap();
     let run = handle.id().clone();
-    until_unloaded(&mut events).await;
+    support::until(&mut events, |event| {
+        matches!(event, Event::RunUnloaded { .. })
+    })
+    .await;
     engine.cancel(&run).await.unwrap();
     assert!(matches!(
         handle.result().await,

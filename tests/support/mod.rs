@@ -40,3 +40,23 @@ pub fn drain(events: &mut trailhead::EventReceiver) -> Vec<Event> {
     }
     out
 }
+
+/// Waits until step `key` has started (its first attempt, or a sleep or signal
+/// site beginning to wait).
+pub async fn step_started(events: &mut trailhead::EventReceiver, key: &str) {
+    until(
+        events,
+        |event| matches!(event, Event::StepStarted { step, .. } if step.to_string() == key),
+    )
+    .await;
+}
+
+/// Waits for the first event that passes `test`.
+pub async fn until(events: &mut trailhead::EventReceiver, test: impl Fn(&Event) -> bool) {
+    while let Some(event) = events.recv().await {
+        if test(&event) {
+            return;
+        }
+    }
+    panic!("the events ended before the one awaited");
+}
