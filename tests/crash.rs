@@ -8,15 +8,15 @@
 //! `TRAILHEAD_CRASH_DIR` set. `KILLS` rounds run by default; the ignored
 //! `thousand_kills` test runs 1,000.
 
+mod crash_support;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crash_support::{DIR_ENV, RUN_ENV, child};
 use trailhead::{Engine, RunId, RunStatus, SqliteStore, StepOutcome, workflow};
 
-const DIR_ENV: &str = "TRAILHEAD_CRASH_DIR";
-const RUN_ENV: &str = "TRAILHEAD_CRASH_RUN";
 const KILLS: u32 = 30;
 
 /// Records that step `label` starts now, then works a little.
@@ -99,23 +99,6 @@ fn child_process_entry() {
             println!("DONE {output}");
         }
     });
-}
-
-fn child(dir: &Path, run: &str) -> Command {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args([
-            "child_process_entry",
-            "--exact",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(DIR_ENV, dir)
-        .env(RUN_ENV, run)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("child.err")).unwrap());
-    command
 }
 
 /// A small deterministic generator for the kill moments.

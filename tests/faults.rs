@@ -79,6 +79,13 @@ impl Store for FailingWrites {
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
         self.inner.reopen_run(run)
     }
+    fn begin_compensation(
+        &self,
+        run: &RunId,
+        then: RunOutcome,
+    ) -> StoreFuture<'_, Arc<dyn Journal>> {
+        self.inner.begin_compensation(run, then)
+    }
     fn send_signal(
         &self,
         run: &RunId,

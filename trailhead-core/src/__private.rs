@@ -9,8 +9,15 @@ pub use ::serde;
 pub use ::std;
 pub use trailhead_macros::workflow_inner;
 
+pub use crate::compensation::generated::{
+    CallCompensation, CallOf, NotAWorkflow, Undo, Undone, compensate_step, compensated, undo_with,
+};
+pub use crate::compensation::{Compensation, UndoFuture};
 pub use crate::parallel::{Done, Node, Slot, fan_out, fan_out_all, run_graph};
-pub use crate::{Backoff, RetryPolicy, RunContext, StepError, StepKey, StepPolicy, Workflow};
+pub use crate::{
+    Backoff, Classify, ErrorClass, RetryPolicy, RunContext, StepError, StepKey, StepPolicy,
+    Workflow,
+};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -94,9 +101,47 @@ pub const fn assert_workflow<W: Workflow>(w: W) -> W {
     w
 }
 
-/// The retry predicate when a step has none: every error is retryable.
+/// The retry predicate that retries every error (for the runtime's own tests).
 pub fn retry_any<E>(_: &E) -> bool {
     true
+}
+
+/// A step's error, to be asked its class: `(&Classified(error)).error_class()`
+/// with [`ClassifyByImpl`] and [`ClassifyByDefault`] in scope.
+///
+/// Autoref specialization, for the retry predicate of a step without `when`:
+/// method lookup tries the receiver `&Classified<E>` as is first, which finds
+/// [`ClassifyByImpl`] when `E: Classify`, and only then borrowed again, which
+/// finds [`ClassifyByDefault`] for every `E`. It works where `E` is a concrete
+/// type, as it is in the predicate closure `workflow!` writes at each step.
+#[derive(Debug)]
+pub struct Classified<'a, E>(pub &'a E);
+
+/// The class of an error whose type implements [`Classify`].
+pub trait ClassifyByImpl {
+    /// The error's own class.
+    fn error_class(&self) -> ErrorClass;
+}
+
+impl<E: Classify> ClassifyByImpl for Classified<'_, E> {
+    #[inline]
+    fn error_class(&self) -> ErrorClass {
+        Classify::class(self.0)
+    }
+}
+
+/// The class of an error whose type does not implement [`Classify`]:
+/// transient, so it is retried.
+pub trait ClassifyByDefault {
+    /// [`ErrorClass::Transient`].
+    fn error_class(&self) -> ErrorClass;
+}
+
+impl<E> ClassifyByDefault for &Classified<'_, E> {
+    #[inline]
+    fn error_class(&self) -> ErrorClass {
+        ErrorClass::Transient
+    }
 }
 
 /// Applies a step's `.map_err(f)`; a call rather than `(f)(error)` so that a

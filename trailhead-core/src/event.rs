@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::{RunId, StepKey};
+use crate::{BreakerState, RunId, StepKey};
 
 /// Something a run or a step did.
 ///
@@ -135,6 +135,16 @@ pub enum Event {
         /// The step.
         step: StepKey,
     },
+    /// A step failed for good and its `.fallback(..)` gave its value
+    /// instead (journaled as the step's outcome).
+    StepFellBack {
+        /// The run.
+        run: RunId,
+        /// The step.
+        step: StepKey,
+        /// Why the step failed.
+        error: String,
+    },
     /// A running step was stopped before it finished: a statement beside it
     /// failed, or the run was cancelled.
     StepCancelled {
@@ -144,6 +154,90 @@ pub enum Event {
         step: StepKey,
         /// The attempt that was running.
         attempt: u32,
+    },
+    /// A run's body panicked outside its steps (the task driving it died);
+    /// it is driven again from its journal after `delay`.
+    RunRestarting {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+        /// Which restart this is, from 1.
+        restart: u32,
+        /// The wait before it.
+        delay: Duration,
+        /// The panic's message.
+        error: String,
+    },
+    /// A circuit breaker changed state: a step's outcome (or the first call
+    /// after its open time) moved it.
+    BreakerChanged {
+        /// The breaker's name.
+        breaker: String,
+        /// Its state before.
+        from: BreakerState,
+        /// Its state now.
+        to: BreakerState,
+        /// The run whose step moved it.
+        run: RunId,
+        /// The step.
+        step: StepKey,
+    },
+    /// A run that failed, was cancelled or passed its deadline (or a child
+    /// run whose parent is undone) began running the compensations of its
+    /// completed steps, last completed first.
+    RunCompensating {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: String,
+        /// Why it is undone.
+        cause: String,
+    },
+    /// An attempt of a step's compensation started.
+    CompensationStarted {
+        /// The run.
+        run: RunId,
+        /// The step being undone.
+        step: StepKey,
+        /// The attempt, from 1.
+        attempt: u32,
+    },
+    /// A step's compensation succeeded and is journaled.
+    CompensationCompleted {
+        /// The run.
+        run: RunId,
+        /// The step undone.
+        step: StepKey,
+        /// The attempt that succeeded.
+        attempt: u32,
+        /// How long that attempt took.
+        duration: Duration,
+    },
+    /// A compensation's attempt failed and it will be attempted again.
+    CompensationRetrying {
+        /// The run.
+        run: RunId,
+        /// The step being undone.
+        step: StepKey,
+        /// The attempt that failed.
+        attempt: u32,
+        /// The wait before the next attempt.
+        delay: Duration,
+        /// The failure's text.
+        error: String,
+    },
+    /// A compensation failed for good: the rollback stops and the run ends
+    /// [`CompensationFailed`](crate::RunStatus::CompensationFailed).
+    CompensationFailed {
+        /// The run.
+        run: RunId,
+        /// The step that could not be undone.
+        step: StepKey,
+        /// The last attempt.
+        attempt: u32,
+        /// The failure's text.
+        error: String,
     },
 }
 
@@ -162,7 +256,15 @@ impl Event {
             | Self::StepFailed { run, .. }
             | Self::StepRetrying { run, .. }
             | Self::StepReplayed { run, .. }
-            | Self::StepCancelled { run, .. } => run,
+            | Self::StepCancelled { run, .. }
+            | Self::StepFellBack { run, .. }
+            | Self::RunCompensating { run, .. }
+            | Self::RunRestarting { run, .. }
+            | Self::BreakerChanged { run, .. }
+            | Self::CompensationStarted { run, .. }
+            | Self::CompensationCompleted { run, .. }
+            | Self::CompensationRetrying { run, .. }
+            | Self::CompensationFailed { run, .. } => run,
         }
     }
 
@@ -174,13 +276,21 @@ impl Event {
             | Self::StepFailed { step, .. }
             | Self::StepRetrying { step, .. }
             | Self::StepReplayed { step, .. }
-            | Self::StepCancelled { step, .. } => Some(step),
+            | Self::StepCancelled { step, .. }
+            | Self::StepFellBack { step, .. }
+            | Self::BreakerChanged { step, .. }
+            | Self::CompensationStarted { step, .. }
+            | Self::CompensationCompleted { step, .. }
+            | Self::CompensationRetrying { step, .. }
+            | Self::CompensationFailed { step, .. } => Some(step),
             Self::RunStarted { .. }
             | Self::RunResumed { .. }
             | Self::RunUnloaded { .. }
             | Self::RunCompleted { .. }
             | Self::RunFailed { .. }
-            | Self::RunCancelled { .. } => None,
+            | Self::RunCancelled { .. }
+            | Self::RunCompensating { .. }
+            | Self::RunRestarting { .. } => None,
         }
     }
 }

@@ -122,7 +122,42 @@ impl StepKey {
     pub fn path(&self) -> &[u32] {
         &self.path
     }
+
+    /// The key the compensation of this step is journaled under:
+    /// `undo:` before the name, the same path.
+    ///
+    /// ```
+    /// use trailhead_core::StepKey;
+    ///
+    /// let undo = StepKey::new("charge", &[2]).undo();
+    /// assert_eq!(undo.to_string(), "undo:charge[2]");
+    /// assert_eq!(undo.undone(), Some(StepKey::new("charge", &[2])));
+    /// ```
+    pub fn undo(&self) -> StepKey {
+        Self {
+            name: Cow::Owned(format!("{UNDO}{}", self.name)),
+            path: self.path.clone(),
+        }
+    }
+
+    /// For the key of a compensation, the key of the step it undid.
+    pub fn undone(&self) -> Option<StepKey> {
+        let name = self.name.strip_prefix(UNDO)?;
+        Some(Self {
+            name: Cow::Owned(name.to_owned()),
+            path: self.path.clone(),
+        })
+    }
+
+    /// Whether this is the key of a compensation.
+    pub(crate) fn is_undo(&self) -> bool {
+        self.name.starts_with(UNDO)
+    }
 }
+
+/// What a compensation's key starts with (no step name can: names are
+/// identifiers, or `.name(..)` strings the macro refuses with a `:`).
+const UNDO: &str = "undo:";
 
 impl fmt::Display for StepKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

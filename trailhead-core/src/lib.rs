@@ -61,6 +61,8 @@
 
 #[doc(hidden)]
 pub mod __private;
+mod breaker;
+mod compensation;
 mod engine;
 mod error;
 mod event;
@@ -71,8 +73,15 @@ mod step;
 pub mod store;
 mod workflow;
 
-pub use engine::{Engine, EngineBuilder, RunContext, RunHandle};
-pub use error::{EngineError, Error, RunError, StepError, StepFailure, StoreError};
+pub use breaker::{BreakerConfig, BreakerState, BreakerTransition};
+pub use compensation::{Compensation, UndoFuture};
+pub use engine::{
+    BreakerHealth, Engine, EngineBuilder, FailedCompensation, Health, RunContext, RunHandle,
+    StalledRun,
+};
+pub use error::{
+    Classify, EngineError, Error, ErrorClass, RunError, StepError, StepFailure, StoreError,
+};
 pub use event::{Event, EventReceiver};
 pub use key::{ParseStepKeyError, RunId, StepKey};
 pub use policy::{Backoff, Delays, RetryPolicy, StepPolicy};

@@ -74,6 +74,19 @@ pub trait Workflow: Copy + Send + Sync + 'static {
     /// (`#[compatible_with(0x…)]` on the workflow): a change declared safe for
     /// runs in flight.
     const COMPATIBLE_WITH: &'static [u64] = &[];
+    /// Whether anything in the definition can be undone (a step with
+    /// `.compensate(..)`, or a `call`): a run that fails is then rolled back.
+    const COMPENSATES: bool = false;
+    /// How long a run may take, from when it was started, before it is
+    /// stopped and rolled back (`#[deadline(30s)]` on the workflow).
+    const DEADLINE: Option<std::time::Duration> = None;
+
+    /// How the site named `site` (a step key's [`name`](crate::StepKey::name))
+    /// is undone, if it is.
+    fn compensation(site: &str) -> Option<crate::Compensation> {
+        let _ = site;
+        None
+    }
 
     /// Runs the workflow body with `input`, calling into `ctx` for its steps.
     fn execute<'a>(

@@ -10,14 +10,18 @@ use std::time::Duration;
 use common::Boom;
 use trailhead_core::__private::retry_any;
 use trailhead_core::{
-    Backoff, Engine, EngineError, RetryPolicy, RunError, RunId, RunOutcome, StepError, StepPolicy,
+    Backoff, Engine, RetryPolicy, RunError, RunId, RunOutcome, StepError, StepFailure, StepPolicy,
 };
 
 // Returns the name of the thread the step ran on.
 impl_workflow!(WhereAmI("where_am_i"): () => String, StepError<Boom>, |ctx, ()| {
-    ctx.step_blocking("where", &[], StepPolicy::DEFAULT, retry_any, || {
-        Ok(format!("{:?}", std::thread::current().id()))
-    })
+    ctx.step_blocking(
+        "where",
+        &[],
+        StepPolicy::DEFAULT,
+        || Ok(format!("{:?}", std::thread::current().id())),
+        retry_any,
+    )
     .await
 });
 
@@ -26,17 +30,27 @@ impl_workflow!(FlakyBlocking("flaky_blocking"): u32 => u32, StepError<Boom>, |ct
     let calls = Arc::new(AtomicU32::new(0));
     let policy = StepPolicy::new()
         .with_retry(RetryPolicy::attempts(5).with_backoff(Backoff::fixed(Duration::from_millis(10))));
-    ctx.step_blocking("compute", &[], policy, retry_any, move || {
-        let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
-        if call <= failures { Err(Boom(call)) } else { Ok(call) }
-    })
+    ctx.step_blocking(
+        "compute",
+        &[],
+        policy,
+        move || {
+            let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if call <= failures { Err(Boom(call)) } else { Ok(call) }
+        },
+        retry_any,
+    )
     .await
 });
 
 impl_workflow!(PanicsBlocking("panics_blocking"): () => (), StepError<Boom>, |ctx, ()| {
-    ctx.step_blocking("explode", &[], StepPolicy::DEFAULT, retry_any, || -> Result<(), Boom> {
-        panic!("blocking kaboom")
-    })
+    ctx.step_blocking(
+        "explode",
+        &[],
+        StepPolicy::DEFAULT,
+        || -> Result<(), Boom> { panic!("blocking kaboom") },
+        retry_any,
+    )
     .await
 });
 
@@ -63,7 +77,7 @@ async fn a_blocking_step_is_retried() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_panic_in_a_blocking_step_fails_the_run() {
+async fn a_panic_in_a_blocking_step_fails_the_step() {
     let engine = Engine::new();
     let id = RunId::new("r");
     let result = engine
@@ -72,16 +86,21 @@ async fn a_panic_in_a_blocking_step_fails_the_run() {
         .unwrap()
         .result()
         .await;
-    assert!(matches!(
-        result,
-        Err(RunError::Engine(EngineError::TaskFailed { message, .. }))
-            if message == "the run panicked: blocking kaboom"
-    ));
+    let Err(RunError::Failed { error, .. }) = result else {
+        panic!("expected the step's failure, got {result:?}");
+    };
+    assert_eq!(error.step.to_string(), "explode");
+    assert_eq!(error.attempts, 1);
+    assert!(
+        matches!(&error.failure, StepFailure::Panicked(message) if message == "blocking kaboom"),
+        "{error}"
+    );
     let record = engine.run_record(&id).await.unwrap().unwrap();
     assert_eq!(
         record.outcome,
         Some(RunOutcome::Failed(
-            "the run panicked: blocking kaboom".into()
+            "step `explode` of run `r` failed after 1 attempt(s): the step panicked: blocking kaboom"
+                .into()
         ))
     );
 }

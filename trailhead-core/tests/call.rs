@@ -15,19 +15,31 @@ use trailhead_core::{
 
 // Multiplies by ten; fails on zero; naps `input` seconds first when above 100.
 impl_workflow!(Child("child"): u64 => u64, StepError<Boom>, |ctx, n| {
-    ctx.step("work", &[], StepPolicy::DEFAULT, retry_any, || async move {
-        if n > 100 {
-            tokio::time::sleep(Duration::from_secs(n)).await;
-        }
-        if n == 0 { Err(Boom(0)) } else { Ok(n * 10) }
-    })
+    ctx.step(
+        "work",
+        &[],
+        StepPolicy::DEFAULT,
+        || async move {
+            if n > 100 {
+                tokio::time::sleep(Duration::from_secs(n)).await;
+            }
+            if n == 0 { Err(Boom(0)) } else { Ok(n * 10) }
+        },
+        retry_any,
+    )
     .await
 });
 
 // Prepares, then ships through the child workflow.
 impl_workflow!(Parent("parent"): u64 => u64, Error, |ctx, n| {
     let n = ctx
-        .step("prepare", &[], StepPolicy::DEFAULT, retry_any, || async move { Ok::<_, Boom>(n) })
+        .step(
+            "prepare",
+            &[],
+            StepPolicy::DEFAULT,
+            || async move { Ok::<_, Boom>(n) },
+            retry_any,
+        )
         .await?;
     Ok(ctx.call("ship", &[], Child, n).await?)
 });

@@ -27,12 +27,18 @@ impl Drop for DropFlag {
 
 // Sleeps `input` seconds in one step.
 impl_workflow!(Sleeper("sleeper"): u64 => u64, StepError<Boom>, |ctx, secs| {
-    ctx.step("nap", &[], StepPolicy::DEFAULT, retry_any, || async move {
-        let mut flag = DropFlag(Some(&NAP_DROPPED));
-        tokio::time::sleep(Duration::from_secs(secs)).await;
-        flag.0 = None;
-        Ok(secs)
-    })
+    ctx.step(
+        "nap",
+        &[],
+        StepPolicy::DEFAULT,
+        || async move {
+            let mut flag = DropFlag(Some(&NAP_DROPPED));
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            flag.0 = None;
+            Ok(secs)
+        },
+        retry_any,
+    )
     .await
 });
 

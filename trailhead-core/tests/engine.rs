@@ -24,9 +24,13 @@ impl_workflow!(Pipeline("pipeline"): String => u64, Error, |ctx, text| {
     let mut total = 0;
     for i in 0..2_u32 {
         total += ctx
-            .step("double", &[i], StepPolicy::DEFAULT, retry_any, || async move {
-                Ok::<_, Boom>(n * 2)
-            })
+            .step(
+                "double",
+                &[i],
+                StepPolicy::DEFAULT,
+                || async move { Ok::<_, Boom>(n * 2) },
+                retry_any,
+            )
             .await?;
     }
     Ok(total)
@@ -35,10 +39,10 @@ impl_workflow!(Pipeline("pipeline"): String => u64, Error, |ctx, text| {
 // Runs step `a` twice: the journal must refuse the second entry.
 impl_workflow!(Twice("twice"): () => u32, StepError<Boom>, |ctx, ()| {
     let first = ctx
-        .step("a", &[], StepPolicy::DEFAULT, retry_any, || async { Ok(1) })
+        .step("a", &[], StepPolicy::DEFAULT, || async { Ok(1) }, retry_any)
         .await?;
     let second = ctx
-        .step("a", &[], StepPolicy::DEFAULT, retry_any, || async { Ok(2) })
+        .step("a", &[], StepPolicy::DEFAULT, || async { Ok(2) }, retry_any)
         .await?;
     Ok(first + second)
 });
@@ -48,9 +52,13 @@ type Unencodable = HashMap<(u32, u32), u32>;
 
 impl_workflow!(BadStepOutput("bad_step_output"): () => u32, StepError<Boom>, |ctx, ()| {
     let map = ctx
-        .step("map", &[], StepPolicy::DEFAULT, retry_any, || async {
-            Ok::<Unencodable, Boom>(HashMap::from([((1, 2), 3)]))
-        })
+        .step(
+            "map",
+            &[],
+            StepPolicy::DEFAULT,
+            || async { Ok::<Unencodable, Boom>(HashMap::from([((1, 2), 3)])) },
+            retry_any,
+        )
         .await?;
     Ok(map.len() as u32)
 });

@@ -42,11 +42,17 @@ impl Plan {
 
 impl_workflow!(Flaky("flaky"): Plan => u32, StepError<Boom>, |ctx, plan| {
     let mut calls = 0;
-    ctx.step("fetch", &[], plan.policy(), retry_any, || {
-        calls += 1;
-        let call = calls;
-        async move { if call <= plan.failures { Err(Boom(call)) } else { Ok(call) } }
-    })
+    ctx.step(
+        "fetch",
+        &[],
+        plan.policy(),
+        || {
+            calls += 1;
+            let call = calls;
+            async move { if call <= plan.failures { Err(Boom(call)) } else { Ok(call) } }
+        },
+        retry_any,
+    )
     .await
 });
 
@@ -54,11 +60,17 @@ impl_workflow!(Flaky("flaky"): Plan => u32, StepError<Boom>, |ctx, plan| {
 impl_workflow!(Picky("picky"): () => u32, StepError<Boom>, |ctx, ()| {
     let mut calls = 0;
     let policy = Plan { failures: 0, max_attempts: 5, jitter: false }.policy();
-    ctx.step("fetch", &[], policy, |error: &Boom| error.0 % 2 == 1, || {
-        calls += 1;
-        let call = calls;
-        async move { Err::<u32, _>(Boom(call)) }
-    })
+    ctx.step(
+        "fetch",
+        &[],
+        policy,
+        || {
+            calls += 1;
+            let call = calls;
+            async move { Err::<u32, _>(Boom(call)) }
+        },
+        |error: &Boom| error.0 % 2 == 1,
+    )
     .await
 });
 
@@ -76,13 +88,19 @@ impl_workflow!(Slow("slow"): Sleeps => u64, StepError<Boom>, |ctx, input| {
         .with_retry(RetryPolicy::attempts(attempts).with_backoff(Backoff::fixed(ms(500))))
         .with_timeout(Duration::from_secs(1));
     let mut sleeps = input.sleeps_ms.into_iter();
-    ctx.step("slow", &[], policy, |_: &Boom| false, || {
-        let sleep = sleeps.next().unwrap();
-        async move {
-            tokio::time::sleep(ms(sleep)).await;
-            Ok::<_, Boom>(sleep)
-        }
-    })
+    ctx.step(
+        "slow",
+        &[],
+        policy,
+        || {
+            let sleep = sleeps.next().unwrap();
+            async move {
+                tokio::time::sleep(ms(sleep)).await;
+                Ok::<_, Boom>(sleep)
+            }
+        },
+        |_: &Boom| false,
+    )
     .await
 });
 

@@ -2,7 +2,10 @@
 //!
 //! Steps are boxes, calls of other workflows are subroutine boxes, branches are
 //! diamonds with their arms labelled, loops are hexagons with a dotted edge back from
-//! the end of their body. Plain Rust between steps is not drawn. Node ids come from
+//! the end of their body. A step's compensation hangs off it by a dashed
+//! `compensate` edge (taken only in a rollback), a fallback by a dashed
+//! `fails` edge to the value given instead; breakers, resources and
+//! `irreversible` are written in the step's box. Plain Rust between steps is not drawn. Node ids come from
 //! the definition order, so the same definition always gives the same text.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -215,7 +218,27 @@ impl Chart<'_, '_> {
                 };
                 self.declare(&shape);
                 self.connect(&exits, &id);
-                vec![Exit::plain(&id)]
+                if let Some(compensate) = &step.options.compensate {
+                    // Dashed: taken only when the run is rolled back.
+                    let undo = format!("u{}", step.site);
+                    let func = tokens_text(&compensate.func.to_token_stream());
+                    self.declare(&format!("{undo}[\"{}\"]", escape(&format!("undo: {func}"))));
+                    self.lines
+                        .push(format!("    {id} -.->|\"compensate\"| {undo}"));
+                }
+                let mut out = vec![Exit::plain(&id)];
+                if let Some(fallback) = &step.options.fallback {
+                    let instead = format!("f{}", step.site);
+                    let value = tokens_text(&fallback.to_token_stream());
+                    self.declare(&format!(
+                        "{instead}([\"{}\"])",
+                        escape(&format!("fallback: {value}"))
+                    ));
+                    self.lines
+                        .push(format!("    {id} -.->|\"fails\"| {instead}"));
+                    out.push(Exit::plain(&instead));
+                }
+                out
             }
             Node::Sleep(sleep) => {
                 let id = format!("s{}", sleep.site);
@@ -409,6 +432,12 @@ fn options_text(options: &StepOptions) -> String {
     }
     if let Some(resource) = &options.resource {
         parts.push(format!("resource {}", resource.value()));
+    }
+    if let Some(breaker) = &options.breaker {
+        parts.push(format!("breaker {}", breaker.value()));
+    }
+    if options.irreversible.is_some() {
+        parts.push("irreversible".to_owned());
     }
     if let Some(timeout) = &options.timeout {
         parts.push(match timeout {

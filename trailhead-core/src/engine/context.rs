@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::Engine;
+use super::{Engine, LiveRun};
 use crate::store::{Journal, StepOutcome, StepRecord};
 use crate::{RunId, StepKey};
 
@@ -31,6 +31,8 @@ pub struct RunContext {
     /// Outputs of steps completed before a resume; empty for a new run.
     pub(crate) replay: HashMap<StepKey, serde_json::Value>,
     pub(crate) cancel: CancellationToken,
+    /// What the engine's health report reads about this run.
+    pub(crate) live: Arc<LiveRun>,
     pub(crate) clock: RunClock,
     /// Tasks of child runs started by `call`; made on the first call.
     children: OnceLock<TaskTracker>,
@@ -55,11 +57,13 @@ impl RunContext {
         cancel: CancellationToken,
         unloadable: bool,
     ) -> Self {
-        // Failed steps run again on resume; only completed ones replay.
+        // Failed steps run again on resume; completed ones (and fallbacks) replay.
         let replay = journaled
             .into_iter()
             .filter_map(|record| match record.outcome {
-                StepOutcome::Completed(value) => Some((record.key, value)),
+                StepOutcome::Completed(value) | StepOutcome::FellBack(value) => {
+                    Some((record.key, value))
+                }
                 StepOutcome::Failed(_) => None,
             })
             .collect();
@@ -70,6 +74,7 @@ impl RunContext {
             workflow,
             journal,
             replay,
+            live: Arc::new(LiveRun::new(cancel.clone(), workflow)),
             cancel,
             clock,
             children: OnceLock::new(),
@@ -180,6 +185,18 @@ impl RunClock {
         Self {
             wall: SystemTime::now(),
             monotonic: Instant::now(),
+        }
+    }
+
+    /// The instant at wall-clock time `wall` (on a paused test clock, in
+    /// virtual time).
+    pub(crate) fn instant_at(&self, wall: SystemTime) -> Instant {
+        match wall.duration_since(self.wall) {
+            Ok(after) => self.monotonic + after,
+            Err(before) => self
+                .monotonic
+                .checked_sub(before.duration())
+                .unwrap_or(self.monotonic),
         }
     }
 

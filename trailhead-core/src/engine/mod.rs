@@ -7,6 +7,8 @@
 
 mod bus;
 mod context;
+mod health;
+mod live;
 mod run;
 mod suspend;
 
@@ -19,12 +21,17 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub use context::RunContext;
+pub use health::{BreakerHealth, FailedCompensation, Health, StalledRun};
 pub use run::RunHandle;
-pub(crate) use run::{Launch, LaunchError, RunEnd};
+pub(crate) use run::{Launch, LaunchError, RunEnd, panic_message};
 
-use crate::store::{MemoryStore, RunRecord, RunStatus, StepRecord, Store};
+use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
 use crate::{EngineError, EventReceiver, RunError, RunId, StoreError, Workflow};
 use bus::EventBus;
+pub(crate) use live::LiveRun;
+
+use crate::breaker::Breaker;
+use crate::{BreakerConfig, RetryPolicy};
 
 /// Runs workflows.
 ///
@@ -84,8 +91,15 @@ struct Inner {
     suspended: suspend::Suspended,
     /// Sleeps at least this long unload the run (top-level runs only).
     unload_after: Duration,
-    /// The runs this engine is running, to cancel them by id.
-    active: std::sync::Mutex<HashMap<RunId, tokio_util::sync::CancellationToken>>,
+    /// The runs this engine is running, to cancel them by id and report on them.
+    active: std::sync::Mutex<HashMap<RunId, Arc<LiveRun>>>,
+    /// Named circuit breakers, shared by every run.
+    breakers: HashMap<Box<str>, Arc<Breaker>>,
+    /// Runs with no step ended for this long are reported stalled.
+    stalled_after: Duration,
+    /// How often a run whose body panicked is driven (restarted), and after
+    /// what delays.
+    restarts: RetryPolicy,
     /// Runs waiting for a signal, woken when one is sent to them.
     signal_waiters: std::sync::Mutex<HashMap<RunId, Arc<tokio::sync::Notify>>>,
 }
@@ -164,24 +178,67 @@ impl Engine {
     ///
     /// Dropping the future may or may not have cancelled the run.
     pub async fn cancel(&self, run: &RunId) -> Result<(), EngineError> {
-        let token = self.active_runs().get(run).cloned();
-        if let Some(token) = token {
-            token.cancel();
+        let live = self.active_runs().get(run).cloned();
+        if let Some(live) = live {
+            live.cancel.cancel();
             return Ok(());
         }
-        let Some((record, _, journal)) = self.store().open_run(run).await? else {
+        // Unloaded while it slept: woken now, cancelled, to be rolled back.
+        if let Some(wake) = self.take_timer(run) {
+            let _ = wake(self.clone(), true).await;
+            return Ok(());
+        }
+        let Some((record, journaled, journal)) = self.store().open_run(run).await? else {
             return Err(EngineError::UnknownRun { run: run.clone() });
         };
-        if record.outcome.is_some() {
-            return Err(EngineError::Store(StoreError::RunFinished {
-                run: run.clone(),
-            }));
+        match record.status {
+            RunStatus::Running => {}
+            // Already being undone; the engine that resumes it finishes.
+            RunStatus::Compensating => return Ok(()),
+            _ => {
+                return Err(EngineError::Store(StoreError::RunFinished {
+                    run: run.clone(),
+                }));
+            }
         }
-        journal.finish(crate::store::RunOutcome::Cancelled).await?;
-        // Unloaded while it slept: no need to wake it, and its handle is told.
-        self.forget_timer(run);
-        self.finish_suspended(run, suspend::Finish::Cancelled);
+        // Its process stopped. With completed steps it may have something to
+        // undo: it is left compensating, and `resume` rolls it back (only its
+        // workflow knows how). Without, it is simply cancelled.
+        let children = self.cancel_gone_children(run).await?;
+        let undoable = journaled
+            .iter()
+            .any(|step| matches!(step.outcome, StepOutcome::Completed(_)));
+        if undoable || children {
+            self.store()
+                .begin_compensation(run, crate::store::RunOutcome::Cancelled)
+                .await?;
+        } else {
+            journal.finish(crate::store::RunOutcome::Cancelled).await?;
+        }
         Ok(())
+    }
+
+    /// Cancels the unfinished child runs of `run`, whose process stopped:
+    /// left compensating for the parent's rollback to undo. Whether there
+    /// were any.
+    fn cancel_gone_children<'a>(
+        &'a self,
+        run: &'a RunId,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, EngineError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let mut any = false;
+            for child in self.store().list_runs(Some(RunStatus::Running)).await? {
+                if child.parent.as_ref() == Some(run) {
+                    self.cancel_gone_children(&child.id).await?;
+                    self.store()
+                        .begin_compensation(&child.id, crate::store::RunOutcome::Cancelled)
+                        .await?;
+                    any = true;
+                }
+            }
+            Ok(any)
+        })
     }
 
     /// Retries a failed (or cancelled) run of `workflow` from its last good
@@ -241,24 +298,32 @@ impl Engine {
         Ok(RunHandle::new(launch, tokio::spawn(task)))
     }
 
-    fn active_runs(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<RunId, tokio_util::sync::CancellationToken>> {
+    fn active_runs(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, Arc<LiveRun>>> {
         self.inner
             .active
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Remembers a launched run, to cancel it by id.
-    pub(crate) fn track(&self, launch: &Launch) {
+    /// Remembers a run being driven, to cancel it by id and report on it.
+    pub(crate) fn track(&self, ctx: &RunContext) {
         self.active_runs()
-            .insert(launch.run.clone(), launch.cancel.clone());
+            .insert(ctx.run.clone(), Arc::clone(&ctx.live));
     }
 
     /// Forgets a run that ended.
     pub(crate) fn untrack(&self, run: &RunId) {
         self.active_runs().remove(run);
+    }
+
+    /// How runs whose body panicked are restarted.
+    pub(crate) fn restarts(&self) -> RetryPolicy {
+        self.inner.restarts
+    }
+
+    /// The circuit breaker `name`, if the engine has one.
+    pub(crate) fn breaker(&self, name: &str) -> Option<&Arc<Breaker>> {
+        self.inner.breakers.get(name)
     }
 
     fn signal_waiters(
@@ -300,7 +365,13 @@ impl Engine {
         EngineBuilder {
             store: None,
             resources: HashMap::new(),
+            breakers: HashMap::new(),
             unload_after: Duration::from_secs(60),
+            stalled_after: Duration::from_secs(5 * 60),
+            restarts: RetryPolicy::attempts(3).with_backoff(crate::Backoff::exponential(
+                Duration::from_secs(1),
+                Duration::from_secs(60),
+            )),
         }
     }
 
@@ -426,13 +497,14 @@ impl Engine {
         strict: bool,
     ) -> Result<Vec<RunHandle<W>>, EngineError> {
         let known = |hash: u64| hash == W::DEFINITION_HASH || W::COMPATIBLE_WITH.contains(&hash);
-        let runs: Vec<RunRecord> = self
-            .store()
-            .list_runs(Some(RunStatus::Running))
-            .await?
-            .into_iter()
-            .filter(|run| run.workflow == W::NAME && run.parent.is_none())
-            .collect();
+        // Runs stopped while undoing their steps finish their rollback.
+        let mut runs: Vec<RunRecord> = self.store().list_runs(Some(RunStatus::Running)).await?;
+        runs.extend(
+            self.store()
+                .list_runs(Some(RunStatus::Compensating))
+                .await?,
+        );
+        runs.retain(|run| run.workflow == W::NAME && run.parent.is_none());
         if strict && let Some(run) = runs.iter().find(|run| !known(run.definition_hash)) {
             return Err(EngineError::DefinitionChanged {
                 run: run.id.clone(),
@@ -544,7 +616,10 @@ impl fmt::Debug for Engine {
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
     resources: HashMap<Box<str>, Arc<Semaphore>>,
+    breakers: HashMap<Box<str>, Arc<Breaker>>,
     unload_after: Duration,
+    stalled_after: Duration,
+    restarts: RetryPolicy,
 }
 
 impl EngineBuilder {
@@ -586,6 +661,52 @@ impl EngineBuilder {
         self
     }
 
+    /// Adds the circuit breaker `name`, shared by every run of the engine:
+    /// steps that name it (`.breaker("name")`) fail fast with
+    /// [`StepFailure::BreakerOpen`](crate::StepFailure::BreakerOpen), without
+    /// being called, while it is open. See [`BreakerConfig`] for when it opens
+    /// and closes; every change is an
+    /// [`Event::BreakerChanged`](crate::Event::BreakerChanged) and shows in
+    /// [`Engine::health`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trailhead_core::{BreakerConfig, Engine};
+    ///
+    /// // Open after 5 failures within a minute; try again after 30 s.
+    /// let engine = Engine::builder()
+    ///     .breaker("payments", BreakerConfig::new(5, Duration::from_secs(60)))
+    ///     .build();
+    /// # drop(engine);
+    /// ```
+    pub fn breaker(mut self, name: impl Into<String>, config: BreakerConfig) -> Self {
+        let name: String = name.into();
+        let breaker = Arc::new(Breaker::new(name.as_str(), config));
+        self.breakers.insert(name.into_boxed_str(), breaker);
+        self
+    }
+
+    /// Runs whose last step ended at least `after` ago (default five
+    /// minutes) are reported as stalled by [`Engine::health`].
+    pub fn stalled_after(mut self, after: Duration) -> Self {
+        self.stalled_after = after;
+        self
+    }
+
+    /// How a run whose body panics outside its steps is driven again:
+    /// `policy.max_attempts()` drives in all (default 3), the delays of its
+    /// backoff apart (default 1 s, 2 s, … up to a minute). A restarted run
+    /// resumes from its journal, as after a crash, with an
+    /// [`Event::RunRestarting`](crate::Event::RunRestarting); once the
+    /// attempts are spent the panic fails the run. (A panic inside a step is
+    /// that step's failure, under the step's own retry policy.)
+    pub fn restarts(mut self, policy: RetryPolicy) -> Self {
+        self.restarts = policy;
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
         Engine {
@@ -600,6 +721,9 @@ impl EngineBuilder {
                 suspended: suspend::Suspended::default(),
                 clock: context::RunClock::start(),
                 unload_after: self.unload_after,
+                breakers: self.breakers,
+                stalled_after: self.stalled_after,
+                restarts: self.restarts,
             }),
         }
     }

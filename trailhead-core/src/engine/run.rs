@@ -4,7 +4,8 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::time::SystemTime;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
 
 use futures::FutureExt;
 use tokio::task::JoinHandle;
@@ -14,8 +15,9 @@ use tracing::Instrument;
 
 use super::suspend::Finish;
 use super::{Engine, RunContext};
+use crate::compensation::{Rollback, RollbackFailed};
 use crate::store::{RunOutcome, RunRecord, RunStatus};
-use crate::{EngineError, Event, RunError, RunId, StoreError, Workflow};
+use crate::{EngineError, Event, RunError, RunId, StepKey, StoreError, Workflow};
 
 /// A run about to be launched: who it is, who started it, what cancels it.
 #[derive(Debug)]
@@ -87,7 +89,6 @@ impl Engine {
             .create_run(record)
             .await
             .map_err(LaunchError::Store)?;
-        self.track(launch);
         self.events().emit(|| Event::RunStarted {
             run: launch.run.clone(),
             workflow: W::NAME,
@@ -102,8 +103,10 @@ impl Engine {
             launch.cancel.clone(),
             launch.parent.is_none(),
         );
+        self.track(&ctx);
+        let deadline = W::DEADLINE.map(|limit| Instant::now() + limit);
         let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
-        Ok(drive(ctx, workflow, input).instrument(span))
+        Ok(drive(ctx, workflow, Start::Body { input, deadline }, 0).instrument(span))
     }
 
     /// Picks up a recorded run that has not finished: checks it was started
@@ -114,7 +117,27 @@ impl Engine {
         launch: &Launch,
         workflow: W,
     ) -> Result<impl Future<Output = RunEnd<W>> + Send + 'static + use<W>, LaunchError> {
-        let run = &launch.run;
+        let (ctx, start, journaled) = self
+            .load::<W>(&launch.run, launch.cancel.clone(), launch.parent.is_none())
+            .await?;
+        self.events().emit(|| Event::RunResumed {
+            run: launch.run.clone(),
+            workflow: W::NAME,
+            journaled,
+        });
+        self.track(&ctx);
+        let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
+        Ok(drive(ctx, workflow, start, 0).instrument(span))
+    }
+
+    /// A context for recorded run `run` with its journal so far, what its
+    /// task is to do, and how many entries it replays.
+    async fn load<W: Workflow>(
+        &self,
+        run: &RunId,
+        cancel: CancellationToken,
+        unloadable: bool,
+    ) -> Result<(RunContext, Start<W::Input>, usize), LaunchError> {
         let Some((record, journaled, journal)) = self
             .store()
             .open_run(run)
@@ -135,68 +158,128 @@ impl Engine {
                 current: W::DEFINITION_HASH,
             }));
         }
-        let input: W::Input = serde_json::from_value(record.input).map_err(|source| {
-            LaunchError::Resume(EngineError::Decode {
-                run: run.clone(),
-                what: "input",
-                source,
-            })
-        })?;
-        self.track(launch);
-        self.events().emit(|| Event::RunResumed {
-            run: run.clone(),
-            workflow: W::NAME,
-            journaled: journaled.len(),
-        });
+        let start = if record.status == RunStatus::Compensating {
+            // Stopped while undoing its steps: the body is not run again.
+            Start::Rollback(record.outcome.unwrap_or(RunOutcome::Cancelled))
+        } else {
+            let input = serde_json::from_value(record.input).map_err(|source| {
+                LaunchError::Resume(EngineError::Decode {
+                    run: run.clone(),
+                    what: "input",
+                    source,
+                })
+            })?;
+            let clock = self.clock();
+            let deadline = W::DEADLINE.map(|limit| clock.instant_at(record.created_at + limit));
+            Start::Body { input, deadline }
+        };
+        let count = journaled.len();
         let ctx = RunContext::new(
             self.clone(),
             run.clone(),
             W::NAME,
             journal,
             journaled,
-            launch.cancel.clone(),
-            launch.parent.is_none(),
+            cancel,
+            unloadable,
         );
-        let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
-        Ok(drive(ctx, workflow, input).instrument(span))
+        Ok((ctx, start, count))
     }
+}
+
+/// What a run's task does.
+pub(crate) enum Start<I> {
+    /// Runs the body with `input`, stopping it at `deadline`.
+    Body { input: I, deadline: Option<Instant> },
+    /// Finishes the rollback of a run recorded compensating; it then ends as
+    /// the recorded outcome says.
+    Rollback(RunOutcome),
 }
 
 /// How a body stopped short of ending.
 enum Stopped<T> {
     Returned(T),
     Cancelled,
+    DeadlineExceeded,
     /// Unloaded until the time given, to be resumed then.
     Unloaded(Instant),
 }
 
-/// Runs the body until it returns, panics or is cancelled, then records how
-/// the run ended.
-async fn drive<W: Workflow>(ctx: RunContext, workflow: W, input: W::Input) -> RunEnd<W> {
-    let began = Instant::now();
-    let body = async {
-        tokio::select! {
-            biased;
-            () = ctx.cancel.cancelled() => Stopped::Cancelled,
-            until = ctx.unload_ready() => Stopped::Unloaded(until),
-            result = workflow.execute(&ctx, input) => Stopped::Returned(result),
-        }
-    };
-    // A panic is recorded as a failure instead of leaving the run "running".
-    let ended = AssertUnwindSafe(body).catch_unwind().await;
-    // Child runs finish (and are recorded) before their parent.
-    ctx.wait_for_children().await;
+/// Runs the body until it returns, panics, is cancelled or passes its
+/// deadline; rolls the run back if it did not complete; then records how the
+/// run ended.
+fn drive<W: Workflow>(
+    ctx: RunContext,
+    workflow: W,
+    start: Start<W::Input>,
+    restarts: u32,
+) -> Pin<Box<dyn Future<Output = RunEnd<W>> + Send + 'static>> {
+    Box::pin(drive_once(ctx, workflow, start, restarts))
+}
 
-    let (end, outcome): (RunEnd<W>, RunOutcome) = match ended {
-        Ok(Stopped::Returned(Ok(output))) => match serde_json::to_value(&output) {
-            Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
-            Err(error) => RunEnd::Unencodable(error).failed(),
-        },
-        Ok(Stopped::Returned(Err(error))) => RunEnd::Failed(error).failed(),
-        Ok(Stopped::Cancelled) => (RunEnd::Cancelled, RunOutcome::Cancelled),
-        Ok(Stopped::Unloaded(until)) => return unload(ctx, workflow, until),
-        Err(payload) => RunEnd::Panicked(payload).failed(),
+/// [`drive`], once: a body that panics is driven again from its journal
+/// (with [`drive`], boxed, as the future is recursive).
+async fn drive_once<W: Workflow>(
+    ctx: RunContext,
+    workflow: W,
+    start: Start<W::Input>,
+    restarts: u32,
+) -> RunEnd<W> {
+    let began = Instant::now();
+    let (end, outcome) = match start {
+        Start::Body { input, deadline } => {
+            let body = async {
+                tokio::select! {
+                    biased;
+                    () = ctx.cancel.cancelled() => Stopped::Cancelled,
+                    () = passed(deadline) => Stopped::DeadlineExceeded,
+                    until = ctx.unload_ready() => Stopped::Unloaded(until),
+                    result = workflow.execute(&ctx, input) => Stopped::Returned(result),
+                }
+            };
+            // A panic is recorded as a failure instead of leaving the run "running".
+            let ended = AssertUnwindSafe(body).catch_unwind().await;
+            // Child runs finish (and are recorded) before their parent.
+            ctx.wait_for_children().await;
+            match ended {
+                Ok(Stopped::Returned(Ok(output))) => match serde_json::to_value(&output) {
+                    Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
+                    Err(error) => RunEnd::Unencodable(error).failed(),
+                },
+                Ok(Stopped::Returned(Err(error))) => RunEnd::Failed(error).failed(),
+                Ok(Stopped::Cancelled) => (RunEnd::Cancelled, RunOutcome::Cancelled),
+                Ok(Stopped::DeadlineExceeded) => {
+                    RunEnd::DeadlineExceeded(W::DEADLINE.unwrap_or_default()).failed()
+                }
+                Ok(Stopped::Unloaded(until)) => {
+                    // A deadline before the wake-up wakes it to be stopped.
+                    let until = deadline.map_or(until, |deadline| deadline.min(until));
+                    return unload(ctx, workflow, until);
+                }
+                Err(payload) => {
+                    let policy = ctx.engine.restarts();
+                    if restarts + 1 < policy.max_attempts() {
+                        let error = panic_message(&*payload);
+                        if let Some((ctx, start)) = reload::<W>(&ctx, restarts + 1, error).await {
+                            return drive(ctx, workflow, start, restarts + 1).await;
+                        }
+                    }
+                    RunEnd::Panicked(payload).failed()
+                }
+            }
+        }
+        Start::Rollback(then) => (RunEnd::recorded(&then), then),
     };
+    let (end, outcome) =
+        if W::COMPENSATES && matches!(outcome, RunOutcome::Failed(_) | RunOutcome::Cancelled) {
+            match roll_back::<W>(&ctx, end, outcome).await {
+                Ok(ended) => ended,
+                // Left compensating: a resumed engine finishes the rollback.
+                Err(error) => return forget(&ctx, began, RunEnd::Unrecorded(error)),
+            }
+        } else {
+            (end, outcome)
+        };
     let end = match ctx.journal.finish(outcome).await {
         Ok(()) => end,
         Err(error) => {
@@ -208,6 +291,90 @@ async fn drive<W: Workflow>(ctx: RunContext, workflow: W, input: W::Input) -> Ru
             }
         }
     };
+    forget(&ctx, began, end)
+}
+
+/// Loads run `ctx` again from its journal, after the restart policy's
+/// delay, to drive it again: its body panicked (the task driving it died),
+/// which may have been a passing fault. `None` if it cannot be loaded.
+async fn reload<W: Workflow>(
+    ctx: &RunContext,
+    restart: u32,
+    error: &str,
+) -> Option<(RunContext, Start<W::Input>)> {
+    let engine = &ctx.engine;
+    let run = ctx.run_id();
+    let delay = engine
+        .restarts()
+        .backoff()
+        .delays()
+        .nth(restart as usize - 1)
+        .unwrap_or_default();
+    tracing::warn!(%run, restart, ?delay, %error, "the run's body panicked; restarting it from its journal");
+    engine.events().emit(|| Event::RunRestarting {
+        run: run.clone(),
+        workflow: W::NAME,
+        restart,
+        delay,
+        error: error.to_owned(),
+    });
+    tokio::time::sleep(delay).await;
+    match engine
+        .load::<W>(run, ctx.cancel.clone(), ctx.unloadable)
+        .await
+    {
+        Ok((ctx, start, _)) => {
+            engine.track(&ctx);
+            Some((ctx, start))
+        }
+        Err(failure) => {
+            let failure = failure.into_engine_error(run);
+            tracing::error!(%run, %failure, "could not restart the run");
+            None
+        }
+    }
+}
+
+/// Resolves at `deadline`; never without one.
+async fn passed(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs the compensations of the run's completed steps; gives the run's end
+/// and outcome after them. An error if the store could not record the
+/// rollback (the run is then left compensating).
+async fn roll_back<W: Workflow>(
+    ctx: &RunContext,
+    end: RunEnd<W>,
+    outcome: RunOutcome,
+) -> Result<(RunEnd<W>, RunOutcome), StoreError> {
+    let rollback = Rollback {
+        engine: &ctx.engine,
+    };
+    let undone = rollback
+        .undo_run(ctx.run_id(), W::NAME, outcome.clone(), W::compensation)
+        .await?;
+    match undone.result {
+        Ok(()) => Ok((end, outcome)),
+        Err(RollbackFailed::Compensation { step, error }) => {
+            let cause = end.to_string();
+            let outcome = RunOutcome::CompensationFailed {
+                step: step.clone(),
+                error: error.clone(),
+                cause: cause.clone(),
+            };
+            Ok((RunEnd::CompensationFailed { step, error, cause }, outcome))
+        }
+        Err(RollbackFailed::Store(error)) => Err(error),
+    }
+}
+
+/// The engine's last word on a run that ended (or was left to be resumed):
+/// forgets it, emits its end, and gives the end to whoever waits.
+fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<W>) -> RunEnd<W> {
     ctx.engine.forget_signal_waiter(ctx.run_id());
     ctx.engine.untrack(ctx.run_id());
     ctx.engine
@@ -219,7 +386,7 @@ async fn drive<W: Workflow>(ctx: RunContext, workflow: W, input: W::Input) -> Ru
         .finish_suspended(ctx.run_id(), Finish::Ended(Box::new(end)))
     {
         Some(Finish::Ended(end)) => *end.downcast::<RunEnd<W>>().expect("the run's own end"),
-        Some(Finish::Cancelled) | None => RunEnd::Forwarded,
+        None => RunEnd::Forwarded,
     }
 }
 
@@ -241,9 +408,13 @@ fn unload<W: Workflow>(ctx: RunContext, workflow: W, until: Instant) -> RunEnd<W
     engine.wake_at(
         until,
         run,
-        Box::new(move |engine: Engine| {
+        Box::new(move |engine: Engine, cancelled: bool| {
             tokio::spawn(async move {
-                let launch = Launch::new(resumed, None, CancellationToken::new());
+                let cancel = CancellationToken::new();
+                if cancelled {
+                    cancel.cancel();
+                }
+                let launch = Launch::new(resumed, None, cancel);
                 match engine.prepare_resume(&launch, workflow).await {
                     Ok(task) => drop(task.await),
                     Err(error) => {
@@ -251,7 +422,7 @@ fn unload<W: Workflow>(ctx: RunContext, workflow: W, until: Instant) -> RunEnd<W
                         tracing::error!(run = %launch.run, %error, "could not resume an unloaded run");
                     }
                 }
-            });
+            })
         }),
     );
     RunEnd::Unloaded(finisher)
@@ -263,6 +434,17 @@ pub(crate) enum RunEnd<W: Workflow> {
     Failed(W::Error),
     Cancelled,
     Panicked(Box<dyn Any + Send>),
+    /// The run passed its deadline (this long after it started).
+    DeadlineExceeded(Duration),
+    /// The run was undone and the compensation of `step` failed for good.
+    CompensationFailed {
+        step: StepKey,
+        error: String,
+        cause: String,
+    },
+    /// The run had failed before this process resumed its rollback: its
+    /// error is known only as recorded text.
+    FailedEarlier(String),
     /// The output could not be serialized; the run is recorded as failed.
     Unencodable(serde_json::Error),
     /// The store could not record the outcome.
@@ -275,6 +457,21 @@ pub(crate) enum RunEnd<W: Workflow> {
 }
 
 impl<W: Workflow> RunEnd<W> {
+    /// The end a recorded outcome stands for, for a run resumed to finish its
+    /// rollback.
+    fn recorded(outcome: &RunOutcome) -> Self {
+        match outcome {
+            RunOutcome::Cancelled => Self::Cancelled,
+            RunOutcome::Completed(value) => match serde_json::from_value(value.clone()) {
+                Ok(output) => Self::Completed(output),
+                Err(error) => Self::FailedEarlier(format!("could not decode its output: {error}")),
+            },
+            RunOutcome::Failed(error) | RunOutcome::CompensationFailed { cause: error, .. } => {
+                Self::FailedEarlier(error.clone())
+            }
+        }
+    }
+
     /// This failed end with the outcome to record for it.
     fn failed(self) -> (Self, RunOutcome) {
         let text = self.to_string();
@@ -304,6 +501,14 @@ impl<W: Workflow> RunEnd<W> {
             Self::Completed(output) => return Ok(output),
             Self::Failed(error) => RunError::Failed { run, error },
             Self::Cancelled => RunError::Cancelled { run },
+            Self::DeadlineExceeded(deadline) => RunError::DeadlineExceeded { run, deadline },
+            Self::CompensationFailed { step, error, cause } => RunError::CompensationFailed {
+                run,
+                step,
+                error,
+                cause,
+            },
+            Self::FailedEarlier(error) => RunError::FailedEarlier { run, error },
             Self::Panicked(payload) => RunError::Engine(EngineError::TaskFailed {
                 run,
                 message: format!("the run panicked: {}", panic_message(&*payload)),
@@ -328,6 +533,14 @@ impl<W: Workflow> fmt::Display for RunEnd<W> {
             Self::Completed(_) => f.write_str("completed"),
             Self::Failed(error) => error.fmt(f),
             Self::Cancelled => f.write_str("cancelled"),
+            Self::DeadlineExceeded(deadline) => {
+                write!(f, "the run passed its deadline of {deadline:?}")
+            }
+            Self::CompensationFailed { step, error, cause } => write!(
+                f,
+                "the compensation of step `{step}` failed: {error} (undoing the run because: {cause})"
+            ),
+            Self::FailedEarlier(error) => error.fmt(f),
             Self::Panicked(payload) => write!(f, "the run panicked: {}", panic_message(&**payload)),
             Self::Unencodable(error) => write!(f, "could not encode the output: {error}"),
             Self::Unrecorded(error) => error.fmt(f),
@@ -338,7 +551,7 @@ impl<W: Workflow> fmt::Display for RunEnd<W> {
 }
 
 /// The message of a panic payload, when it has one.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
         .copied()
@@ -398,7 +611,6 @@ impl<W: Workflow> RunHandle<W> {
                         message: "the resumed run ended as another workflow".to_owned(),
                     })),
                 },
-                Ok(Finish::Cancelled) => Err(RunError::Cancelled { run: self.run }),
                 Err(_) => Err(RunError::Engine(EngineError::TaskFailed {
                     run: self.run,
                     message: "the engine was dropped while the run was unloaded".to_owned(),

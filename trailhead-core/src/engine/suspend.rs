@@ -24,12 +24,11 @@ use crate::RunId;
 pub(crate) enum Finish {
     /// The `RunEnd<W>` of the run, boxed.
     Ended(Box<dyn Any + Send>),
-    /// The run was cancelled by id while it was unloaded.
-    Cancelled,
 }
 
-/// A job to run when a timer fires: picks an unloaded run up again.
-type Wake = Box<dyn FnOnce(Engine) + Send>;
+/// A job to run when a timer fires: resumes an unloaded run (cancelled when the flag says so) on a task of
+/// its own.
+type Wake = Box<dyn FnOnce(Engine, bool) -> tokio::task::JoinHandle<()> + Send>;
 
 /// The engine's unloaded runs and their timers.
 #[derive(Default)]
@@ -93,12 +92,15 @@ impl Engine {
         });
     }
 
-    /// Drops the timer of an unloaded run (it was cancelled meanwhile).
-    pub(crate) fn forget_timer(&self, run: &RunId) -> bool {
+    /// Takes the timer entry of unloaded run `run`, if it has one: to wake
+    /// it now instead.
+    pub(crate) fn take_timer(&self, run: &RunId) -> Option<Wake> {
         let mut timers = lock(&self.inner.suspended.timers);
-        let before = timers.len();
-        timers.retain(|_, (waiting, _)| waiting != run);
-        before != timers.len()
+        let key = timers
+            .iter()
+            .find(|(_, (waiting, _))| waiting == run)
+            .map(|(key, _)| *key)?;
+        timers.remove(&key).map(|(_, wake)| wake)
     }
 
     /// How many runs are unloaded, waiting for their timer.
@@ -132,7 +134,7 @@ async fn timer_service(engine: Weak<Inner>) {
         };
         let handle = Engine { inner };
         for (_, wake) in due {
-            wake(handle.clone());
+            drop(wake(handle.clone(), false));
         }
         drop(handle);
         match next {

@@ -1,8 +1,9 @@
+use std::any::Any;
 use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use crate::{RunId, StepKey, StoreError};
+use crate::{ErrorClass, RunId, StepKey, StoreError};
 
 /// A step that gave up.
 ///
@@ -58,9 +59,13 @@ impl<E: StdError + 'static> StdError for StepError<E> {
             StepFailure::Error(error) => Some(error),
             StepFailure::Journal(error) => Some(error),
             StepFailure::Resume(error) => Some(error),
-            StepFailure::TimedOut(_) | StepFailure::Cancelled | StepFailure::UnknownResource(_) => {
-                None
-            }
+            StepFailure::TimedOut(_)
+            | StepFailure::Panicked(_)
+            | StepFailure::BreakerOpen(_)
+            | StepFailure::Cancelled
+            | StepFailure::ChildFailed(_)
+            | StepFailure::UnknownBreaker(_)
+            | StepFailure::UnknownResource(_) => None,
         }
     }
 }
@@ -75,16 +80,93 @@ pub enum StepFailure<E> {
     /// The last attempt ran longer than the step's timeout.
     #[error("the attempt timed out after {0:?}")]
     TimedOut(Duration),
+    /// The last attempt panicked; the panic's message (`"(no message)"` when
+    /// its payload was not a string).
+    #[error("the step panicked: {0}")]
+    Panicked(String),
+    /// The step's circuit breaker was open, so the attempt was not made.
+    #[error("circuit breaker `{0}` is open")]
+    BreakerOpen(&'static str),
     /// The step's journal entry could not be written or read back.
     #[error("journal: {0}")]
     Journal(StoreError),
     /// The child run started by `call` was cancelled.
     #[error("the child run was cancelled")]
     Cancelled,
+    /// The child run started by `call` ended without the child workflow's
+    /// own error: it passed its deadline, its rollback failed, or it had
+    /// failed before a restart (its error is known only as text).
+    #[error("the child run failed: {0}")]
+    ChildFailed(String),
     /// A child run that a resumed run had started before could not be picked up.
     #[error("the child run could not be resumed: {0}")]
     Resume(crate::EngineError),
+    /// The step names a circuit breaker the engine was not built with.
+    #[error("no circuit breaker `{0}` on this engine (add it with `EngineBuilder::breaker`)")]
+    UnknownBreaker(&'static str),
     /// The step names a resource the engine was not built with.
     #[error("no resource `{0}` on this engine (add it with `EngineBuilder::resource`)")]
     UnknownResource(&'static str),
+}
+
+impl<E> StepFailure<E> {
+    /// Whether a step with a `.fallback(..)` gives its fallback for this
+    /// failure: for its own error, a timeout, a panic and an open breaker;
+    /// not when the journal, the engine's setup or a cancellation is why.
+    pub fn falls_back(&self) -> bool {
+        matches!(
+            self,
+            Self::Error(_) | Self::TimedOut(_) | Self::Panicked(_) | Self::BreakerOpen(_)
+        )
+    }
+
+    /// Whether this failure counts against a circuit breaker: the step's
+    /// error, a timeout, a panic.
+    pub(crate) fn trips_breaker(&self) -> bool {
+        matches!(self, Self::Error(_) | Self::TimedOut(_) | Self::Panicked(_))
+    }
+
+    /// The failure of an attempt that panicked with `payload`: its message
+    /// when it is a string (as `panic!` makes it), else `"(no message)"`.
+    pub(crate) fn panicked(payload: &(dyn Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        Self::Panicked(message.to_owned())
+    }
+
+    /// Whether this failure is worth another attempt: the step's own error is
+    /// in the class `error_class` gives it; a timeout is transient; an open
+    /// circuit breaker (fail fast), a panic, a cancelled child run, a journal
+    /// failure, a child run that could not be resumed and an unknown resource
+    /// are permanent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trailhead_core::{ErrorClass, StepFailure};
+    ///
+    /// let declined: StepFailure<&str> = StepFailure::Error("declined");
+    /// assert_eq!(declined.class(|_| ErrorClass::Permanent), ErrorClass::Permanent);
+    ///
+    /// let slow: StepFailure<&str> = StepFailure::TimedOut(Duration::from_secs(5));
+    /// assert_eq!(slow.class(|_| ErrorClass::Permanent), ErrorClass::Transient);
+    /// ```
+    pub fn class(&self, error_class: impl FnOnce(&E) -> ErrorClass) -> ErrorClass {
+        match self {
+            Self::Error(error) => error_class(error),
+            Self::TimedOut(_) => ErrorClass::Transient,
+            Self::Panicked(_)
+            | Self::BreakerOpen(_)
+            | Self::Journal(_)
+            | Self::Cancelled
+            | Self::ChildFailed(_)
+            | Self::UnknownBreaker(_)
+            | Self::Resume(_)
+            | Self::UnknownResource(_) => ErrorClass::Permanent,
+        }
+    }
 }

@@ -35,6 +35,12 @@ pub struct StepPolicy {
     /// The named resource each attempt holds a place in (see
     /// [`EngineBuilder::resource`](crate::EngineBuilder::resource)).
     pub resource: Option<&'static str>,
+    /// The circuit breaker each attempt goes through (see
+    /// [`EngineBuilder::breaker`](crate::EngineBuilder::breaker)).
+    pub breaker: Option<&'static str>,
+    /// Whether the step has a `.fallback(..)`: a failure it falls back from
+    /// is then not journaled as the step's entry (the fallback's value is).
+    pub fallback: bool,
 }
 
 impl StepPolicy {
@@ -43,6 +49,8 @@ impl StepPolicy {
         retry: RetryPolicy::NONE,
         timeout: None,
         resource: None,
+        breaker: None,
+        fallback: false,
     };
 
     /// The default policy: one attempt, no timeout.
@@ -59,6 +67,22 @@ impl StepPolicy {
     pub const fn with_resource(self, name: &'static str) -> Self {
         Self {
             resource: Some(name),
+            ..self
+        }
+    }
+
+    /// Makes every attempt go through the engine's circuit breaker `name`.
+    pub const fn with_breaker(self, name: &'static str) -> Self {
+        Self {
+            breaker: Some(name),
+            ..self
+        }
+    }
+
+    /// Marks the step as having a fallback.
+    pub const fn with_fallback(self) -> Self {
+        Self {
+            fallback: true,
             ..self
         }
     }

@@ -11,16 +11,17 @@ impl RunContext {
     /// blocking pool, once per attempt, with `step`'s retries and timeout.
     ///
     /// A timed-out attempt's thread cannot be stopped: it runs to its end and
-    /// its result is dropped. A panic in `f` resumes in the run's task, where
-    /// it fails the run.
+    /// its result is dropped. A panic in `f` resumes in the attempt's future,
+    /// where it fails the attempt like in an async step
+    /// ([`StepFailure::Panicked`](crate::StepFailure::Panicked)).
     #[doc(hidden)]
     pub async fn step_blocking<F, R, P>(
         &self,
         name: &'static str,
         path: &[u32],
         policy: StepPolicy,
-        retry_if: P,
         f: F,
+        retry_if: P,
     ) -> Result<R::Ok, StepError<R::Err>>
     where
         F: Fn() -> R + Send + Sync + 'static,
@@ -30,9 +31,13 @@ impl RunContext {
         P: Fn(&R::Err) -> bool,
     {
         let f = Arc::new(f);
-        self.step(name, path, policy, retry_if, || {
-            on_blocking_pool(Arc::clone(&f))
-        })
+        self.step(
+            name,
+            path,
+            policy,
+            || on_blocking_pool(Arc::clone(&f)),
+            retry_if,
+        )
         .await
     }
 }
@@ -50,6 +55,7 @@ where
     {
         Ok(result) => result,
         Err(error) => match error.try_into_panic() {
+            // Caught around the attempt: the step fails with the message.
             Ok(payload) => std::panic::resume_unwind(payload),
             // Not started before the runtime shut down, which drops this run's
             // task too: there is no result to wait for.

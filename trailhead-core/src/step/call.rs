@@ -28,7 +28,8 @@ impl RunContext {
     /// journaled here under the step's key, so a resumed parent does not run
     /// the child again. The child is a task of its own: cancelling this run,
     /// or dropping this future, cancels it, and this run ends only after it.
-    /// A panic in the child resumes here. Calls are not retried.
+    /// A child run that panicked fails this step with
+    /// [`StepFailure::Panicked`]. Calls are not retried.
     #[doc(hidden)]
     pub async fn call<W: Workflow>(
         &self,
@@ -48,7 +49,12 @@ impl RunContext {
             Ok(RunEnd::Completed(output)) => return site.complete(1, began, output).await,
             Ok(RunEnd::Failed(error)) => StepFailure::Error(error),
             Ok(RunEnd::Cancelled) => StepFailure::Cancelled,
-            Ok(RunEnd::Panicked(payload)) => std::panic::resume_unwind(payload),
+            Ok(
+                end @ (RunEnd::DeadlineExceeded(_)
+                | RunEnd::CompensationFailed { .. }
+                | RunEnd::FailedEarlier(_)),
+            ) => StepFailure::ChildFailed(end.to_string()),
+            Ok(RunEnd::Panicked(payload)) => StepFailure::panicked(&*payload),
             Ok(RunEnd::Unencodable(source)) => {
                 StepFailure::Journal(self.encode_error(key, "output", source))
             }
@@ -113,8 +119,19 @@ impl RunContext {
             .await
             .map_err(LaunchError::Store)?
             .ok_or_else(|| LaunchError::Resume(EngineError::UnknownRun { run: child.clone() }))?;
+        if !record.status.is_ended() {
+            // Running, or undoing its steps: either way it goes on.
+            return Ok(Existing::Running(
+                self.engine.prepare_resume(launch, workflow).await?,
+            ));
+        }
         Ok(match record.outcome {
-            None => Existing::Running(self.engine.prepare_resume(launch, workflow).await?),
+            None => {
+                return Err(LaunchError::Resume(EngineError::TaskFailed {
+                    run: child.clone(),
+                    message: "it ended without a recorded outcome".to_owned(),
+                }));
+            }
             Some(RunOutcome::Completed(value)) => {
                 let output = serde_json::from_value(value).map_err(|source| {
                     LaunchError::Resume(EngineError::Decode {
@@ -126,7 +143,7 @@ impl RunContext {
                 Existing::Ended(RunEnd::Completed(output))
             }
             Some(RunOutcome::Cancelled) => Existing::Ended(RunEnd::Cancelled),
-            Some(RunOutcome::Failed(text)) => {
+            Some(RunOutcome::Failed(text) | RunOutcome::CompensationFailed { cause: text, .. }) => {
                 return Err(LaunchError::Resume(EngineError::TaskFailed {
                     run: child.clone(),
                     message: format!("it had already failed: {text}"),

@@ -4,8 +4,10 @@
 //! output (a resumed run), that output is returned without running the step.
 //! Otherwise the step is attempted, each attempt in a `step` tracing span and
 //! under the policy's timeout, and retried after the backoff's delay while
-//! attempts are left and the failure is retryable. The output is journaled
-//! before the step returns; a step that gives up is journaled as failed.
+//! attempts are left and the failure is transient ([`crate::ErrorClass`]). A
+//! panic in an attempt is a failure like any other
+//! ([`StepFailure::Panicked`], permanent). The output is journaled before the
+//! step returns; a step that gives up is journaled as failed.
 //!
 //! The hot path builds no event without a subscriber, takes no store-wide lock,
 //! reads the clock twice, and allocates only the step key (when it has loop
@@ -14,6 +16,7 @@
 mod blocking;
 mod call;
 pub(crate) mod current;
+mod fallback;
 mod signal;
 mod site;
 mod sleep;
@@ -24,22 +27,25 @@ use std::time::Duration;
 
 use crate::__private::{Journaled, StepResult};
 use crate::key::KeyRef;
-use crate::{Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};
+use crate::{ErrorClass, Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};
 use site::StepSite;
 
 impl RunContext {
     /// Runs step `name` at loop indices `path`: each attempt is a call of `f`.
     ///
-    /// An error is retried when attempts are left and `retry_if` says so; a
-    /// timeout always is.
+    /// A failed attempt is retried when attempts are left and the failure is
+    /// [transient](crate::ErrorClass::Transient): for the step's own error,
+    /// when `retry_if` says so; for the rest, as [`StepFailure::class`] says
+    /// (a timeout is retried, a panic is not). `f` comes before `retry_if` so
+    /// that a closure passed as `retry_if` has its argument type inferred.
     #[doc(hidden)]
     pub async fn step<F, Fut, P>(
         &self,
         name: &'static str,
         path: &[u32],
         policy: StepPolicy,
-        retry_if: P,
         mut f: F,
+        retry_if: P,
     ) -> Result<<Fut::Output as StepResult>::Ok, StepError<<Fut::Output as StepResult>::Err>>
     where
         F: FnMut() -> Fut,
@@ -53,7 +59,7 @@ impl RunContext {
         if let Some(output) = self.replayed(key)? {
             return Ok(output);
         }
-        let site = StepSite::new(self, key);
+        let site = StepSite::for_policy(self, key, &policy);
         let mut delays = None;
         let mut attempt = 1;
         loop {
@@ -61,15 +67,14 @@ impl RunContext {
             let delay = match site.attempt(attempt, &policy, &mut f).await {
                 Ok(output) => return site.complete(attempt, began, output).await,
                 Err(failure) => {
-                    let retryable = match &failure {
-                        StepFailure::Error(error) => retry_if(error),
-                        StepFailure::TimedOut(_) => true,
-                        StepFailure::Journal(_)
-                        | StepFailure::Cancelled
-                        | StepFailure::Resume(_)
-                        | StepFailure::UnknownResource(_) => false,
-                    };
-                    if !retryable || attempt >= policy.retry.max_attempts() {
+                    let class = failure.class(|error| {
+                        if retry_if(error) {
+                            ErrorClass::Transient
+                        } else {
+                            ErrorClass::Permanent
+                        }
+                    });
+                    if !class.is_transient() || attempt >= policy.retry.max_attempts() {
                         return Err(site.fail(attempt, began, failure).await);
                     }
                     let delay = delays
@@ -106,7 +111,7 @@ impl RunContext {
         if let Some(output) = self.replayed(key)? {
             return Ok(output);
         }
-        let site = StepSite::new(self, key);
+        let site = StepSite::for_policy(self, key, &policy);
         let began = site.begin(1);
         match site.attempt(1, &policy, f).await {
             Ok(output) => site.complete(1, began, output).await,

@@ -2,14 +2,15 @@
 
 use std::fmt::Display;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::__private::Journaled;
+use futures::FutureExt as _;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::__private::StepResult;
+use crate::__private::{Journaled, StepResult};
 use crate::key::KeyRef;
 use crate::store::{StepOutcome, StepRecord};
 use crate::{Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};
@@ -33,6 +34,9 @@ pub(super) struct StepSite<'a> {
     /// Set once the step completed or failed for good; a site dropped before
     /// that was cancelled.
     settled: AtomicBool,
+    /// The step has a fallback: a failure it falls back from is not its
+    /// journal entry (the fallback's value is).
+    fallback: bool,
 }
 
 impl Drop for StepSite<'_> {
@@ -58,7 +62,15 @@ impl<'a> StepSite<'a> {
             started: Instant::now(),
             attempt: AtomicU32::new(0),
             settled: AtomicBool::new(false),
+            fallback: false,
         }
+    }
+
+    /// A site for a step whose policy may have a fallback.
+    pub(super) fn for_policy(ctx: &'a RunContext, key: KeyRef<'a>, policy: &StepPolicy) -> Self {
+        let mut site = Self::new(ctx, key);
+        site.fallback = policy.fallback;
+        site
     }
 
     /// Emits `StepStarted`; returns when the attempt began.
@@ -77,12 +89,65 @@ impl<'a> StepSite<'a> {
     }
 
     /// Runs one attempt in its span: holding a place in the policy's resource
-    /// (waiting for one first), under the policy's timeout.
+    /// (waiting for one first), under the policy's timeout. A panic in the
+    /// attempt is its failure ([`StepFailure::Panicked`]): it does not reach the
+    /// run's task.
     ///
     /// The attempt's future is made here, by `make`, once a place is held: the
     /// step's own future then lives in one place in this state machine. A
     /// timeout's timer is boxed, so steps without one do not carry its room.
+    ///
+    /// With a circuit breaker, the attempt is made only if the breaker lets it
+    /// through (else it fails at once with [`StepFailure::BreakerOpen`]), and
+    /// its outcome is the breaker's to count.
     pub(super) async fn attempt<F, Fut>(
+        &self,
+        attempt: u32,
+        policy: &StepPolicy,
+        make: F,
+    ) -> Result<Output<Fut>, StepFailure<Failure<Fut>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future,
+        Fut::Output: StepResult,
+    {
+        let Some(name) = policy.breaker else {
+            return self.attempt_unguarded(attempt, policy, make).await;
+        };
+        let engine = &self.ctx.engine;
+        let breaker = engine
+            .breaker(name)
+            .ok_or(StepFailure::UnknownBreaker(name))?;
+        let (admitted, moved) = breaker.admit();
+        self.breaker_moved(name, moved);
+        let permit = admitted.map_err(|_| StepFailure::BreakerOpen(name))?;
+        let result = self.attempt_unguarded(attempt, policy, make).await;
+        let moved = match &result {
+            Ok(_) => permit.succeeded(),
+            Err(failure) if failure.trips_breaker() => permit.failed(),
+            // Not the dependency's doing: no verdict.
+            Err(_) => None,
+        };
+        self.breaker_moved(name, moved);
+        result
+    }
+
+    /// Emits `BreakerChanged` for a move of breaker `name`, if there was one.
+    fn breaker_moved(&self, name: &str, moved: Option<crate::BreakerTransition>) {
+        if let Some(moved) = moved {
+            tracing::info!(breaker = name, from = %moved.from, to = %moved.to, key = %self.key, "circuit breaker changed");
+            self.ctx.engine.events().emit(|| Event::BreakerChanged {
+                breaker: name.to_owned(),
+                from: moved.from,
+                to: moved.to,
+                run: self.ctx.run.clone(),
+                step: self.key.to_key(),
+            });
+        }
+    }
+
+    /// [`attempt`](Self::attempt) without the breaker.
+    async fn attempt_unguarded<F, Fut>(
         &self,
         attempt: u32,
         policy: &StepPolicy,
@@ -114,15 +179,21 @@ impl<'a> StepSite<'a> {
             step: self.key.to_key(),
             attempt,
         };
-        let future = super::current::scoped(current, make())
+        // The future is made inside the attempt, so that a panic while making
+        // it is caught like one while polling it, under the timeout.
+        let future = AssertUnwindSafe(super::current::scoped(current, async move { make().await }))
+            .catch_unwind()
             .instrument(tracing::info_span!("step", key = %self.key, attempt));
-        let result = match policy.timeout {
+        let caught = match policy.timeout {
             None => future.await,
             Some(limit) => Box::pin(tokio::time::timeout(limit, future))
                 .await
                 .map_err(|_| StepFailure::TimedOut(limit))?,
         };
-        result.into_result().map_err(StepFailure::Error)
+        match caught {
+            Ok(result) => result.into_result().map_err(StepFailure::Error),
+            Err(payload) => Err(StepFailure::panicked(&*payload)),
+        }
     }
 
     /// Journals the output and emits `StepCompleted`.
@@ -150,6 +221,7 @@ impl<'a> StepSite<'a> {
         if let Err(error) = self.ctx.journal.record_step(record).await {
             return Err(self.fail(attempt, began, StepFailure::Journal(error)).await);
         }
+        self.ctx.live.progressed(ended);
         self.ctx.engine.events().emit(|| Event::StepCompleted {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),
@@ -190,7 +262,11 @@ impl<'a> StepSite<'a> {
         self.settled.store(true, Ordering::Relaxed);
         let ended = Instant::now();
         tracing::debug!(key = %self.key, attempt, %failure, "step failed");
-        if !matches!(failure, StepFailure::Journal(_)) {
+        self.ctx.live.progressed(ended);
+        // A failure the fallback takes over is journaled as the fallback's value.
+        let journaled_elsewhere =
+            matches!(failure, StepFailure::Journal(_)) || (self.fallback && failure.falls_back());
+        if !journaled_elsewhere {
             let record = self.record(attempt, StepOutcome::Failed(failure.to_string()), ended);
             if let Err(error) = self.ctx.journal.record_step(record).await {
                 tracing::error!(key = %self.key, %error, "could not journal the step's failure");

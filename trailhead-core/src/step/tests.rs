@@ -4,7 +4,7 @@
 //! context from `Store::open_run` the way a resume will.
 
 use std::cell::Cell;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use crate::__private::retry_any;
 use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
 use crate::{
-    Engine, Event, RunContext, RunId, StepFailure, StepKey, StepPolicy, StoreError, Workflow,
+    Engine, Event, RetryPolicy, RunContext, RunId, StepFailure, StepKey, StepPolicy, StoreError,
+    Workflow,
 };
 
 /// A store holding run `r` whose journal has `entries`, and an engine on it.
@@ -69,7 +70,7 @@ async fn journaled_steps_replay_without_running() {
     };
 
     let a = ctx
-        .step("a", &[], StepPolicy::DEFAULT, retry_any, run)
+        .step("a", &[], StepPolicy::DEFAULT, run, retry_any)
         .await
         .unwrap();
     let b: String = ctx
@@ -107,10 +108,16 @@ async fn a_journaled_output_of_the_wrong_type_fails_without_running() {
     let (_engine, ctx) = resumed(&[("a", &[], json!("not a number"))]).await;
     let ran = Cell::new(false);
     let error = ctx
-        .step("a", &[], StepPolicy::DEFAULT, retry_any, || {
-            ran.set(true);
-            async { Ok::<u32, String>(1) }
-        })
+        .step(
+            "a",
+            &[],
+            StepPolicy::DEFAULT,
+            || {
+                ran.set(true);
+                async { Ok::<u32, String>(1) }
+            },
+            retry_any,
+        )
         .await
         .unwrap_err();
     assert!(!ran.get());
@@ -147,4 +154,99 @@ async fn a_journaled_call_does_not_start_the_child_again() {
     assert_eq!(ctx.call("ship", &[], Never, ()).await.unwrap(), 7);
     let child = engine.run_record(&RunId::new("r/ship")).await.unwrap();
     assert!(child.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_making_or_polling_an_attempt_fails_the_step() {
+    let (engine, ctx) = resumed(&[]).await;
+    let making = ctx
+        .step_once(
+            "make",
+            &[],
+            StepPolicy::DEFAULT,
+            || -> std::future::Ready<Result<u32, String>> { panic!("while making") },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&making.failure, StepFailure::Panicked(message) if message == "while making"),
+        "{making}"
+    );
+
+    // Under a timeout, the panic is caught before the timeout sees it.
+    let policy = StepPolicy::new().with_timeout(Duration::from_secs(1));
+    let polling = ctx
+        .step_once("poll", &[], policy, || async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if true {
+                panic!("while polling");
+            }
+            Ok::<u32, String>(1)
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&polling.failure, StepFailure::Panicked(message) if message == "while polling"),
+        "{polling}"
+    );
+
+    let journal = engine.journal(&RunId::new("r")).await.unwrap();
+    let outcomes: Vec<_> = journal
+        .iter()
+        .map(|step| (step.key.to_string(), step.outcome.clone()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (
+                "make".to_owned(),
+                StepOutcome::Failed("the step panicked: while making".to_owned())
+            ),
+            (
+                "poll".to_owned(),
+                StepOutcome::Failed("the step panicked: while polling".to_owned())
+            ),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_is_not_retried_and_a_timeout_is_even_when_errors_are_not() {
+    let (_engine, ctx) = resumed(&[]).await;
+    let policy = StepPolicy::new().with_retry(RetryPolicy::attempts(3));
+    let attempts = Cell::new(0);
+    let panicked = ctx
+        .step(
+            "panics",
+            &[],
+            policy,
+            || {
+                attempts.set(attempts.get() + 1);
+                async {
+                    if true {
+                        panic!("every time");
+                    }
+                    Ok::<(), String>(())
+                }
+            },
+            retry_any,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(panicked.failure, StepFailure::Panicked(_)));
+    assert_eq!((panicked.attempts, attempts.get()), (1, 1));
+
+    let policy = policy.with_timeout(Duration::from_secs(1));
+    let timed_out = ctx
+        .step(
+            "hangs",
+            &[],
+            policy,
+            std::future::pending::<Result<(), String>>,
+            |_| false,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(timed_out.failure, StepFailure::TimedOut(_)));
+    assert_eq!(timed_out.attempts, 3);
 }

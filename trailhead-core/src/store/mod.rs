@@ -107,6 +107,24 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// [`StoreError::NotEnded`] if it is still running or completed.
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()>;
 
+    /// Starts undoing `run`: it is compensating until
+    /// [`Journal::finish`] records `then`, how it ends once its compensations
+    /// ran. Returns the journal handle the compensations are recorded through.
+    ///
+    /// A running run enters compensation when it fails or is cancelled; a
+    /// completed child run does when its parent is undone. Asking again for a
+    /// run already compensating (a resumed rollback) keeps the outcome it
+    /// recorded first and returns its handle.
+    ///
+    /// Fails with [`StoreError::UnknownRun`] if there is no such run and
+    /// [`StoreError::RunFinished`] if it failed, was cancelled, or its
+    /// compensation already ended.
+    fn begin_compensation(
+        &self,
+        run: &RunId,
+        then: RunOutcome,
+    ) -> StoreFuture<'_, Arc<dyn Journal>>;
+
     /// The records of all runs, or of those with `status`, oldest first.
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>>;
 }
@@ -143,7 +161,8 @@ pub struct RunRecord {
     pub input: serde_json::Value,
     /// Where the run is.
     pub status: RunStatus,
-    /// How the run ended, once it has.
+    /// How the run ended, once it has; while it is
+    /// [compensating](RunStatus::Compensating), how it will end.
     pub outcome: Option<RunOutcome>,
     /// The workflow's Mermaid flowchart.
     pub mermaid: String,
@@ -164,6 +183,20 @@ pub enum RunStatus {
     Failed,
     /// Was cancelled.
     Cancelled,
+    /// Failed or was cancelled, and is running the compensations of its
+    /// completed steps; its `outcome` says how it will end. Unfinished: a
+    /// resumed engine finishes the rollback.
+    Compensating,
+    /// A compensation failed for good: the rollback stopped at that step, and
+    /// what it would have undone is still done. Needs a person.
+    CompensationFailed,
+}
+
+impl RunStatus {
+    /// Whether the run has ended (nothing more will be recorded for it).
+    pub fn is_ended(self) -> bool {
+        !matches!(self, Self::Running | Self::Compensating)
+    }
 }
 
 /// How a run ended.
@@ -175,6 +208,16 @@ pub enum RunOutcome {
     Failed(String),
     /// The run was cancelled.
     Cancelled,
+    /// The run failed or was cancelled (`cause`), and the compensation of
+    /// step `step` then failed for good with `error`.
+    CompensationFailed {
+        /// The step whose compensation failed.
+        step: StepKey,
+        /// The compensation's last error.
+        error: String,
+        /// Why the run was being undone.
+        cause: String,
+    },
 }
 
 impl RunOutcome {
@@ -184,6 +227,7 @@ impl RunOutcome {
             Self::Completed(_) => RunStatus::Completed,
             Self::Failed(_) => RunStatus::Failed,
             Self::Cancelled => RunStatus::Cancelled,
+            Self::CompensationFailed { .. } => RunStatus::CompensationFailed,
         }
     }
 }
@@ -210,4 +254,18 @@ pub enum StepOutcome {
     Completed(serde_json::Value),
     /// The failure's text, after the last attempt.
     Failed(String),
+    /// The step failed for good and its `.fallback(..)` gave this value
+    /// instead. It replays like an output, but nothing is compensated for it:
+    /// the step's own effect did not happen.
+    FellBack(serde_json::Value),
+}
+
+impl StepOutcome {
+    /// The value the step gave its workflow, if it gave one.
+    pub fn value(&self) -> Option<&serde_json::Value> {
+        match self {
+            Self::Completed(value) | Self::FellBack(value) => Some(value),
+            Self::Failed(_) => None,
+        }
+    }
 }

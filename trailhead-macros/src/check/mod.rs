@@ -2,12 +2,14 @@
 //!
 //! Simple mistakes are reported while parsing; what is here looks across the model:
 //! names that must be unique, code that cannot run, and plain code that would make a
-//! replayed run differ from the original.
+//! replayed run differ from the original; and in a `#[saga]`, steps that
+//! could not be undone.
 
 mod concurrency;
 mod determinism;
 mod names;
 mod reachability;
+mod saga;
 
 use crate::ctxt::Ctxt;
 use crate::model::Workflow;
@@ -19,6 +21,7 @@ pub(crate) fn workflow(cx: &Ctxt, workflow: &Workflow<'_>) {
     reachability::no_code_after_exit(cx, &workflow.body);
     determinism::deterministic_body(cx, workflow);
     concurrency::fan_outs(cx, &workflow.body);
+    saga::every_step_undoable(cx, workflow);
 }
 
 /// Rules on the macro input as a whole.

@@ -20,6 +20,12 @@ pub(super) fn step_policy(
     if let Some(resource) = &options.resource {
         policy = quote!(#policy.with_resource(#resource));
     }
+    if let Some(breaker) = &options.breaker {
+        policy = quote!(#policy.with_breaker(#breaker));
+    }
+    if options.fallback.is_some() {
+        policy = quote!(#policy.with_fallback());
+    }
     if let Some(timeout) = &options.timeout {
         let duration = match timeout {
             Timeout::Literal(lit) => duration(private, lit),
@@ -33,7 +39,7 @@ pub(super) fn step_policy(
     policy
 }
 
-fn retry_policy(
+pub(super) fn retry_policy(
     private: &TokenStream,
     retry: &Retry,
     user: &dyn Fn(&syn::Expr) -> TokenStream,

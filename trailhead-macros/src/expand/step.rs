@@ -49,19 +49,33 @@ impl StepExpander<'_> {
         let name = &site.name;
         let path = key_path(step.depth);
         let policy = step_policy(private, &step.options, &|expr| self.user(expr));
+        // Without `when`, an error is retried when its class is transient: its
+        // type's `Classify` impl, else the default (autoref specialization, see
+        // `Classified`). The closure comes after the attempt's, so the error's
+        // type is known when it is checked.
         let retry_if = match step.options.retry.as_ref().and_then(|r| r.when.as_ref()) {
             Some(when) => self.user(when),
-            None => quote!(#private::retry_any),
+            None => {
+                let error = local("__error");
+                quote! {
+                    |#error| {
+                        use #private::{ClassifyByDefault as _, ClassifyByImpl as _};
+                        #private::ErrorClass::is_transient(
+                            (&#private::Classified(#error)).error_class(),
+                        )
+                    }
+                }
+            }
         };
         let (prelude, invoke) = if step.syntax.blocking.is_some() {
             let (bindings, call) = self.owned_call(&step.syntax.target);
             let method = syn::Ident::new("step_blocking", span);
-            let invoke = quote!(#ctx.#method(#name, #path, #policy, #retry_if, move || #call));
+            let invoke = quote!(#ctx.#method(#name, #path, #policy, move || #call, #retry_if));
             (bindings, invoke)
         } else if step.options.retry.is_some() {
             let call = self.call_tokens(&step.syntax.target);
             let method = syn::Ident::new("step", span);
-            let invoke = quote!(#ctx.#method(#name, #path, #policy, #retry_if, || #call));
+            let invoke = quote!(#ctx.#method(#name, #path, #policy, || #call, #retry_if));
             (TokenStream::new(), invoke)
         } else {
             let call = self.call_tokens(&step.syntax.target);
@@ -167,13 +181,34 @@ impl StepExpander<'_> {
                 <_ as #private::IntoWorkflowError<#err_type>>::into_workflow_error(#error)
             ),
         };
+        let give_up = quote!(return ::core::result::Result::Err(#convert));
+        // `.fallback(value)`: the value instead of the failure it covers.
+        let failed = match &options.fallback {
+            Some(fallback) => {
+                let ctx = ctx_at(span);
+                let fallback = self.user(fallback);
+                quote! {
+                    match #ctx.fall_back(#error, || #fallback).await {
+                        ::core::result::Result::Ok(#value) => #value,
+                        ::core::result::Result::Err(#error) => #give_up,
+                    }
+                }
+            }
+            None => quote!({ #give_up; }),
+        };
+        // `.compensate(f)`: `f` must take the step's output; said at `f`.
+        let invoke = match &options.compensate {
+            Some(compensate) => {
+                let func = &compensate.func;
+                quote_spanned!(syn::spanned::Spanned::span(func)=> #private::compensated(#invoke, &#func))
+            }
+            None => invoke.clone(),
+        };
         quote! {{
             #prelude
             match #invoke.await {
                 ::core::result::Result::Ok(#value) => #value,
-                ::core::result::Result::Err(#error) => {
-                    return ::core::result::Result::Err(#convert);
-                }
+                ::core::result::Result::Err(#error) => #failed,
             }
         }}
     }

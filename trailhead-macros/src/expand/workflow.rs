@@ -1,14 +1,15 @@
 //! One workflow: its unit struct, its `Workflow` impl and its typed functions.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 use syn::{Pat, Type};
 
 use super::Paths;
 use super::paths::ctx;
+use super::policy::retry_policy;
 use super::step::StepExpander;
 use crate::mermaid::Diagram;
-use crate::model::Workflow;
+use crate::model::{Site, Undo, Workflow};
 use crate::parse::WorkflowDef;
 
 pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) -> TokenStream {
@@ -36,6 +37,15 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
     let items = items(paths, def, ok_type, err_type, diagram);
     let name = &def.name;
     let compatible = &def.compatible_with;
+    let compensation = compensation_table(&private, &workflow.sites);
+    let compensates = workflow.sites.iter().any(|site| site.undo.is_some());
+    let deadline = match &def.deadline {
+        Some(lit) => {
+            let millis = lit.millis;
+            quote!(::core::option::Option::Some(#private::Duration::from_millis(#millis)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
 
     quote! {
         #items
@@ -49,6 +59,10 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
             const MERMAID: &'static str = #name::MERMAID;
             const DEFINITION_HASH: u64 = #name::DEFINITION_HASH;
             const COMPATIBLE_WITH: &'static [u64] = &[#(#compatible),*];
+            const COMPENSATES: bool = #compensates;
+            const DEADLINE: ::core::option::Option<#private::Duration> = #deadline;
+
+            #compensation
 
             #[allow(clippy::let_unit_value, clippy::needless_return, unused_mut)]
             fn execute<'__run>(
@@ -180,6 +194,44 @@ impl<'a> Params<'a> {
         match args.as_slice() {
             [single] => quote!(#single),
             _ => quote!((#(#args,)*)),
+        }
+    }
+}
+
+/// `fn compensation(site)`: how each site with an undo is undone, by name.
+fn compensation_table(private: &TokenStream, sites: &[Site]) -> TokenStream {
+    let site = format_ident!("__site", span = proc_macro2::Span::mixed_site());
+    let value = format_ident!("__value", span = proc_macro2::Span::mixed_site());
+    let arms = sites.iter().filter_map(|s| {
+        let name = &s.name;
+        let entry = match s.undo.as_ref()? {
+            Undo::Step(compensate) => {
+                let func = &compensate.func;
+                let retry = match &compensate.retry {
+                    Some(retry) => retry_policy(private, retry, &|expr| expr.to_token_stream()),
+                    None => quote!(#private::Compensation::DEFAULT_RETRY),
+                };
+                quote! {
+                    #private::compensate_step(#retry, |#value| #private::undo_with(#func, #value))
+                }
+            }
+            Undo::Call(func) => {
+                return Some(quote! {
+                    #name => {
+                        use #private::{CallCompensation as _, NotAWorkflow as _};
+                        (&#private::CallOf(#func)).compensation()
+                    }
+                });
+            }
+        };
+        Some(quote!(#name => ::core::option::Option::Some(#entry),))
+    });
+    quote! {
+        fn compensation(#site: &str) -> ::core::option::Option<#private::Compensation> {
+            match #site {
+                #(#arms)*
+                _ => ::core::option::Option::None,
+            }
         }
     }
 }

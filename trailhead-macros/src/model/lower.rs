@@ -11,11 +11,13 @@ use super::scope::{Binding, pattern_bindings, stmt_used_names, used_names};
 use super::walk::stmt_sites;
 use super::{
     Arm, Block, Call, Else, FanOut, If, Loop, LoopKind, Match, Node, Rust, Signal, Site, Sleep,
-    Step, Stmt, Workflow,
+    Step, Stmt, Undo, Workflow,
 };
 use crate::ctxt::Ctxt;
 use crate::parse;
-use crate::parse::options::{RESOURCE, RETRY, TIMEOUT};
+use crate::parse::options::{
+    BREAKER, COMPENSATE, FALLBACK, IRREVERSIBLE, RESOURCE, RETRY, TIMEOUT,
+};
 use crate::suggest::did_you_mean;
 
 /// Lowers one workflow whose body parsed; mistakes go to `cx`.
@@ -361,6 +363,13 @@ impl<'c> Lowerer<'c> {
     fn step<'a>(&mut self, syntax: &'a parse::Step) -> Step<'a> {
         let options = self.options(&syntax.options);
         let site = self.site(&syntax.target, &options);
+        if let (Some(_), Some(irreversible)) = (&options.compensate, &options.irreversible) {
+            self.cx.error(
+                irreversible.span(),
+                "a step with a compensation is not irreversible: keep one of the two",
+            );
+        }
+        self.sites[site].undo = options.compensate.clone().map(|c| Undo::Step(Box::new(c)));
         Step {
             syntax,
             site,
@@ -372,7 +381,21 @@ impl<'c> Lowerer<'c> {
     fn call<'a>(&mut self, syntax: &'a parse::Call) -> Call<'a> {
         let options = self.options(&syntax.options);
         for raw in &syntax.options {
-            if raw.method == RETRY || raw.method == TIMEOUT || raw.method == RESOURCE {
+            if raw.method == COMPENSATE || raw.method == IRREVERSIBLE {
+                self.cx.error(
+                    raw.method.span(),
+                    format!(
+                        "`{}` is not supported on `call`: a call is undone by the compensations of the called workflow's steps",
+                        raw.method
+                    ),
+                );
+            }
+            if raw.method == RETRY
+                || raw.method == TIMEOUT
+                || raw.method == RESOURCE
+                || raw.method == FALLBACK
+                || raw.method == BREAKER
+            {
                 self.cx.error(
                     raw.method.span(),
                     format!(
@@ -383,6 +406,9 @@ impl<'c> Lowerer<'c> {
             }
         }
         let site = self.site(&syntax.target, &options);
+        if let parse::Target::Function { func, .. } = &syntax.target {
+            self.sites[site].undo = Some(Undo::Call((**func).clone()));
+        }
         Call {
             syntax,
             site,
@@ -396,6 +422,7 @@ impl<'c> Lowerer<'c> {
             name: "sleep".to_owned(),
             explicit: false,
             span: syntax.sleep_token.span,
+            undo: None,
         });
         Sleep {
             syntax,
@@ -409,6 +436,7 @@ impl<'c> Lowerer<'c> {
             name: syntax.name.value(),
             explicit: false,
             span: syntax.name.span(),
+            undo: None,
         });
         Signal {
             syntax,
@@ -438,6 +466,7 @@ impl<'c> Lowerer<'c> {
             name,
             explicit,
             span,
+            undo: None,
         });
         self.sites.len() - 1
     }

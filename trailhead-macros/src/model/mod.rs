@@ -38,6 +38,17 @@ pub(crate) struct Site {
     /// Whether the name was given with `.name(..)`.
     pub(crate) explicit: bool,
     pub(crate) span: Span,
+    /// How the site is undone when its run is rolled back, if it is.
+    pub(crate) undo: Option<Undo>,
+}
+
+/// How a site is undone.
+pub(crate) enum Undo {
+    /// A step's `.compensate(..)`.
+    Step(Box<parse::options::Compensate>),
+    /// A `call` of this workflow (the expression naming it): the child run
+    /// is undone by its own compensations.
+    Call(syn::Expr),
 }
 
 pub(crate) struct Block<'a> {

@@ -1,4 +1,6 @@
-//! Step options: `.retry(..)`, `.timeout(..)`, `.name(..)`, `.map_err(..)`.
+//! Step options: `.retry(..)`, `.timeout(..)`, `.name(..)`, `.map_err(..)`,
+//! `.after(..)`, `.resource(..)`, `.compensate(..)`, `.irreversible()`,
+//! `.fallback(..)`, `.breaker(..)`.
 //!
 //! Options are written as method calls after the step's function call. Each option
 //! is named once in [`OPTIONS`]; duplicates are reported by one helper, [`set`].
@@ -18,7 +20,22 @@ pub(crate) const NAME: &str = "name";
 pub(crate) const MAP_ERR: &str = "map_err";
 pub(crate) const AFTER: &str = "after";
 pub(crate) const RESOURCE: &str = "resource";
-pub(crate) const OPTIONS: &[&str] = &[RETRY, TIMEOUT, NAME, MAP_ERR, AFTER, RESOURCE];
+pub(crate) const COMPENSATE: &str = "compensate";
+pub(crate) const IRREVERSIBLE: &str = "irreversible";
+pub(crate) const FALLBACK: &str = "fallback";
+pub(crate) const BREAKER: &str = "breaker";
+pub(crate) const OPTIONS: &[&str] = &[
+    RETRY,
+    TIMEOUT,
+    NAME,
+    MAP_ERR,
+    AFTER,
+    RESOURCE,
+    COMPENSATE,
+    IRREVERSIBLE,
+    FALLBACK,
+    BREAKER,
+];
 
 const BACKOFF: &str = "backoff";
 const JITTER: &str = "jitter";
@@ -36,15 +53,34 @@ pub(crate) struct StepOptions {
     pub(crate) after: Option<Vec<Ident>>,
     /// `.resource("payments")`: the engine's named limit each attempt holds.
     pub(crate) resource: Option<LitStr>,
+    /// `.compensate(undo)` or `.compensate(undo, retry(5, ..))`.
+    pub(crate) compensate: Option<Compensate>,
+    /// `.irreversible()`: the step is declared to need no compensation.
+    pub(crate) irreversible: Option<Ident>,
+    /// `.fallback(value)`: what the step gives when it fails for good.
+    pub(crate) fallback: Option<Expr>,
+    /// `.breaker("payments")`: the engine's circuit breaker the step goes through.
+    pub(crate) breaker: Option<LitStr>,
+}
+
+/// `.compensate(f)`: `f` undoes the step, given its output.
+#[derive(Clone)]
+pub(crate) struct Compensate {
+    /// The function (or non-capturing closure) that undoes the step.
+    pub(crate) func: Expr,
+    /// Its retry policy, when not the default.
+    pub(crate) retry: Option<Retry>,
 }
 
 /// `.retry(3, backoff = 100ms..10s, jitter = false, when = is_transient)` or `.retry(POLICY)`.
+#[derive(Clone)]
 pub(crate) struct Retry {
     pub(crate) policy: RetryPolicy,
     /// Which of the step's errors are retried; all of them when absent.
     pub(crate) when: Option<Expr>,
 }
 
+#[derive(Clone)]
 pub(crate) enum RetryPolicy {
     Literal {
         attempts: u32,
@@ -84,6 +120,22 @@ impl StepOptions {
                 .map(|lit| set(cx, &mut self.resource, method, lit))
         } else if method == AFTER {
             parse_after(span, args).map(|names| set(cx, &mut self.after, method, names))
+        } else if method == COMPENSATE {
+            parse_compensate(span, args).map(|c| set(cx, &mut self.compensate, method, c))
+        } else if method == IRREVERSIBLE {
+            no_args(IRREVERSIBLE, args)
+                .map(|()| set(cx, &mut self.irreversible, method, method.clone()))
+        } else if method == FALLBACK {
+            single_arg(
+                span,
+                FALLBACK,
+                "the value to give instead, e.g. `fallback(None)`",
+                args,
+            )
+            .map(|expr| set(cx, &mut self.fallback, method, expr.clone()))
+        } else if method == BREAKER {
+            string_arg(span, BREAKER, "breaker(\"payments\")", args)
+                .map(|lit| set(cx, &mut self.breaker, method, lit))
         } else if method == MAP_ERR {
             single_arg(span, MAP_ERR, "a function or closure", args)
                 .map(|expr| set(cx, &mut self.map_err, method, expr.clone()))
@@ -108,7 +160,7 @@ fn set<T>(cx: &Ctxt, slot: &mut Option<T>, method: &Ident, value: T) {
 pub(crate) fn unknown_option(method: &Ident) -> syn::Error {
     let name = method.to_string();
     let mut message = format!(
-        "unknown step option `{name}`, expected one of `retry`, `timeout`, `name`, `map_err`, `after`, `resource`"
+        "unknown step option `{name}`, expected one of `retry`, `timeout`, `name`, `map_err`, `after`, `resource`, `compensate`, `irreversible`, `fallback`, `breaker`"
     );
     if let Some(near) = did_you_mean(&name, OPTIONS) {
         message = format!("unknown step option `{name}`: did you mean `{near}`?");
@@ -130,6 +182,58 @@ fn single_arg<'a>(
             format!("`{option}` takes exactly one argument"),
         )),
     }
+}
+
+fn no_args(option: &str, args: &Punctuated<Expr, Token![,]>) -> syn::Result<()> {
+    match args.first() {
+        None => Ok(()),
+        Some(first) => Err(syn::Error::new_spanned(
+            first,
+            format!("`{option}` takes no arguments: write `.{option}()`"),
+        )),
+    }
+}
+
+/// `compensate(f)` or `compensate(f, retry(5, backoff = 1s..1m))`.
+fn parse_compensate(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Compensate> {
+    const EXAMPLE: &str = "`compensate(refund)` or `compensate(refund, retry(5))`";
+    let mut args = args.iter();
+    let Some(func) = args.next() else {
+        return Err(syn::Error::new(
+            span,
+            format!("`compensate` expects the function that undoes the step, e.g. {EXAMPLE}"),
+        ));
+    };
+    if let Expr::Closure(closure) = func
+        && closure.capture.is_some()
+    {
+        return Err(syn::Error::new_spanned(
+            closure.capture,
+            "a compensation cannot capture: it may run in another process, given only the step's output",
+        ));
+    }
+    let retry = match args.next() {
+        None => None,
+        Some(Expr::Call(call)) if path_ident(&call.func).is_some_and(|i| i == RETRY) => {
+            Some(parse_retry(call.paren_token.span.join(), &call.args)?)
+        }
+        Some(other) => {
+            return Err(syn::Error::new_spanned(
+                other,
+                format!("expected the compensation's retry policy, e.g. {EXAMPLE}"),
+            ));
+        }
+    };
+    if let Some(extra) = args.next() {
+        return Err(syn::Error::new_spanned(
+            extra,
+            format!("`compensate` takes a function and a retry policy at most, e.g. {EXAMPLE}"),
+        ));
+    }
+    Ok(Compensate {
+        func: func.clone(),
+        retry,
+    })
 }
 
 fn parse_after(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Vec<Ident>> {
@@ -181,7 +285,7 @@ fn parse_name(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Lit
     }
     if let Some(bad) = value
         .chars()
-        .find(|c| matches!(c, '[' | ']' | '/' | '"' | '\n'))
+        .find(|c| matches!(c, '[' | ']' | '/' | '"' | '\n' | ':'))
     {
         return Err(syn::Error::new(
             lit.span(),

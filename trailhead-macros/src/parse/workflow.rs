@@ -5,6 +5,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, PatType, Token, Type, Visibility, parenthesized, token};
 
+use super::DurationLit;
 use super::rewrite::mark_sites;
 use crate::kw;
 use crate::suggest::did_you_mean;
@@ -16,6 +17,10 @@ pub(crate) struct WorkflowDef {
     /// `#[compatible_with(0x…, ..)]`: hashes of earlier definitions whose
     /// unfinished runs this one may resume.
     pub(crate) compatible_with: Vec<syn::LitInt>,
+    /// `#[saga]`: every step must compensate or be marked `.irreversible()`.
+    pub(crate) saga: Option<proc_macro2::Span>,
+    /// `#[deadline(30s)]`: how long a run may take.
+    pub(crate) deadline: Option<DurationLit>,
     pub(crate) vis: Visibility,
     pub(crate) name: Ident,
     pub(crate) params: Punctuated<PatType, Token![,]>,
@@ -36,6 +41,8 @@ impl Parse for WorkflowDef {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut attrs = input.call(Attribute::parse_outer)?;
         let mut compatible_with = Vec::new();
+        let mut saga = None;
+        let mut deadline = None;
         let mut kept = Vec::with_capacity(attrs.len());
         for attr in attrs.drain(..) {
             if attr.path().is_ident("compatible_with") {
@@ -48,6 +55,20 @@ impl Parse for WorkflowDef {
                     })?;
                 }
                 compatible_with.extend(hashes);
+            } else if attr.path().is_ident("saga") {
+                attr.meta.require_path_only()?;
+                saga = Some(syn::spanned::Spanned::span(&attr));
+            } else if attr.path().is_ident("deadline") {
+                let expr: syn::Expr = attr.parse_args().map_err(|error| {
+                    syn::Error::new(error.span(), "expected a duration, e.g. `#[deadline(30s)]`")
+                })?;
+                if deadline.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        &attr,
+                        "duplicate `#[deadline(..)]`",
+                    ));
+                }
+                deadline = Some(DurationLit::from_expr(&expr, false)?);
             } else {
                 kept.push(attr);
             }
@@ -92,6 +113,8 @@ impl Parse for WorkflowDef {
         Ok(WorkflowDef {
             attrs,
             compatible_with,
+            saga,
+            deadline,
             vis,
             name,
             params,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::store::{Journal, RunRecord, RunStatus, StepRecord, Store, StoreFuture};
+use crate::store::{Journal, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture};
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
 
@@ -118,6 +118,18 @@ impl Store for MemoryStore {
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
         let reopened = self.known(run).and_then(|found| found.reopen());
         Box::pin(std::future::ready(reopened))
+    }
+
+    fn begin_compensation(
+        &self,
+        run: &RunId,
+        then: RunOutcome,
+    ) -> StoreFuture<'_, Arc<dyn Journal>> {
+        let begun = self.known(run).and_then(|found| {
+            found.begin_compensation(then)?;
+            Ok(found as Arc<dyn Journal>)
+        });
+        Box::pin(std::future::ready(begun))
     }
 
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {

@@ -89,7 +89,7 @@ impl MemoryRun {
     fn append(&self, record: StepRecord) -> Result<(), StoreError> {
         let mut state = self.state();
         let state = &mut *state;
-        if state.record.outcome.is_some() {
+        if state.record.status.is_ended() {
             return Err(StoreError::RunFinished {
                 run: state.record.id.clone(),
             });
@@ -121,7 +121,7 @@ impl MemoryRun {
         payload: serde_json::Value,
     ) -> Result<(), StoreError> {
         let mut state = self.state();
-        if state.record.outcome.is_some() {
+        if state.record.status != RunStatus::Running {
             return Err(StoreError::RunFinished {
                 run: state.record.id.clone(),
             });
@@ -162,9 +162,16 @@ impl MemoryRun {
                 run: state.record.id.clone(),
             });
         }
+        // Failed steps run again; so do compensated ones, whose effect was
+        // undone: their entries and their compensations' are retired too.
+        let undone: Vec<StepKey> = state.steps.iter().filter_map(|s| s.key.undone()).collect();
         let (failed, kept): (Vec<StepRecord>, Vec<StepRecord>) = std::mem::take(&mut state.steps)
             .into_iter()
-            .partition(|step| matches!(step.outcome, StepOutcome::Failed(_)));
+            .partition(|step| {
+                matches!(step.outcome, StepOutcome::Failed(_))
+                    || step.key.is_undo()
+                    || undone.contains(&step.key)
+            });
         state.retired.extend(failed);
         state.by_hash.clear();
         for (index, step) in kept.iter().enumerate() {
@@ -178,10 +185,29 @@ impl MemoryRun {
         Ok(())
     }
 
+    pub(super) fn begin_compensation(&self, then: RunOutcome) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let record = &mut state.record;
+        match record.status {
+            RunStatus::Compensating => {}
+            RunStatus::Running | RunStatus::Completed => {
+                record.status = RunStatus::Compensating;
+                record.outcome = Some(then);
+                record.finished_at = None;
+            }
+            RunStatus::Failed | RunStatus::Cancelled | RunStatus::CompensationFailed => {
+                return Err(StoreError::RunFinished {
+                    run: record.id.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn close(&self, outcome: RunOutcome) -> Result<(), StoreError> {
         let mut state = self.state();
         let record = &mut state.record;
-        if record.outcome.is_some() {
+        if record.status.is_ended() {
             return Err(StoreError::RunFinished {
                 run: record.id.clone(),
             });

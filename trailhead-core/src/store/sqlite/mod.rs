@@ -298,6 +298,22 @@ impl Store for SqliteStore {
         Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
     }
 
+    fn begin_compensation(
+        &self,
+        run: &RunId,
+        then: RunOutcome,
+    ) -> StoreFuture<'_, Arc<dyn Journal>> {
+        let run = run.clone();
+        Box::pin(async move {
+            let write = Write::BeginCompensation {
+                run: run.clone(),
+                then,
+            };
+            self.inner.writer.write(write).await?;
+            Ok(self.journal_handle(run))
+        })
+    }
+
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
         Box::pin(async move {
             let status = status.map(status_to_sql);

@@ -25,6 +25,8 @@ pub(super) fn status_to_sql(status: RunStatus) -> &'static str {
         RunStatus::Completed => "completed",
         RunStatus::Failed => "failed",
         RunStatus::Cancelled => "cancelled",
+        RunStatus::Compensating => "compensating",
+        RunStatus::CompensationFailed => "compensation_failed",
     }
 }
 
@@ -34,6 +36,8 @@ fn status_from_sql(text: &str) -> Result<RunStatus, DatabaseProblem> {
         "completed" => RunStatus::Completed,
         "failed" => RunStatus::Failed,
         "cancelled" => RunStatus::Cancelled,
+        "compensating" => RunStatus::Compensating,
+        "compensation_failed" => RunStatus::CompensationFailed,
         other => {
             return Err(DatabaseProblem::Malformed(format!(
                 "unknown run status `{other}`"

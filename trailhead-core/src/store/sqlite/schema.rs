@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 4;
+pub(super) const VERSION: i64 = 5;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -59,6 +59,10 @@ const MIGRATIONS: &[&str] = &[
     // without guessing what an old row holds.
     "ALTER TABLE steps ADD COLUMN codec TEXT NOT NULL DEFAULT 'json';
     ALTER TABLE runs ADD COLUMN codec TEXT NOT NULL DEFAULT 'json';",
+    // 5: compensation. Runs may be `compensating` or `compensation_failed`,
+    // step outcomes may be `FellBack`, and compensations are journaled under
+    // `undo:` keys; no table changes, but an older build must not misread them.
+    "SELECT 1;",
 ];
 
 /// What opening found: the version before migrating.

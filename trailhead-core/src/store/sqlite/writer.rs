@@ -53,6 +53,11 @@ pub(super) enum Write {
         run: RunId,
         at: SystemTime,
     },
+    /// Marks a running (or completed child) run compensating, to end as `then`.
+    BeginCompensation {
+        run: RunId,
+        then: RunOutcome,
+    },
 }
 
 /// What a write answers: a received signal's payload, else nothing.
@@ -186,7 +191,8 @@ fn run_of(write: &Write) -> RunId {
         | Write::Finish { run, .. }
         | Write::Signal { run, .. }
         | Write::Receive { run, .. }
-        | Write::Reopen { run, .. } => run.clone(),
+        | Write::Reopen { run, .. }
+        | Write::BeginCompensation { run, .. } => run.clone(),
     }
 }
 
@@ -231,7 +237,7 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
                 connection,
                 "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at)
                  SELECT ?1, ?2, (SELECT COUNT(*) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6
-                 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status = 'running')",
+                 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating'))",
                 params![
                     run.as_str(),
                     record.key.to_string(),
@@ -254,7 +260,8 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
         Write::Finish { run, outcome, at } => {
             let updated = cached(
                 connection,
-                "UPDATE runs SET status = ?2, outcome = ?3, finished_at = ?4 WHERE id = ?1 AND status = 'running'",
+                "UPDATE runs SET status = ?2, outcome = ?3, finished_at = ?4
+                 WHERE id = ?1 AND status IN ('running', 'compensating')",
                 params![
                     run.as_str(),
                     status_to_sql(outcome.status()),
@@ -296,19 +303,36 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
             }
             connection
                 .execute(
-                    "INSERT INTO retired_steps (run_id, key, outcome, attempts, started_at, finished_at, retired_at)
+                    &format!("INSERT INTO retired_steps (run_id, key, outcome, attempts, started_at, finished_at, retired_at)
                      SELECT run_id, key, outcome, attempts, started_at, finished_at, ?2
-                     FROM steps WHERE run_id = ?1 AND outcome LIKE '{\"Failed\"%'",
+                     FROM steps WHERE run_id = ?1 AND ({RETIRED})"),
                     params![run.as_str(), time_to_sql(*at)],
                 )
                 .and_then(|_| {
                     connection.execute(
-                        "DELETE FROM steps WHERE run_id = ?1 AND outcome LIKE '{\"Failed\"%'",
+                        &format!("DELETE FROM steps WHERE run_id = ?1 AND ({RETIRED})"),
                         [run.as_str()],
                     )
                 })
                 .map_err(|error| fail(run, &error))?;
             Ok(None)
+        }
+        Write::BeginCompensation { run, then } => {
+            let updated = cached(
+                connection,
+                "UPDATE runs SET status = 'compensating', outcome = ?2, finished_at = NULL
+                 WHERE id = ?1 AND status IN ('running', 'completed')",
+                params![run.as_str(), json(then)],
+            );
+            match updated {
+                Ok(1) => Ok(None),
+                Ok(_) => match status_of(connection, run) {
+                    // A resumed rollback: the run keeps the outcome it had.
+                    Ok(Some(status)) if status == "compensating" => Ok(None),
+                    _ => Err(missing_or_finished(connection, path, run)),
+                },
+                Err(error) => Err(fail(run, &error)),
+            }
         }
         Write::Receive { run, name, key } => {
             receive(connection, run, name, key).map_err(|error| fail(run, &error))
@@ -345,6 +369,21 @@ fn receive(
     Ok(Some(
         serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
     ))
+}
+
+/// Entries a retried run loses from its journal: failed steps, compensations,
+/// and the steps those compensations undid (all run again).
+const RETIRED: &str = "outcome LIKE '{\"Failed\"%' OR key LIKE 'undo:%'
+    OR 'undo:' || key IN (SELECT key FROM steps AS undo WHERE undo.run_id = steps.run_id)";
+
+fn status_of(connection: &Connection, run: &RunId) -> rusqlite::Result<Option<String>> {
+    connection
+        .query_row(
+            "SELECT status FROM runs WHERE id = ?1",
+            [run.as_str()],
+            |row| row.get(0),
+        )
+        .optional()
 }
 
 /// Why a write to `run` changed nothing: no such run, or it finished.

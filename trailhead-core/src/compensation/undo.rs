@@ -1,0 +1,306 @@
+//! The rollback: a run's journal read backwards, each compensation attempted
+//! under its retry policy and journaled once it succeeded.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use serde_json::Value;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::Compensation;
+use crate::engine::panic_message;
+use crate::store::{Journal, RunOutcome, RunStatus, StepOutcome, StepRecord};
+use crate::{Engine, Event, RetryPolicy, RunId, StepKey, StoreError};
+
+/// Undoes runs of one engine.
+#[derive(Debug)]
+pub(crate) struct Rollback<'a> {
+    pub(crate) engine: &'a Engine,
+}
+
+/// Why a rollback stopped.
+#[derive(Debug)]
+pub(crate) enum RollbackFailed {
+    /// The compensation of `step` failed for good with `error`.
+    Compensation { step: StepKey, error: String },
+    /// The store could not record the rollback; the run stays compensating.
+    Store(StoreError),
+}
+
+impl From<StoreError> for RollbackFailed {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+/// A rollback that began: the journal to record the run's end through, and
+/// whether every compensation ran.
+pub(crate) struct Undone {
+    pub(crate) journal: Arc<dyn Journal>,
+    pub(crate) result: Result<(), RollbackFailed>,
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl Rollback<'_> {
+    /// Records `run` compensating, to end as `then`, and runs the
+    /// compensations its journal does not show done yet, last completed step
+    /// first. Returns the journal to record the run's end through; the run is
+    /// not finished here.
+    pub(crate) fn undo_run<'a>(
+        &'a self,
+        run: &'a RunId,
+        workflow: &'a str,
+        then: RunOutcome,
+        compensation: fn(&str) -> Option<Compensation>,
+    ) -> Boxed<'a, Result<Undone, StoreError>> {
+        Box::pin(async move {
+            let journal = self
+                .engine
+                .store()
+                .begin_compensation(run, then.clone())
+                .await?;
+            let result = self
+                .undo_journal(run, workflow, &then, &*journal, compensation)
+                .await;
+            Ok(Undone { journal, result })
+        })
+    }
+
+    async fn undo_journal(
+        &self,
+        run: &RunId,
+        workflow: &str,
+        then: &RunOutcome,
+        journal: &dyn Journal,
+        compensation: fn(&str) -> Option<Compensation>,
+    ) -> Result<(), RollbackFailed> {
+        let records = self.engine.store().journal(run).await?;
+        let done: HashSet<StepKey> = records
+            .iter()
+            .filter(|record| matches!(record.outcome, StepOutcome::Completed(_)))
+            .filter_map(|record| record.key.undone())
+            .collect();
+        self.engine.events().emit(|| Event::RunCompensating {
+            run: run.clone(),
+            workflow: workflow.to_owned(),
+            cause: cause_of(then),
+        });
+        // Children that were running when this run's process stopped and it
+        // was cancelled: the latest work, so undone first.
+        for child in self
+            .engine
+            .store()
+            .list_runs(Some(RunStatus::Compensating))
+            .await?
+        {
+            if child.parent.as_ref() != Some(run) {
+                continue;
+            }
+            let key = child
+                .id
+                .as_str()
+                .strip_prefix(run.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|key| key.parse::<StepKey>().ok());
+            // A call that completed is undone at its place in the journal.
+            let completed = |key: &StepKey| {
+                records.iter().any(|record| {
+                    &record.key == key && matches!(record.outcome, StepOutcome::Completed(_))
+                })
+            };
+            if let Some(key) = key
+                && !completed(&key)
+                && let Some(Compensation::Call { compensation, .. }) = compensation(key.name())
+            {
+                self.undo_child(run, journal, &key, compensation).await?;
+            }
+        }
+        for record in records.iter().rev() {
+            let StepOutcome::Completed(value) = &record.outcome else {
+                continue; // failed, or a fallback's value: nothing took effect
+            };
+            if record.key.is_undo() || done.contains(&record.key) {
+                continue;
+            }
+            match compensation(record.key.name()) {
+                None => {}
+                Some(Compensation::Step { retry, undo }) => {
+                    let span = tracing::info_span!("compensation", key = %record.key);
+                    self.undo_step(run, journal, &record.key, value, retry, undo)
+                        .instrument(span)
+                        .await?;
+                }
+                Some(Compensation::Call {
+                    compensates: false, ..
+                }) => {}
+                Some(Compensation::Call { compensation, .. }) => {
+                    self.undo_child(run, journal, &record.key, compensation)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Attempts one step's compensation until it succeeds or its attempts
+    /// run out; journals how it went.
+    async fn undo_step(
+        &self,
+        run: &RunId,
+        journal: &dyn Journal,
+        key: &StepKey,
+        value: &Value,
+        retry: RetryPolicy,
+        undo: fn(&Value) -> super::UndoFuture,
+    ) -> Result<(), RollbackFailed> {
+        let events = self.engine.events();
+        let clock = self.engine.clock();
+        let started = Instant::now();
+        let mut delays = retry.backoff().delays();
+        let mut attempt = 1;
+        loop {
+            events.emit(|| Event::CompensationStarted {
+                run: run.clone(),
+                step: key.clone(),
+                attempt,
+            });
+            let began = Instant::now();
+            let result = match AssertUnwindSafe(undo(value)).catch_unwind().await {
+                Ok(result) => result,
+                Err(payload) => Err(format!(
+                    "the compensation panicked: {}",
+                    panic_message(&*payload)
+                )),
+            };
+            let ended = Instant::now();
+            let error = match result {
+                Ok(()) => {
+                    journal
+                        .record_step(StepRecord {
+                            key: key.undo(),
+                            outcome: StepOutcome::Completed(Value::Null),
+                            attempts: attempt,
+                            started_at: clock.wall_time(started),
+                            finished_at: clock.wall_time(ended),
+                        })
+                        .await?;
+                    events.emit(|| Event::CompensationCompleted {
+                        run: run.clone(),
+                        step: key.clone(),
+                        attempt,
+                        duration: ended - began,
+                    });
+                    return Ok(());
+                }
+                Err(error) => error,
+            };
+            if attempt < retry.max_attempts() {
+                let delay = delays.next().unwrap_or_default();
+                tracing::debug!(key = %key, attempt, %error, ?delay, "compensation failed; retrying");
+                events.emit(|| Event::CompensationRetrying {
+                    run: run.clone(),
+                    step: key.clone(),
+                    attempt,
+                    delay,
+                    error: error.clone(),
+                });
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+                continue;
+            }
+            tracing::error!(key = %key, attempt, %error, "compensation failed for good");
+            journal
+                .record_step(StepRecord {
+                    key: key.undo(),
+                    outcome: StepOutcome::Failed(error.clone()),
+                    attempts: attempt,
+                    started_at: clock.wall_time(started),
+                    finished_at: clock.wall_time(ended),
+                })
+                .await?;
+            events.emit(|| Event::CompensationFailed {
+                run: run.clone(),
+                step: key.clone(),
+                attempt,
+                error: error.clone(),
+            });
+            return Err(RollbackFailed::Compensation {
+                step: key.clone(),
+                error,
+            });
+        }
+    }
+
+    /// Undoes the child run a completed `call` at `key` started: its own
+    /// steps, by its own compensations. The child then ends as it had (or as
+    /// a failed compensation), and the call's undo is journaled here.
+    async fn undo_child(
+        &self,
+        run: &RunId,
+        journal: &dyn Journal,
+        key: &StepKey,
+        compensation: fn(&str) -> Option<Compensation>,
+    ) -> Result<(), RollbackFailed> {
+        let child = run.child(key);
+        let Some(record) = self.engine.store().run(&child).await? else {
+            return Ok(()); // a call replayed from a journal whose child is gone
+        };
+        if !matches!(
+            record.status,
+            RunStatus::Completed | RunStatus::Compensating
+        ) {
+            return Ok(());
+        }
+        let then = record.outcome.clone().unwrap_or(RunOutcome::Cancelled);
+        let started = Instant::now();
+        let Undone {
+            journal: child_journal,
+            result,
+        } = self
+            .undo_run(&child, &record.workflow, then.clone(), compensation)
+            .await?;
+        let ended = match &result {
+            Ok(()) => then,
+            Err(RollbackFailed::Compensation { step, error }) => RunOutcome::CompensationFailed {
+                step: step.clone(),
+                error: error.clone(),
+                cause: format!("its parent run `{run}` is being undone"),
+            },
+            Err(RollbackFailed::Store(_)) => return result,
+        };
+        child_journal.finish(ended).await?;
+        if let Err(RollbackFailed::Compensation { step, error }) = result {
+            return Err(RollbackFailed::Compensation {
+                step: key.clone(),
+                error: format!("child run `{child}`: compensation of `{step}` failed: {error}"),
+            });
+        }
+        let clock = self.engine.clock();
+        journal
+            .record_step(StepRecord {
+                key: key.undo(),
+                outcome: StepOutcome::Completed(Value::Null),
+                attempts: 1,
+                started_at: clock.wall_time(started),
+                finished_at: clock.wall_time(Instant::now()),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// Why a run is undone, as text.
+fn cause_of(then: &RunOutcome) -> String {
+    match then {
+        RunOutcome::Failed(error) => error.clone(),
+        RunOutcome::Cancelled => "cancelled".to_owned(),
+        RunOutcome::Completed(_) => "its parent run is undone".to_owned(),
+        RunOutcome::CompensationFailed { cause, .. } => cause.clone(),
+    }
+}

@@ -1,0 +1,167 @@
+//! The health report: what is running, what is stuck, what is broken.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Engine;
+use crate::store::RunStatus;
+use crate::{BreakerState, EngineError, RunId, StepKey};
+
+/// A snapshot of an engine's health, from [`Engine::health`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Health {
+    /// Runs this engine is driving now (not counting runs unloaded while
+    /// they sleep).
+    pub in_flight: usize,
+    /// Runs unloaded while they sleep, waiting for their timer.
+    pub unloaded: usize,
+    /// Runs in flight whose last step ended (or which began) at least
+    /// [`EngineBuilder::stalled_after`](crate::EngineBuilder::stalled_after)
+    /// ago, longest stalled first. A run waiting for a signal or a short
+    /// sleep shows here too: the report says how long, the reader says
+    /// whether that is too long.
+    pub stalled: Vec<StalledRun>,
+    /// Every circuit breaker of the engine and its state.
+    pub breakers: Vec<BreakerHealth>,
+    /// Runs whose rollback stopped at a compensation that failed for good
+    /// (recorded [`CompensationFailed`](RunStatus::CompensationFailed)): they
+    /// need a person.
+    pub failed_compensations: Vec<FailedCompensation>,
+    /// How long one read of the store took while the report was made.
+    pub store_latency: Duration,
+}
+
+impl Health {
+    /// The breakers that are open (failing fast) or half-open (trying).
+    pub fn open_breakers(&self) -> impl Iterator<Item = &BreakerHealth> {
+        self.breakers
+            .iter()
+            .filter(|breaker| breaker.state != BreakerState::Closed)
+    }
+
+    /// Whether nothing needs attention: no stalled run, no breaker open or
+    /// half-open, no failed compensation.
+    pub fn is_healthy(&self) -> bool {
+        self.stalled.is_empty()
+            && self.open_breakers().next().is_none()
+            && self.failed_compensations.is_empty()
+    }
+}
+
+/// A run in flight that has not made progress for a while.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct StalledRun {
+    /// The run.
+    pub run: RunId,
+    /// Its workflow's name.
+    pub workflow: &'static str,
+    /// How long since its last step ended (or it began).
+    pub idle: Duration,
+}
+
+/// A circuit breaker and its state.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BreakerHealth {
+    /// The breaker's name.
+    pub name: String,
+    /// Its state.
+    pub state: BreakerState,
+}
+
+/// A run whose compensation failed for good.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct FailedCompensation {
+    /// The run.
+    pub run: RunId,
+    /// Its workflow's name.
+    pub workflow: String,
+    /// The step whose compensation failed.
+    pub step: StepKey,
+    /// The compensation's last error.
+    pub error: String,
+}
+
+impl Engine {
+    /// Reports the engine's health: runs in flight and stalled, breakers,
+    /// failed compensations, and the store's latency (timed on the store
+    /// read this report makes anyway).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] if the store cannot be read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), trailhead_core::EngineError> {
+    /// let engine = trailhead_core::Engine::new();
+    /// let health = engine.health().await?;
+    /// assert!(health.is_healthy());
+    /// assert_eq!(health.in_flight, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn health(&self) -> Result<Health, EngineError> {
+        let now = Instant::now();
+        let (in_flight, mut stalled) = {
+            let active = self.active_runs();
+            let stalled: Vec<StalledRun> = active
+                .iter()
+                .filter_map(|(run, live)| {
+                    let idle = now.saturating_duration_since(live.last_progress());
+                    (idle >= self.inner.stalled_after).then(|| StalledRun {
+                        run: run.clone(),
+                        workflow: live.workflow,
+                        idle,
+                    })
+                })
+                .collect();
+            (active.len(), stalled)
+        };
+        stalled.sort_by(|a, b| b.idle.cmp(&a.idle).then_with(|| a.run.cmp(&b.run)));
+        let mut breakers: Vec<BreakerHealth> = self
+            .inner
+            .breakers
+            .values()
+            .map(|breaker| BreakerHealth {
+                name: breaker.name().to_owned(),
+                state: breaker.state(),
+            })
+            .collect();
+        breakers.sort_by(|a, b| a.name.cmp(&b.name));
+        let began = std::time::Instant::now();
+        let failed = self
+            .store()
+            .list_runs(Some(RunStatus::CompensationFailed))
+            .await?;
+        let store_latency = began.elapsed();
+        let failed_compensations = failed
+            .into_iter()
+            .filter_map(|record| match record.outcome {
+                Some(crate::RunOutcome::CompensationFailed { step, error, .. }) => {
+                    Some(FailedCompensation {
+                        run: record.id,
+                        workflow: record.workflow,
+                        step,
+                        error,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        Ok(Health {
+            in_flight,
+            unloaded: self.unloaded_runs(),
+            stalled,
+            breakers,
+            failed_compensations,
+            store_latency,
+        })
+    }
+}
