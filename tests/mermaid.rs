@@ -110,6 +110,35 @@ workflow! {
     }
 }
 
+async fn cancel_flight(flight: String) -> Result<(), std::io::Error> {
+    let _ = flight;
+    Ok(())
+}
+async fn car(trip: &Trip) -> Result<Option<String>, std::io::Error> {
+    Ok(Some(format!("{trip:?}")))
+}
+async fn charge(trip: &Trip) -> Result<u64, std::io::Error> {
+    Ok(trip.passengers.len() as u64)
+}
+
+workflow! {
+    /// A saga: compensations hang off their steps by dashed edges, the
+    /// fallback by a dashed `fails` edge; breakers and `irreversible` are
+    /// written in the boxes.
+    #[saga]
+    pub workflow book_saga(trip: Trip) -> Result<u64, trailhead::Error> {
+        let flight = step book_flight(&trip).compensate(cancel_flight, retry(10));
+        let rental = step car(&trip).breaker("cars").fallback(None).irreversible();
+        let paid = step charge(&trip).after(flight, rental).irreversible();
+        Ok(paid)
+    }
+}
+
+#[test]
+fn book_saga_diagram() {
+    check_snapshot("book_saga", book_saga::MERMAID);
+}
+
 #[test]
 fn quote_all_diagram() {
     check_snapshot("quote_all", quote_all::MERMAID);

@@ -230,10 +230,13 @@ impl Chart<'_, '_> {
                 if let Some(fallback) = &step.options.fallback {
                     let instead = format!("f{}", step.site);
                     let value = tokens_text(&fallback.to_token_stream());
-                    self.declare(&format!(
-                        "{instead}([\"{}\"])",
-                        escape(&format!("fallback: {value}"))
-                    ));
+                    if step.options.fallback_step.is_some() {
+                        let label = escape(&format!("fallback: step {value}"));
+                        self.declare(&format!("{instead}[\"{label}\"]"));
+                    } else {
+                        let label = escape(&format!("fallback: {value}"));
+                        self.declare(&format!("{instead}([\"{label}\"])"));
+                    }
                     self.lines
                         .push(format!("    {id} -.->|\"fails\"| {instead}"));
                     out.push(Exit::plain(&instead));

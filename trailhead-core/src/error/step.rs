@@ -129,12 +129,7 @@ impl<E> StepFailure<E> {
     /// The failure of an attempt that panicked with `payload`: its message
     /// when it is a string (as `panic!` makes it), else `"(no message)"`.
     pub(crate) fn panicked(payload: &(dyn Any + Send)) -> Self {
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("(no message)");
-        Self::Panicked(message.to_owned())
+        Self::Panicked(crate::engine::panic_message(payload).to_owned())
     }
 
     /// Whether this failure is worth another attempt: the step's own error is

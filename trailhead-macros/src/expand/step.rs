@@ -83,7 +83,7 @@ impl StepExpander<'_> {
             let invoke = quote!(#ctx.#method(#name, #path, #policy, || #call));
             (TokenStream::new(), invoke)
         };
-        self.finish(&prelude, &invoke, &step.options, span)
+        self.finish(&prelude, &invoke, &step.options, (name, &path), span)
     }
 
     /// `sleep 5s`: the run context's durable sleep, its failure (a journal
@@ -102,7 +102,7 @@ impl StepExpander<'_> {
             SleepFor::Expr(expr) => self.user(expr),
         };
         let invoke = quote!(#ctx.sleep(#name, #path, #duration));
-        self.finish(&TokenStream::new(), &invoke, &StepOptions::default(), span)
+        self.finish(&TokenStream::new(), &invoke, &StepOptions::default(), (name, &path), span)
     }
 
     /// `signal "name"`: waits for the run's signal, its failure converted
@@ -127,7 +127,7 @@ impl StepExpander<'_> {
                 quote!(#ctx.signal_within(#name, #path, #signal_name, #within))
             }
         };
-        self.finish(&TokenStream::new(), &invoke, &StepOptions::default(), span)
+        self.finish(&TokenStream::new(), &invoke, &StepOptions::default(), (name, &path), span)
     }
 
     pub(super) fn call(&self, call: &Call<'_>) -> TokenStream {
@@ -155,7 +155,7 @@ impl StepExpander<'_> {
             let #call_value = #call_fn #args;
         };
         let invoke = quote!(#ctx.call(#name, #path, #call_value.0, #call_value.1));
-        self.finish(&prelude, &invoke, &call.options, span)
+        self.finish(&prelude, &invoke, &call.options, (name, &path), span)
     }
 
     /// Runs `prelude`, awaits `invoke` and returns early with the workflow's error
@@ -166,6 +166,7 @@ impl StepExpander<'_> {
         prelude: &TokenStream,
         invoke: &TokenStream,
         options: &StepOptions,
+        (site, path): (&str, &TokenStream),
         span: Span,
     ) -> TokenStream {
         let private = &self.private;
@@ -184,6 +185,33 @@ impl StepExpander<'_> {
         let give_up = quote!(return ::core::result::Result::Err(#convert));
         // `.fallback(value)`: the value instead of the failure it covers.
         let failed = match &options.fallback {
+            // `.fallback(step f(x))`: a step instead, then its value as above.
+            Some(_) if let Some(target) = &options.fallback_step => {
+                let ctx = ctx_at(span);
+                let call = self.call_tokens(target);
+                let name = format!("{site}.fallback");
+                let instead = local("__instead");
+                quote! {{
+                    if !#error.failure.falls_back() {
+                        #give_up;
+                    }
+                    let #instead = match #ctx
+                        .step_once(#name, #path, #private::StepPolicy::new(), || #call)
+                        .await
+                    {
+                        ::core::result::Result::Ok(#value) => #value,
+                        ::core::result::Result::Err(#error) => {
+                            return ::core::result::Result::Err(
+                                <_ as #private::IntoWorkflowError<#err_type>>::into_workflow_error(#error),
+                            );
+                        }
+                    };
+                    match #ctx.fall_back(#error, || #instead).await {
+                        ::core::result::Result::Ok(#value) => #value,
+                        ::core::result::Result::Err(#error) => #give_up,
+                    }
+                }}
+            }
             Some(fallback) => {
                 let ctx = ctx_at(span);
                 let fallback = self.user(fallback);

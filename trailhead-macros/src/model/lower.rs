@@ -449,6 +449,9 @@ impl<'c> Lowerer<'c> {
         let mut options = parse::StepOptions::default();
         for option in raw {
             options.add(self.cx, &option.method, &option.args);
+            if option.fallback_step.is_some() {
+                options.fallback_step.clone_from(&option.fallback_step);
+            }
         }
         options
     }

@@ -57,8 +57,12 @@ pub(crate) struct StepOptions {
     pub(crate) compensate: Option<Compensate>,
     /// `.irreversible()`: the step is declared to need no compensation.
     pub(crate) irreversible: Option<Ident>,
-    /// `.fallback(value)`: what the step gives when it fails for good.
+    /// `.fallback(value)`: what the step gives when it fails for good (for
+    /// a fallback step, its call).
     pub(crate) fallback: Option<Expr>,
+    /// `.fallback(step f(x))`: the step run instead, journaled under
+    /// `{site}.fallback`.
+    pub(crate) fallback_step: Option<super::Target>,
     /// `.breaker("payments")`: the engine's circuit breaker the step goes through.
     pub(crate) breaker: Option<LitStr>,
 }

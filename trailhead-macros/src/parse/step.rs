@@ -10,6 +10,8 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Token};
 
+use super::options::FALLBACK;
+use super::rewrite::is_marker;
 use super::rust::no_sites_in;
 use crate::kw;
 
@@ -23,6 +25,7 @@ pub(crate) struct Step {
 }
 
 /// The function a step or call invokes.
+#[derive(Clone)]
 pub(crate) enum Target {
     /// `path::to::f(args)`
     Function {
@@ -44,6 +47,9 @@ pub(crate) enum Target {
 pub(crate) struct RawOption {
     pub(crate) method: Ident,
     pub(crate) args: Punctuated<Expr, Token![,]>,
+    /// `.fallback(step f(x))`: the fallback step's call (its `args` then
+    /// hold the call as a plain expression, so its inputs are seen).
+    pub(crate) fallback_step: Option<Target>,
 }
 
 impl Target {
@@ -103,19 +109,58 @@ pub(crate) fn parse_chain(
         return Err(syn::Error::new(keyword, format!("expected {what}")));
     }
     let expr: Expr = input.parse()?;
-    let (target, options) = split_chain(expr, what, function_only)?;
+    let (target, mut options) = split_chain(expr, what, function_only)?;
     if let Target::Method { receiver, .. } = &target {
         no_sites_in(receiver, "a step's receiver")?;
     }
     for arg in target.args() {
         no_sites_in(arg, "a step's argument")?;
     }
-    for option in &options {
+    for option in &mut options {
+        if option.method == FALLBACK
+            && let Some(call) = fallback_step(option)?
+        {
+            option.fallback_step = Some(call.0);
+            option.args = std::iter::once(call.1).collect();
+        }
         for arg in &option.args {
             no_sites_in(arg, "a step option")?;
         }
     }
     Ok((target, options))
+}
+
+/// `.fallback(step f(x))`: the step's target and its call as an expression.
+fn fallback_step(option: &RawOption) -> syn::Result<Option<(Target, Expr)>> {
+    let [Expr::Macro(marker)] = option.args.iter().collect::<Vec<_>>()[..] else {
+        return Ok(None);
+    };
+    if !is_marker(&marker.mac) {
+        return Ok(None);
+    }
+    let (step_token, expr) = marker.mac.parse_body_with(|input: ParseStream<'_>| {
+        let step_token: kw::step = input.parse()?;
+        if input.peek(kw::blocking) {
+            return Err(input.error("a fallback step runs on the async workers: drop `blocking`"));
+        }
+        Ok((step_token, input.parse::<Expr>()?))
+    })
+    .map_err(|_| {
+        syn::Error::new_spanned(
+            marker,
+            "a fallback is a value or a step without options, e.g. `fallback(step cached(&sku))`",
+        )
+    })?;
+    let what = "a function call after `step`, e.g. `fallback(step cached(&sku))`";
+    let (target, options) = split_chain(expr.clone(), what, false)?;
+    if let Some(option) = options.first() {
+        return Err(syn::Error::new(
+            option.method.span(),
+            "a fallback step takes no options: it runs once, when the step it stands in for has failed",
+        ));
+    }
+    let _ = step_token;
+    Ok(Some((target, expr)))
 }
 
 fn split_chain(
@@ -133,6 +178,7 @@ fn split_chain(
                 options.push(RawOption {
                     method: call.method,
                     args: call.args,
+                    fallback_step: None,
                 });
                 expr = *call.receiver;
             }
