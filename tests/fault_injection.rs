@@ -7,6 +7,7 @@ mod support;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use support::run_to_end;
 
 use trailhead::{
     Classify, Engine, ErrorClass, Event, RunError, RunId, RunStatus, StepError, StepFailure,
@@ -251,17 +252,6 @@ fn step_error<E: std::error::Error + Send + Sync + 'static>(
         .expect("a step error of the expected type")
 }
 
-/// Runs `workflow` and returns its id and result.
-async fn run<W: trailhead::Workflow>(
-    engine: &Engine,
-    workflow: W,
-    input: W::Input,
-) -> (RunId, Result<W::Output, RunError<W::Error>>) {
-    let handle = engine.start(workflow, input).await.unwrap();
-    let run = handle.id().clone();
-    (run, handle.result().await)
-}
-
 /// The runs still "running" in the engine's store.
 async fn running(engine: &Engine) -> Vec<RunId> {
     let runs = engine.store().list_runs(Some(RunStatus::Running)).await;
@@ -280,7 +270,7 @@ async fn only_entry(engine: &Engine, run: &RunId) -> (u32, StepOutcome) {
 async fn a_step_that_fails_twice_is_retried_and_journaled_once() {
     let engine = Engine::new();
     let mut events = engine.subscribe();
-    let (id, result) = run(&engine, fails_twice, ()).await;
+    let (id, result) = run_to_end(&engine, fails_twice, ()).await;
     assert_eq!(result.unwrap(), 3);
     assert_eq!(TWICE.load(Ordering::SeqCst), 3);
     let (attempts, outcome) = only_entry(&engine, &id).await;
@@ -313,7 +303,7 @@ async fn an_error_type_without_a_class_is_retried() {
 async fn a_permanent_error_is_attempted_once_despite_retry() {
     let engine = Engine::new();
     let started = tokio::time::Instant::now();
-    let (id, result) = run(&engine, permanent_error, ()).await;
+    let (id, result) = run_to_end(&engine, permanent_error, ()).await;
     let error = step_error::<ApiError>(result.unwrap_err());
     assert_eq!(PERMANENT.load(Ordering::SeqCst), 1);
     assert_eq!(error.attempts, 1);
@@ -331,7 +321,7 @@ async fn a_permanent_error_is_attempted_once_despite_retry() {
 #[tokio::test(start_paused = true)]
 async fn a_transient_error_is_retried_to_the_limit() {
     let engine = Engine::new();
-    let (_, result) = run(&engine, transient_error, ()).await;
+    let (_, result) = run_to_end(&engine, transient_error, ()).await;
     let error = step_error::<ApiError>(result.unwrap_err());
     assert_eq!(TRANSIENT.load(Ordering::SeqCst), 4);
     assert_eq!(error.attempts, 4);
@@ -353,7 +343,7 @@ async fn when_overrides_the_error_class() {
 async fn a_panicking_step_fails_its_run_with_the_message_and_the_engine_goes_on() {
     let engine = Engine::new();
     let mut events = engine.subscribe();
-    let (id, result) = run(&engine, panics, 7).await;
+    let (id, result) = run_to_end(&engine, panics, 7).await;
     let error = step_error::<ApiError>(result.unwrap_err());
     assert_eq!(error.run, id);
     assert_eq!(error.step.to_string(), "explode");
@@ -394,7 +384,11 @@ async fn a_panicking_step_fails_its_run_with_the_message_and_the_engine_goes_on(
 #[tokio::test(start_paused = true)]
 async fn a_panic_without_a_message_says_so() {
     let engine = Engine::new();
-    let error = step_error::<ApiError>(panics_without_message::run(&engine).await.unwrap_err());
+    let error = step_error::<ApiError>(
+        panics_without_message::run(&engine)
+            .await
+            .unwrap_err(),
+    );
     assert!(
         matches!(&error.failure, StepFailure::Panicked(message) if message == "(no message)"),
         "{error}"
@@ -414,7 +408,7 @@ async fn a_step_that_hangs_past_its_timeout_is_retried_as_transient() {
 #[tokio::test(start_paused = true)]
 async fn a_step_that_always_hangs_times_out_on_every_attempt() {
     let engine = Engine::new();
-    let (id, result) = run(&engine, hangs_always, ()).await;
+    let (id, result) = run_to_end(&engine, hangs_always, ()).await;
     let error = step_error::<ApiError>(result.unwrap_err());
     assert!(
         matches!(error.failure, StepFailure::TimedOut(limit) if limit == Duration::from_secs(1)),
@@ -428,7 +422,7 @@ async fn a_step_that_always_hangs_times_out_on_every_attempt() {
 #[tokio::test(start_paused = true)]
 async fn a_panicking_blocking_step_fails_with_the_message() {
     let engine = Engine::new();
-    let (id, result) = run(&engine, crunches, 0).await;
+    let (id, result) = run_to_end(&engine, crunches, 0).await;
     let error = step_error::<Glitch>(result.unwrap_err());
     assert!(
         matches!(&error.failure, StepFailure::Panicked(message) if message == "cannot crunch zero"),
@@ -461,7 +455,7 @@ async fn blocking_steps_follow_the_error_class_too() {
 #[tokio::test(start_paused = true)]
 async fn a_child_whose_step_panics_fails_the_call() {
     let engine = Engine::new();
-    let (parent, result) = run(&engine, child_panics, 5).await;
+    let (parent, result) = run_to_end(&engine, child_panics, 5).await;
     let error = step_error::<trailhead::Error>(result.unwrap_err());
     assert_eq!(error.run, parent);
     assert_eq!(error.step.to_string(), "panics_once");
@@ -485,7 +479,7 @@ async fn a_child_whose_step_panics_fails_the_call() {
 #[tokio::test(start_paused = true)]
 async fn a_child_whose_body_panics_fails_the_call_with_the_message() {
     let engine = Engine::new();
-    let (parent, result) = run(&engine, calls_a_panicking_body, 0).await;
+    let (parent, result) = run_to_end(&engine, calls_a_panicking_body, 0).await;
     let error = step_error::<trailhead::Error>(result.unwrap_err());
     assert_eq!(error.run, parent);
     assert!(
@@ -493,7 +487,12 @@ async fn a_child_whose_body_panics_fails_the_call_with_the_message() {
         "{error}"
     );
     assert!(running(&engine).await.is_empty());
-    assert_eq!(calls_a_panicking_body::run(&engine, 2).await.unwrap(), 2);
+    assert_eq!(
+        calls_a_panicking_body::run(&engine, 2)
+            .await
+            .unwrap(),
+        2
+    );
 }
 
 /// Starts `healthy` runs for 1..=`count` interleaved with faulty ones, then

@@ -60,3 +60,14 @@ pub async fn until(events: &mut trailhead::EventReceiver, test: impl Fn(&Event) 
     }
     panic!("the events ended before the one awaited");
 }
+
+/// Runs `workflow` to its end: its id and result.
+pub async fn run_to_end<W: trailhead::Workflow>(
+    engine: &Engine,
+    workflow: W,
+    input: W::Input,
+) -> (RunId, Result<W::Output, trailhead::RunError<W::Error>>) {
+    let handle = engine.start(workflow, input).await.unwrap();
+    let run = handle.id().clone();
+    (run, handle.result().await)
+}

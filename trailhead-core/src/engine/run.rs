@@ -318,7 +318,11 @@ async fn reload<W: Workflow>(
         delay,
         error: error.to_owned(),
     });
-    tokio::time::sleep(delay).await;
+    // A cancellation meanwhile is not kept waiting: the next drive sees it.
+    tokio::select! {
+        () = tokio::time::sleep(delay) => {}
+        () = ctx.cancel.cancelled() => {}
+    }
     match engine
         .load::<W>(run, ctx.cancel.clone(), ctx.unloadable)
         .await

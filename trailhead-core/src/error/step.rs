@@ -26,6 +26,8 @@ pub struct StepError<E> {
     pub attempts: u32,
     /// Why the last attempt failed.
     pub failure: StepFailure<E>,
+    /// When the first attempt began, for a fallback's journal entry.
+    pub(crate) began: Option<tokio::time::Instant>,
 }
 
 impl<E> StepError<E> {

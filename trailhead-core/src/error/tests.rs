@@ -14,6 +14,7 @@ fn step_error<E>(failure: StepFailure<E>) -> StepError<E> {
         step: StepKey::new("charge", &[1]),
         attempts: 3,
         failure,
+        began: None,
     }
 }
 

@@ -45,7 +45,7 @@ impl RunContext {
             key: error.step.clone(),
             outcome: StepOutcome::FellBack(encoded),
             attempts: error.attempts,
-            started_at: self.clock.wall_time(now),
+            started_at: self.clock.wall_time(error.began.unwrap_or(now)),
             finished_at: self.clock.wall_time(now),
         };
         if let Err(store) = self.journal.record_step(record).await {

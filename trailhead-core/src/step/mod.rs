@@ -131,6 +131,7 @@ impl RunContext {
             step: key.to_key(),
             attempts: 1,
             failure: StepFailure::Journal(error),
+            began: None,
         }
     }
 
@@ -175,6 +176,7 @@ impl RunContext {
                     step: key,
                     attempts: 0,
                     failure,
+                    began: None,
                 })
             }
         }

@@ -284,6 +284,7 @@ impl<'a> StepSite<'a> {
             step: self.key.to_key(),
             attempts: attempt,
             failure,
+            began: Some(self.started),
         }
     }
 

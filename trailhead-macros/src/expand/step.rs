@@ -102,7 +102,7 @@ impl StepExpander<'_> {
             SleepFor::Expr(expr) => self.user(expr),
         };
         let invoke = quote!(#ctx.sleep(#name, #path, #duration));
-        self.finish(&TokenStream::new(), &invoke, &StepOptions::default(), (name, &path), span)
+        self.finish_plain(&invoke, (name, &path), span)
     }
 
     /// `signal "name"`: waits for the run's signal, its failure converted
@@ -127,7 +127,7 @@ impl StepExpander<'_> {
                 quote!(#ctx.signal_within(#name, #path, #signal_name, #within))
             }
         };
-        self.finish(&TokenStream::new(), &invoke, &StepOptions::default(), (name, &path), span)
+        self.finish_plain(&invoke, (name, &path), span)
     }
 
     pub(super) fn call(&self, call: &Call<'_>) -> TokenStream {
@@ -156,6 +156,22 @@ impl StepExpander<'_> {
         };
         let invoke = quote!(#ctx.call(#name, #path, #call_value.0, #call_value.1));
         self.finish(&prelude, &invoke, &call.options, (name, &path), span)
+    }
+
+    /// [`finish`](Self::finish) for a site without prelude or options (sleep, signal).
+    fn finish_plain(
+        &self,
+        invoke: &TokenStream,
+        site: (&str, &TokenStream),
+        span: Span,
+    ) -> TokenStream {
+        self.finish(
+            &TokenStream::new(),
+            invoke,
+            &StepOptions::default(),
+            site,
+            span,
+        )
     }
 
     /// Runs `prelude`, awaits `invoke` and returns early with the workflow's error
