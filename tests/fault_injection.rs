@@ -384,11 +384,7 @@ async fn a_panicking_step_fails_its_run_with_the_message_and_the_engine_goes_on(
 #[tokio::test(start_paused = true)]
 async fn a_panic_without_a_message_says_so() {
     let engine = Engine::new();
-    let error = step_error::<ApiError>(
-        panics_without_message::run(&engine)
-            .await
-            .unwrap_err(),
-    );
+    let error = step_error::<ApiError>(panics_without_message::run(&engine).await.unwrap_err());
     assert!(
         matches!(&error.failure, StepFailure::Panicked(message) if message == "(no message)"),
         "{error}"
@@ -487,12 +483,7 @@ async fn a_child_whose_body_panics_fails_the_call_with_the_message() {
         "{error}"
     );
     assert!(running(&engine).await.is_empty());
-    assert_eq!(
-        calls_a_panicking_body::run(&engine, 2)
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(calls_a_panicking_body::run(&engine, 2).await.unwrap(), 2);
 }
 
 /// Starts `healthy` runs for 1..=`count` interleaved with faulty ones, then
