@@ -179,9 +179,12 @@ impl<'a> StepSite<'a> {
             step: self.key.to_key(),
             attempt,
         };
-        // The future is made inside the attempt, so that a panic while making
-        // it is caught like one while polling it, under the timeout.
-        let future = AssertUnwindSafe(super::current::scoped(current, async move { make().await }))
+        // A panic while making the future (a plain fn returning one) is the
+        // attempt's failure too. Made here rather than in an async block
+        // around it: that block would be one more state machine per attempt.
+        let made = std::panic::catch_unwind(AssertUnwindSafe(make))
+            .map_err(|payload| StepFailure::panicked(&*payload))?;
+        let future = AssertUnwindSafe(super::current::scoped(current, made))
             .catch_unwind()
             .instrument(tracing::info_span!("step", key = %self.key, attempt));
         let caught = match policy.timeout {
