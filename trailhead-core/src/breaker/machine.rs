@@ -73,6 +73,7 @@ impl Breaker {
     }
 
     /// Its configuration, with `0` counts raised to `1`.
+    #[cfg(test)]
     pub(crate) fn config(&self) -> BreakerConfig {
         self.config
     }

@@ -34,15 +34,12 @@
 //! call that caused it, so the caller can emit an event for it.
 
 mod config;
-#[allow(dead_code, reason = "used once the engine integrates breakers")]
 mod machine;
-#[allow(dead_code, reason = "used once the engine integrates breakers")]
 mod permit;
 mod state;
 
 pub use config::BreakerConfig;
 pub use state::{BreakerState, BreakerTransition};
-#[allow(unused_imports, reason = "used once the engine integrates breakers")]
 pub(crate) use {
     machine::Breaker,
     permit::{Permit, Rejected},

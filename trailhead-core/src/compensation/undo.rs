@@ -21,6 +21,10 @@ use crate::{Engine, Event, RetryPolicy, RunId, StepKey, StoreError};
 #[derive(Debug)]
 pub(crate) struct Rollback<'a> {
     pub(crate) engine: &'a Engine,
+    /// A rollback resumed in another process: child runs may have been left
+    /// compensating by a cancel (in one process, a run's children have all
+    /// ended before it rolls back, so nothing needs looking for).
+    pub(crate) resumed: bool,
 }
 
 /// Why a rollback stopped.
@@ -91,8 +95,47 @@ impl Rollback<'_> {
             workflow: workflow.to_owned(),
             cause: cause_of(then),
         });
-        // Children that were running when this run's process stopped and it
-        // was cancelled: the latest work, so undone first.
+        if self.resumed {
+            self.undo_stranded_children(run, &records, journal, compensation)
+                .await?;
+        }
+        for record in records.iter().rev() {
+            let StepOutcome::Completed(value) = &record.outcome else {
+                continue; // failed, or a fallback's value: nothing took effect
+            };
+            if record.key.is_undo() || done.contains(&record.key) {
+                continue;
+            }
+            match compensation(record.key.name()) {
+                None => {}
+                Some(Compensation::Step { retry, undo }) => {
+                    let span = tracing::info_span!("compensation", key = %record.key);
+                    self.undo_step(run, journal, &record.key, value, retry, undo)
+                        .instrument(span)
+                        .await?;
+                }
+                Some(Compensation::Call {
+                    compensates: false, ..
+                }) => {}
+                Some(Compensation::Call { compensation, .. }) => {
+                    self.undo_child(run, journal, &record.key, compensation)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Undoes the child runs that were running when `run`'s process stopped
+    /// and it was cancelled (left compensating): the latest work, so undone
+    /// before the journal's steps.
+    async fn undo_stranded_children(
+        &self,
+        run: &RunId,
+        records: &[StepRecord],
+        journal: &dyn Journal,
+        compensation: fn(&str) -> Option<Compensation>,
+    ) -> Result<(), RollbackFailed> {
         for child in self
             .engine
             .store()
@@ -119,30 +162,6 @@ impl Rollback<'_> {
                 && let Some(Compensation::Call { compensation, .. }) = compensation(key.name())
             {
                 self.undo_child(run, journal, &key, compensation).await?;
-            }
-        }
-        for record in records.iter().rev() {
-            let StepOutcome::Completed(value) = &record.outcome else {
-                continue; // failed, or a fallback's value: nothing took effect
-            };
-            if record.key.is_undo() || done.contains(&record.key) {
-                continue;
-            }
-            match compensation(record.key.name()) {
-                None => {}
-                Some(Compensation::Step { retry, undo }) => {
-                    let span = tracing::info_span!("compensation", key = %record.key);
-                    self.undo_step(run, journal, &record.key, value, retry, undo)
-                        .instrument(span)
-                        .await?;
-                }
-                Some(Compensation::Call {
-                    compensates: false, ..
-                }) => {}
-                Some(Compensation::Call { compensation, .. }) => {
-                    self.undo_child(run, journal, &record.key, compensation)
-                        .await?;
-                }
             }
         }
         Ok(())

@@ -26,12 +26,11 @@ use crate::{RunId, StepKey};
 pub struct RunContext {
     pub(crate) engine: Engine,
     pub(crate) run: RunId,
-    pub(crate) workflow: &'static str,
     pub(crate) journal: Arc<dyn Journal>,
     /// Outputs of steps completed before a resume; empty for a new run.
     pub(crate) replay: HashMap<StepKey, serde_json::Value>,
-    pub(crate) cancel: CancellationToken,
-    /// What the engine's health report reads about this run.
+    /// The run's workflow, cancellation token and progress, shared with the
+    /// engine (to cancel it by id and report on it).
     pub(crate) live: Arc<LiveRun>,
     pub(crate) clock: RunClock,
     /// Tasks of child runs started by `call`; made on the first call.
@@ -71,11 +70,9 @@ impl RunContext {
         Self {
             engine,
             run,
-            workflow,
             journal,
             replay,
-            live: Arc::new(LiveRun::new(cancel.clone(), workflow)),
-            cancel,
+            live: Arc::new(LiveRun::new(cancel, workflow)),
             clock,
             children: OnceLock::new(),
             unloadable,
@@ -138,7 +135,7 @@ impl RunContext {
 
     /// The name of the workflow being run.
     pub fn workflow(&self) -> &'static str {
-        self.workflow
+        self.live.workflow
     }
 
     /// The tracker child run tasks are spawned on.
@@ -159,9 +156,9 @@ impl fmt::Debug for RunContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunContext")
             .field("run", &self.run)
-            .field("workflow", &self.workflow)
+            .field("workflow", &self.live.workflow)
             .field("replayable_steps", &self.replay.len())
-            .field("cancelled", &self.cancel.is_cancelled())
+            .field("cancelled", &self.live.cancel.is_cancelled())
             .finish_non_exhaustive()
     }
 }

@@ -218,27 +218,26 @@ impl Engine {
         Ok(())
     }
 
-    /// Cancels the unfinished child runs of `run`, whose process stopped:
+    /// Cancels the unfinished descendants of `run`, whose process stopped:
     /// left compensating for the parent's rollback to undo. Whether there
     /// were any.
-    fn cancel_gone_children<'a>(
-        &'a self,
-        run: &'a RunId,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, EngineError>> + Send + 'a>>
-    {
-        Box::pin(async move {
-            let mut any = false;
-            for child in self.store().list_runs(Some(RunStatus::Running)).await? {
-                if child.parent.as_ref() == Some(run) {
-                    self.cancel_gone_children(&child.id).await?;
-                    self.store()
-                        .begin_compensation(&child.id, crate::store::RunOutcome::Cancelled)
-                        .await?;
-                    any = true;
-                }
+    async fn cancel_gone_children(&self, run: &RunId) -> Result<bool, EngineError> {
+        let running = self.store().list_runs(Some(RunStatus::Running)).await?;
+        let mut parents = vec![run.clone()];
+        let mut any = false;
+        while let Some(parent) = parents.pop() {
+            for child in running
+                .iter()
+                .filter(|r| r.parent.as_ref() == Some(&parent))
+            {
+                self.store()
+                    .begin_compensation(&child.id, crate::store::RunOutcome::Cancelled)
+                    .await?;
+                parents.push(child.id.clone());
+                any = true;
             }
-            Ok(any)
-        })
+        }
+        Ok(any)
     }
 
     /// Retries a failed (or cancelled) run of `workflow` from its last good

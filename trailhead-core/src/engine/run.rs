@@ -4,7 +4,6 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use futures::FutureExt;
@@ -207,31 +206,22 @@ enum Stopped<T> {
 
 /// Runs the body until it returns, panics, is cancelled or passes its
 /// deadline; rolls the run back if it did not complete; then records how the
-/// run ended.
-fn drive<W: Workflow>(
-    ctx: RunContext,
-    workflow: W,
-    start: Start<W::Input>,
-    restarts: u32,
-) -> Pin<Box<dyn Future<Output = RunEnd<W>> + Send + 'static>> {
-    Box::pin(drive_once(ctx, workflow, start, restarts))
-}
-
-/// [`drive`], once: a body that panics is driven again from its journal
-/// (with [`drive`], boxed, as the future is recursive).
-async fn drive_once<W: Workflow>(
+/// run ended. A body that panics is driven again from its journal
+/// (`restarts` counts how often it was).
+async fn drive<W: Workflow>(
     ctx: RunContext,
     workflow: W,
     start: Start<W::Input>,
     restarts: u32,
 ) -> RunEnd<W> {
     let began = Instant::now();
+    let resumed_rollback = matches!(start, Start::Rollback(_));
     let (end, outcome) = match start {
         Start::Body { input, deadline } => {
             let body = async {
                 tokio::select! {
                     biased;
-                    () = ctx.cancel.cancelled() => Stopped::Cancelled,
+                    () = ctx.live.cancel.cancelled() => Stopped::Cancelled,
                     () = passed(deadline) => Stopped::DeadlineExceeded,
                     until = ctx.unload_ready() => Stopped::Unloaded(until),
                     result = workflow.execute(&ctx, input) => Stopped::Returned(result),
@@ -261,7 +251,8 @@ async fn drive_once<W: Workflow>(
                     if restarts + 1 < policy.max_attempts() {
                         let error = panic_message(&*payload);
                         if let Some((ctx, start)) = reload::<W>(&ctx, restarts + 1, error).await {
-                            return drive(ctx, workflow, start, restarts + 1).await;
+                            // Boxed: the future is recursive, and only a restart pays for it.
+                            return Box::pin(drive(ctx, workflow, start, restarts + 1)).await;
                         }
                     }
                     RunEnd::Panicked(payload).failed()
@@ -272,7 +263,7 @@ async fn drive_once<W: Workflow>(
     };
     let (end, outcome) =
         if W::COMPENSATES && matches!(outcome, RunOutcome::Failed(_) | RunOutcome::Cancelled) {
-            match roll_back::<W>(&ctx, end, outcome).await {
+            match roll_back::<W>(&ctx, end, outcome, resumed_rollback).await {
                 Ok(ended) => ended,
                 // Left compensating: a resumed engine finishes the rollback.
                 Err(error) => return forget(&ctx, began, RunEnd::Unrecorded(error)),
@@ -321,10 +312,10 @@ async fn reload<W: Workflow>(
     // A cancellation meanwhile is not kept waiting: the next drive sees it.
     tokio::select! {
         () = tokio::time::sleep(delay) => {}
-        () = ctx.cancel.cancelled() => {}
+        () = ctx.live.cancel.cancelled() => {}
     }
     match engine
-        .load::<W>(run, ctx.cancel.clone(), ctx.unloadable)
+        .load::<W>(run, ctx.live.cancel.clone(), ctx.unloadable)
         .await
     {
         Ok((ctx, start, _)) => {
@@ -354,9 +345,11 @@ async fn roll_back<W: Workflow>(
     ctx: &RunContext,
     end: RunEnd<W>,
     outcome: RunOutcome,
+    resumed: bool,
 ) -> Result<(RunEnd<W>, RunOutcome), StoreError> {
     let rollback = Rollback {
         engine: &ctx.engine,
+        resumed,
     };
     let undone = rollback
         .undo_run(ctx.run_id(), W::NAME, outcome.clone(), W::compensation)
@@ -385,11 +378,8 @@ fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<W>) -> RunE
         .events()
         .emit(|| end.event(ctx.run_id().clone(), W::NAME, began.elapsed()));
     // A handle that saw its run unloaded waits through the engine.
-    match ctx
-        .engine
-        .finish_suspended(ctx.run_id(), Finish::Ended(Box::new(end)))
-    {
-        Some(Finish::Ended(end)) => *end.downcast::<RunEnd<W>>().expect("the run's own end"),
+    match ctx.engine.finish_suspended(ctx.run_id(), Box::new(end)) {
+        Some(end) => *end.downcast::<RunEnd<W>>().expect("the run's own end"),
         None => RunEnd::Forwarded,
     }
 }
@@ -608,7 +598,7 @@ impl<W: Workflow> RunHandle<W> {
         match self.task.await {
             // Unloaded while it slept: its end comes through the engine.
             Ok(RunEnd::Unloaded(Some(finisher))) => match finisher.await {
-                Ok(Finish::Ended(end)) => match end.downcast::<RunEnd<W>>() {
+                Ok(end) => match end.downcast::<RunEnd<W>>() {
                     Ok(end) => end.into_result(self.run),
                     Err(_) => Err(RunError::Engine(EngineError::TaskFailed {
                         run: self.run,

@@ -19,15 +19,12 @@ use tokio::time::Instant;
 use super::{Engine, Inner};
 use crate::RunId;
 
-/// What the engine tells a run's handle once the run, unloaded at least once,
-/// has ended.
-pub(crate) enum Finish {
-    /// The `RunEnd<W>` of the run, boxed.
-    Ended(Box<dyn Any + Send>),
-}
+/// What the engine gives a run's handle once the run, unloaded at least
+/// once, has ended: the run's `RunEnd<W>`, boxed.
+pub(crate) type Finish = Box<dyn Any + Send>;
 
-/// A job to run when a timer fires: resumes an unloaded run (cancelled when the flag says so) on a task of
-/// its own.
+/// A job to run when a timer fires: resumes an unloaded run (cancelled when
+/// the flag says so) on a task of its own.
 type Wake = Box<dyn FnOnce(Engine, bool) -> tokio::task::JoinHandle<()> + Send>;
 
 /// The engine's unloaded runs and their timers.

@@ -79,7 +79,7 @@ impl RunContext {
         workflow: W,
         input: W::Input,
     ) -> Result<RunEnd<W>, LaunchError> {
-        let cancel = self.cancel.child_token();
+        let cancel = self.live.cancel.child_token();
         // Dropping this future (the parent was cancelled, or stopped waiting)
         // cancels the child.
         let _cancel_on_drop = cancel.clone().drop_guard();
