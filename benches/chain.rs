@@ -13,7 +13,7 @@ use divan::Bencher;
 use divan::counter::ItemsCount;
 use trailhead::{Engine, Event, workflow};
 
-use common::{dagrs_shapes, dagx_shapes, inc, runtime};
+use common::{build_and_run, dagrs_shapes, dagx_shapes, inc, run_only, runtime};
 
 /// Steps in the chain.
 const N: u64 = 10_000;
@@ -104,47 +104,47 @@ fn trailhead_one_subscriber(bencher: Bencher<'_, '_>) {
 /// dagx: builds the chain's graph and runs it (a graph runs once).
 #[divan::bench(sample_count = 60)]
 fn dagx(bencher: Bencher<'_, '_>) {
-    let rt = runtime();
-    bencher.counter(ItemsCount::new(N)).bench_local(|| {
-        let graph = dagx_shapes::chain_graph(N);
-        assert_eq!(rt.block_on(dagx_shapes::run_chain(&graph)), N);
-        graph
-    });
+    build_and_run(
+        bencher,
+        N,
+        || dagx_shapes::chain_graph(N),
+        |rt, graph| rt.block_on(dagx_shapes::run_chain(graph)),
+        N,
+    );
 }
 
 /// dagx: builds the chain's graph (outside the timing) and runs it.
 #[divan::bench(sample_count = 60)]
 fn dagx_run_only(bencher: Bencher<'_, '_>) {
-    let rt = runtime();
-    bencher
-        .counter(ItemsCount::new(N))
-        .with_inputs(|| dagx_shapes::chain_graph(N))
-        .bench_local_values(|graph| {
-            assert_eq!(rt.block_on(dagx_shapes::run_chain(&graph)), N);
-            graph
-        });
+    run_only(
+        bencher,
+        N,
+        || dagx_shapes::chain_graph(N),
+        |rt, graph| rt.block_on(dagx_shapes::run_chain(graph)),
+        N,
+    );
 }
 
 /// dagrs: builds the chain's graph (outside the timing) and runs it.
 #[divan::bench(sample_count = 20)]
 fn dagrs_run_only(bencher: Bencher<'_, '_>) {
-    let rt = runtime();
-    bencher
-        .counter(ItemsCount::new(N))
-        .with_inputs(|| dagrs_shapes::chain_graph(N))
-        .bench_local_values(|mut graph| {
-            assert_eq!(rt.block_on(dagrs_shapes::run_chain(&mut graph)), N);
-            graph
-        });
+    run_only(
+        bencher,
+        N,
+        || dagrs_shapes::chain_graph(N),
+        |rt, graph| rt.block_on(dagrs_shapes::run_chain(graph)),
+        N,
+    );
 }
 
 /// dagrs: builds the chain's graph and runs it.
 #[divan::bench(sample_count = 20)]
 fn dagrs(bencher: Bencher<'_, '_>) {
-    let rt = runtime();
-    bencher.counter(ItemsCount::new(N)).bench_local(|| {
-        let mut graph = dagrs_shapes::chain_graph(N);
-        assert_eq!(rt.block_on(dagrs_shapes::run_chain(&mut graph)), N);
-        graph
-    });
+    build_and_run(
+        bencher,
+        N,
+        || dagrs_shapes::chain_graph(N),
+        |rt, graph| rt.block_on(dagrs_shapes::run_chain(graph)),
+        N,
+    );
 }

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use trailhead::{Engine, workflow};
 
-use common::{dagrs_shapes, dagx_shapes, inc, runtime, sum_of_inc};
+use common::{build_and_run, dagrs_shapes, dagx_shapes, inc, run_only, runtime, sum_of_inc};
 
 /// Independent steps.
 const N: u64 = 10_000;
@@ -108,54 +108,48 @@ fn trailhead_sequential_for(bencher: Bencher<'_, '_>) {
 /// dagx: builds the graph of 10,000 source tasks and runs it (a graph runs once).
 #[divan::bench(sample_count = 60)]
 fn dagx(bencher: Bencher<'_, '_>) {
-    let rt = runtime();
-    bencher.counter(ItemsCount::new(N)).bench_local(|| {
-        let graph = dagx_shapes::wide_graph(N);
-        assert_eq!(rt.block_on(dagx_shapes::run_wide(&graph)), sum_of_inc(N));
-        graph
-    });
+    build_and_run(
+        bencher,
+        N,
+        || dagx_shapes::wide_graph(N),
+        |rt, graph| rt.block_on(dagx_shapes::run_wide(graph)),
+        sum_of_inc(N),
+    );
 }
 
 /// dagx: builds the graph of 10,000 source tasks (outside the timing) and runs it.
 #[divan::bench(sample_count = 60)]
 fn dagx_run_only(bencher: Bencher<'_, '_>) {
-    let rt = runtime();
-    bencher
-        .counter(ItemsCount::new(N))
-        .with_inputs(|| dagx_shapes::wide_graph(N))
-        .bench_local_values(|graph| {
-            assert_eq!(rt.block_on(dagx_shapes::run_wide(&graph)), sum_of_inc(N));
-            graph
-        });
+    run_only(
+        bencher,
+        N,
+        || dagx_shapes::wide_graph(N),
+        |rt, graph| rt.block_on(dagx_shapes::run_wide(graph)),
+        sum_of_inc(N),
+    );
 }
 
 /// dagrs: builds the graph of 10,000 unconnected nodes and runs it.
 #[divan::bench(sample_count = 20)]
 fn dagrs(bencher: Bencher<'_, '_>) {
-    let rt = runtime();
-    bencher.counter(ItemsCount::new(N)).bench_local(|| {
-        let mut graph = dagrs_shapes::wide_graph(N);
-        assert_eq!(
-            rt.block_on(dagrs_shapes::run_wide(&mut graph)),
-            sum_of_inc(N)
-        );
-        graph
-    });
+    build_and_run(
+        bencher,
+        N,
+        || dagrs_shapes::wide_graph(N),
+        |rt, graph| rt.block_on(dagrs_shapes::run_wide(graph)),
+        sum_of_inc(N),
+    );
 }
 
 /// dagrs: builds the graph of 10,000 unconnected nodes (outside the timing) and
 /// runs it.
 #[divan::bench(sample_count = 20)]
 fn dagrs_run_only(bencher: Bencher<'_, '_>) {
-    let rt = runtime();
-    bencher
-        .counter(ItemsCount::new(N))
-        .with_inputs(|| dagrs_shapes::wide_graph(N))
-        .bench_local_values(|mut graph| {
-            assert_eq!(
-                rt.block_on(dagrs_shapes::run_wide(&mut graph)),
-                sum_of_inc(N)
-            );
-            graph
-        });
+    run_only(
+        bencher,
+        N,
+        || dagrs_shapes::wide_graph(N),
+        |rt, graph| rt.block_on(dagrs_shapes::run_wide(graph)),
+        sum_of_inc(N),
+    );
 }

@@ -22,6 +22,45 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// Times building a graph of `items` nodes with `build` and running it with
+/// `run` on [`runtime`], which must give `expected`; the graph is dropped
+/// outside the timing.
+pub(crate) fn build_and_run<G>(
+    bencher: divan::Bencher<'_, '_>,
+    items: u64,
+    build: impl Fn() -> G + Sync,
+    run: impl Fn(&tokio::runtime::Runtime, &mut G) -> u64 + Sync,
+    expected: u64,
+) {
+    let rt = runtime();
+    bencher
+        .counter(divan::counter::ItemsCount::new(items))
+        .bench_local(|| {
+            let mut graph = build();
+            assert_eq!(run(&rt, &mut graph), expected);
+            graph
+        });
+}
+
+/// [`build_and_run`] with the graph built outside the timing: only running
+/// it is timed.
+pub(crate) fn run_only<G>(
+    bencher: divan::Bencher<'_, '_>,
+    items: u64,
+    build: impl Fn() -> G + Sync,
+    run: impl Fn(&tokio::runtime::Runtime, &mut G) -> u64 + Sync,
+    expected: u64,
+) {
+    let rt = runtime();
+    bencher
+        .counter(divan::counter::ItemsCount::new(items))
+        .with_inputs(build)
+        .bench_local_values(|mut graph| {
+            assert_eq!(run(&rt, &mut graph), expected);
+            graph
+        });
+}
+
 /// `1 + 2 + … + n`: what `inc` over `0..n` sums to.
 pub(crate) const fn sum_of_inc(n: u64) -> u64 {
     n * (n + 1) / 2
