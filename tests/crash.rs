@@ -10,11 +10,9 @@
 
 mod crash_support;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
-use crash_support::{DIR_ENV, RUN_ENV, child};
+use crash_support::{child, child_args, engine_in, log_line};
 use trailhead::{Engine, RunId, RunStatus, SqliteStore, StepOutcome, workflow};
 
 const KILLS: u32 = 30;
@@ -33,17 +31,8 @@ async fn nap(label: &str, ms: u64) -> Result<u64, std::io::Error> {
 }
 
 fn log_start(label: &str) -> std::io::Result<()> {
-    let dir = PathBuf::from(std::env::var(DIR_ENV).map_err(std::io::Error::other)?);
-    let run = std::env::var(RUN_ENV).map_err(std::io::Error::other)?;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("executions.log"))?;
-    writeln!(log, "{run} {label} {nanos}")
+    let (_, run) = child_args().ok_or_else(|| std::io::Error::other("not a child process"))?;
+    log_line("executions.log", &format!("{run} {label}"))
 }
 
 workflow! {
@@ -73,13 +62,12 @@ workflow! {
 /// does not; finish them.
 #[test]
 fn child_process_entry() {
-    let (Ok(dir), Ok(run)) = (std::env::var(DIR_ENV), std::env::var(RUN_ENV)) else {
+    let Some((dir, run)) = child_args() else {
         return; // an ordinary test run: nothing to do
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = SqliteStore::open(Path::new(&dir).join("runs.db")).unwrap();
-        let engine = Engine::builder().store(store).build();
+        let engine = engine_in(&dir);
         let mut handles = engine.resume(crashy).await.unwrap();
         if engine
             .run_record(&RunId::new(run.as_str()))

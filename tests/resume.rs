@@ -97,13 +97,7 @@ fn a_stopped_run_resumes_from_its_last_journaled_step() {
         assert_eq!(output, 6 + 6 + 24);
         // Only the step that was running when the process stopped runs again.
         assert_eq!(executed(), ["gate(12)", "last(12)"]);
-        let keys: Vec<String> = engine
-            .journal(&run)
-            .await
-            .unwrap()
-            .iter()
-            .map(|record| record.key.to_string())
-            .collect();
+        let keys = support::journal_keys(&engine, &run).await;
         let mut sorted = keys.clone();
         sorted.sort();
         sorted.dedup();

@@ -19,11 +19,10 @@
 mod crash_support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crash_support::{DIR_ENV, RUN_ENV, child};
+use crash_support::{child, child_args, engine_in, log_line};
 use trailhead::{
     Engine, RunError, RunId, RunOutcome, RunStatus, SqliteStore, StepOutcome, StepRecord, workflow,
 };
@@ -56,18 +55,7 @@ async fn unbook(booking: String) -> Result<(), std::io::Error> {
 /// Appends `{what} {booking} {nanos}` to the log and syncs it to disk, so
 /// that a line written before a SIGKILL is never lost.
 fn log(what: &str, booking: &str) -> std::io::Result<()> {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = PathBuf::from(std::env::var(DIR_ENV).map_err(std::io::Error::other)?);
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("compensations.log"))?;
-    // One write: an append of a whole line, never torn by a kill.
-    log.write_all(format!("{what} {booking} {nanos}\n").as_bytes())?;
-    log.sync_all()
+    log_line("compensations.log", &format!("{what} {booking}"))
 }
 
 workflow! {
@@ -108,13 +96,12 @@ workflow! {
 /// does not exist; waits for all of them to end as failed.
 #[test]
 fn child_process_entry() {
-    let (Ok(dir), Ok(run)) = (std::env::var(DIR_ENV), std::env::var(RUN_ENV)) else {
+    let Some((dir, run)) = child_args() else {
         return; // an ordinary test run: nothing to do
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = SqliteStore::open(Path::new(&dir).join("runs.db")).unwrap();
-        let engine = Engine::builder().store(store).build();
+        let engine = engine_in(&dir);
         let mut handles = engine.resume(crash_trip).await.unwrap();
         let id = RunId::new(run.as_str());
         if engine.run_record(&id).await.unwrap().is_none() {

@@ -58,13 +58,7 @@ async fn a_run_waits_for_its_signal_and_gets_the_typed_value() {
         .await
         .unwrap();
     assert_eq!(handle.result().await.unwrap(), "spec approved by ada");
-    let keys: Vec<String> = engine
-        .journal(&run)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.key.to_string())
-        .collect();
+    let keys = support::journal_keys(&engine, &run).await;
     assert_eq!(keys, ["approval", "publish"]);
 }
 

@@ -32,13 +32,7 @@ async fn a_sleep_waits_its_time_on_the_clock() {
     let run = handle.id().clone();
     assert_eq!(handle.result().await.unwrap(), "signed up, one hour later");
     assert_eq!(started.elapsed(), Duration::from_secs(3_600 + 30));
-    let keys: Vec<String> = engine
-        .journal(&run)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.key.to_string())
-        .collect();
+    let keys = support::journal_keys(&engine, &run).await;
     assert_eq!(keys, ["note", "sleep", "note#2", "sleep#2"]);
 }
 

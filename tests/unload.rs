@@ -78,13 +78,7 @@ async fn a_day_long_sleep_holds_no_task_and_the_run_wakes_on_time() {
     );
     assert_eq!(AFTER.load(Ordering::SeqCst), 1);
     assert_eq!(engine.unloaded_runs(), 0);
-    let keys: Vec<String> = engine
-        .journal(&run)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.key.to_string())
-        .collect();
+    let keys = support::journal_keys(&engine, &run).await;
     assert_eq!(keys, ["before", "sleep", "after"]);
 }
 

@@ -1,7 +1,7 @@
 //! Re-running the test binary as a child process, to kill it mid-run.
 #![allow(dead_code, unreachable_pub)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The environment variable naming the child's working directory.
@@ -26,4 +26,36 @@ pub fn child(dir: &Path, run: &str) -> Command {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("child.err")).unwrap());
     command
+}
+
+/// In the child process: the directory and run [`child`] passed it; `None`
+/// in an ordinary test run.
+pub fn child_args() -> Option<(PathBuf, String)> {
+    let dir = std::env::var_os(DIR_ENV)?;
+    let run = std::env::var(RUN_ENV).ok()?;
+    Some((PathBuf::from(dir), run))
+}
+
+/// The engine on the SQLite store the parent and its children share in `dir`.
+pub fn engine_in(dir: &Path) -> trailhead::Engine {
+    let store = trailhead::SqliteStore::open(dir.join("runs.db")).unwrap();
+    trailhead::Engine::builder().store(store).build()
+}
+
+/// In the child process: appends `line` and the time in nanoseconds to the
+/// log `file` of its directory, as one write, synced to disk, so a line
+/// written before a SIGKILL is never lost or torn.
+pub fn log_line(file: &str, line: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let (dir, _) = child_args().ok_or_else(|| std::io::Error::other("not a child process"))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(file))?;
+    log.write_all(format!("{line} {nanos}\n").as_bytes())?;
+    log.sync_all()
 }
