@@ -50,6 +50,10 @@ impl Journal for FailingJournal {
 }
 
 impl Store for FailingWrites {
+    fn worker(&self) -> &trailhead::store::WorkerId {
+        self.inner.worker()
+    }
+
     fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>> {
         Box::pin(async move {
             let id = run.id.clone();
@@ -124,33 +128,78 @@ fn step_error(error: RunError<trailhead::Error>) -> trailhead::StepError<std::io
     *error.into_inner().downcast().expect("a step error")
 }
 
-#[tokio::test]
-async fn a_failed_journal_write_fails_the_step_with_a_typed_error() {
+/// A journal write the store keeps failing (the disk is full) is not the
+/// business failing: the run is suspended, not failed and not rolled back, and
+/// continues from its last journaled step once the store is well.
+#[tokio::test(start_paused = true)]
+async fn a_store_that_keeps_failing_suspends_the_run_instead_of_failing_it() {
+    let store = FailingWrites {
+        inner: MemoryStore::new(),
+        allowed: Arc::new(AtomicUsize::new(1)),
+    };
+    let engine = Engine::builder()
+        .store(store.clone())
+        .journal_retries(trailhead::RetryPolicy::attempts(3))
+        .build();
+    let handle = engine.start(three, 1).await.unwrap();
+    let run = handle.id().clone();
+    match handle.result().await.unwrap_err() {
+        RunError::Suspended {
+            run: suspended,
+            cause,
+        } => {
+            assert_eq!(suspended, run);
+            assert!(
+                matches!(
+                    &cause,
+                    StoreError::Database {
+                        problem: DatabaseProblem::Full,
+                        run: Some(named),
+                        ..
+                    } if *named == run
+                ),
+                "{cause}"
+            );
+        }
+        other => panic!("expected the run to be suspended, got {other}"),
+    }
+    // Not failed, not rolled back: still running, with what it journaled.
+    let record = engine.run_record(&run).await.unwrap().unwrap();
+    assert_eq!(record.status, RunStatus::Running);
+    let journal = engine.journal(&run).await.unwrap();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].key.to_string(), "count");
+    let health = engine.health().await.unwrap();
+    assert_eq!(health.suspended.len(), 1, "{health:?}");
+    assert_eq!(health.suspended[0].run, run);
+    assert!(health.suspended[0].error.contains("disk is full"));
+    assert!(!health.is_healthy());
+
+    // Space is freed: resuming finishes it from its last journaled step.
+    store.allowed.store(usize::MAX, Ordering::SeqCst);
+    let handles = engine.resume(three).await.unwrap();
+    assert_eq!(handles.len(), 1);
+    assert_eq!(
+        handles.into_iter().next().unwrap().result().await.unwrap(),
+        4
+    );
+    assert!(engine.health().await.unwrap().suspended.is_empty());
+}
+
+/// A write that fails once (a passing lock, a brief full disk) is tried again
+/// and the run goes on as if nothing happened.
+#[tokio::test(start_paused = true)]
+async fn a_passing_store_failure_is_retried_and_the_run_completes() {
     let store = FailingWrites {
         inner: MemoryStore::new(),
         allowed: Arc::new(AtomicUsize::new(1)),
     };
     let engine = Engine::builder().store(store.clone()).build();
     let handle = engine.start(three, 1).await.unwrap();
-    let run = handle.id().clone();
-    let failure = step_error(handle.result().await.unwrap_err());
-    assert_eq!(failure.run, run);
-    assert_eq!(failure.step.to_string(), "second");
-    assert!(
-        matches!(
-            &failure.failure,
-            StepFailure::Journal(StoreError::Database {
-                problem: DatabaseProblem::Full,
-                ..
-            })
-        ),
-        "{failure}"
-    );
-    assert!(failure.to_string().contains("disk is full"), "{failure}");
-    // What was journaled before the failure is still there.
-    let journal = engine.journal(&run).await.unwrap();
-    assert_eq!(journal.len(), 1);
-    assert_eq!(journal[0].key.to_string(), "count");
+    // The first retry comes after 100 ms of (paused) time; free the disk first.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    store.allowed.store(usize::MAX, Ordering::SeqCst);
+    assert_eq!(handle.result().await.unwrap(), 4);
 }
 
 #[test]

@@ -74,6 +74,17 @@ pub enum Event {
         /// How long the run took.
         duration: Duration,
     },
+    /// The engine stopped driving a run without ending it: the store kept
+    /// failing its journal writes (the run is suspended, left running in the
+    /// store for `resume`), or another worker took it over.
+    RunHalted {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+        /// Why: the store's error.
+        error: String,
+    },
     /// A run was cancelled.
     RunCancelled {
         /// The run.
@@ -251,6 +262,7 @@ impl Event {
             | Self::RunCompleted { run, .. }
             | Self::RunFailed { run, .. }
             | Self::RunCancelled { run, .. }
+            | Self::RunHalted { run, .. }
             | Self::StepStarted { run, .. }
             | Self::StepCompleted { run, .. }
             | Self::StepFailed { run, .. }
@@ -289,6 +301,7 @@ impl Event {
             | Self::RunCompleted { .. }
             | Self::RunFailed { .. }
             | Self::RunCancelled { .. }
+            | Self::RunHalted { .. }
             | Self::RunCompensating { .. }
             | Self::RunRestarting { .. } => None,
         }

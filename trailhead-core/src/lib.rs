@@ -77,7 +77,7 @@ pub use breaker::{BreakerConfig, BreakerState, BreakerTransition};
 pub use compensation::{Compensation, UndoFuture};
 pub use engine::{
     BreakerHealth, Engine, EngineBuilder, FailedCompensation, Health, RunContext, RunHandle,
-    StalledRun,
+    StalledRun, SuspendedRun,
 };
 pub use error::{
     Classify, EngineError, Error, ErrorClass, RunError, StepError, StepFailure, StoreError,

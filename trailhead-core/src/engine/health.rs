@@ -29,6 +29,10 @@ pub struct Health {
     /// (recorded [`CompensationFailed`](RunStatus::CompensationFailed)): they
     /// need a person.
     pub failed_compensations: Vec<FailedCompensation>,
+    /// Runs suspended because the store kept failing their journal writes
+    /// (full, locked, unreachable, damaged): not failed, not rolled back, left
+    /// running in the store for [`Engine::resume`] once the store is well.
+    pub suspended: Vec<SuspendedRun>,
     /// How long one read of the store took while the report was made.
     pub store_latency: Duration,
 }
@@ -47,6 +51,7 @@ impl Health {
         self.stalled.is_empty()
             && self.open_breakers().next().is_none()
             && self.failed_compensations.is_empty()
+            && self.suspended.is_empty()
     }
 }
 
@@ -60,6 +65,20 @@ pub struct StalledRun {
     pub workflow: &'static str,
     /// How long since its last step ended (or it began).
     pub idle: Duration,
+}
+
+/// A run the engine stopped driving because the store kept failing.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SuspendedRun {
+    /// The run.
+    pub run: RunId,
+    /// Its workflow's name.
+    pub workflow: &'static str,
+    /// The store's last error.
+    pub error: String,
+    /// When it was suspended.
+    pub since: std::time::SystemTime,
 }
 
 /// A circuit breaker and its state.
@@ -161,6 +180,11 @@ impl Engine {
             stalled,
             breakers,
             failed_compensations,
+            suspended: {
+                let mut suspended: Vec<SuspendedRun> = self.suspended_runs_snapshot();
+                suspended.sort_by(|a, b| a.run.cmp(&b.run));
+                suspended
+            },
             store_latency,
         })
     }

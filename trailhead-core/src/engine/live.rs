@@ -1,7 +1,8 @@
 //! What the engine knows about each run it is driving: how to cancel it and
 //! when it last made progress (for the health report).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -15,6 +16,12 @@ pub(crate) struct LiveRun {
     began: Instant,
     /// Nanoseconds after `began` of the last step that ended.
     progressed: AtomicU64,
+    /// Fired when the engine stops driving the run without ending it: the
+    /// store failed for good, or another worker took the run over.
+    halt: tokio::sync::Notify,
+    is_halted: AtomicBool,
+    /// Why the run was halted (the first reason).
+    halted: Mutex<Option<crate::StoreError>>,
 }
 
 impl LiveRun {
@@ -24,7 +31,46 @@ impl LiveRun {
             workflow,
             began: Instant::now(),
             progressed: AtomicU64::new(0),
+            halt: tokio::sync::Notify::new(),
+            is_halted: AtomicBool::new(false),
+            halted: Mutex::new(None),
         }
+    }
+
+    /// Stops driving the run because of `error`: its body is dropped at once
+    /// and nothing more is written for it (the first reason is kept).
+    pub(crate) fn halt(&self, error: crate::StoreError) {
+        let mut halted = self
+            .halted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if halted.is_none() {
+            *halted = Some(error);
+        }
+        drop(halted);
+        self.is_halted.store(true, Ordering::Release);
+        self.halt.notify_waiters();
+    }
+
+    /// Resolves once the run was halted.
+    pub(crate) async fn halted(&self) {
+        loop {
+            let notified = self.halt.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_halted.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Why the run was halted, if it was (taken once).
+    pub(crate) fn take_halt(&self) -> Option<crate::StoreError> {
+        self.halted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// A step of the run ended (completed or failed for good) at `at`.

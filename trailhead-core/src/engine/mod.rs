@@ -7,6 +7,7 @@
 
 mod bus;
 mod context;
+mod halt;
 mod health;
 mod live;
 mod run;
@@ -21,7 +22,8 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub use context::RunContext;
-pub use health::{BreakerHealth, FailedCompensation, Health, StalledRun};
+pub(crate) use halt::halts;
+pub use health::{BreakerHealth, FailedCompensation, Health, StalledRun, SuspendedRun};
 pub use run::RunHandle;
 pub(crate) use run::{Launch, LaunchError, RunEnd, panic_message};
 
@@ -102,6 +104,10 @@ struct Inner {
     restarts: RetryPolicy,
     /// Runs waiting for a signal, woken when one is sent to them.
     signal_waiters: std::sync::Mutex<HashMap<RunId, Arc<tokio::sync::Notify>>>,
+    /// How journal writes that fail for a store reason are tried again.
+    journal_retries: RetryPolicy,
+    /// Runs halted because the store kept failing: left for `resume`.
+    suspended_runs: std::sync::Mutex<HashMap<RunId, SuspendedRun>>,
 }
 
 impl Engine {
@@ -308,6 +314,29 @@ impl Engine {
     pub(crate) fn track(&self, ctx: &RunContext) {
         self.active_runs()
             .insert(ctx.run.clone(), Arc::clone(&ctx.live));
+        self.suspended_runs().remove(&ctx.run);
+    }
+
+    fn suspended_runs(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, SuspendedRun>> {
+        self.inner
+            .suspended_runs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The runs halted by a failing store, for the health report.
+    pub(crate) fn suspended_runs_snapshot(&self) -> Vec<SuspendedRun> {
+        self.suspended_runs().values().cloned().collect()
+    }
+
+    /// Lists a run halted by a failing store, for the health report.
+    pub(crate) fn suspended(&self, run: SuspendedRun) {
+        self.suspended_runs().insert(run.run.clone(), run);
+    }
+
+    /// How journal writes failing for a store reason are tried again.
+    pub(crate) fn journal_retries(&self) -> RetryPolicy {
+        self.inner.journal_retries
     }
 
     /// Forgets a run that ended.
@@ -370,6 +399,10 @@ impl Engine {
             restarts: RetryPolicy::attempts(3).with_backoff(crate::Backoff::exponential(
                 Duration::from_secs(1),
                 Duration::from_secs(60),
+            )),
+            journal_retries: RetryPolicy::attempts(8).with_backoff(crate::Backoff::exponential(
+                Duration::from_millis(100),
+                Duration::from_secs(10),
             )),
         }
     }
@@ -454,11 +487,17 @@ impl Engine {
     /// - [`EngineError::Decode`] if a run's recorded input no longer fits;
     /// - [`EngineError::Store`] if the store cannot be read.
     ///
+    /// Runs are claimed first (see [`store::lease`](crate::store::lease)): a
+    /// run another live worker holds (another process on the same SQLite
+    /// file) is left to it, and a run this engine is already driving is not
+    /// started twice, so calling `resume` again, or from several processes at
+    /// once, drives each run exactly once. A run of a worker that died is
+    /// taken over.
+    ///
     /// # Cancel safety
     ///
-    /// Dropping the future may leave some runs resumed and others not. Call it
-    /// once per workflow per process: a second call would resume the same runs
-    /// a second time.
+    /// Dropping the future may leave some runs resumed and others not; call
+    /// it again to resume the rest.
     ///
     /// # Panics
     ///
@@ -514,11 +553,19 @@ impl Engine {
         }
         let mut handles = Vec::with_capacity(runs.len());
         for run in runs.into_iter().filter(|run| known(run.definition_hash)) {
+            if self.active_runs().contains_key(&run.id) || self.is_unloaded(&run.id) {
+                continue; // Driven (or asleep) here already.
+            }
             let launch = Launch::new(run.id, None, tokio_util::sync::CancellationToken::new());
-            let task = self
-                .prepare_resume(&launch, workflow)
-                .await
-                .map_err(|error| error.into_engine_error(&launch.run))?;
+            let task = match self.prepare_resume(&launch, workflow).await {
+                Ok(task) => task,
+                // Another live worker drives it: it is theirs to finish.
+                Err(LaunchError::Store(StoreError::LeaseHeld { run, worker })) => {
+                    tracing::info!(%run, %worker, "not resuming a run another worker holds");
+                    continue;
+                }
+                Err(error) => return Err(error.into_engine_error(&launch.run)),
+            };
             handles.push(RunHandle::new(launch, tokio::spawn(task)));
         }
         Ok(handles)
@@ -619,6 +666,7 @@ pub struct EngineBuilder {
     unload_after: Duration,
     stalled_after: Duration,
     restarts: RetryPolicy,
+    journal_retries: RetryPolicy,
 }
 
 impl EngineBuilder {
@@ -706,6 +754,18 @@ impl EngineBuilder {
         self
     }
 
+    /// How a journal write that fails for a store reason (the disk is full,
+    /// the database locked or unreachable) is tried again before the run is
+    /// suspended: `policy.max_attempts()` tries in all (default 8), its
+    /// backoff's delays apart (default 100 ms doubling up to 10 s, about 13 s
+    /// in all). A suspended run is not failed and not rolled back: it stays
+    /// running in the store, is listed in [`Engine::health`], and
+    /// [`Engine::resume`] continues it once the store is well.
+    pub fn journal_retries(mut self, policy: RetryPolicy) -> Self {
+        self.journal_retries = policy;
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
         Engine {
@@ -723,6 +783,8 @@ impl EngineBuilder {
                 breakers: self.breakers,
                 stalled_after: self.stalled_after,
                 restarts: self.restarts,
+                journal_retries: self.journal_retries,
+                suspended_runs: std::sync::Mutex::default(),
             }),
         }
     }

@@ -202,6 +202,8 @@ enum Stopped<T> {
     DeadlineExceeded,
     /// Unloaded until the time given, to be resumed then.
     Unloaded(Instant),
+    /// Halted: the store failed for good or the run was taken over.
+    Halted,
 }
 
 /// Runs the body until it returns, panics, is cancelled or passes its
@@ -221,6 +223,7 @@ async fn drive<W: Workflow>(
             let body = async {
                 tokio::select! {
                     biased;
+                    () = ctx.live.halted() => Stopped::Halted,
                     () = ctx.live.cancel.cancelled() => Stopped::Cancelled,
                     () = passed(deadline) => Stopped::DeadlineExceeded,
                     until = ctx.unload_ready() => Stopped::Unloaded(until),
@@ -231,6 +234,9 @@ async fn drive<W: Workflow>(
             let ended = AssertUnwindSafe(body).catch_unwind().await;
             // Child runs finish (and are recorded) before their parent.
             ctx.wait_for_children().await;
+            if let Some(error) = ctx.live.take_halt() {
+                return forget(&ctx, began, RunEnd::Halted(error));
+            }
             match ended {
                 Ok(Stopped::Returned(Ok(output))) => match serde_json::to_value(&output) {
                     Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
@@ -241,6 +247,7 @@ async fn drive<W: Workflow>(
                 Ok(Stopped::DeadlineExceeded) => {
                     RunEnd::DeadlineExceeded(W::DEADLINE.unwrap_or_default()).failed()
                 }
+                Ok(Stopped::Halted) => unreachable!("a halted run has its reason"),
                 Ok(Stopped::Unloaded(until)) => {
                     // A deadline before the wake-up wakes it to be stopped.
                     let until = deadline.map_or(until, |deadline| deadline.min(until));
@@ -266,13 +273,27 @@ async fn drive<W: Workflow>(
             match roll_back::<W>(&ctx, end, outcome, resumed_rollback).await {
                 Ok(ended) => ended,
                 // Left compensating: a resumed engine finishes the rollback.
+                Err(error) if super::halt::halts(&error) => {
+                    return forget(&ctx, began, RunEnd::Halted(error));
+                }
                 Err(error) => return forget(&ctx, began, RunEnd::Unrecorded(error)),
             }
         } else {
             (end, outcome)
         };
-    let end = match ctx.journal.finish(outcome).await {
+    let finished = match ctx.journal.finish(outcome.clone()).await {
+        Err(error) if error.is_transient() => {
+            super::halt::retry_store_faults(&ctx.engine, error, || {
+                ctx.journal.finish(outcome.clone())
+            })
+            .await
+        }
+        finished => finished,
+    };
+    let end = match finished {
         Ok(()) => end,
+        // Left running: a resumed engine records the end.
+        Err(error) if super::halt::halts(&error) => RunEnd::Halted(error),
         Err(error) => {
             tracing::error!(%error, "could not record how the run ended");
             match end {
@@ -374,6 +395,16 @@ async fn roll_back<W: Workflow>(
 fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<W>) -> RunEnd<W> {
     ctx.engine.forget_signal_waiter(ctx.run_id());
     ctx.engine.untrack(ctx.run_id());
+    if let RunEnd::Halted(error) = &end
+        && !matches!(error, StoreError::LeaseLost { .. })
+    {
+        ctx.engine.suspended(super::SuspendedRun {
+            run: ctx.run_id().clone(),
+            workflow: W::NAME,
+            error: error.to_string(),
+            since: SystemTime::now(),
+        });
+    }
     ctx.engine
         .events()
         .emit(|| end.event(ctx.run_id().clone(), W::NAME, began.elapsed()));
@@ -443,6 +474,10 @@ pub(crate) enum RunEnd<W: Workflow> {
     Unencodable(serde_json::Error),
     /// The store could not record the outcome.
     Unrecorded(StoreError),
+    /// The engine stopped driving the run without ending it: the store
+    /// failed for good (suspended, left for `resume`) or another worker took
+    /// the run over.
+    Halted(StoreError),
     /// The run gave up its task until it wakes; its handle waits on this
     /// (`None` when a handle already waits through the engine).
     Unloaded(Option<tokio::sync::oneshot::Receiver<Finish>>),
@@ -480,6 +515,11 @@ impl<W: Workflow> RunEnd<W> {
                 duration,
             },
             Self::Cancelled => Event::RunCancelled { run, workflow },
+            Self::Halted(error) => Event::RunHalted {
+                run,
+                workflow,
+                error: error.to_string(),
+            },
             failed => Event::RunFailed {
                 run,
                 workflow,
@@ -513,6 +553,10 @@ impl<W: Workflow> RunEnd<W> {
                 source,
             }),
             Self::Unrecorded(error) => RunError::Engine(EngineError::Store(error)),
+            Self::Halted(StoreError::LeaseLost { worker, .. }) => {
+                RunError::LeaseLost { run, worker }
+            }
+            Self::Halted(cause) => RunError::Suspended { run, cause },
             Self::Unloaded(_) | Self::Forwarded => RunError::Engine(EngineError::TaskFailed {
                 run,
                 message: "the run's end was given elsewhere".to_owned(),
@@ -538,6 +582,7 @@ impl<W: Workflow> fmt::Display for RunEnd<W> {
             Self::Panicked(payload) => write!(f, "the run panicked: {}", panic_message(&**payload)),
             Self::Unencodable(error) => write!(f, "could not encode the output: {error}"),
             Self::Unrecorded(error) => error.fmt(f),
+            Self::Halted(error) => write!(f, "halted: {error}"),
             Self::Unloaded(_) => f.write_str("unloaded until it wakes"),
             Self::Forwarded => f.write_str("ended"),
         }

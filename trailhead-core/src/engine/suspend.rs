@@ -100,6 +100,13 @@ impl Engine {
         timers.remove(&key).map(|(_, wake)| wake)
     }
 
+    /// Whether run `run` is unloaded here, waiting for its timer.
+    pub(crate) fn is_unloaded(&self, run: &RunId) -> bool {
+        lock(&self.inner.suspended.timers)
+            .values()
+            .any(|(waiting, _)| waiting == run)
+    }
+
     /// How many runs are unloaded, waiting for their timer.
     pub fn unloaded_runs(&self) -> usize {
         lock(&self.inner.suspended.timers).len()

@@ -57,6 +57,31 @@ pub enum RunError<E> {
         /// The recorded error text.
         error: String,
     },
+    /// The store kept failing the run's journal writes (full, locked,
+    /// unreachable, damaged), so the engine stopped driving it. Nothing
+    /// failed in the business: the run is not failed or rolled back; it is
+    /// left running in the store, listed in
+    /// [`Engine::health`](crate::Engine::health), and
+    /// [`Engine::resume`](crate::Engine::resume) continues it once the store
+    /// is well.
+    #[error("run `{run}` was suspended because the store failed: {cause}")]
+    Suspended {
+        /// The run.
+        run: RunId,
+        /// The store's last error.
+        #[source]
+        cause: crate::StoreError,
+    },
+    /// Another worker took the run over (see
+    /// [`store::lease`](crate::store::lease)): this engine stopped driving it
+    /// and wrote nothing more for it; the other worker finishes it.
+    #[error("run `{run}` was taken over by another worker; worker `{worker}` dropped it")]
+    LeaseLost {
+        /// The run.
+        run: RunId,
+        /// This engine's worker, which lost the lease.
+        worker: crate::store::WorkerId,
+    },
     /// The engine could not start, run or record the run.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -70,7 +95,9 @@ impl<E> RunError<E> {
             | Self::Cancelled { run }
             | Self::DeadlineExceeded { run, .. }
             | Self::CompensationFailed { run, .. }
-            | Self::FailedEarlier { run, .. } => Some(run),
+            | Self::FailedEarlier { run, .. }
+            | Self::Suspended { run, .. }
+            | Self::LeaseLost { run, .. } => Some(run),
             Self::Engine(error) => error.run(),
         }
     }

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use crate::store::WorkerId;
 use crate::{RunId, StepKey};
 
 /// A store refused or could not perform an operation.
@@ -40,6 +41,24 @@ pub enum StoreError {
     NotEnded {
         /// The run still going.
         run: RunId,
+    },
+    /// Another live worker holds the run's lease, so this worker may not
+    /// drive it (see [`crate::store::lease`]).
+    #[error("run `{run}` is held by worker `{worker}`, which is alive")]
+    LeaseHeld {
+        /// The run that was asked for.
+        run: RunId,
+        /// The worker that holds it.
+        worker: WorkerId,
+    },
+    /// The run was taken over by another worker since this one claimed it:
+    /// the write was refused, and this worker must drop the run.
+    #[error("worker `{worker}` lost the lease of run `{run}`: another worker took the run over")]
+    LeaseLost {
+        /// The run whose write was refused.
+        run: RunId,
+        /// The worker that lost the lease (this one).
+        worker: WorkerId,
     },
     /// A step's value could not be serialized for the journal.
     #[error("could not encode the {what} of step `{step}` of run `{run}`: {source}")]
@@ -108,6 +127,30 @@ pub enum DatabaseProblem {
 }
 
 impl StoreError {
+    /// Whether the store is at fault rather than the run: its database is
+    /// full, locked, unreachable or damaged. A journal write that fails so
+    /// says nothing about the business: the engine retries it and, if the
+    /// store stays unwell, suspends the run (left resumable) instead of
+    /// failing it or rolling it back.
+    pub fn is_store_fault(&self) -> bool {
+        matches!(self, Self::Database { .. })
+    }
+
+    /// Whether the same write may succeed if tried again later: the store is
+    /// locked, full, or could not be reached, but not damaged.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Database {
+                problem: DatabaseProblem::Locked
+                    | DatabaseProblem::Full
+                    | DatabaseProblem::CannotOpen(_)
+                    | DatabaseProblem::Other(_),
+                ..
+            }
+        )
+    }
+
     /// The run this error is about, if it is about one.
     pub fn run(&self) -> Option<&RunId> {
         match self {
@@ -116,6 +159,8 @@ impl StoreError {
             | Self::DuplicateStep { run, .. }
             | Self::RunFinished { run }
             | Self::NotEnded { run }
+            | Self::LeaseHeld { run, .. }
+            | Self::LeaseLost { run, .. }
             | Self::Encode { run, .. }
             | Self::Decode { run, .. } => Some(run),
             Self::Database { run, .. } => run.as_ref(),

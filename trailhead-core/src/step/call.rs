@@ -61,7 +61,12 @@ impl RunContext {
             Ok(RunEnd::Unloaded(_) | RunEnd::Forwarded) => {
                 unreachable!("child runs are not unloaded")
             }
+            // The child stopped because the store failed: so does this run.
+            Ok(RunEnd::Halted(error)) => return self.halt(error).await,
             Ok(RunEnd::Unrecorded(error)) | Err(LaunchError::Store(error)) => {
+                if crate::engine::halts(&error) {
+                    return self.halt(error).await;
+                }
                 StepFailure::Journal(error)
             }
             Err(LaunchError::Input(source)) => {

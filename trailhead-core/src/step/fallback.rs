@@ -48,7 +48,10 @@ impl RunContext {
             started_at: self.clock.wall_time(error.began.unwrap_or(now)),
             finished_at: self.clock.wall_time(now),
         };
-        if let Err(store) = self.journal.record_step(record).await {
+        if let Err(store) = self
+            .write_journal(|| self.journal.record_step(record.clone()))
+            .await
+        {
             return Err(StepError {
                 failure: StepFailure::Journal(store),
                 ..error

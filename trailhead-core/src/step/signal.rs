@@ -76,9 +76,11 @@ impl RunContext {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let stored = self
-                .engine
-                .store()
-                .receive_signal(&self.run, signal, &key.to_key())
+                .write_journal(|| {
+                    self.engine
+                        .store()
+                        .receive_signal(&self.run, signal, &key.to_key())
+                })
                 .await;
             match stored.map_err(|error| self.journal_failure(key, error))? {
                 Some(value) => break Some(value),
@@ -103,8 +105,7 @@ impl RunContext {
             started_at: self.clock.wall_time(began),
             finished_at: self.clock.wall_time(Instant::now()),
         };
-        self.journal
-            .record_step(record)
+        self.write_journal(|| self.journal.record_step(record.clone()))
             .await
             .map_err(|error| self.journal_failure(key, error))?;
         self.engine.events().emit(|| Event::StepCompleted {

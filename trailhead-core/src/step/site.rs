@@ -208,20 +208,31 @@ impl<'a> StepSite<'a> {
     ) -> Result<T, StepError<E>> {
         self.settled.store(true, Ordering::Relaxed);
         let ended = Instant::now();
-        let value = match output.to_journal() {
-            Ok(value) => value,
-            Err(source) => {
-                let failure = StepFailure::Journal(StoreError::Encode {
-                    run: self.ctx.run.clone(),
-                    step: self.key.to_key(),
-                    what: "output",
-                    source,
-                });
-                return Err(self.fail(attempt, began, failure).await);
-            }
+        let encode = || {
+            output.to_journal().map_err(|source| StoreError::Encode {
+                run: self.ctx.run.clone(),
+                step: self.key.to_key(),
+                what: "output",
+                source,
+            })
         };
-        let record = self.record(attempt, StepOutcome::Completed(value), ended);
-        if let Err(error) = self.ctx.journal.record_step(record).await {
+        let value = match encode() {
+            Ok(value) => value,
+            Err(error) => return Err(self.fail(attempt, began, StepFailure::Journal(error)).await),
+        };
+        // Encoded once; again only if the store asks for another try.
+        let mut value = Some(value);
+        let written = self
+            .ctx
+            .write_journal(|| {
+                let value = value.take().map_or_else(encode, Ok);
+                async move {
+                    let record = self.record(attempt, StepOutcome::Completed(value?), ended);
+                    self.ctx.journal.record_step(record).await
+                }
+            })
+            .await;
+        if let Err(error) = written {
             return Err(self.fail(attempt, began, StepFailure::Journal(error)).await);
         }
         self.ctx.live.progressed(ended);
@@ -270,8 +281,15 @@ impl<'a> StepSite<'a> {
         let journaled_elsewhere =
             matches!(failure, StepFailure::Journal(_)) || (self.fallback && failure.falls_back());
         if !journaled_elsewhere {
-            let record = self.record(attempt, StepOutcome::Failed(failure.to_string()), ended);
-            if let Err(error) = self.ctx.journal.record_step(record).await {
+            let text = failure.to_string();
+            let written = self
+                .ctx
+                .write_journal(|| {
+                    let record = self.record(attempt, StepOutcome::Failed(text.clone()), ended);
+                    self.ctx.journal.record_step(record)
+                })
+                .await;
+            if let Err(error) = written {
                 tracing::error!(key = %self.key, %error, "could not journal the step's failure");
             }
         }

@@ -51,8 +51,7 @@ impl RunContext {
                     started_at: self.clock.wall_time(now),
                     finished_at: self.clock.wall_time(now),
                 };
-                self.journal
-                    .record_step(record)
+                self.write_journal(|| self.journal.record_step(record.clone()))
                     .await
                     .map_err(|error| self.journal_failure(key, error))?;
                 wake_at

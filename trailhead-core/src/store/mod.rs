@@ -30,6 +30,7 @@
 //! [`SqliteStore`] keeps them in an embedded SQLite file that survives the
 //! process; [`MemoryStore`] keeps everything in memory (tests, throwaway runs).
 
+pub mod lease;
 mod memory;
 mod sqlite;
 
@@ -44,6 +45,7 @@ use serde::{Deserialize, Serialize};
 use crate::{RunId, StepKey, StoreError};
 
 pub use crate::error::DatabaseProblem;
+pub use lease::WorkerId;
 pub use memory::MemoryStore;
 pub use sqlite::{SqliteStore, Synchronous};
 
@@ -55,13 +57,22 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// Implementations are shared by every run of an engine, so they are `Sync`
 /// and keep per-run state behind the [`Journal`] handles they return.
 pub trait Store: Send + Sync + Debug + 'static {
-    /// Creates the run record; returns the run's journal handle.
+    /// The worker this store instance claims runs for (see [`lease`]).
+    fn worker(&self) -> &WorkerId;
+
+    /// Creates the run record, owned by this store's [`worker`](Store::worker);
+    /// returns the run's journal handle.
     ///
     /// Fails with [`StoreError::RunExists`] if the id is taken.
     fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>>;
 
     /// Opens an existing run for resuming: its record, its journal so far (in
     /// the order it was written), and the handle. `None` if there is no such run.
+    ///
+    /// An unfinished run is claimed for this store's worker first (see
+    /// [`lease`]): the handle's writes are fenced by that claim.
+    ///
+    /// Fails with [`StoreError::LeaseHeld`] if another live worker holds it.
     #[allow(clippy::type_complexity)]
     fn open_run(
         &self,
@@ -103,6 +114,8 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// deleted) so the steps can run and be journaled anew; completed entries
     /// stay and replay.
     ///
+    /// The reopened run is claimed for this store's worker.
+    ///
     /// Fails with [`StoreError::UnknownRun`] if there is no such run and
     /// [`StoreError::NotEnded`] if it is still running or completed.
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()>;
@@ -116,9 +129,13 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// run already compensating (a resumed rollback) keeps the outcome it
     /// recorded first and returns its handle.
     ///
-    /// Fails with [`StoreError::UnknownRun`] if there is no such run and
+    /// The run is claimed for this store's worker, as by
+    /// [`open_run`](Store::open_run).
+    ///
+    /// Fails with [`StoreError::UnknownRun`] if there is no such run,
     /// [`StoreError::RunFinished`] if it failed, was cancelled, or its
-    /// compensation already ended.
+    /// compensation already ended, and [`StoreError::LeaseHeld`] if another
+    /// live worker holds it.
     fn begin_compensation(
         &self,
         run: &RunId,
@@ -131,7 +148,9 @@ pub trait Store: Send + Sync + Debug + 'static {
 
 /// One run's journal: appends step records and records the outcome.
 ///
-/// A per-run handle, so the hot path takes no store-wide lock.
+/// A per-run handle, so the hot path takes no store-wide lock. Every write is
+/// fenced by the lease the handle was opened under: once another worker took
+/// the run over, it fails with [`StoreError::LeaseLost`] and writes nothing.
 pub trait Journal: Send + Sync + Debug {
     /// Appends a step's record.
     ///
@@ -140,9 +159,10 @@ pub trait Journal: Send + Sync + Debug {
     /// [`finish`](Journal::finish).
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()>;
 
-    /// Records how the run ended and closes the journal.
+    /// Records how the run ended, closes the journal and releases the lease.
     ///
-    /// Fails with [`StoreError::RunFinished`] if the run already finished.
+    /// Fails with [`StoreError::RunFinished`] if the run already finished and
+    /// [`StoreError::LeaseLost`] once the run was taken over.
     fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()>;
 }
 

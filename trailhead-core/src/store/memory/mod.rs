@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::store::{Journal, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture};
+use crate::store::{
+    Journal, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture, WorkerId,
+};
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
 
@@ -17,6 +19,9 @@ use run::MemoryRun;
 /// process. Clones share the same runs. The run table is locked only to create,
 /// open, look up or list runs; each run's journal has its own lock.
 ///
+/// A memory store is one [worker](crate::store::lease) (its clones too): it
+/// cannot be shared by processes, so it owns every run it holds.
+///
 /// # Examples
 ///
 /// ```
@@ -25,9 +30,19 @@ use run::MemoryRun;
 /// let store = MemoryStore::new();
 /// let engine = Engine::builder().store(store.clone()).build();
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct MemoryStore {
     runs: Arc<Mutex<HashMap<RunId, Arc<MemoryRun>>>>,
+    worker: WorkerId,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            runs: Arc::default(),
+            worker: WorkerId::generate(),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -52,6 +67,10 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn worker(&self) -> &WorkerId {
+        &self.worker
+    }
+
     fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>> {
         Box::pin(async move {
             match self.runs().entry(run.id.clone()) {

@@ -33,6 +33,7 @@
 mod error;
 mod rows;
 mod schema;
+mod workers;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -43,9 +44,10 @@ use rusqlite::{Connection, OpenFlags};
 
 use self::error::database_error;
 use self::rows::{RUN_COLUMNS, run_from_row, status_to_sql, step_from_row};
-use self::writer::{Write, Writer};
+use self::writer::{Answer, Write, Writer};
 use super::{
     DatabaseProblem, Journal, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture,
+    WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -122,11 +124,17 @@ impl SqliteStore {
         reader
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| fail(&e))?;
-        let writer = Writer::start(writer, path.clone()).map_err(|error| StoreError::Database {
+        let workers = workers::Workers::register(&path).map_err(|error| StoreError::Database {
             path: path.clone(),
             run: None,
-            problem: DatabaseProblem::Other(format!("cannot start the writer thread: {error}")),
+            problem: DatabaseProblem::CannotOpen(format!("cannot register a worker: {error}")),
         })?;
+        let writer =
+            Writer::start(writer, path.clone(), workers).map_err(|error| StoreError::Database {
+                path: path.clone(),
+                run: None,
+                problem: DatabaseProblem::Other(format!("cannot start the writer thread: {error}")),
+            })?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
@@ -209,11 +217,22 @@ impl SqliteStore {
             .collect()
     }
 
-    fn journal_handle(&self, run: RunId) -> Arc<dyn Journal> {
+    /// The journal of `run`, writing under lease `epoch` (`None`: the run has
+    /// ended, and the handle's writes are refused as such).
+    fn journal_handle(&self, run: RunId, epoch: Option<i64>) -> Arc<dyn Journal> {
         Arc::new(SqliteJournal {
             run,
+            epoch: epoch.unwrap_or(0),
             writer: Arc::clone(&self.inner.writer),
         })
+    }
+
+    /// Claims `write`'s run; the epoch it is now held under.
+    async fn claim(&self, write: Write) -> Result<Option<i64>, StoreError> {
+        match self.inner.writer.write(write).await? {
+            Answer::Claimed(epoch) => Ok(epoch),
+            other => unreachable!("a claim answers with its epoch, not {other:?}"),
+        }
     }
 }
 
@@ -230,11 +249,15 @@ fn configure(connection: &Connection, synchronous: Synchronous) -> rusqlite::Res
 }
 
 impl Store for SqliteStore {
+    fn worker(&self) -> &WorkerId {
+        self.inner.writer.worker()
+    }
+
     fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>> {
         Box::pin(async move {
             let id = run.id.clone();
-            self.inner.writer.write(Write::CreateRun(run)).await?;
-            Ok(self.journal_handle(id))
+            let epoch = self.claim(Write::CreateRun(run)).await?;
+            Ok(self.journal_handle(id, epoch))
         })
     }
 
@@ -244,11 +267,17 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn Journal>)>> {
         let run = run.clone();
         Box::pin(async move {
+            let epoch = match self.claim(Write::Claim { run: run.clone() }).await {
+                Ok(epoch) => epoch,
+                Err(StoreError::UnknownRun { .. }) => return Ok(None),
+                Err(error) => return Err(error),
+            };
+            // Read after the claim: nothing written before it is missed.
             let Some(record) = self.fetch_run(&run).await? else {
                 return Ok(None);
             };
             let journal = self.fetch_journal(&run).await?;
-            Ok(Some((record, journal, self.journal_handle(run))))
+            Ok(Some((record, journal, self.journal_handle(run, epoch))))
         })
     }
 
@@ -287,7 +316,12 @@ impl Store for SqliteStore {
             name: name.to_owned(),
             key: key.to_string(),
         };
-        Box::pin(self.inner.writer.write(write))
+        Box::pin(async move {
+            match self.inner.writer.write(write).await? {
+                Answer::Signal(payload) => Ok(payload),
+                other => unreachable!("a receive answers with a signal, not {other:?}"),
+            }
+        })
     }
 
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
@@ -309,8 +343,8 @@ impl Store for SqliteStore {
                 run: run.clone(),
                 then,
             };
-            self.inner.writer.write(write).await?;
-            Ok(self.journal_handle(run))
+            let epoch = self.claim(write).await?;
+            Ok(self.journal_handle(run, epoch))
         })
     }
 
@@ -341,6 +375,8 @@ impl Store for SqliteStore {
 #[derive(Debug)]
 struct SqliteJournal {
     run: RunId,
+    /// The lease epoch every write is fenced by.
+    epoch: i64,
     writer: Arc<Writer>,
 }
 
@@ -348,6 +384,7 @@ impl Journal for SqliteJournal {
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         let write = Write::Step {
             run: self.run.clone(),
+            epoch: self.epoch,
             record,
         };
         Box::pin(async move { self.writer.write(write).await.map(drop) })
@@ -356,6 +393,7 @@ impl Journal for SqliteJournal {
     fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {
         let write = Write::Finish {
             run: self.run.clone(),
+            epoch: self.epoch,
             outcome,
             at: SystemTime::now(),
         };

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 5;
+pub(super) const VERSION: i64 = 6;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -63,6 +63,10 @@ const MIGRATIONS: &[&str] = &[
     // step outcomes may be `FellBack`, and compensations are journaled under
     // `undo:` keys; no table changes, but an older build must not misread them.
     "SELECT 1;",
+    // 6: leases. The worker that owns each unfinished run and the epoch of its
+    // claim; every journal write checks both (see `store::lease`).
+    "ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+    ALTER TABLE runs ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// What opening found: the version before migrating.

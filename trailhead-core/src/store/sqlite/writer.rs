@@ -7,6 +7,11 @@
 //! transaction. Idle, a write costs one commit; under load one commit serves
 //! many runs. Each request runs under its own savepoint, so one refused write
 //! (a step journaled twice) does not undo the others in its batch.
+//!
+//! The writer is also where leases are claimed and checked (see
+//! [`crate::store::lease`]): a claim and every fenced write run in the
+//! writer's `IMMEDIATE` transaction, which holds SQLite's write lock, so no
+//! other process can claim the run between the check and the write.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +23,8 @@ use tokio::sync::oneshot;
 
 use super::error::database_error;
 use super::rows::{json, status_to_sql, time_to_sql};
-use crate::store::{RunOutcome, RunRecord, StepRecord};
+use super::workers::Workers;
+use crate::store::{RunOutcome, RunRecord, StepRecord, WorkerId};
 use crate::{RunId, StoreError};
 
 /// Most writes committed together.
@@ -28,12 +34,18 @@ const MAX_BATCH: usize = 1024;
 #[derive(Debug)]
 pub(super) enum Write {
     CreateRun(RunRecord),
+    /// Claims an unfinished run for this worker: answers with the epoch.
+    Claim {
+        run: RunId,
+    },
     Step {
         run: RunId,
+        epoch: i64,
         record: StepRecord,
     },
     Finish {
         run: RunId,
+        epoch: i64,
         outcome: RunOutcome,
         at: SystemTime,
     },
@@ -53,15 +65,24 @@ pub(super) enum Write {
         run: RunId,
         at: SystemTime,
     },
-    /// Marks a running (or completed child) run compensating, to end as `then`.
+    /// Claims a running (or completed child) run and marks it compensating,
+    /// to end as `then`: answers with the epoch.
     BeginCompensation {
         run: RunId,
         then: RunOutcome,
     },
 }
 
-/// What a write answers: a received signal's payload, else nothing.
-pub(super) type Answer = Option<serde_json::Value>;
+/// What a write answers.
+#[derive(Debug)]
+pub(super) enum Answer {
+    Done,
+    /// A received signal's payload, if one was waiting.
+    Signal(Option<serde_json::Value>),
+    /// The run is this worker's under this epoch; `None` if it has ended
+    /// (nothing to claim: its journal takes no writes).
+    Claimed(Option<i64>),
+}
 
 #[derive(Debug)]
 struct Request {
@@ -75,23 +96,37 @@ pub(super) struct Writer {
     requests: mpsc::Sender<Request>,
     path: PathBuf,
     commits: Arc<AtomicU64>,
+    worker: WorkerId,
 }
 
 impl Writer {
-    /// Starts the writer thread on `connection`.
-    pub(super) fn start(connection: Connection, path: PathBuf) -> std::io::Result<Self> {
+    /// Starts the writer thread on `connection`, writing as `workers`' worker.
+    /// The thread owns the worker's lock: it is held until the last handle
+    /// is gone and the last write committed.
+    pub(super) fn start(
+        connection: Connection,
+        path: PathBuf,
+        workers: Workers,
+    ) -> std::io::Result<Self> {
         let (requests, incoming) = mpsc::channel();
         let thread_path = path.clone();
         let commits = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&commits);
+        let worker = workers.me().clone();
         std::thread::Builder::new()
             .name("trailhead-sqlite-writer".to_owned())
-            .spawn(move || run(connection, &thread_path, &incoming, &counter))?;
+            .spawn(move || run(connection, &thread_path, &workers, &incoming, &counter))?;
         Ok(Writer {
             requests,
             path,
             commits,
+            worker,
         })
+    }
+
+    /// The worker this writer writes as.
+    pub(super) fn worker(&self) -> &WorkerId {
+        &self.worker
     }
 
     /// Transactions committed so far.
@@ -120,6 +155,7 @@ impl Writer {
 fn run(
     mut connection: Connection,
     path: &Path,
+    workers: &Workers,
     incoming: &mpsc::Receiver<Request>,
     commits: &AtomicU64,
 ) {
@@ -131,7 +167,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        let outcomes = commit(&mut connection, path, &batch);
+        let outcomes = commit(&mut connection, path, workers, &batch);
         commits.fetch_add(1, Ordering::Relaxed);
         for (request, outcome) in batch.into_iter().zip(outcomes) {
             // A run that stopped waiting (cancelled) no longer needs the answer.
@@ -144,6 +180,7 @@ fn run(
 fn commit(
     connection: &mut Connection,
     path: &Path,
+    workers: &Workers,
     batch: &[Request],
 ) -> Vec<Result<Answer, StoreError>> {
     let mut transaction =
@@ -160,7 +197,7 @@ fn commit(
     for request in batch {
         let outcome = match transaction.savepoint() {
             Ok(mut savepoint) => {
-                let outcome = apply(&savepoint, path, &request.write);
+                let outcome = apply(&savepoint, path, workers, &request.write);
                 if outcome.is_ok() {
                     savepoint
                         .commit()
@@ -187,7 +224,8 @@ fn commit(
 fn run_of(write: &Write) -> RunId {
     match write {
         Write::CreateRun(record) => record.id.clone(),
-        Write::Step { run, .. }
+        Write::Claim { run }
+        | Write::Step { run, .. }
         | Write::Finish { run, .. }
         | Write::Signal { run, .. }
         | Write::Receive { run, .. }
@@ -203,14 +241,20 @@ fn is_constraint(error: &rusqlite::Error) -> bool {
     )
 }
 
-fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, StoreError> {
+fn apply(
+    connection: &Connection,
+    path: &Path,
+    workers: &Workers,
+    write: &Write,
+) -> Result<Answer, StoreError> {
     let fail =
         |run: &RunId, error: &rusqlite::Error| database_error(path, Some(run.clone()), error);
+    let me = workers.me().as_str();
     match write {
         Write::CreateRun(record) => {
             let inserted = cached(connection,
-                "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, lease_owner, lease_epoch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1)",
                 params![
                     record.id.as_str(),
                     record.workflow,
@@ -222,22 +266,27 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
                     record.mermaid,
                     time_to_sql(record.created_at),
                     record.finished_at.map(time_to_sql),
+                    me,
                 ],
             );
             match inserted {
-                Ok(_) => Ok(None),
+                Ok(_) => Ok(Answer::Claimed(Some(1))),
                 Err(error) if is_constraint(&error) => Err(StoreError::RunExists {
                     run: record.id.clone(),
                 }),
                 Err(error) => Err(fail(&record.id, &error)),
             }
         }
-        Write::Step { run, record } => {
+        Write::Claim { run } => claim(connection, workers, run, &["running", "compensating"])
+            .map_err(|error| error.into_store_error(path, run))
+            .map(Answer::Claimed),
+        Write::Step { run, epoch, record } => {
             let inserted = cached(
                 connection,
                 "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at)
                  SELECT ?1, ?2, (SELECT COUNT(*) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6
-                 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating'))",
+                 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating')
+                               AND lease_owner = ?7 AND lease_epoch = ?8)",
                 params![
                     run.as_str(),
                     record.key.to_string(),
@@ -245,11 +294,13 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
                     i64::from(record.attempts),
                     time_to_sql(record.started_at),
                     time_to_sql(record.finished_at),
+                    me,
+                    epoch,
                 ],
             );
             match inserted {
-                Ok(1) => Ok(None),
-                Ok(_) => Err(missing_or_finished(connection, path, run)),
+                Ok(1) => Ok(Answer::Done),
+                Ok(_) => Err(refused(connection, path, workers, run)),
                 Err(error) if is_constraint(&error) => Err(StoreError::DuplicateStep {
                     run: run.clone(),
                     step: record.key.clone(),
@@ -257,21 +308,30 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
                 Err(error) => Err(fail(run, &error)),
             }
         }
-        Write::Finish { run, outcome, at } => {
+        Write::Finish {
+            run,
+            epoch,
+            outcome,
+            at,
+        } => {
+            // Ending the run releases its lease.
             let updated = cached(
                 connection,
-                "UPDATE runs SET status = ?2, outcome = ?3, finished_at = ?4
-                 WHERE id = ?1 AND status IN ('running', 'compensating')",
+                "UPDATE runs SET status = ?2, outcome = ?3, finished_at = ?4, lease_owner = NULL
+                 WHERE id = ?1 AND status IN ('running', 'compensating')
+                   AND lease_owner = ?5 AND lease_epoch = ?6",
                 params![
                     run.as_str(),
                     status_to_sql(outcome.status()),
                     json(outcome),
-                    time_to_sql(*at)
+                    time_to_sql(*at),
+                    me,
+                    epoch,
                 ],
             );
             match updated {
-                Ok(1) => Ok(None),
-                Ok(_) => Err(missing_or_finished(connection, path, run)),
+                Ok(1) => Ok(Answer::Done),
+                Ok(_) => Err(refused(connection, path, workers, run)),
                 Err(error) => Err(fail(run, &error)),
             }
         }
@@ -282,7 +342,7 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
                 params![run.as_str(), name, json(payload)],
             );
             match inserted {
-                Ok(1) => Ok(None),
+                Ok(1) => Ok(Answer::Done),
                 Ok(_) => Err(missing_or_finished(connection, path, run)),
                 Err(error) => Err(fail(run, &error)),
             }
@@ -290,9 +350,10 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
         Write::Reopen { run, at } => {
             let reopened = connection
                 .execute(
-                    "UPDATE runs SET status = 'running', outcome = NULL, finished_at = NULL
+                    "UPDATE runs SET status = 'running', outcome = NULL, finished_at = NULL,
+                            lease_owner = ?2, lease_epoch = lease_epoch + 1
                      WHERE id = ?1 AND status IN ('failed', 'cancelled')",
-                    [run.as_str()],
+                    params![run.as_str(), me],
                 )
                 .map_err(|error| fail(run, &error))?;
             if reopened == 0 {
@@ -315,28 +376,132 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
                     )
                 })
                 .map_err(|error| fail(run, &error))?;
-            Ok(None)
+            Ok(Answer::Done)
         }
         Write::BeginCompensation { run, then } => {
-            let updated = cached(
+            let claimed = claim(
+                connection,
+                workers,
+                run,
+                &["running", "completed", "compensating"],
+            )
+            .map_err(|error| error.into_store_error(path, run))?;
+            let Some(epoch) = claimed else {
+                return Err(StoreError::RunFinished { run: run.clone() });
+            };
+            // A resumed rollback (already compensating) keeps the outcome it had.
+            cached(
                 connection,
                 "UPDATE runs SET status = 'compensating', outcome = ?2, finished_at = NULL
                  WHERE id = ?1 AND status IN ('running', 'completed')",
                 params![run.as_str(), json(then)],
-            );
-            match updated {
-                Ok(1) => Ok(None),
-                Ok(_) => match status_of(connection, run) {
-                    // A resumed rollback: the run keeps the outcome it had.
-                    Ok(Some(status)) if status == "compensating" => Ok(None),
-                    _ => Err(missing_or_finished(connection, path, run)),
-                },
-                Err(error) => Err(fail(run, &error)),
-            }
+            )
+            .map_err(|error| fail(run, &error))?;
+            Ok(Answer::Claimed(Some(epoch)))
         }
         Write::Receive { run, name, key } => {
-            receive(connection, run, name, key).map_err(|error| fail(run, &error))
+            if owner_of(connection, run)
+                .map_err(|error| fail(run, &error))?
+                .as_deref()
+                != Some(me)
+            {
+                return Err(refused(connection, path, workers, run));
+            }
+            receive(connection, run, name, key)
+                .map(Answer::Signal)
+                .map_err(|error| fail(run, &error))
         }
+    }
+}
+
+/// Why claiming a run failed.
+enum ClaimError {
+    Missing,
+    Held(String),
+    Database(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for ClaimError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Database(error)
+    }
+}
+
+impl ClaimError {
+    fn into_store_error(self, path: &Path, run: &RunId) -> StoreError {
+        match self {
+            Self::Missing => StoreError::UnknownRun { run: run.clone() },
+            Self::Held(worker) => StoreError::LeaseHeld {
+                run: run.clone(),
+                worker: WorkerId::new(worker),
+            },
+            Self::Database(error) => database_error(path, Some(run.clone()), &error),
+        }
+    }
+}
+
+/// Claims `run` for this worker if its status is one of `claimable`: keeps
+/// this worker's own epoch, takes an unowned run or a dead worker's run under
+/// the next epoch, and refuses a live worker's. `None` for a run in another
+/// status (it has ended: there is nothing to own).
+fn claim(
+    connection: &Connection,
+    workers: &Workers,
+    run: &RunId,
+    claimable: &[&str],
+) -> Result<Option<i64>, ClaimError> {
+    let row: Option<(String, Option<String>, i64)> = connection
+        .prepare_cached("SELECT status, lease_owner, lease_epoch FROM runs WHERE id = ?1")?
+        .query_row([run.as_str()], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    let Some((status, owner, epoch)) = row else {
+        return Err(ClaimError::Missing);
+    };
+    if !claimable.contains(&status.as_str()) {
+        return Ok(None);
+    }
+    match owner {
+        Some(owner) if owner == workers.me().as_str() => return Ok(Some(epoch)),
+        Some(owner) if workers.is_alive(&owner) => return Err(ClaimError::Held(owner)),
+        _ => {}
+    }
+    let epoch = epoch + 1;
+    connection
+        .prepare_cached("UPDATE runs SET lease_owner = ?2, lease_epoch = ?3 WHERE id = ?1")?
+        .execute(params![run.as_str(), workers.me().as_str(), epoch])?;
+    Ok(Some(epoch))
+}
+
+fn owner_of(connection: &Connection, run: &RunId) -> rusqlite::Result<Option<String>> {
+    connection
+        .prepare_cached("SELECT lease_owner FROM runs WHERE id = ?1")?
+        .query_row([run.as_str()], |row| row.get(0))
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Why a fenced write to `run` changed nothing: no such run, it finished, or
+/// another worker holds it now.
+fn refused(connection: &Connection, path: &Path, workers: &Workers, run: &RunId) -> StoreError {
+    let row: rusqlite::Result<Option<(String, Option<String>)>> = connection
+        .query_row(
+            "SELECT status, lease_owner FROM runs WHERE id = ?1",
+            [run.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional();
+    match row {
+        Ok(None) => StoreError::UnknownRun { run: run.clone() },
+        Ok(Some((status, _))) if !matches!(status.as_str(), "running" | "compensating") => {
+            StoreError::RunFinished { run: run.clone() }
+        }
+        Ok(Some(_)) => StoreError::LeaseLost {
+            run: run.clone(),
+            worker: workers.me().clone(),
+        },
+        Err(error) => database_error(path, Some(run.clone()), &error),
     }
 }
 
@@ -347,7 +512,7 @@ fn receive(
     run: &RunId,
     name: &str,
     key: &str,
-) -> rusqlite::Result<Answer> {
+) -> rusqlite::Result<Option<serde_json::Value>> {
     let payload: Option<(i64, String)> = connection
         .query_row(
             "SELECT id, payload FROM signals WHERE run_id = ?1 AND received_by = ?3
@@ -375,16 +540,6 @@ fn receive(
 /// and the steps those compensations undid (all run again).
 const RETIRED: &str = "outcome LIKE '{\"Failed\"%' OR key LIKE 'undo:%'
     OR 'undo:' || key IN (SELECT key FROM steps AS undo WHERE undo.run_id = steps.run_id)";
-
-fn status_of(connection: &Connection, run: &RunId) -> rusqlite::Result<Option<String>> {
-    connection
-        .query_row(
-            "SELECT status FROM runs WHERE id = ?1",
-            [run.as_str()],
-            |row| row.get(0),
-        )
-        .optional()
-}
 
 /// Why a write to `run` changed nothing: no such run, or it finished.
 fn missing_or_finished(connection: &Connection, path: &Path, run: &RunId) -> StoreError {

@@ -1,0 +1,73 @@
+//! Ownership of runs: workers and the leases they hold.
+//!
+//! A run has exactly one owner at a time, whatever the store: the worker
+//! whose lease it holds. A lease is the worker's id plus an *epoch*, a number
+//! the store raises every time another worker claims the run. Every write a
+//! run's [`Journal`](super::Journal) makes (a step's entry, how the run ended,
+//! the start of its rollback, a received signal) is checked against the
+//! epoch it was opened with, in the same transaction as the write: once the run
+//! was taken over, the old owner's writes are refused with
+//! [`StoreError::LeaseLost`](crate::StoreError::LeaseLost) and it drops the
+//! run, so no step is journaled twice and nothing is rolled back for a write
+//! that lost the race.
+//!
+//! The protocol, one for every store:
+//!
+//! - **claim**: [`Store::create_run`](super::Store::create_run) gives the new
+//!   run to the store's worker; [`Store::open_run`](super::Store::open_run),
+//!   [`Store::reopen_run`](super::Store::reopen_run) and
+//!   [`Store::begin_compensation`](super::Store::begin_compensation) claim an
+//!   unfinished run for it when no other live worker holds it, and refuse with
+//!   [`StoreError::LeaseHeld`](crate::StoreError::LeaseHeld) naming the holder
+//!   otherwise;
+//! - **take over**: a lease whose worker is gone (its process exited or was
+//!   killed) is claimed at once by the next worker that asks;
+//! - **release**: recording how the run ended releases its lease.
+//!
+//! A store instance is one worker: [`SqliteStore::open`](super::SqliteStore::open)
+//! registers a new worker for the process that opened the file (clones of the
+//! store share it), so several processes can share one file and each run is
+//! driven by one of them. On one machine a worker's liveness is its lock on a
+//! file beside the database, which the operating system releases when the
+//! process dies, so takeover needs no expiry and no heartbeat; stores shared
+//! across machines (PostgreSQL) add lease expiry to the same protocol. A
+//! [`MemoryStore`](super::MemoryStore) lives in one process and is one worker.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The id of a worker: one store instance that claims and drives runs.
+///
+/// A fresh, time-ordered id per worker, so a restarted process is a new
+/// worker and never mistakes a dead predecessor's leases for its own.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkerId(Arc<str>);
+
+impl WorkerId {
+    /// A new, unique worker id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string().into())
+    }
+
+    /// A worker id with the given text (as read back from a store).
+    pub fn new(id: impl Into<Arc<str>>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for WorkerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WorkerId({})", self.0)
+    }
+}
