@@ -564,6 +564,8 @@ impl Engine {
                     tracing::info!(%run, %worker, "not resuming a run another worker holds");
                     continue;
                 }
+                // Another worker finished it since it was listed.
+                Err(LaunchError::Store(StoreError::RunFinished { .. })) => continue,
                 Err(error) => return Err(error.into_engine_error(&launch.run)),
             };
             handles.push(RunHandle::new(launch, tokio::spawn(task)));

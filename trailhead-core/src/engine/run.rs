@@ -147,6 +147,10 @@ impl Engine {
                 run: run.clone(),
             }));
         };
+        if record.status.is_ended() {
+            // Another worker finished it since it was listed.
+            return Err(LaunchError::Store(StoreError::RunFinished { run: run.clone() }));
+        }
         if record.definition_hash != W::DEFINITION_HASH
             && !W::COMPATIBLE_WITH.contains(&record.definition_hash)
         {
