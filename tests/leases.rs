@@ -112,7 +112,10 @@ async fn leases_fence_writes_and_leave_live_workers_alone() {
     // run over and finishes it from its journal.
     let resumed = two.resume(trip).await.unwrap();
     assert_eq!(resumed.len(), 1);
-    assert_eq!(resumed.into_iter().next().unwrap().result().await.unwrap(), 2);
+    assert_eq!(
+        resumed.into_iter().next().unwrap().result().await.unwrap(),
+        2
+    );
     assert_eq!(executed(), ["gate(2)"], "the booking replayed");
     let record = two.run_record(&run).await.unwrap().unwrap();
     assert_eq!(record.status, RunStatus::Completed);

@@ -83,7 +83,11 @@ fn child_process_entry() {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let handles = engine.resume(order).await.unwrap();
-        log_line("executions.log", &format!("{role} resumed {}", handles.len())).unwrap();
+        log_line(
+            "executions.log",
+            &format!("{role} resumed {}", handles.len()),
+        )
+        .unwrap();
         for handle in handles {
             handle.result().await.unwrap();
         }
@@ -95,7 +99,11 @@ fn lines(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("executions.log"))
         .unwrap_or_default()
         .lines()
-        .map(|line| line.rsplit_once(' ').map_or(line, |(text, _)| text).to_owned())
+        .map(|line| {
+            line.rsplit_once(' ')
+                .map_or(line, |(text, _)| text)
+                .to_owned()
+        })
         .collect()
 }
 
@@ -138,9 +146,15 @@ fn two_processes_resuming_one_file_drive_each_run_once() {
     let lines = lines(dir);
     let resumed: u64 = lines
         .iter()
-        .filter_map(|l| l.split_once(" resumed ").map(|(_, n)| n.parse::<u64>().unwrap()))
+        .filter_map(|l| {
+            l.split_once(" resumed ")
+                .map(|(_, n)| n.parse::<u64>().unwrap())
+        })
         .sum();
-    assert_eq!(resumed, RUNS, "each run resumed by exactly one process: {lines:?}");
+    assert_eq!(
+        resumed, RUNS,
+        "each run resumed by exactly one process: {lines:?}"
+    );
     let mut executions: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for line in &lines {
         let (role, label) = line.split_once(' ').unwrap();
@@ -149,7 +163,11 @@ fn two_processes_resuming_one_file_drive_each_run_once() {
         }
     }
     for n in 0..RUNS {
-        assert_eq!(executions[&format!("reserve:{n}")], ["seed"], "{executions:?}");
+        assert_eq!(
+            executions[&format!("reserve:{n}")],
+            ["seed"],
+            "{executions:?}"
+        );
         // Once where the seed died, once in exactly one resumer.
         let gate = &executions[&format!("gate:{n}")];
         assert_eq!(gate.len(), 2, "gate:{n} {executions:?}");
@@ -176,7 +194,9 @@ fn two_processes_resuming_one_file_drive_each_run_once() {
             assert_eq!(record.status, RunStatus::Completed);
             assert_eq!(
                 record.outcome,
-                Some(RunOutcome::Completed(serde_json::json!(n * 10 + (n + 1) * 100)))
+                Some(RunOutcome::Completed(serde_json::json!(
+                    n * 10 + (n + 1) * 100
+                )))
             );
         }
     });

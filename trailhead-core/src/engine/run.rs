@@ -149,7 +149,9 @@ impl Engine {
         };
         if record.status.is_ended() {
             // Another worker finished it since it was listed.
-            return Err(LaunchError::Store(StoreError::RunFinished { run: run.clone() }));
+            return Err(LaunchError::Store(StoreError::RunFinished {
+                run: run.clone(),
+            }));
         }
         if record.definition_hash != W::DEFINITION_HASH
             && !W::COMPATIBLE_WITH.contains(&record.definition_hash)
