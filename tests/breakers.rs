@@ -262,8 +262,8 @@ async fn a_breaker_opens_rejects_half_opens_closes_and_opens_again() {
     assert_eq!(journal.len(), 1, "{journal:?}");
     assert_eq!(journal[0].key.to_string(), "pay");
     assert_eq!(
-        journal[0].outcome,
-        StepOutcome::Failed("circuit breaker `payments` is open".to_owned())
+        journal[0].outcome.failure(),
+        Some("circuit breaker `payments` is open")
     );
     assert!(
         moves(&drain(&mut log)).is_empty(),
@@ -581,8 +581,8 @@ async fn an_open_breaker_stops_the_retries() {
     assert_eq!(journal.len(), 1, "{journal:?}");
     assert_eq!(journal[0].attempts, 4);
     assert_eq!(
-        journal[0].outcome,
-        StepOutcome::Failed("circuit breaker `payments` is open".to_owned())
+        journal[0].outcome.failure(),
+        Some("circuit breaker `payments` is open")
     );
 
     // A new run while it is open: one rejected attempt, no backoff.
@@ -642,7 +642,7 @@ async fn a_step_naming_an_unknown_breaker_fails_without_being_called() {
     );
     let journal = engine.journal(&run).await.unwrap();
     assert!(
-        matches!(&journal[0].outcome, StepOutcome::Failed(text) if text == &message),
+        matches!(&journal[0].outcome, StepOutcome::Failed(failed) if failed.message == message),
         "{journal:?}"
     );
     // The engine's own breakers are untouched.

@@ -295,7 +295,7 @@ async fn a_fallback_does_not_cover_a_breaker_the_engine_lacks() {
     assert_eq!(counted("misconfigured"), 0);
     let journal = engine.journal(&id).await.unwrap();
     assert!(
-        matches!(&journal[0].outcome, StepOutcome::Failed(text) if text.contains("nowhere")),
+        matches!(&journal[0].outcome, StepOutcome::Failed(failed) if failed.message.contains("nowhere")),
         "{journal:?}"
     );
 }

@@ -315,7 +315,7 @@ async fn a_permanent_error_is_attempted_once_despite_retry() {
     assert_eq!(started.elapsed(), Duration::ZERO, "no backoff waited");
     let (attempts, outcome) = only_entry(&engine, &id).await;
     assert_eq!(attempts, 1);
-    assert_eq!(outcome, StepOutcome::Failed("bad request".to_owned()));
+    assert_eq!(outcome.failure(), Some("bad request"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -359,7 +359,11 @@ async fn a_panicking_step_fails_its_run_with_the_message_and_the_engine_goes_on(
     assert_eq!(attempts, 1);
     assert_eq!(
         outcome,
-        StepOutcome::Failed("the step panicked: disk on fire: 7".to_owned())
+        StepOutcome::Failed(trailhead::FailedStep {
+            message: "the step panicked: disk on fire: 7".to_owned(),
+            class: trailhead::ErrorClass::Permanent,
+            cause: trailhead::FailureCause::Panicked("disk on fire: 7".to_owned()),
+        })
     );
     let failed = support::drain(&mut events)
         .into_iter()
@@ -429,7 +433,11 @@ async fn a_panicking_blocking_step_fails_with_the_message() {
     let (_, outcome) = only_entry(&engine, &id).await;
     assert_eq!(
         outcome,
-        StepOutcome::Failed("the step panicked: cannot crunch zero".to_owned())
+        StepOutcome::Failed(trailhead::FailedStep {
+            message: "the step panicked: cannot crunch zero".to_owned(),
+            class: trailhead::ErrorClass::Permanent,
+            cause: trailhead::FailureCause::Panicked("cannot crunch zero".to_owned()),
+        })
     );
     assert!(running(&engine).await.is_empty());
     assert_eq!(crunches::run(&engine, 8).await.unwrap(), 125);

@@ -530,7 +530,7 @@ async fn a_compensation_that_fails_for_good_stops_the_rollback() {
     let failed = entry(&journal, "undo:b");
     assert_eq!(failed.attempts, 5);
     assert!(
-        matches!(&failed.outcome, StepOutcome::Failed(text) if text.contains("does not answer")),
+        matches!(&failed.outcome, StepOutcome::Failed(failed) if failed.message.contains("does not answer")),
         "{:?}",
         failed.outcome
     );
@@ -612,7 +612,9 @@ async fn a_panicking_compensation_is_a_failed_attempt() {
     let journal = engine.journal(&run).await.unwrap();
     let undo = entry(&journal, "undo:seat");
     assert_eq!(undo.attempts, 2);
-    assert!(matches!(&undo.outcome, StepOutcome::Failed(text) if text.contains("panicked")));
+    assert!(
+        matches!(&undo.outcome, StepOutcome::Failed(failed) if failed.message.contains("panicked"))
+    );
     let record = engine.run_record(&run).await.unwrap().unwrap();
     assert_eq!(record.status, RunStatus::CompensationFailed);
 }

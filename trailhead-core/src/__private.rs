@@ -106,6 +106,19 @@ pub fn retry_any<E>(_: &E) -> bool {
     true
 }
 
+/// Journals no step error as a value (for the runtime's own tests).
+pub fn text_only<E>(_: &E) -> Option<serde_json::Value> {
+    None
+}
+
+/// Reads no step error back (for the runtime's own tests).
+pub fn no_decode<E>(_: &serde_json::Value, _: &std::cell::Cell<Option<E>>) {}
+
+/// Classes every step error transient (for the runtime's own tests).
+pub fn transient<E>(_: &E) -> ErrorClass {
+    ErrorClass::Transient
+}
+
 /// A step's error, to be asked its class: `(&Classified(error)).error_class()`
 /// with [`ClassifyByImpl`] and [`ClassifyByDefault`] in scope.
 ///
@@ -142,6 +155,75 @@ impl<E> ClassifyByDefault for &Classified<'_, E> {
     fn error_class(&self) -> ErrorClass {
         ErrorClass::Transient
     }
+}
+
+/// A step's error, to be journaled when its type can be:
+/// `(&ErrorEncoder(error)).encode_error()` with [`EncodeErrorByImpl`] and
+/// [`EncodeErrorByDefault`] in scope (autoref specialization, as for
+/// [`Classified`]). A journaled error reads back as the same value when a
+/// resumed run replays the step's failure.
+#[derive(Debug)]
+pub struct ErrorEncoder<'a, E>(pub &'a E);
+
+/// Journals an error whose type implements serde's traits.
+pub trait EncodeErrorByImpl {
+    /// The error as the journal keeps it (`None` if it does not serialize).
+    fn encode_error(&self) -> Option<serde_json::Value>;
+}
+
+impl<E: Serialize + DeserializeOwned> EncodeErrorByImpl for ErrorEncoder<'_, E> {
+    fn encode_error(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(self.0).ok()
+    }
+}
+
+/// Journals only the text of an error whose type does not implement serde's
+/// traits.
+pub trait EncodeErrorByDefault {
+    /// `None`: the error is kept as text only.
+    fn encode_error(&self) -> Option<serde_json::Value>;
+}
+
+impl<E> EncodeErrorByDefault for &ErrorEncoder<'_, E> {
+    #[inline]
+    fn encode_error(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+/// A journaled step error and the slot to decode it into:
+/// `(&ErrorDecoder(value, slot)).decode_error()` with [`DecodeErrorByImpl`]
+/// and [`DecodeErrorByDefault`] in scope.
+#[allow(missing_debug_implementations)]
+pub struct ErrorDecoder<'a, E>(
+    pub &'a serde_json::Value,
+    pub &'a std::cell::Cell<Option<E>>,
+);
+
+/// Decodes a journaled error whose type implements serde's traits.
+pub trait DecodeErrorByImpl {
+    /// Fills the slot with the error, if it decodes.
+    fn decode_error(&self);
+}
+
+impl<E: Serialize + DeserializeOwned> DecodeErrorByImpl for ErrorDecoder<'_, E> {
+    fn decode_error(&self) {
+        if let Ok(error) = E::deserialize(self.0) {
+            self.1.set(Some(error));
+        }
+    }
+}
+
+/// Leaves the slot empty for an error type that does not implement serde's
+/// traits.
+pub trait DecodeErrorByDefault {
+    /// Does nothing.
+    fn decode_error(&self);
+}
+
+impl<E> DecodeErrorByDefault for &ErrorDecoder<'_, E> {
+    #[inline]
+    fn decode_error(&self) {}
 }
 
 /// Applies a step's `.map_err(f)`; a call rather than `(f)(error)` so that a

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::Boom;
-use trailhead_core::__private::retry_any;
+use trailhead_core::__private::{no_decode, retry_any, text_only};
 use trailhead_core::{
     Backoff, Engine, RetryPolicy, RunError, RunId, RunOutcome, StepError, StepFailure, StepPolicy,
 };
@@ -20,7 +20,7 @@ impl_workflow!(WhereAmI("where_am_i"): () => String, StepError<Boom>, |ctx, ()| 
         &[],
         StepPolicy::DEFAULT,
         || Ok(format!("{:?}", std::thread::current().id())),
-        retry_any,
+        retry_any, text_only, no_decode,
     )
     .await
 });
@@ -38,7 +38,7 @@ impl_workflow!(FlakyBlocking("flaky_blocking"): u32 => u32, StepError<Boom>, |ct
             let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
             if call <= failures { Err(Boom(call)) } else { Ok(call) }
         },
-        retry_any,
+        retry_any, text_only, no_decode,
     )
     .await
 });
@@ -49,7 +49,7 @@ impl_workflow!(PanicsBlocking("panics_blocking"): () => (), StepError<Boom>, |ct
         &[],
         StepPolicy::DEFAULT,
         || -> Result<(), Boom> { panic!("blocking kaboom") },
-        retry_any,
+        retry_any, text_only, no_decode,
     )
     .await
 });

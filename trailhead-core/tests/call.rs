@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Boom, drain};
 use serde_json::json;
-use trailhead_core::__private::retry_any;
+use trailhead_core::__private::{no_decode, retry_any, text_only};
 use trailhead_core::{
     Engine, Error, RunError, RunId, RunOutcome, RunStatus, StepError, StepFailure, StepKey,
     StepOutcome, StepPolicy,
@@ -25,7 +25,7 @@ impl_workflow!(Child("child"): u64 => u64, StepError<Boom>, |ctx, n| {
             }
             if n == 0 { Err(Boom(0)) } else { Ok(n * 10) }
         },
-        retry_any,
+        retry_any, text_only, no_decode,
     )
     .await
 });
@@ -38,7 +38,7 @@ impl_workflow!(Parent("parent"): u64 => u64, Error, |ctx, n| {
             &[],
             StepPolicy::DEFAULT,
             || async move { Ok::<_, Boom>(n) },
-            retry_any,
+            retry_any, text_only, no_decode,
         )
         .await?;
     Ok(ctx.call("ship", &[], Child, n).await?)
@@ -139,7 +139,9 @@ async fn a_failed_child_fails_the_call_with_its_error() {
     assert_eq!(child.status, RunStatus::Failed);
     let journal = engine.journal(&parent).await.unwrap();
     assert_eq!(journal[1].key.name(), "ship");
-    assert!(matches!(&journal[1].outcome, StepOutcome::Failed(text) if text.ends_with("boom 0")));
+    assert!(
+        matches!(&journal[1].outcome, StepOutcome::Failed(failed) if failed.message.ends_with("boom 0"))
+    );
 }
 
 #[tokio::test(start_paused = true)]

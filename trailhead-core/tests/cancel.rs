@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{Boom, drain};
 use tokio::time::Instant;
-use trailhead_core::__private::retry_any;
+use trailhead_core::__private::{no_decode, retry_any, text_only};
 use trailhead_core::{Engine, RunError, RunId, RunOutcome, RunStatus, StepError, StepPolicy};
 
 /// Set when the `nap` step's future is dropped before it finishes.
@@ -37,7 +37,7 @@ impl_workflow!(Sleeper("sleeper"): u64 => u64, StepError<Boom>, |ctx, secs| {
             flag.0 = None;
             Ok(secs)
         },
-        retry_any,
+        retry_any, text_only, no_decode,
     )
     .await
 });

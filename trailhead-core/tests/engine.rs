@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use common::{Boom, drain};
 use futures::StreamExt;
 use serde_json::json;
-use trailhead_core::__private::retry_any;
+use trailhead_core::__private::{no_decode, retry_any, text_only, transient};
 use trailhead_core::{
     Engine, EngineError, Error, RunError, RunId, RunOutcome, RunStatus, StepError, StepFailure,
     StepKey, StepOutcome, StepPolicy, StoreError,
@@ -17,9 +17,15 @@ use trailhead_core::{
 // Parses the input, doubles it once per loop iteration, then adds them up.
 impl_workflow!(Pipeline("pipeline"): String => u64, Error, |ctx, text| {
     let n: u64 = ctx
-        .step_once("parse", &[], StepPolicy::DEFAULT, || async move {
-            text.trim().parse::<u64>().map_err(Error::new)
-        })
+        .step_once(
+            "parse",
+            &[],
+            StepPolicy::DEFAULT,
+            || async move { text.trim().parse::<u64>().map_err(Error::new) },
+            transient,
+            text_only,
+            no_decode,
+        )
         .await?;
     let mut total = 0;
     for i in 0..2_u32 {
@@ -29,7 +35,7 @@ impl_workflow!(Pipeline("pipeline"): String => u64, Error, |ctx, text| {
                 &[i],
                 StepPolicy::DEFAULT,
                 || async move { Ok::<_, Boom>(n * 2) },
-                retry_any,
+                retry_any, text_only, no_decode,
             )
             .await?;
     }
@@ -39,10 +45,10 @@ impl_workflow!(Pipeline("pipeline"): String => u64, Error, |ctx, text| {
 // Runs step `a` twice: the journal must refuse the second entry.
 impl_workflow!(Twice("twice"): () => u32, StepError<Boom>, |ctx, ()| {
     let first = ctx
-        .step("a", &[], StepPolicy::DEFAULT, || async { Ok(1) }, retry_any)
+        .step("a", &[], StepPolicy::DEFAULT, || async { Ok(1) }, retry_any, text_only, no_decode)
         .await?;
     let second = ctx
-        .step("a", &[], StepPolicy::DEFAULT, || async { Ok(2) }, retry_any)
+        .step("a", &[], StepPolicy::DEFAULT, || async { Ok(2) }, retry_any, text_only, no_decode)
         .await?;
     Ok(first + second)
 });
@@ -57,7 +63,7 @@ impl_workflow!(BadStepOutput("bad_step_output"): () => u32, StepError<Boom>, |ct
             &[],
             StepPolicy::DEFAULT,
             || async { Ok::<Unencodable, Boom>(HashMap::from([((1, 2), 3)])) },
-            retry_any,
+            retry_any, text_only, no_decode,
         )
         .await?;
     Ok(map.len() as u32)

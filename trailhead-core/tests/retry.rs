@@ -9,7 +9,7 @@ use common::{Boom, drain};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::time::Instant;
-use trailhead_core::__private::retry_any;
+use trailhead_core::__private::{no_decode, retry_any, text_only};
 use trailhead_core::{
     Backoff, Engine, Event, RetryPolicy, RunError, RunId, RunStatus, StepError, StepFailure,
     StepKey, StepOutcome, StepPolicy,
@@ -51,7 +51,7 @@ impl_workflow!(Flaky("flaky"): Plan => u32, StepError<Boom>, |ctx, plan| {
             let call = calls;
             async move { if call <= plan.failures { Err(Boom(call)) } else { Ok(call) } }
         },
-        retry_any,
+        retry_any, text_only, no_decode,
     )
     .await
 });
@@ -70,6 +70,8 @@ impl_workflow!(Picky("picky"): () => u32, StepError<Boom>, |ctx, ()| {
             async move { Err::<u32, _>(Boom(call)) }
         },
         |error: &Boom| error.0 % 2 == 1,
+        text_only,
+        no_decode,
     )
     .await
 });
@@ -100,6 +102,8 @@ impl_workflow!(Slow("slow"): Sleeps => u64, StepError<Boom>, |ctx, input| {
             }
         },
         |_: &Boom| false,
+        text_only,
+        no_decode,
     )
     .await
 });
@@ -182,7 +186,7 @@ async fn a_step_gives_up_after_its_last_attempt() {
     );
 
     let journal = engine.journal(&RunId::new("r")).await.unwrap();
-    assert_eq!(journal[0].outcome, StepOutcome::Failed("boom 3".into()));
+    assert_eq!(journal[0].outcome.failure(), Some("boom 3"));
     assert_eq!(journal[0].attempts, 3);
     let record = engine.run_record(&RunId::new("r")).await.unwrap().unwrap();
     assert_eq!(record.status, RunStatus::Failed);

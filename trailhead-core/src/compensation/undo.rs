@@ -237,7 +237,9 @@ impl Rollback<'_> {
             journal
                 .record_step(StepRecord {
                     key: key.undo(),
-                    outcome: StepOutcome::Failed(error.clone()),
+                    outcome: StepOutcome::Failed(crate::store::FailedStep::from_message(
+                        error.clone(),
+                    )),
                     attempts: attempt,
                     started_at: clock.wall_time(started),
                     finished_at: clock.wall_time(ended),

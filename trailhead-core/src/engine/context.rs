@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Engine, LiveRun};
-use crate::store::{Journal, StepOutcome, StepRecord};
+use crate::store::{FailedStep, Journal, StepOutcome, StepRecord};
 use crate::{RunId, StepKey};
 
 /// What a running workflow body calls into: one per run.
@@ -29,6 +29,9 @@ pub struct RunContext {
     pub(crate) journal: Arc<dyn Journal>,
     /// Outputs of steps completed before a resume; empty for a new run.
     pub(crate) replay: HashMap<StepKey, serde_json::Value>,
+    /// Steps that failed for good before a resume, with their attempts: they
+    /// replay as that failure.
+    pub(crate) failed: HashMap<StepKey, (u32, FailedStep)>,
     /// The run's workflow, cancellation token and progress, shared with the
     /// engine (to cancel it by id and report on it).
     pub(crate) live: Arc<LiveRun>,
@@ -56,22 +59,28 @@ impl RunContext {
         cancel: CancellationToken,
         unloadable: bool,
     ) -> Self {
-        // Failed steps run again on resume; completed ones (and fallbacks) replay.
-        let replay = journaled
-            .into_iter()
-            .filter_map(|record| match record.outcome {
+        // Completed steps (and fallbacks) replay their value; steps that
+        // failed for good replay their failure. Only `Engine::retry` (which
+        // retires failed entries) runs a failed step again.
+        let mut replay = HashMap::new();
+        let mut failed = HashMap::new();
+        for record in journaled {
+            match record.outcome {
                 StepOutcome::Completed(value) | StepOutcome::FellBack(value) => {
-                    Some((record.key, value))
+                    replay.insert(record.key, value);
                 }
-                StepOutcome::Failed(_) => None,
-            })
-            .collect();
+                StepOutcome::Failed(failure) => {
+                    failed.insert(record.key, (record.attempts, failure));
+                }
+            }
+        }
         let clock = engine.clock();
         Self {
             engine,
             run,
             journal,
             replay,
+            failed,
             live: Arc::new(LiveRun::new(cancel, workflow)),
             clock,
             children: OnceLock::new(),

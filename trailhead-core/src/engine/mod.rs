@@ -469,7 +469,10 @@ impl Engine {
     ///
     /// Each run's body runs again from the top; steps whose outputs are
     /// journaled return them without running, so the run carries on from its
-    /// last journaled step. Steps are at-least-once: one that ran but was not
+    /// last journaled step. A step journaled as failed for good gives the same
+    /// failure again without running (see
+    /// [`StepFailure::FailedBefore`](crate::StepFailure::FailedBefore));
+    /// only [`Engine::retry`] runs it again. Steps are at-least-once: one that ran but was not
     /// journaled before the stop runs again. Runs started by `call` are resumed
     /// by their parent, not here.
     ///

@@ -18,7 +18,7 @@
 /// assert!(ErrorClass::Transient.is_transient());
 /// assert!(!ErrorClass::Permanent.is_transient());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ErrorClass {
     /// The failure may go away: the step is retried while attempts are left
     /// (an unavailable service, a lost connection, a timeout).

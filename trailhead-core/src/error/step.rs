@@ -62,6 +62,7 @@ impl<E: StdError + 'static> StdError for StepError<E> {
             StepFailure::Journal(error) => Some(error),
             StepFailure::Resume(error) => Some(error),
             StepFailure::TimedOut(_)
+            | StepFailure::FailedBefore { .. }
             | StepFailure::Panicked(_)
             | StepFailure::BreakerOpen(_)
             | StepFailure::Cancelled
@@ -109,6 +110,25 @@ pub enum StepFailure<E> {
     /// The step names a resource the engine was not built with.
     #[error("no resource `{0}` on this engine (add it with `EngineBuilder::resource`)")]
     UnknownResource(&'static str),
+    /// The step had failed for good before the run was resumed, and its
+    /// error is known only by what the journal kept: its text and class.
+    ///
+    /// A resumed run gets a journaled failure back without running the step
+    /// again. It gets the step's own error as [`StepFailure::Error`] when the
+    /// error type implements serde's `Serialize` and `DeserializeOwned` (it
+    /// was journaled, and reads back as the same value), a timeout or panic
+    /// as [`StepFailure::TimedOut`] or [`StepFailure::Panicked`], and
+    /// anything else as this. A workflow that matches on its own error type
+    /// sees this one as "not my error": make the error serializable to get it
+    /// back typed. Only [`Engine::retry`](crate::Engine::retry) runs the step
+    /// again.
+    #[error("{message}")]
+    FailedBefore {
+        /// The failure's text, as journaled.
+        message: String,
+        /// Its class, as journaled.
+        class: ErrorClass,
+    },
 }
 
 impl<E> StepFailure<E> {
@@ -164,6 +184,30 @@ impl<E> StepFailure<E> {
             | Self::UnknownBreaker(_)
             | Self::Resume(_)
             | Self::UnknownResource(_) => ErrorClass::Permanent,
+            Self::FailedBefore { class, .. } => *class,
+        }
+    }
+}
+
+impl<E: fmt::Display> StepFailure<E> {
+    /// What the journal keeps of this failure: `class` is the class it
+    /// failed the step with, `encode` journals the step's own error (when its
+    /// type allows).
+    pub(crate) fn to_record(
+        &self,
+        class: ErrorClass,
+        encode: impl FnOnce(&E) -> Option<serde_json::Value>,
+    ) -> crate::store::FailedStep {
+        let cause = match self {
+            Self::Error(error) => crate::store::FailureCause::Error(encode(error)),
+            Self::TimedOut(after) => crate::store::FailureCause::TimedOut(*after),
+            Self::Panicked(message) => crate::store::FailureCause::Panicked(message.clone()),
+            _ => crate::store::FailureCause::Other,
+        };
+        crate::store::FailedStep {
+            message: self.to_string(),
+            class,
+            cause,
         }
     }
 }

@@ -15,13 +15,16 @@ impl RunContext {
     /// where it fails the attempt like in an async step
     /// ([`StepFailure::Panicked`](crate::StepFailure::Panicked)).
     #[doc(hidden)]
-    pub async fn step_blocking<F, R, P>(
+    #[allow(clippy::too_many_arguments)]
+    pub async fn step_blocking<F, R, P, C, D>(
         &self,
         name: &'static str,
         path: &[u32],
         policy: StepPolicy,
         f: F,
         retry_if: P,
+        encode_error: C,
+        decode_error: D,
     ) -> Result<R::Ok, StepError<R::Err>>
     where
         F: Fn() -> R + Send + Sync + 'static,
@@ -29,6 +32,8 @@ impl RunContext {
         R::Ok: Journaled,
         R::Err: Display + Send + 'static,
         P: Fn(&R::Err) -> bool,
+        C: Fn(&R::Err) -> Option<serde_json::Value>,
+        D: Fn(&serde_json::Value, &std::cell::Cell<Option<R::Err>>),
     {
         let f = Arc::new(f);
         self.step(
@@ -37,6 +42,8 @@ impl RunContext {
             policy,
             || on_blocking_pool(Arc::clone(&f)),
             retry_if,
+            encode_error,
+            decode_error,
         )
         .await
     }

@@ -39,7 +39,8 @@ impl RunContext {
         input: W::Input,
     ) -> Result<W::Output, StepError<W::Error>> {
         let key = KeyRef { name, path };
-        if let Some(output) = self.replayed(key)? {
+        // A child's error is journaled as text: it replays as `FailedBefore`.
+        if let Some(output) = self.replayed(key, |_, _| {})? {
             return Ok(output);
         }
         let site = StepSite::new(self, key);
@@ -74,7 +75,7 @@ impl RunContext {
             }
             Err(LaunchError::Resume(error)) => StepFailure::Resume(error),
         };
-        Err(site.fail(1, began, failure).await)
+        Err(site.fail_plain(1, began, failure).await)
     }
 
     /// Launches the child run and waits for its end.

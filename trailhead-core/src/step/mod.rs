@@ -21,13 +21,17 @@ mod signal;
 mod site;
 mod sleep;
 
+use std::cell::Cell;
 use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
 use crate::__private::{Journaled, StepResult};
 use crate::key::KeyRef;
-use crate::{ErrorClass, Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};
+use crate::store::{FailedStep, FailureCause};
+use crate::{
+    ErrorClass, Event, RunContext, StepError, StepFailure, StepKey, StepPolicy, StoreError,
+};
 use site::StepSite;
 
 impl RunContext {
@@ -39,13 +43,16 @@ impl RunContext {
     /// (a timeout is retried, a panic is not). `f` comes before `retry_if` so
     /// that a closure passed as `retry_if` has its argument type inferred.
     #[doc(hidden)]
-    pub async fn step<F, Fut, P>(
+    #[allow(clippy::too_many_arguments)]
+    pub async fn step<F, Fut, P, C, D>(
         &self,
         name: &'static str,
         path: &[u32],
         policy: StepPolicy,
         mut f: F,
         retry_if: P,
+        encode_error: C,
+        decode_error: D,
     ) -> Result<<Fut::Output as StepResult>::Ok, StepError<<Fut::Output as StepResult>::Err>>
     where
         F: FnMut() -> Fut,
@@ -54,9 +61,11 @@ impl RunContext {
         <Fut::Output as StepResult>::Ok: Journaled,
         <Fut::Output as StepResult>::Err: Display,
         P: Fn(&<Fut::Output as StepResult>::Err) -> bool,
+        C: Fn(&<Fut::Output as StepResult>::Err) -> Option<serde_json::Value>,
+        D: Fn(&serde_json::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let key = KeyRef { name, path };
-        if let Some(output) = self.replayed(key)? {
+        if let Some(output) = self.replayed(key, decode_error)? {
             return Ok(output);
         }
         let site = StepSite::for_policy(self, key, &policy);
@@ -75,7 +84,8 @@ impl RunContext {
                         }
                     });
                     if !class.is_transient() || attempt >= policy.retry.max_attempts() {
-                        return Err(site.fail(attempt, began, failure).await);
+                        let record = failure.to_record(class, &encode_error);
+                        return Err(site.fail(attempt, began, failure, record).await);
                     }
                     let delay = delays
                         .get_or_insert_with(|| policy.retry.backoff().delays())
@@ -93,12 +103,20 @@ impl RunContext {
     /// Runs step `name` at loop indices `path` once: `f` may move its
     /// arguments. `policy.retry` is ignored; the timeout applies.
     #[doc(hidden)]
-    pub async fn step_once<F, Fut>(
+    ///
+    /// `classify` gives the class of the step's own error, journaled with a
+    /// failure; `encode_error` and `decode_error` journal that error and read
+    /// it back (when its type allows).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn step_once<F, Fut, K, C, D>(
         &self,
         name: &'static str,
         path: &[u32],
         policy: StepPolicy,
         f: F,
+        classify: K,
+        encode_error: C,
+        decode_error: D,
     ) -> Result<<Fut::Output as StepResult>::Ok, StepError<<Fut::Output as StepResult>::Err>>
     where
         F: FnOnce() -> Fut,
@@ -106,16 +124,22 @@ impl RunContext {
         Fut::Output: StepResult,
         <Fut::Output as StepResult>::Ok: Journaled,
         <Fut::Output as StepResult>::Err: Display,
+        K: Fn(&<Fut::Output as StepResult>::Err) -> ErrorClass,
+        C: Fn(&<Fut::Output as StepResult>::Err) -> Option<serde_json::Value>,
+        D: Fn(&serde_json::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let key = KeyRef { name, path };
-        if let Some(output) = self.replayed(key)? {
+        if let Some(output) = self.replayed(key, decode_error)? {
             return Ok(output);
         }
         let site = StepSite::for_policy(self, key, &policy);
         let began = site.begin(1);
         match site.attempt(1, &policy, f).await {
             Ok(output) => site.complete(1, began, output).await,
-            Err(failure) => Err(site.fail(1, began, failure).await),
+            Err(failure) => {
+                let record = failure.to_record(failure.class(&classify), &encode_error);
+                Err(site.fail(1, began, failure, record).await)
+            }
         }
     }
 
@@ -138,15 +162,23 @@ impl RunContext {
     /// The journaled output of step `key`, if this run is resumed and has one.
     // The error is the one the public step methods return (spec'd shape); the
     // path that builds it is cold.
+    ///
+    /// A step journaled as failed replays as that failure, without running:
+    /// its own error read back by `decode_error` when the journal has it,
+    /// else [`StepFailure::FailedBefore`] (see [`crate::store::FailedStep`]).
     #[allow(clippy::result_large_err)]
     fn replayed<T: Journaled, E: Display>(
         &self,
         key: KeyRef<'_>,
+        decode_error: impl Fn(&serde_json::Value, &Cell<Option<E>>),
     ) -> Result<Option<T>, StepError<E>> {
-        if self.replay.is_empty() {
+        if self.replay.is_empty() && self.failed.is_empty() {
             return Ok(None);
         }
         let key = key.to_key();
+        if let Some((attempts, failed)) = self.failed.get(&key) {
+            return Err(self.replay_failure(key, *attempts, failed, decode_error));
+        }
         let Some(value) = self.replay.get(&key) else {
             return Ok(None);
         };
@@ -179,6 +211,43 @@ impl RunContext {
                     began: None,
                 })
             }
+        }
+    }
+}
+
+impl RunContext {
+    /// The journaled failure of step `key`, given back as its `StepError`.
+    fn replay_failure<E>(
+        &self,
+        key: StepKey,
+        attempts: u32,
+        failed: &FailedStep,
+        decode_error: impl Fn(&serde_json::Value, &Cell<Option<E>>),
+    ) -> StepError<E> {
+        let failure = match &failed.cause {
+            FailureCause::Error(Some(value)) => {
+                let slot = Cell::new(None);
+                decode_error(value, &slot);
+                slot.into_inner().map(StepFailure::Error)
+            }
+            FailureCause::TimedOut(after) => Some(StepFailure::TimedOut(*after)),
+            FailureCause::Panicked(message) => Some(StepFailure::Panicked(message.clone())),
+            _ => None,
+        }
+        .unwrap_or_else(|| StepFailure::FailedBefore {
+            message: failed.message.clone(),
+            class: failed.class,
+        });
+        self.engine.events().emit(|| Event::StepReplayed {
+            run: self.run.clone(),
+            step: key.clone(),
+        });
+        StepError {
+            run: self.run.clone(),
+            step: key,
+            attempts,
+            failure,
+            began: None,
         }
     }
 }

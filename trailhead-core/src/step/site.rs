@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::__private::{Journaled, StepResult};
 use crate::key::KeyRef;
-use crate::store::{StepOutcome, StepRecord};
+use crate::store::{FailedStep, StepOutcome, StepRecord};
 use crate::{Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};
 
 /// The output type of a step whose attempts are futures of type `Fut`.
@@ -218,7 +218,11 @@ impl<'a> StepSite<'a> {
         };
         let value = match encode() {
             Ok(value) => value,
-            Err(error) => return Err(self.fail(attempt, began, StepFailure::Journal(error)).await),
+            Err(error) => {
+                return Err(self
+                    .fail_plain(attempt, began, StepFailure::Journal(error))
+                    .await);
+            }
         };
         // Encoded once; again only if the store asks for another try.
         let mut value = Some(value);
@@ -233,7 +237,9 @@ impl<'a> StepSite<'a> {
             })
             .await;
         if let Err(error) = written {
-            return Err(self.fail(attempt, began, StepFailure::Journal(error)).await);
+            return Err(self
+                .fail_plain(attempt, began, StepFailure::Journal(error))
+                .await);
         }
         self.ctx.live.progressed(ended);
         self.ctx.engine.events().emit(|| Event::StepCompleted {
@@ -272,6 +278,7 @@ impl<'a> StepSite<'a> {
         attempt: u32,
         began: Instant,
         failure: StepFailure<E>,
+        record: FailedStep,
     ) -> StepError<E> {
         self.settled.store(true, Ordering::Relaxed);
         let ended = Instant::now();
@@ -281,11 +288,10 @@ impl<'a> StepSite<'a> {
         let journaled_elsewhere =
             matches!(failure, StepFailure::Journal(_)) || (self.fallback && failure.falls_back());
         if !journaled_elsewhere {
-            let text = failure.to_string();
             let written = self
                 .ctx
                 .write_journal(|| {
-                    let record = self.record(attempt, StepOutcome::Failed(text.clone()), ended);
+                    let record = self.record(attempt, StepOutcome::Failed(record.clone()), ended);
                     self.ctx.journal.record_step(record)
                 })
                 .await;
@@ -307,6 +313,18 @@ impl<'a> StepSite<'a> {
             failure,
             began: Some(self.started),
         }
+    }
+
+    /// [`fail`](Self::fail) for a failure journaled by its text and fixed
+    /// class alone (the step's own error is not journaled as a value).
+    pub(super) async fn fail_plain<E: Display>(
+        &self,
+        attempt: u32,
+        began: Instant,
+        failure: StepFailure<E>,
+    ) -> StepError<E> {
+        let record = failure.to_record(failure.class(|_| crate::ErrorClass::Permanent), |_| None);
+        self.fail(attempt, began, failure, record).await
     }
 
     fn record(&self, attempts: u32, outcome: StepOutcome, ended: Instant) -> StepRecord {

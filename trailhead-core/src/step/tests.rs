@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::__private::retry_any;
+use crate::__private::{no_decode, retry_any, text_only, transient};
 use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
 use crate::{
     Engine, Event, RetryPolicy, RunContext, RunId, StepFailure, StepKey, StepPolicy, StoreError,
@@ -70,22 +70,42 @@ async fn journaled_steps_replay_without_running() {
     };
 
     let a = ctx
-        .step("a", &[], StepPolicy::DEFAULT, run, retry_any)
+        .step(
+            "a",
+            &[],
+            StepPolicy::DEFAULT,
+            run,
+            retry_any,
+            text_only,
+            no_decode,
+        )
         .await
         .unwrap();
     let b: String = ctx
-        .step_once("b", &[0], StepPolicy::DEFAULT, || async {
-            Ok::<_, String>("new".to_owned())
-        })
+        .step_once(
+            "b",
+            &[0],
+            StepPolicy::DEFAULT,
+            || async { Ok::<_, String>("new".to_owned()) },
+            transient,
+            text_only,
+            no_decode,
+        )
         .await
         .unwrap();
     assert_eq!((a, b.as_str(), calls.get()), (41, "x", 0));
 
     // Same name, another loop index: not journaled, so it runs.
     let b1 = ctx
-        .step_once("b", &[1], StepPolicy::DEFAULT, || async {
-            Ok::<_, String>("new".to_owned())
-        })
+        .step_once(
+            "b",
+            &[1],
+            StepPolicy::DEFAULT,
+            || async { Ok::<_, String>("new".to_owned()) },
+            transient,
+            text_only,
+            no_decode,
+        )
         .await
         .unwrap();
     assert_eq!(b1, "new");
@@ -117,6 +137,8 @@ async fn a_journaled_output_of_the_wrong_type_fails_without_running() {
                 async { Ok::<u32, String>(1) }
             },
             retry_any,
+            text_only,
+            no_decode,
         )
         .await
         .unwrap_err();
@@ -165,6 +187,9 @@ async fn a_panic_making_or_polling_an_attempt_fails_the_step() {
             &[],
             StepPolicy::DEFAULT,
             || -> std::future::Ready<Result<u32, String>> { panic!("while making") },
+            transient,
+            text_only,
+            no_decode,
         )
         .await
         .unwrap_err();
@@ -176,13 +201,21 @@ async fn a_panic_making_or_polling_an_attempt_fails_the_step() {
     // Under a timeout, the panic is caught before the timeout sees it.
     let policy = StepPolicy::new().with_timeout(Duration::from_secs(1));
     let polling = ctx
-        .step_once("poll", &[], policy, || async {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            if true {
-                panic!("while polling");
-            }
-            Ok::<u32, String>(1)
-        })
+        .step_once(
+            "poll",
+            &[],
+            policy,
+            || async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                if true {
+                    panic!("while polling");
+                }
+                Ok::<u32, String>(1)
+            },
+            transient,
+            text_only,
+            no_decode,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -193,18 +226,23 @@ async fn a_panic_making_or_polling_an_attempt_fails_the_step() {
     let journal = engine.journal(&RunId::new("r")).await.unwrap();
     let outcomes: Vec<_> = journal
         .iter()
-        .map(|step| (step.key.to_string(), step.outcome.clone()))
+        .map(|step| {
+            (
+                step.key.to_string(),
+                step.outcome.failure().map(str::to_owned),
+            )
+        })
         .collect();
     assert_eq!(
         outcomes,
         [
             (
                 "make".to_owned(),
-                StepOutcome::Failed("the step panicked: while making".to_owned())
+                Some("the step panicked: while making".to_owned())
             ),
             (
                 "poll".to_owned(),
-                StepOutcome::Failed("the step panicked: while polling".to_owned())
+                Some("the step panicked: while polling".to_owned())
             ),
         ]
     );
@@ -230,6 +268,8 @@ async fn a_panic_is_not_retried_and_a_timeout_is_even_when_errors_are_not() {
                 }
             },
             retry_any,
+            text_only,
+            no_decode,
         )
         .await
         .unwrap_err();
@@ -244,6 +284,8 @@ async fn a_panic_is_not_retried_and_a_timeout_is_even_when_errors_are_not() {
             policy,
             std::future::pending::<Result<(), String>>,
             |_| false,
+            text_only,
+            no_decode,
         )
         .await
         .unwrap_err();

@@ -42,7 +42,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{RunId, StepKey, StoreError};
+use crate::{ErrorClass, RunId, StepKey, StoreError};
 
 pub use crate::error::DatabaseProblem;
 pub use lease::WorkerId;
@@ -272,15 +272,106 @@ pub struct StepRecord {
 pub enum StepOutcome {
     /// The output, serialized.
     Completed(serde_json::Value),
-    /// The failure's text, after the last attempt.
-    Failed(String),
+    /// The step failed for good: its last failure, as the journal keeps it.
+    /// A resumed run gets this failure back without running the step again.
+    Failed(FailedStep),
     /// The step failed for good and its `.fallback(..)` gave this value
     /// instead. It replays like an output, but nothing is compensated for it:
     /// the step's own effect did not happen.
     FellBack(serde_json::Value),
 }
 
+/// What the journal keeps of a step that failed for good: enough to give a
+/// resumed run the same failure without running the step again.
+///
+/// Rows written by older builds held the failure's text alone; they read
+/// back as a [permanent](ErrorClass::Permanent) failure of
+/// [`FailureCause::Other`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "FailedStepRow")]
+pub struct FailedStep {
+    /// The failure's text.
+    pub message: String,
+    /// Whether it was transient or permanent when it failed the step.
+    pub class: ErrorClass,
+    /// What failed.
+    pub cause: FailureCause,
+}
+
+/// What made a step fail for good, as journaled.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum FailureCause {
+    /// The step's own error: encoded when its type implements serde's
+    /// `Serialize` and `DeserializeOwned` (a resumed run gets the very value
+    /// back as [`StepFailure::Error`](crate::StepFailure::Error)), else
+    /// `None` (it gets
+    /// [`StepFailure::FailedBefore`](crate::StepFailure::FailedBefore) with
+    /// the message and class).
+    Error(Option<serde_json::Value>),
+    /// The last attempt timed out after this long.
+    TimedOut(std::time::Duration),
+    /// The last attempt panicked with this message.
+    Panicked(String),
+    /// Anything else: an open breaker, a child run, an unknown resource.
+    Other,
+}
+
+impl FailedStep {
+    /// A failure known only by its text (as older builds journaled it).
+    pub fn from_message(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            class: ErrorClass::Permanent,
+            cause: FailureCause::Other,
+        }
+    }
+}
+
+impl std::fmt::Display for FailedStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A failed step's row: the record, or the bare text older builds wrote.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FailedStepRow {
+    Record {
+        message: String,
+        class: ErrorClass,
+        cause: FailureCause,
+    },
+    Text(String),
+}
+
+impl From<FailedStepRow> for FailedStep {
+    fn from(row: FailedStepRow) -> Self {
+        match row {
+            FailedStepRow::Record {
+                message,
+                class,
+                cause,
+            } => Self {
+                message,
+                class,
+                cause,
+            },
+            FailedStepRow::Text(message) => Self::from_message(message),
+        }
+    }
+}
+
 impl StepOutcome {
+    /// The failure's text, if the step failed.
+    pub fn failure(&self) -> Option<&str> {
+        match self {
+            Self::Failed(failed) => Some(&failed.message),
+            Self::Completed(_) | Self::FellBack(_) => None,
+        }
+    }
+
     /// The value the step gave its workflow, if it gave one.
     pub fn value(&self) -> Option<&serde_json::Value> {
         match self {

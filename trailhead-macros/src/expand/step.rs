@@ -67,20 +67,26 @@ impl StepExpander<'_> {
                 }
             }
         };
+        let journal_error = journal_error(private);
         let (prelude, invoke) = if step.syntax.blocking.is_some() {
             let (bindings, call) = self.owned_call(&step.syntax.target);
             let method = syn::Ident::new("step_blocking", span);
-            let invoke = quote!(#ctx.#method(#name, #path, #policy, move || #call, #retry_if));
+            let invoke = quote!(
+                #ctx.#method(#name, #path, #policy, move || #call, #retry_if, #journal_error)
+            );
             (bindings, invoke)
         } else if step.options.retry.is_some() {
             let call = self.call_tokens(&step.syntax.target);
             let method = syn::Ident::new("step", span);
-            let invoke = quote!(#ctx.#method(#name, #path, #policy, || #call, #retry_if));
+            let invoke =
+                quote!(#ctx.#method(#name, #path, #policy, || #call, #retry_if, #journal_error));
             (TokenStream::new(), invoke)
         } else {
             let call = self.call_tokens(&step.syntax.target);
             let method = syn::Ident::new("step_once", span);
-            let invoke = quote!(#ctx.#method(#name, #path, #policy, || #call));
+            let classify = classify(private);
+            let invoke =
+                quote!(#ctx.#method(#name, #path, #policy, || #call, #classify, #journal_error));
             (TokenStream::new(), invoke)
         };
         self.finish(&prelude, &invoke, &step.options, (name, &path), span)
@@ -207,12 +213,14 @@ impl StepExpander<'_> {
                 let call = self.call_tokens(target);
                 let name = format!("{site}.fallback");
                 let instead = local("__instead");
+                let classify = classify(private);
+                let journal_error = journal_error(private);
                 quote! {{
                     if !#error.failure.falls_back() {
                         #give_up;
                     }
                     let #instead = match #ctx
-                        .step_once(#name, #path, #private::StepPolicy::new(), || #call)
+                        .step_once(#name, #path, #private::StepPolicy::new(), || #call, #classify, #journal_error)
                         .await
                     {
                         ::core::result::Result::Ok(#value) => #value,
@@ -347,5 +355,37 @@ fn func_span(func: &syn::Expr) -> Span {
             .last()
             .map_or_else(Span::call_site, |s| s.ident.span()),
         other => syn::spanned::Spanned::span(other),
+    }
+}
+
+/// The closure giving a step error's class: its type's `Classify` impl, else
+/// transient (autoref specialization, see `Classified`). Closures come after
+/// the attempt's, so the error's type is known when they are checked.
+fn classify(private: &TokenStream) -> TokenStream {
+    let error = local("__error");
+    quote! {
+        |#error| {
+            use #private::{ClassifyByDefault as _, ClassifyByImpl as _};
+            (&#private::Classified(#error)).error_class()
+        }
+    }
+}
+
+/// The two closures that journal a step's error and read it back when its type
+/// implements serde's traits (autoref specialization, see `ErrorEncoder`), so
+/// a failed step replays as the same error.
+fn journal_error(private: &TokenStream) -> TokenStream {
+    let error = local("__error");
+    let value = local("__value");
+    let slot = local("__slot");
+    quote! {
+        |#error| {
+            use #private::{EncodeErrorByDefault as _, EncodeErrorByImpl as _};
+            (&#private::ErrorEncoder(#error)).encode_error()
+        },
+        |#value, #slot| {
+            use #private::{DecodeErrorByDefault as _, DecodeErrorByImpl as _};
+            (&#private::ErrorDecoder(#value, #slot)).decode_error();
+        }
     }
 }

@@ -221,7 +221,7 @@ async fn a_reopened_run_keeps_its_good_steps_and_sets_failed_ones_aside() {
         .await
         .unwrap();
     let mut failed = step("bad", serde_json::json!(null));
-    failed.outcome = StepOutcome::Failed("down".to_owned());
+    failed.outcome = StepOutcome::Failed(crate::store::FailedStep::from_message("down"));
     journal.record_step(failed).await.unwrap();
     assert!(matches!(
         store.reopen_run(&RunId::new("r")).await.unwrap_err(),
