@@ -41,6 +41,15 @@ pub enum StoreError {
         /// The run still going.
         run: RunId,
     },
+    /// The run cannot be removed: it, a child run of it, or its parent has
+    /// not ended.
+    #[error("run `{run}` cannot be removed: run `{unended}` has not ended")]
+    NotRemovable {
+        /// The run asked to be removed.
+        run: RunId,
+        /// The run that has not ended (`run` itself, a descendant, or its parent).
+        unended: RunId,
+    },
     /// A step's value could not be serialized for the journal.
     #[error("could not encode the {what} of step `{step}` of run `{run}`: {source}")]
     Encode {
@@ -116,6 +125,7 @@ impl StoreError {
             | Self::DuplicateStep { run, .. }
             | Self::RunFinished { run }
             | Self::NotEnded { run }
+            | Self::NotRemovable { run, .. }
             | Self::Encode { run, .. }
             | Self::Decode { run, .. } => Some(run),
             Self::Database { run, .. } => run.as_ref(),

@@ -58,6 +58,10 @@ pub(super) enum Write {
         run: RunId,
         then: RunOutcome,
     },
+    /// Removes an ended run with everything recorded for it and its children.
+    Remove {
+        run: RunId,
+    },
 }
 
 /// What a write answers: a received signal's payload, else nothing.
@@ -192,7 +196,8 @@ fn run_of(write: &Write) -> RunId {
         | Write::Signal { run, .. }
         | Write::Receive { run, .. }
         | Write::Reopen { run, .. }
-        | Write::BeginCompensation { run, .. } => run.clone(),
+        | Write::BeginCompensation { run, .. }
+        | Write::Remove { run } => run.clone(),
     }
 }
 
@@ -337,6 +342,7 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
         Write::Receive { run, name, key } => {
             receive(connection, run, name, key).map_err(|error| fail(run, &error))
         }
+        Write::Remove { run } => super::retention::remove(connection, path, run).map(|()| None),
     }
 }
 
