@@ -9,6 +9,7 @@ mod bus;
 mod context;
 mod health;
 mod live;
+mod retention;
 mod run;
 mod suspend;
 
@@ -25,7 +26,7 @@ pub use health::{BreakerHealth, FailedCompensation, Health, StalledRun};
 pub use run::RunHandle;
 pub(crate) use run::{Launch, LaunchError, RunEnd, panic_message};
 
-use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
+use crate::store::{MemoryStore, Retention, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
 use crate::{EngineError, EventReceiver, RunError, RunId, StoreError, Workflow};
 use bus::EventBus;
 pub(crate) use live::LiveRun;
@@ -102,6 +103,8 @@ struct Inner {
     restarts: RetryPolicy,
     /// Runs waiting for a signal, woken when one is sent to them.
     signal_waiters: std::sync::Mutex<HashMap<RunId, Arc<tokio::sync::Notify>>>,
+    /// The retention policy, and when finished runs were last swept.
+    sweeper: retention::Sweeper,
 }
 
 impl Engine {
@@ -363,6 +366,7 @@ impl Engine {
     pub fn builder() -> EngineBuilder {
         EngineBuilder {
             store: None,
+            retention: None,
             resources: HashMap::new(),
             breakers: HashMap::new(),
             unload_after: Duration::from_secs(60),
@@ -614,6 +618,7 @@ impl fmt::Debug for Engine {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
+    retention: Option<Retention>,
     resources: HashMap<Box<str>, Arc<Semaphore>>,
     breakers: HashMap<Box<str>, Arc<Breaker>>,
     unload_after: Duration,
@@ -706,13 +711,47 @@ impl EngineBuilder {
         self
     }
 
+    /// Which finished runs the store keeps (default: the store's own,
+    /// [`Store::default_retention`]: for the [`MemoryStore`] the newest 1,000
+    /// completed and 10,000 failed runs, for the
+    /// [`SqliteStore`](crate::SqliteStore) completed runs for 7 days and
+    /// failed ones for 30). The engine removes the others as runs finish,
+    /// every [`sweep_every`](Retention::with_sweep_every) runs, and on
+    /// [`Engine::apply_retention`]. [`Retention::new`] keeps everything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trailhead_core::{Engine, store::Retention};
+    ///
+    /// const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+    ///
+    /// // The last 500 completed runs, none older than a day; failed ones a week.
+    /// let retention = Retention::new()
+    ///     .with_completed_newest(500)
+    ///     .with_completed_for(DAY)
+    ///     .with_failed_for(7 * DAY);
+    /// let engine = Engine::builder().retention(retention).build();
+    /// assert_eq!(engine.retention(), &retention);
+    /// ```
+    pub fn retention(self, retention: Retention) -> Self {
+        Self {
+            retention: Some(retention),
+            ..self
+        }
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let retention = self.retention.unwrap_or_else(|| store.default_retention());
         Engine {
             inner: Arc::new(Inner {
-                store: self
-                    .store
-                    .unwrap_or_else(|| Arc::new(MemoryStore::default())),
+                store,
+                sweeper: retention::Sweeper::new(retention),
                 events: EventBus::default(),
                 resources: self.resources,
                 signal_waiters: std::sync::Mutex::default(),

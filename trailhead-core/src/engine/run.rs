@@ -272,7 +272,10 @@ async fn drive<W: Workflow>(
             (end, outcome)
         };
     let end = match ctx.journal.finish(outcome).await {
-        Ok(()) => end,
+        Ok(()) => {
+            ctx.engine.run_finished();
+            end
+        }
         Err(error) => {
             tracing::error!(%error, "could not record how the run ended");
             match end {

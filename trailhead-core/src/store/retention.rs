@@ -193,7 +193,8 @@ impl Retention {
 
     /// Also sweeps when a run finishes `interval` or more after the last
     /// sweep (default 10 minutes), so that runs past their duration go even
-    /// when few runs finish. Time is the engine's (tokio's) clock.
+    /// when few runs finish. The interval is measured on tokio's clock; ages
+    /// on the system clock, against the finish times the store recorded.
     #[must_use]
     pub const fn with_sweep_interval(mut self, interval: Duration) -> Self {
         self.sweep_interval = interval;
