@@ -11,6 +11,7 @@ mod health;
 mod live;
 mod retention;
 mod run;
+mod shutdown;
 mod suspend;
 
 use std::collections::HashMap;
@@ -38,6 +39,28 @@ use crate::{BreakerConfig, RetryPolicy};
 ///
 /// Cheap to clone: clones share the store, the subscribers and the runs.
 /// Runs are tokio tasks, so starting one needs a tokio runtime.
+///
+/// # Dropping an engine, and shutting down
+///
+/// A run's task holds the engine, so dropping every `Engine` handle does not
+/// stop the runs in flight: they go on to their end, are recorded as usual,
+/// and their [`RunHandle`]s still give their results. Runs unloaded while they
+/// sleep are not woken once the last handle is gone (their timers were the
+/// engine's): they stay running in the store, and their handles give
+/// [`EngineError::Interrupted`].
+///
+/// What stops runs is their tokio runtime ending (`main` returning under
+/// `#[tokio::main]`, a test ending): each task is dropped at its next
+/// `.await`, which for a run is what a crash does. Nothing more is recorded
+/// for it (no outcome, no rollback); its journaled steps stay, and a step
+/// that was running runs again when it resumes (steps are at-least-once). With
+/// a durable store, [`Engine::resume`] in the next process carries it on;
+/// with the memory store it is gone.
+///
+/// To stop on purpose, call [`Engine::shutdown`] with a grace period before
+/// the runtime ends: it refuses new work, lets the runs in flight end within
+/// the grace, and stops the rest in the same crash-like way, telling their
+/// handles ([`EngineError::Interrupted`]) and returning their ids.
 ///
 /// # Examples
 ///
@@ -105,6 +128,8 @@ struct Inner {
     signal_waiters: std::sync::Mutex<HashMap<RunId, Arc<tokio::sync::Notify>>>,
     /// The retention policy, and when finished runs were last swept.
     sweeper: retention::Sweeper,
+    /// Whether the engine is shutting down, and the signal to stop runs.
+    shutdown: shutdown::Shutdown,
 }
 
 impl Engine {
@@ -186,8 +211,11 @@ impl Engine {
             live.cancel.cancel();
             return Ok(());
         }
-        // Unloaded while it slept: woken now, cancelled, to be rolled back.
-        if let Some(wake) = self.take_timer(run) {
+        // Unloaded while it slept: woken now, cancelled, to be rolled back
+        // (once shutting down, it is cancelled in the store as below).
+        if !self.is_shutting_down()
+            && let Some(wake) = self.take_timer(run)
+        {
             let _ = wake(self.clone(), true).await;
             return Ok(());
         }
@@ -269,6 +297,7 @@ impl Engine {
         workflow: W,
         run: &RunId,
     ) -> Result<RunHandle<W>, EngineError> {
+        self.refuse_if_shutting_down(W::NAME, Some(run))?;
         let Some(record) = self.store().run(run).await? else {
             return Err(EngineError::UnknownRun { run: run.clone() });
         };
@@ -297,6 +326,7 @@ impl Engine {
             .prepare_resume(&launch, workflow)
             .await
             .map_err(|error| error.into_engine_error(&launch.run))?;
+        let task = self.stoppable(launch.run.clone(), task);
         Ok(RunHandle::new(launch, tokio::spawn(task)))
     }
 
@@ -315,7 +345,11 @@ impl Engine {
 
     /// Forgets a run that ended.
     pub(crate) fn untrack(&self, run: &RunId) {
-        self.active_runs().remove(run);
+        let mut active = self.active_runs();
+        active.remove(run);
+        let in_flight = active.len();
+        drop(active);
+        self.let_go(in_flight);
     }
 
     /// How runs whose body panicked are restarted.
@@ -425,11 +459,13 @@ impl Engine {
         workflow: W,
         input: W::Input,
     ) -> Result<RunHandle<W>, EngineError> {
+        self.refuse_if_shutting_down(W::NAME, Some(&id))?;
         let launch = Launch::new(id, None, tokio_util::sync::CancellationToken::new());
         let task = self
             .prepare(&launch, workflow, input)
             .await
             .map_err(|error| error.into_engine_error(&launch.run))?;
+        let task = self.stoppable(launch.run.clone(), task);
         Ok(RunHandle::new(launch, tokio::spawn(task)))
     }
 
@@ -499,6 +535,7 @@ impl Engine {
         workflow: W,
         strict: bool,
     ) -> Result<Vec<RunHandle<W>>, EngineError> {
+        self.refuse_if_shutting_down(W::NAME, None)?;
         let known = |hash: u64| hash == W::DEFINITION_HASH || W::COMPATIBLE_WITH.contains(&hash);
         // Runs stopped while undoing their steps finish their rollback.
         let mut runs: Vec<RunRecord> = self.store().list_runs(Some(RunStatus::Running)).await?;
@@ -523,6 +560,7 @@ impl Engine {
                 .prepare_resume(&launch, workflow)
                 .await
                 .map_err(|error| error.into_engine_error(&launch.run))?;
+            let task = self.stoppable(launch.run.clone(), task);
             handles.push(RunHandle::new(launch, tokio::spawn(task)));
         }
         Ok(handles)
@@ -752,6 +790,7 @@ impl EngineBuilder {
             inner: Arc::new(Inner {
                 store,
                 sweeper: retention::Sweeper::new(retention),
+                shutdown: shutdown::Shutdown::default(),
                 events: EventBus::default(),
                 resources: self.resources,
                 signal_waiters: std::sync::Mutex::default(),

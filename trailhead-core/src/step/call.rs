@@ -61,6 +61,9 @@ impl RunContext {
             Ok(RunEnd::Unloaded(_) | RunEnd::Forwarded) => {
                 unreachable!("child runs are not unloaded")
             }
+            // The engine is shutting down: this run is being stopped too,
+            // and nothing is to be recorded for either.
+            Ok(RunEnd::Stopped) => return std::future::pending().await,
             Ok(RunEnd::Unrecorded(error)) | Err(LaunchError::Store(error)) => {
                 StepFailure::Journal(error)
             }
@@ -95,6 +98,7 @@ impl RunContext {
             }
             Err(error) => return Err(error),
         };
+        let task = self.engine.stoppable(launch.run.clone(), task);
         match self.children().spawn(task).await {
             Ok(end) => Ok(end),
             // The child's task catches panics, so only a runtime shutting down
