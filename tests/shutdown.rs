@@ -168,7 +168,7 @@ async fn a_sleeping_run_is_left_for_resume_and_not_woken() {
     })
     .await;
     let left = engine.shutdown(Duration::from_secs(1)).await;
-    assert_eq!(left, [run.clone()]);
+    assert_eq!(left, std::slice::from_ref(&run));
     let error = handle.result().await.unwrap_err();
     assert!(
         matches!(&error, RunError::Engine(EngineError::Interrupted { run: stopped }) if *stopped == run),
