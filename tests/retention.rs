@@ -121,8 +121,7 @@ async fn a_run_finishing_after_the_sweep_interval_sweeps() {
                 .with_sweep_interval(Duration::from_secs(600)),
         )
         .build();
-    engine.run(short, 1).await.unwrap(); // the first run to finish sweeps
-    let_sweeps_run().await;
+    engine.run(short, 1).await.unwrap();
     engine.run(short, 2).await.unwrap();
     engine.run(short, 3).await.unwrap();
     let_sweeps_run().await;

@@ -3,9 +3,9 @@
 //!
 //! Each run that finishes counts one; the run that makes the count reach the
 //! policy's `sweep_every`, or that finishes `sweep_interval` after the last
-//! sweep, starts a sweep on a task of its own (the first run to finish starts
-//! one too, so a process cleans up what earlier ones left). At most one sweep
-//! runs at a time. The cost per run is an atomic count and a clock read.
+//! sweep (or after the engine was built), starts a sweep on a task of its
+//! own. At most one sweep runs at a time. The cost per run is an atomic count
+//! and a clock read; a run that starts no sweep spawns nothing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -34,8 +34,7 @@ impl Sweeper {
     pub(crate) fn new(retention: Retention) -> Self {
         Self {
             retention,
-            // The first run to finish sweeps.
-            finished: AtomicU32::new(retention.sweep_every().saturating_sub(1)),
+            finished: AtomicU32::new(0),
             last: AtomicU64::new(0),
             base: Instant::now(),
             sweeping: Arc::new(AtomicBool::new(false)),
