@@ -2,13 +2,19 @@
 //! a sub-workflow; statements run concurrently where no data or `.after` orders them. The events print as the run goes, then the workflow's diagram.
 //!
 //! Run it with `cargo run --example quickstart`. Runs are journaled in
-//! `quickstart.db` (SQLite): interrupt it and run it again to see it resume.
+//! `quickstart.db` (SQLite), under the order's id:
+//!
+//! - Run it again: order 42 is found fulfilled and its recorded result is
+//!   printed; nothing is charged twice. `-- --order <n>` places another order.
+//! - `cargo run --example quickstart -- --slow --order 43` makes every step
+//!   take two seconds: press Ctrl-C mid-run, run the same command again, and
+//!   the run resumes, replaying its finished steps instead of running them.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use trailhead::{Engine, Event, workflow};
+use trailhead::{Engine, EngineError, Event, RunHandle, RunId, RunOutcome, RunStatus, workflow};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Order {
@@ -54,8 +60,21 @@ enum ShopError {
 // The steps: ordinary async functions returning `Result`. In a real service these
 // call a database, a payment provider, a courier's API.
 
+/// `--slow`: every step takes two seconds, to leave time for a Ctrl-C.
+static SLOW: AtomicBool = AtomicBool::new(false);
+
+/// The step's work: `ms` milliseconds, or two seconds with `--slow`.
+async fn work(ms: u64) {
+    let time = if SLOW.load(Ordering::Relaxed) {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_millis(ms)
+    };
+    tokio::time::sleep(time).await;
+}
+
 async fn reserve_stock(item: &Item) -> Result<Reservation, ShopError> {
-    tokio::time::sleep(Duration::from_millis(15)).await;
+    work(15).await;
     if item.quantity == 0 {
         return Err(ShopError::OutOfStock {
             sku: item.sku.clone(),
@@ -70,7 +89,7 @@ async fn reserve_stock(item: &Item) -> Result<Reservation, ShopError> {
 /// Fails on its first call, as payment providers do, so the retry shows.
 async fn charge_card(order: &Order, cents: u64) -> Result<Payment, ShopError> {
     static CALLS: AtomicU32 = AtomicU32::new(0);
-    tokio::time::sleep(Duration::from_millis(25)).await;
+    work(25).await;
     if CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
         return Err(ShopError::PaymentUnavailable);
     }
@@ -81,12 +100,12 @@ async fn charge_card(order: &Order, cents: u64) -> Result<Payment, ShopError> {
 }
 
 async fn book_courier(order: &Order) -> Result<String, ShopError> {
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    work(20).await;
     Ok(format!("COURIER-{}", order.id))
 }
 
 async fn post_parcel(order: &Order) -> Result<String, ShopError> {
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    work(10).await;
     Ok(format!("POST-{}", order.id))
 }
 
@@ -101,7 +120,7 @@ async fn render_receipt(order: &Order, payment: &Payment) -> Result<String, Shop
 }
 
 async fn send_email(to: &str, body: &str) -> Result<(), ShopError> {
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    work(5).await;
     println!("    (email to {to}: {body})");
     Ok(())
 }
@@ -162,15 +181,71 @@ fn print_event(event: &Event) {
     }
 }
 
+/// The command line: `--slow`, `--order <id>`.
+struct Args {
+    slow: bool,
+    order: u64,
+}
+
+fn args() -> Result<Args, String> {
+    let mut args = Args {
+        slow: false,
+        order: 42,
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        match arg.as_str() {
+            "--slow" => args.slow = true,
+            "--order" => {
+                args.order = given
+                    .next()
+                    .and_then(|id| id.parse().ok())
+                    .ok_or("`--order` takes a number")?;
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}` (try --slow, --order 43)"
+                ));
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Prints the run's events as they come, then its result.
+async fn follow(
+    handle: RunHandle<fulfil_order>,
+    events: &mut trailhead::EventReceiver,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let result = handle.result();
+    tokio::pin!(result);
+    let fulfilment = loop {
+        tokio::select! {
+            Some(event) = events.recv() => print_event(&event),
+            outcome = &mut result => {
+                while let Some(event) = events.try_recv() {
+                    print_event(&event);
+                }
+                break outcome?;
+            }
+        }
+    };
+    println!("\nfulfilled: {fulfilment:#?}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = args()?;
+    SLOW.store(args.slow, Ordering::Relaxed);
     // Runs are journaled in quickstart.db. Stop the program mid-run (Ctrl-C)
     // and start it again: the unfinished run carries on from its last
     // finished step instead of starting over.
     let engine = Engine::open("quickstart.db")?;
     let mut events = engine.subscribe();
 
-    let mut handles = match engine.resume(fulfil_order).await {
+    // First, carry on with what an earlier process left unfinished.
+    let resumed = match engine.resume(fulfil_order).await {
         Ok(handles) => handles,
         Err(error) => {
             // E.g. the workflow was edited since the run started.
@@ -178,41 +253,64 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Vec::new()
         }
     };
-    if handles.is_empty() {
-        let order = Order {
-            id: 42,
-            email: "ada@example.com".to_owned(),
-            items: vec![
-                Item {
-                    sku: "tent".to_owned(),
-                    quantity: 1,
-                },
-                Item {
-                    sku: "stove".to_owned(),
-                    quantity: 2,
-                },
-            ],
-            express: true,
-        };
-        handles.push(engine.start(fulfil_order, order).await?);
-    } else {
-        println!("resuming {} unfinished run(s)", handles.len());
+    if !resumed.is_empty() {
+        println!("resuming {} unfinished run(s)", resumed.len());
     }
-    for handle in handles {
-        let result = handle.result();
-        tokio::pin!(result);
-        let fulfilment = loop {
-            tokio::select! {
-                Some(event) = events.recv() => print_event(&event),
-                outcome = &mut result => {
-                    while let Some(event) = events.try_recv() {
-                        print_event(&event);
-                    }
-                    break outcome?;
-                }
+    let run = RunId::new(format!("order-{}", args.order));
+    let resumed_this_order = resumed.iter().any(|handle| *handle.id() == run);
+    for handle in resumed {
+        follow(handle, &mut events).await?;
+    }
+
+    // The order's id is the run's id (a business key): running the program
+    // again finds the run instead of fulfilling, and charging, twice.
+    match engine.run_record(&run).await? {
+        _ if resumed_this_order => {}
+        None => {
+            if args.slow {
+                println!(
+                    "slow mode: every step takes 2 s. Press Ctrl-C during a step, then run \
+                     the same command again to see the run resume.\n"
+                );
             }
-        };
-        println!("\nfulfilled: {fulfilment:#?}");
+            let order = Order {
+                id: args.order,
+                email: "ada@example.com".to_owned(),
+                items: vec![
+                    Item {
+                        sku: "tent".to_owned(),
+                        quantity: 1,
+                    },
+                    Item {
+                        sku: "stove".to_owned(),
+                        quantity: 2,
+                    },
+                ],
+                express: true,
+            };
+            match engine.start_with_id(run.clone(), fulfil_order, order).await {
+                Ok(handle) => follow(handle, &mut events).await?,
+                // Another process started it between our look and our start.
+                Err(EngineError::RunExists { run }) => println!("run {run} was started elsewhere"),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Some(record) => match (record.status, record.outcome) {
+            (RunStatus::Completed, Some(RunOutcome::Completed(output))) => {
+                let fulfilment: Fulfilment = serde_json::from_value(output)?;
+                println!(
+                    "order {} was already fulfilled (run {run}); its recorded result:\n{fulfilment:#?}\n\
+                     (`-- --order {}` places another order)",
+                    args.order,
+                    args.order + 1
+                );
+            }
+            (status, outcome) if status.is_ended() => {
+                println!("order {} ended as {status:?}: {outcome:?}", args.order);
+            }
+            // Left unfinished, and not resumable by this build (see above).
+            (status, _) => println!("order {} is {status:?}", args.order),
+        },
     }
     println!(
         "\nThe workflow's diagram (paste into any Mermaid viewer):\n\n{}",

@@ -83,6 +83,9 @@ impl Store for FailingWrites {
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
         self.inner.reopen_run(run)
     }
+    fn remove_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        self.inner.remove_run(run)
+    }
     fn begin_compensation(
         &self,
         run: &RunId,

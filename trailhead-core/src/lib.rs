@@ -88,8 +88,8 @@ pub use policy::{Backoff, Delays, RetryPolicy, StepPolicy};
 pub use step::current::{StepAttempt, current_step};
 #[doc(no_inline)]
 pub use store::{
-    DatabaseProblem, FailedStep, FailureCause, MemoryStore, RunOutcome, RunRecord, RunStatus,
-    SqliteStore, StepOutcome, StepRecord, Store, Synchronous,
+    DatabaseProblem, FailedStep, FailureCause, MemoryStore, Retention, RunOutcome, RunRecord,
+    RunStatus, SqliteStore, StepOutcome, StepRecord, Store, Synchronous,
 };
 pub use workflow::Workflow;
 

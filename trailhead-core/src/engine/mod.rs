@@ -10,7 +10,9 @@ mod context;
 mod halt;
 mod health;
 mod live;
+mod retention;
 mod run;
+mod shutdown;
 mod suspend;
 
 use std::collections::HashMap;
@@ -27,7 +29,7 @@ pub use health::{BreakerHealth, FailedCompensation, Health, StalledRun, Suspende
 pub use run::RunHandle;
 pub(crate) use run::{Launch, LaunchError, RunEnd, panic_message};
 
-use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
+use crate::store::{MemoryStore, Retention, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
 use crate::{EngineError, EventReceiver, RunError, RunId, StoreError, Workflow};
 use bus::EventBus;
 pub(crate) use live::LiveRun;
@@ -39,6 +41,28 @@ use crate::{BreakerConfig, RetryPolicy};
 ///
 /// Cheap to clone: clones share the store, the subscribers and the runs.
 /// Runs are tokio tasks, so starting one needs a tokio runtime.
+///
+/// # Dropping an engine, and shutting down
+///
+/// A run's task holds the engine, so dropping every `Engine` handle does not
+/// stop the runs in flight: they go on to their end, are recorded as usual,
+/// and their [`RunHandle`]s still give their results. Runs unloaded while they
+/// sleep are not woken once the last handle is gone (their timers were the
+/// engine's): they stay running in the store, and their handles give
+/// [`EngineError::Interrupted`].
+///
+/// What stops runs is their tokio runtime ending (`main` returning under
+/// `#[tokio::main]`, a test ending): each task is dropped at its next
+/// `.await`, which for a run is what a crash does. Nothing more is recorded
+/// for it (no outcome, no rollback); its journaled steps stay, and a step
+/// that was running runs again when it resumes (steps are at-least-once). With
+/// a durable store, [`Engine::resume`] in the next process carries it on;
+/// with the memory store it is gone.
+///
+/// To stop on purpose, call [`Engine::shutdown`] with a grace period before
+/// the runtime ends: it refuses new work, lets the runs in flight end within
+/// the grace, and stops the rest in the same crash-like way, telling their
+/// handles ([`EngineError::Interrupted`]) and returning their ids.
 ///
 /// # Examples
 ///
@@ -108,6 +132,10 @@ struct Inner {
     journal_retries: RetryPolicy,
     /// Runs halted because the store kept failing: left for `resume`.
     suspended_runs: std::sync::Mutex<HashMap<RunId, SuspendedRun>>,
+    /// The retention policy, and when finished runs were last swept.
+    sweeper: retention::Sweeper,
+    /// Whether the engine is shutting down, and the signal to stop runs.
+    shutdown: shutdown::Shutdown,
 }
 
 impl Engine {
@@ -189,8 +217,11 @@ impl Engine {
             live.cancel.cancel();
             return Ok(());
         }
-        // Unloaded while it slept: woken now, cancelled, to be rolled back.
-        if let Some(wake) = self.take_timer(run) {
+        // Unloaded while it slept: woken now, cancelled, to be rolled back
+        // (once shutting down, it is cancelled in the store as below).
+        if !self.is_shutting_down()
+            && let Some(wake) = self.take_timer(run)
+        {
             let _ = wake(self.clone(), true).await;
             return Ok(());
         }
@@ -272,6 +303,7 @@ impl Engine {
         workflow: W,
         run: &RunId,
     ) -> Result<RunHandle<W>, EngineError> {
+        self.refuse_if_shutting_down(W::NAME, Some(run))?;
         let Some(record) = self.store().run(run).await? else {
             return Err(EngineError::UnknownRun { run: run.clone() });
         };
@@ -300,6 +332,7 @@ impl Engine {
             .prepare_resume(&launch, workflow)
             .await
             .map_err(|error| error.into_engine_error(&launch.run))?;
+        let task = self.stoppable(launch.run.clone(), task);
         Ok(RunHandle::new(launch, tokio::spawn(task)))
     }
 
@@ -341,7 +374,11 @@ impl Engine {
 
     /// Forgets a run that ended.
     pub(crate) fn untrack(&self, run: &RunId) {
-        self.active_runs().remove(run);
+        let mut active = self.active_runs();
+        active.remove(run);
+        let in_flight = active.len();
+        drop(active);
+        self.let_go(in_flight);
     }
 
     /// How runs whose body panicked are restarted.
@@ -392,6 +429,7 @@ impl Engine {
     pub fn builder() -> EngineBuilder {
         EngineBuilder {
             store: None,
+            retention: None,
             resources: HashMap::new(),
             breakers: HashMap::new(),
             unload_after: Duration::from_secs(60),
@@ -454,11 +492,13 @@ impl Engine {
         workflow: W,
         input: W::Input,
     ) -> Result<RunHandle<W>, EngineError> {
+        self.refuse_if_shutting_down(W::NAME, Some(&id))?;
         let launch = Launch::new(id, None, tokio_util::sync::CancellationToken::new());
         let task = self
             .prepare(&launch, workflow, input)
             .await
             .map_err(|error| error.into_engine_error(&launch.run))?;
+        let task = self.stoppable(launch.run.clone(), task);
         Ok(RunHandle::new(launch, tokio::spawn(task)))
     }
 
@@ -537,6 +577,7 @@ impl Engine {
         workflow: W,
         strict: bool,
     ) -> Result<Vec<RunHandle<W>>, EngineError> {
+        self.refuse_if_shutting_down(W::NAME, None)?;
         let known = |hash: u64| hash == W::DEFINITION_HASH || W::COMPATIBLE_WITH.contains(&hash);
         // Runs stopped while undoing their steps finish their rollback.
         let mut runs: Vec<RunRecord> = self.store().list_runs(Some(RunStatus::Running)).await?;
@@ -571,6 +612,7 @@ impl Engine {
                 Err(LaunchError::Store(StoreError::RunFinished { .. })) => continue,
                 Err(error) => return Err(error.into_engine_error(&launch.run)),
             };
+            let task = self.stoppable(launch.run.clone(), task);
             handles.push(RunHandle::new(launch, tokio::spawn(task)));
         }
         Ok(handles)
@@ -666,6 +708,7 @@ impl fmt::Debug for Engine {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
+    retention: Option<Retention>,
     resources: HashMap<Box<str>, Arc<Semaphore>>,
     breakers: HashMap<Box<str>, Arc<Breaker>>,
     unload_after: Duration,
@@ -771,13 +814,48 @@ impl EngineBuilder {
         self
     }
 
+    /// Which finished runs the store keeps (default: the store's own,
+    /// [`Store::default_retention`]: for the [`MemoryStore`] the newest 1,000
+    /// completed and 10,000 failed runs, for the
+    /// [`SqliteStore`](crate::SqliteStore) completed runs for 7 days and
+    /// failed ones for 30). The engine removes the others as runs finish,
+    /// every [`sweep_every`](Retention::with_sweep_every) runs, and on
+    /// [`Engine::apply_retention`]. [`Retention::new`] keeps everything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trailhead_core::{Engine, store::Retention};
+    ///
+    /// const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+    ///
+    /// // The last 500 completed runs, none older than a day; failed ones a week.
+    /// let retention = Retention::new()
+    ///     .with_completed_newest(500)
+    ///     .with_completed_for(DAY)
+    ///     .with_failed_for(7 * DAY);
+    /// let engine = Engine::builder().retention(retention).build();
+    /// assert_eq!(engine.retention(), &retention);
+    /// ```
+    pub fn retention(self, retention: Retention) -> Self {
+        Self {
+            retention: Some(retention),
+            ..self
+        }
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let retention = self.retention.unwrap_or_else(|| store.default_retention());
         Engine {
             inner: Arc::new(Inner {
-                store: self
-                    .store
-                    .unwrap_or_else(|| Arc::new(MemoryStore::default())),
+                store,
+                sweeper: retention::Sweeper::new(retention),
+                shutdown: shutdown::Shutdown::default(),
                 events: EventBus::default(),
                 resources: self.resources,
                 signal_waiters: std::sync::Mutex::default(),

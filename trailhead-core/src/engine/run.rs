@@ -297,7 +297,10 @@ async fn drive<W: Workflow>(
         finished => finished,
     };
     let end = match finished {
-        Ok(()) => end,
+        Ok(()) => {
+            ctx.engine.run_finished();
+            end
+        }
         // Left running: a resumed engine records the end.
         Err(error) if super::halt::halts(&error) => RunEnd::Halted(error),
         Err(error) => {
@@ -447,7 +450,7 @@ fn unload<W: Workflow>(ctx: RunContext, workflow: W, until: Instant) -> RunEnd<W
                 }
                 let launch = Launch::new(resumed, None, cancel);
                 match engine.prepare_resume(&launch, workflow).await {
-                    Ok(task) => drop(task.await),
+                    Ok(task) => drop(engine.stoppable(launch.run.clone(), task).await),
                     Err(error) => {
                         let error = error.into_engine_error(&launch.run);
                         tracing::error!(run = %launch.run, %error, "could not resume an unloaded run");
@@ -489,6 +492,8 @@ pub(crate) enum RunEnd<W: Workflow> {
     Unloaded(Option<tokio::sync::oneshot::Receiver<Finish>>),
     /// The end was given to the handle through the engine.
     Forwarded,
+    /// The engine shut down before the run ended; it is left for `resume`.
+    Stopped,
 }
 
 impl<W: Workflow> RunEnd<W> {
@@ -563,6 +568,7 @@ impl<W: Workflow> RunEnd<W> {
                 RunError::LeaseLost { run, worker }
             }
             Self::Halted(cause) => RunError::Suspended { run, cause },
+            Self::Stopped => RunError::Engine(EngineError::Interrupted { run }),
             Self::Unloaded(_) | Self::Forwarded => RunError::Engine(EngineError::TaskFailed {
                 run,
                 message: "the run's end was given elsewhere".to_owned(),
@@ -591,6 +597,7 @@ impl<W: Workflow> fmt::Display for RunEnd<W> {
             Self::Halted(error) => write!(f, "halted: {error}"),
             Self::Unloaded(_) => f.write_str("unloaded until it wakes"),
             Self::Forwarded => f.write_str("ended"),
+            Self::Stopped => f.write_str("stopped by the engine's shutdown"),
         }
     }
 }
@@ -656,13 +663,14 @@ impl<W: Workflow> RunHandle<W> {
                         message: "the resumed run ended as another workflow".to_owned(),
                     })),
                 },
-                Err(_) => Err(RunError::Engine(EngineError::TaskFailed {
-                    run: self.run,
-                    message: "the engine was dropped while the run was unloaded".to_owned(),
-                })),
+                // The engine shut down (or was dropped) before it woke.
+                Err(_) => Err(RunError::Engine(EngineError::Interrupted { run: self.run })),
             },
             Ok(end) => end.into_result(self.run),
             // Only a runtime shutting down aborts a run's task.
+            Err(error) if error.is_cancelled() => {
+                Err(RunError::Engine(EngineError::Interrupted { run: self.run }))
+            }
             Err(error) => Err(RunError::Engine(EngineError::TaskFailed {
                 run: self.run,
                 message: error.to_string(),

@@ -111,6 +111,21 @@ impl Engine {
     pub fn unloaded_runs(&self) -> usize {
         lock(&self.inner.suspended.timers).len()
     }
+
+    /// Stops the timer task, for a shutdown: unloaded runs are not woken.
+    pub(crate) fn stop_timers(&self) {
+        self.inner.suspended.changed.notify_one();
+    }
+
+    /// The unloaded runs, left for `resume`; their handles are answered
+    /// that the engine shut down.
+    pub(crate) fn leave_unloaded(&self) -> Vec<RunId> {
+        lock(&self.inner.suspended.finishers).clear();
+        lock(&self.inner.suspended.timers)
+            .values()
+            .map(|(run, _)| run.clone())
+            .collect()
+    }
 }
 
 /// Fires due timers; sleeps until the next one or until one is added. Holds
@@ -120,6 +135,9 @@ async fn timer_service(engine: Weak<Inner>) {
         let Some(inner) = engine.upgrade() else {
             return;
         };
+        if inner.shutdown.is_closed() {
+            return;
+        }
         let notify = Arc::clone(&inner.suspended.changed);
         let changed = notify.notified();
         tokio::pin!(changed);

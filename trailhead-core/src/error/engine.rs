@@ -65,6 +65,29 @@ pub enum EngineError {
         /// The deserializer's error.
         source: serde_json::Error,
     },
+    /// The engine is shutting down ([`Engine::shutdown`](crate::Engine::shutdown)):
+    /// it starts, resumes and retries no more runs.
+    #[error(
+        "the engine is shutting down: it takes no more runs of `{workflow}`{}",
+        run.as_ref().map(|run| format!(" (run `{run}`)")).unwrap_or_default()
+    )]
+    ShuttingDown {
+        /// The workflow asked for.
+        workflow: &'static str,
+        /// The run asked for, when there was one.
+        run: Option<RunId>,
+    },
+    /// The engine shut down (or its runtime ended) before the run ended: the
+    /// run was stopped as a crash would stop it, with nothing recorded as its
+    /// outcome and its journal intact. [`Engine::resume`](crate::Engine::resume)
+    /// in the next process carries it on.
+    #[error(
+        "run `{run}` was interrupted: the engine shut down before it ended; resume it to carry on"
+    )]
+    Interrupted {
+        /// The run left unfinished.
+        run: RunId,
+    },
     /// The task running the workflow panicked or was aborted.
     #[error("the task of run `{run}` failed: {message}")]
     TaskFailed {
@@ -85,7 +108,9 @@ impl EngineError {
             | Self::Decode { run, .. }
             | Self::DefinitionChanged { run, .. }
             | Self::OtherWorkflow { run, .. }
-            | Self::TaskFailed { run, .. } => Some(run),
+            | Self::TaskFailed { run, .. }
+            | Self::Interrupted { run } => Some(run),
+            Self::ShuttingDown { run, .. } => run.as_ref(),
             Self::Store(error) => error.run(),
         }
     }

@@ -60,6 +60,15 @@ pub enum StoreError {
         /// The worker that lost the lease (this one).
         worker: WorkerId,
     },
+    /// The run cannot be removed: it, a child run of it, or its parent has
+    /// not ended.
+    #[error("run `{run}` cannot be removed: run `{unended}` has not ended")]
+    NotRemovable {
+        /// The run asked to be removed.
+        run: RunId,
+        /// The run that has not ended (`run` itself, a descendant, or its parent).
+        unended: RunId,
+    },
     /// A step's value could not be serialized for the journal.
     #[error("could not encode the {what} of step `{step}` of run `{run}`: {source}")]
     Encode {
@@ -161,6 +170,7 @@ impl StoreError {
             | Self::NotEnded { run }
             | Self::LeaseHeld { run, .. }
             | Self::LeaseLost { run, .. }
+            | Self::NotRemovable { run, .. }
             | Self::Encode { run, .. }
             | Self::Decode { run, .. } => Some(run),
             Self::Database { run, .. } => run.as_ref(),

@@ -64,6 +64,9 @@ impl RunContext {
             }
             // The child stopped because the store failed: so does this run.
             Ok(RunEnd::Halted(error)) => return self.halt(error).await,
+            // The engine is shutting down: this run is being stopped too,
+            // and nothing is to be recorded for either.
+            Ok(RunEnd::Stopped) => return std::future::pending().await,
             Ok(RunEnd::Unrecorded(error)) | Err(LaunchError::Store(error)) => {
                 if crate::engine::halts(&error) {
                     return self.halt(error).await;
@@ -101,6 +104,7 @@ impl RunContext {
             }
             Err(error) => return Err(error),
         };
+        let task = self.engine.stoppable(launch.run.clone(), task);
         match self.children().spawn(task).await {
             Ok(end) => Ok(end),
             // The child's task catches panics, so only a runtime shutting down

@@ -29,9 +29,20 @@
 //!
 //! [`SqliteStore`] keeps them in an embedded SQLite file that survives the
 //! process; [`MemoryStore`] keeps everything in memory (tests, throwaway runs).
+//!
+//! # Finished runs do not pile up
+//!
+//! Runs that ended are removed after a while, by the [`Retention`] the engine
+//! applies ([`Store::apply_retention`]): by default the memory store keeps the
+//! newest 1,000 completed and 10,000 failed runs ([`Retention::in_memory`]),
+//! the SQLite store keeps completed runs for 7 days and failed ones for 30
+//! ([`Retention::durable`]). A run that has not ended, or a child run whose
+//! parent has not ended, is never removed. See [`retention`] for the rules and
+//! [`EngineBuilder::retention`](crate::EngineBuilder::retention) to choose.
 
 pub mod lease;
 mod memory;
+pub mod retention;
 mod sqlite;
 
 use std::fmt::Debug;
@@ -47,6 +58,7 @@ use crate::{ErrorClass, RunId, StepKey, StoreError};
 pub use crate::error::DatabaseProblem;
 pub use lease::WorkerId;
 pub use memory::MemoryStore;
+pub use retention::{Keep, Retention};
 pub use sqlite::{SqliteStore, Synchronous};
 
 /// The future a store operation returns.
@@ -144,6 +156,59 @@ pub trait Store: Send + Sync + Debug + 'static {
 
     /// The records of all runs, or of those with `status`, oldest first.
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>>;
+
+    /// Removes run `run` and everything recorded for it: its record, its
+    /// journal, its signals, the entries set aside when it was retried, and
+    /// its child runs with all of theirs.
+    ///
+    /// Fails with [`StoreError::UnknownRun`] if there is no such run and
+    /// [`StoreError::NotRemovable`] (removing nothing) if the run, one of its
+    /// descendants, or its parent has not ended.
+    fn remove_run(&self, run: &RunId) -> StoreFuture<'_, ()>;
+
+    /// Removes the ended top-level runs that `retention` no longer keeps at
+    /// `now`, each with its child runs (as [`remove_run`](Store::remove_run));
+    /// returns how many top-level runs it removed. Runs that have not ended,
+    /// or have a child that has not ended, stay.
+    ///
+    /// The default lists every run and removes the expired ones one by one;
+    /// the built-in stores do it with an index.
+    fn apply_retention(&self, retention: &Retention, now: SystemTime) -> StoreFuture<'_, usize> {
+        let retention = *retention;
+        Box::pin(async move {
+            let ended = self
+                .list_runs(None)
+                .await?
+                .into_iter()
+                .filter(|run| run.parent.is_none() && run.status.is_ended())
+                .map(|run| {
+                    (
+                        run.id,
+                        run.status,
+                        run.finished_at.unwrap_or(run.created_at),
+                    )
+                })
+                .collect();
+            let mut removed = 0;
+            for run in retention.expired(ended, now) {
+                match self.remove_run(&run).await {
+                    Ok(()) => removed += 1,
+                    // Reopened, or removed by someone else, since it was listed.
+                    Err(StoreError::NotRemovable { .. } | StoreError::UnknownRun { .. }) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    /// The retention an engine applies to this store unless
+    /// [told otherwise](crate::EngineBuilder::retention). The default keeps
+    /// every run ([`Retention::new`]); the memory store's is
+    /// [`Retention::in_memory`], the SQLite store's [`Retention::durable`].
+    fn default_retention(&self) -> Retention {
+        Retention::new()
+    }
 }
 
 /// One run's journal: appends step records and records the outcome.

@@ -1,14 +1,16 @@
 //! The in-memory store.
 
 mod key_hash;
+mod retention;
 mod run;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
 use crate::store::{
-    Journal, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture, WorkerId,
+    Journal, Retention, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
@@ -21,6 +23,10 @@ use run::MemoryRun;
 ///
 /// A memory store is one [worker](crate::store::lease) (its clones too): it
 /// cannot be shared by processes, so it owns every run it holds.
+///
+/// Finished runs are removed by the engine's [`Retention`]: by default
+/// ([`Retention::in_memory`]) the newest 1,000 completed and 10,000 failed
+/// runs stay, so the store does not grow without bound.
 ///
 /// # Examples
 ///
@@ -135,7 +141,14 @@ impl Store for MemoryStore {
     }
 
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
-        let reopened = self.known(run).and_then(|found| found.reopen());
+        // Under the table lock, so that a retention sweep does not remove
+        // the run while it comes back to life.
+        let table = self.runs();
+        let reopened = match table.get(run) {
+            Some(found) => found.reopen(),
+            None => Err(StoreError::UnknownRun { run: run.clone() }),
+        };
+        drop(table);
         Box::pin(std::future::ready(reopened))
     }
 
@@ -144,10 +157,15 @@ impl Store for MemoryStore {
         run: &RunId,
         then: RunOutcome,
     ) -> StoreFuture<'_, Arc<dyn Journal>> {
-        let begun = self.known(run).and_then(|found| {
-            found.begin_compensation(then)?;
-            Ok(found as Arc<dyn Journal>)
-        });
+        // Under the table lock, as `reopen_run`.
+        let table = self.runs();
+        let begun = match table.get(run) {
+            Some(found) => found
+                .begin_compensation(then)
+                .map(|()| Arc::clone(found) as Arc<dyn Journal>),
+            None => Err(StoreError::UnknownRun { run: run.clone() }),
+        };
+        drop(table);
         Box::pin(std::future::ready(begun))
     }
 
@@ -162,6 +180,18 @@ impl Store for MemoryStore {
             records.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
             Ok(records)
         })
+    }
+
+    fn remove_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(self.remove(run)))
+    }
+
+    fn apply_retention(&self, retention: &Retention, now: SystemTime) -> StoreFuture<'_, usize> {
+        Box::pin(std::future::ready(Ok(self.sweep(retention, now))))
+    }
+
+    fn default_retention(&self) -> Retention {
+        Retention::in_memory()
     }
 }
 

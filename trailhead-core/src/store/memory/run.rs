@@ -10,7 +10,7 @@ use super::lock;
 use crate::store::{
     Journal, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, StoreFuture,
 };
-use crate::{StepKey, StoreError};
+use crate::{RunId, StepKey, StoreError};
 
 /// One run in a [`MemoryStore`](super::MemoryStore); also its [`Journal`].
 #[derive(Debug)]
@@ -78,6 +78,13 @@ impl MemoryRun {
     /// A copy of the run's record.
     pub(super) fn record(&self) -> RunRecord {
         self.state().record.clone()
+    }
+
+    /// The run's parent, status and finish time: what retention looks at.
+    pub(super) fn standing(&self) -> (Option<RunId>, RunStatus, Option<SystemTime>) {
+        let state = self.state();
+        let record = &state.record;
+        (record.parent.clone(), record.status, record.finished_at)
     }
 
     /// The record and the journal in write order.

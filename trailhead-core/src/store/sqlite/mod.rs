@@ -15,6 +15,11 @@
 //! - **Bad files.** A file that is locked too long, corrupt, from a newer
 //!   trailhead, on a full disk or unwritable gives a
 //!   [`StoreError::Database`] saying which.
+//! - **Retention.** Finished runs are deleted (record, journal, signals,
+//!   retired entries, child runs) once the engine's [`Retention`] no longer
+//!   keeps them: by default ([`Retention::durable`]) completed runs 7 days
+//!   after they finished, failed and cancelled ones after 30 days. SQLite
+//!   reuses the freed pages; the file does not shrink without a `VACUUM`.
 //!
 //! # Examples
 //!
@@ -31,6 +36,7 @@
 //! ```
 
 mod error;
+mod retention;
 mod rows;
 mod schema;
 mod workers;
@@ -46,8 +52,8 @@ use self::error::database_error;
 use self::rows::{RUN_COLUMNS, run_from_row, status_to_sql, step_from_row};
 use self::writer::{Answer, Write, Writer};
 use super::{
-    DatabaseProblem, Journal, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture,
-    WorkerId,
+    DatabaseProblem, Journal, Retention, RunOutcome, RunRecord, RunStatus, StepRecord, Store,
+    StoreFuture, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -368,6 +374,45 @@ impl Store for SqliteStore {
                 .map(|record| record.map_err(|problem| self.malformed(None, problem)))
                 .collect()
         })
+    }
+
+    fn remove_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        let write = Write::Remove { run: run.clone() };
+        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+    }
+
+    fn apply_retention(&self, retention: &Retention, now: SystemTime) -> StoreFuture<'_, usize> {
+        let retention = *retention;
+        Box::pin(async move {
+            if retention.keeps_all() {
+                return Ok(0);
+            }
+            let expired = self
+                .read(None, move |connection| {
+                    retention::expired(connection, &retention, now)
+                })
+                .await?;
+            // One write per run, committed together by the writer's batching.
+            let removals = expired.into_iter().map(|id| {
+                self.inner.writer.write(Write::Remove {
+                    run: RunId::new(id),
+                })
+            });
+            let mut removed = 0;
+            for outcome in futures::future::join_all(removals).await {
+                match outcome {
+                    Ok(_) => removed += 1,
+                    // Reopened or removed since it was chosen: it stays.
+                    Err(StoreError::NotRemovable { .. } | StoreError::UnknownRun { .. }) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    fn default_retention(&self) -> Retention {
+        Retention::durable()
     }
 }
 

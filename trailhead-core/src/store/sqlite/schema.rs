@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 6;
+pub(super) const VERSION: i64 = 7;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -67,6 +67,11 @@ const MIGRATIONS: &[&str] = &[
     // claim; every journal write checks both (see `store::lease`).
     "ALTER TABLE runs ADD COLUMN lease_owner TEXT;
     ALTER TABLE runs ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;",
+    // 7: retention. Finished top-level runs by kind and finish time, child runs
+    // by parent, retired entries by run: so removing old runs needs no scan.
+    "CREATE INDEX runs_ended ON runs (status, finished_at) WHERE parent IS NULL;
+    CREATE INDEX runs_by_parent ON runs (parent) WHERE parent IS NOT NULL;
+    CREATE INDEX retired_steps_by_run ON retired_steps (run_id);",
 ];
 
 /// What opening found: the version before migrating.

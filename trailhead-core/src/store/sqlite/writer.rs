@@ -71,6 +71,10 @@ pub(super) enum Write {
         run: RunId,
         then: RunOutcome,
     },
+    /// Removes an ended run with everything recorded for it and its children.
+    Remove {
+        run: RunId,
+    },
 }
 
 /// What a write answers.
@@ -230,7 +234,8 @@ fn run_of(write: &Write) -> RunId {
         | Write::Signal { run, .. }
         | Write::Receive { run, .. }
         | Write::Reopen { run, .. }
-        | Write::BeginCompensation { run, .. } => run.clone(),
+        | Write::BeginCompensation { run, .. }
+        | Write::Remove { run } => run.clone(),
     }
 }
 
@@ -410,6 +415,9 @@ fn apply(
             receive(connection, run, name, key)
                 .map(Answer::Signal)
                 .map_err(|error| fail(run, &error))
+        }
+        Write::Remove { run } => {
+            super::retention::remove(connection, path, run).map(|()| Answer::Done)
         }
     }
 }
