@@ -136,6 +136,8 @@ async fn refuse() -> Result<u32, Error> {
 // ---- fan-out ----------------------------------------------------------------
 
 static FAN: Calls = Calls::new();
+/// The fan-out tests share `FAN`: one at a time.
+static FANS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn release_fan(n: u32) -> Result<(), Error> {
     FAN.push(format!("release {n}"));
@@ -157,6 +159,7 @@ workflow! {
 
 #[tokio::test(start_paused = true)]
 async fn a_fan_out_is_undone_item_by_item_last_completed_first() {
+    let _one_at_a_time = FANS.lock().await;
     let engine = Engine::new();
     // Two at a time: seat[1] (20 ms) ends first and seat[2] (45 ms) starts;
     // seat[0] ends at 50 and seat[3] (10 ms) starts, ending at 60; seat[2]
@@ -217,6 +220,7 @@ async fn a_fan_out_is_undone_item_by_item_last_completed_first() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failing_item_stops_its_siblings_and_they_are_not_undone() {
+    let _one_at_a_time = FANS.lock().await;
     let engine = Engine::new();
     // seat[1] (item 0) fails at once while seat[0] (30 ms) is running.
     let handle = engine.start(fanned_seats, vec![30, 0, 40]).await.unwrap();
@@ -314,10 +318,25 @@ async fn a_completed_call_is_undone_by_the_child_compensations_where_it_complete
             "undo:room"
         ]
     );
-    // The child was completed; undone for its parent, it is recorded as it
-    // ended, and the parent as failed.
+    // The child had completed; undone for its parent, it is recorded as
+    // compensated (keeping its output), and the parent as failed.
     let child_record = engine.run_record(&child).await.unwrap().unwrap();
-    assert_eq!(child_record.status, RunStatus::Completed);
+    assert_eq!(child_record.status, RunStatus::Compensated);
+    assert!(
+        matches!(
+            &child_record.outcome,
+            Some(trailhead::RunOutcome::Compensated { cause, .. }) if cause.contains(run.as_str())
+        ),
+        "{child_record:?}"
+    );
+    let compensated = engine
+        .store()
+        .list_runs(Some(RunStatus::Compensated))
+        .await
+        .unwrap();
+    assert_eq!(compensated.len(), 1);
+    assert_eq!(compensated[0].id, child);
+    assert_eq!(engine.health().await.unwrap().compensated, 1);
     let record = engine.run_record(&run).await.unwrap().unwrap();
     assert_eq!(record.status, RunStatus::Failed);
 

@@ -253,8 +253,8 @@ fn killed_again_and_again_during_the_rollback_every_run_is_undone_once_in_revers
             let record = engine.run_record(&RunId::new(child.as_str())).await.unwrap();
             let record = record.expect("the child run is recorded");
             // The child had completed; undone for its parent, it is recorded
-            // as it ended.
-            assert_eq!(record.status, RunStatus::Completed, "{child}");
+            // compensated.
+            assert_eq!(record.status, RunStatus::Compensated, "{child}");
             for id in [run.clone(), child] {
                 let journal = engine.journal(&RunId::new(id.as_str())).await.unwrap();
                 journals.insert(id, journal);

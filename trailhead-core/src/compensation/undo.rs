@@ -278,7 +278,16 @@ impl Rollback<'_> {
         ) {
             return Ok(());
         }
-        let then = record.outcome.clone().unwrap_or(RunOutcome::Cancelled);
+        // A completed child ends compensated, its output kept; a resumed
+        // rollback keeps the outcome recorded when it began.
+        let then = match record.outcome.clone() {
+            Some(RunOutcome::Completed(output)) => RunOutcome::Compensated {
+                output,
+                cause: format!("its parent run `{run}` was undone"),
+            },
+            Some(outcome) => outcome,
+            None => RunOutcome::Cancelled,
+        };
         let started = Instant::now();
         let Undone {
             journal: child_journal,
@@ -322,6 +331,8 @@ fn cause_of(then: &RunOutcome) -> String {
         RunOutcome::Failed(error) => error.clone(),
         RunOutcome::Cancelled => "cancelled".to_owned(),
         RunOutcome::Completed(_) => "its parent run is undone".to_owned(),
-        RunOutcome::CompensationFailed { cause, .. } => cause.clone(),
+        RunOutcome::CompensationFailed { cause, .. } | RunOutcome::Compensated { cause, .. } => {
+            cause.clone()
+        }
     }
 }

@@ -29,6 +29,9 @@ pub struct Health {
     /// (recorded [`CompensationFailed`](RunStatus::CompensationFailed)): they
     /// need a person.
     pub failed_compensations: Vec<FailedCompensation>,
+    /// Child runs that completed and were then undone by their parent's
+    /// rollback (recorded [`Compensated`](RunStatus::Compensated)).
+    pub compensated: usize,
     /// Runs suspended because the store kept failing their journal writes
     /// (full, locked, unreachable, damaged): not failed, not rolled back, left
     /// running in the store for [`Engine::resume`] once the store is well.
@@ -160,6 +163,11 @@ impl Engine {
             .list_runs(Some(RunStatus::CompensationFailed))
             .await?;
         let store_latency = began.elapsed();
+        let compensated = self
+            .store()
+            .list_runs(Some(RunStatus::Compensated))
+            .await?
+            .len();
         let failed_compensations = failed
             .into_iter()
             .filter_map(|record| match record.outcome {
@@ -180,6 +188,7 @@ impl Engine {
             stalled,
             breakers,
             failed_compensations,
+            compensated,
             suspended: {
                 let mut suspended: Vec<SuspendedRun> = self.suspended_runs_snapshot();
                 suspended.sort_by(|a, b| a.run.cmp(&b.run));

@@ -318,7 +318,10 @@ impl Engine {
         let prefix = format!("{run}/");
         for child in self.store().list_runs(None).await? {
             if child.id.as_str().starts_with(&prefix)
-                && matches!(child.status, RunStatus::Failed | RunStatus::Cancelled)
+                && matches!(
+                    child.status,
+                    RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
+                )
             {
                 self.store().reopen_run(&child.id).await?;
             }

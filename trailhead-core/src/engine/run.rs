@@ -506,6 +506,9 @@ impl<W: Workflow> RunEnd<W> {
                 Ok(output) => Self::Completed(output),
                 Err(error) => Self::FailedEarlier(format!("could not decode its output: {error}")),
             },
+            RunOutcome::Compensated { cause, .. } => {
+                Self::FailedEarlier(format!("it completed and was then undone: {cause}"))
+            }
             RunOutcome::Failed(error) | RunOutcome::CompensationFailed { cause: error, .. } => {
                 Self::FailedEarlier(error.clone())
             }

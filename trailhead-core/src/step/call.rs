@@ -153,7 +153,11 @@ impl RunContext {
                 Existing::Ended(RunEnd::Completed(output))
             }
             Some(RunOutcome::Cancelled) => Existing::Ended(RunEnd::Cancelled),
-            Some(RunOutcome::Failed(text) | RunOutcome::CompensationFailed { cause: text, .. }) => {
+            Some(
+                RunOutcome::Failed(text)
+                | RunOutcome::CompensationFailed { cause: text, .. }
+                | RunOutcome::Compensated { cause: text, .. },
+            ) => {
                 return Err(LaunchError::Resume(EngineError::TaskFailed {
                     run: child.clone(),
                     message: format!("it had already failed: {text}"),

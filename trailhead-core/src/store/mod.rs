@@ -275,6 +275,10 @@ pub enum RunStatus {
     /// A compensation failed for good: the rollback stopped at that step, and
     /// what it would have undone is still done. Needs a person.
     CompensationFailed,
+    /// Completed, then undone: a child run whose parent's rollback ran the
+    /// compensations of its completed steps. Its output stays in its outcome
+    /// ([`RunOutcome::Compensated`]), but none of its effects do.
+    Compensated,
 }
 
 impl RunStatus {
@@ -303,6 +307,15 @@ pub enum RunOutcome {
         /// Why the run was being undone.
         cause: String,
     },
+    /// The run completed with `output`, and was then undone (`cause`): its
+    /// completed steps were compensated because its parent run was rolled
+    /// back.
+    Compensated {
+        /// The output it had completed with, serialized.
+        output: serde_json::Value,
+        /// Why it was undone.
+        cause: String,
+    },
 }
 
 impl RunOutcome {
@@ -313,6 +326,7 @@ impl RunOutcome {
             Self::Failed(_) => RunStatus::Failed,
             Self::Cancelled => RunStatus::Cancelled,
             Self::CompensationFailed { .. } => RunStatus::CompensationFailed,
+            Self::Compensated { .. } => RunStatus::Compensated,
         }
     }
 }

@@ -230,7 +230,7 @@ impl Retention {
     /// has not ended, which is always kept.
     pub const fn limits_for(&self, status: RunStatus) -> Option<Keep> {
         match status {
-            RunStatus::Completed => Some(self.completed),
+            RunStatus::Completed | RunStatus::Compensated => Some(self.completed),
             RunStatus::Failed | RunStatus::Cancelled | RunStatus::CompensationFailed => {
                 Some(self.failed)
             }

@@ -163,7 +163,7 @@ impl MemoryRun {
         let state = &mut *state;
         if !matches!(
             state.record.status,
-            RunStatus::Failed | RunStatus::Cancelled
+            RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
         ) {
             return Err(StoreError::NotEnded {
                 run: state.record.id.clone(),
@@ -202,7 +202,10 @@ impl MemoryRun {
                 record.outcome = Some(then);
                 record.finished_at = None;
             }
-            RunStatus::Failed | RunStatus::Cancelled | RunStatus::CompensationFailed => {
+            RunStatus::Failed
+            | RunStatus::Cancelled
+            | RunStatus::CompensationFailed
+            | RunStatus::Compensated => {
                 return Err(StoreError::RunFinished {
                     run: record.id.clone(),
                 });

@@ -27,6 +27,7 @@ pub(super) fn status_to_sql(status: RunStatus) -> &'static str {
         RunStatus::Cancelled => "cancelled",
         RunStatus::Compensating => "compensating",
         RunStatus::CompensationFailed => "compensation_failed",
+        RunStatus::Compensated => "compensated",
     }
 }
 
@@ -38,6 +39,7 @@ fn status_from_sql(text: &str) -> Result<RunStatus, DatabaseProblem> {
         "cancelled" => RunStatus::Cancelled,
         "compensating" => RunStatus::Compensating,
         "compensation_failed" => RunStatus::CompensationFailed,
+        "compensated" => RunStatus::Compensated,
         other => {
             return Err(DatabaseProblem::Malformed(format!(
                 "unknown run status `{other}`"

@@ -101,6 +101,21 @@ pub(super) struct Writer {
     path: PathBuf,
     commits: Arc<AtomicU64>,
     worker: WorkerId,
+    /// The writer thread, joined when the last handle goes: its last writes
+    /// are committed and the worker's lock released before the drop returns,
+    /// so another store on the file can take the worker's runs over at once.
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread once it has drained it.
+        let (closed, _) = mpsc::channel();
+        drop(std::mem::replace(&mut self.requests, closed));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Writer {
@@ -117,7 +132,7 @@ impl Writer {
         let commits = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&commits);
         let worker = workers.me().clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("trailhead-sqlite-writer".to_owned())
             .spawn(move || run(connection, &thread_path, &workers, &incoming, &counter))?;
         Ok(Writer {
@@ -125,6 +140,7 @@ impl Writer {
             path,
             commits,
             worker,
+            thread: Some(thread),
         })
     }
 
@@ -357,7 +373,7 @@ fn apply(
                 .execute(
                     "UPDATE runs SET status = 'running', outcome = NULL, finished_at = NULL,
                             lease_owner = ?2, lease_epoch = lease_epoch + 1
-                     WHERE id = ?1 AND status IN ('failed', 'cancelled')",
+                     WHERE id = ?1 AND status IN ('failed', 'cancelled', 'compensated')",
                     params![run.as_str(), me],
                 )
                 .map_err(|error| fail(run, &error))?;
