@@ -16,6 +16,23 @@
 //!   trailhead, on a full disk or unwritable gives a
 //!   [`StoreError::Database`] saying which.
 //!
+//! # Linking beside other SQLite crates
+//!
+//! The store talks to SQLite through rusqlite, and only one crate in a build
+//! may link the native `sqlite3` library (`libsqlite3-sys`). trailhead accepts
+//! any rusqlite from 0.32 to 0.43, so cargo picks the one whose
+//! `libsqlite3-sys` the application's other SQLite crates also accept: with
+//! sqlx 0.8 (`libsqlite3-sys` 0.30) that is rusqlite 0.32, with sqlx 0.9 (below
+//! 0.38) rusqlite 0.39, alone rusqlite 0.43. The workspace's
+//! `tests/sqlx-sqlite` links trailhead with sqlx 0.8's SQLite driver and uses
+//! both on one file.
+//!
+//! The `bundled` feature (on by default) compiles the SQLite that comes with
+//! `libsqlite3-sys` into the binary, for every crate of the build that uses
+//! it: the application then runs that SQLite whatever the machine has (3.46
+//! with `libsqlite3-sys` 0.30). Without it, on trailhead and on every other
+//! crate that turns it on, the system's SQLite (3.16 or newer) is linked.
+//!
 //! # Examples
 //!
 //! ```
