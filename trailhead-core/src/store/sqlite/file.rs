@@ -1,4 +1,5 @@
-//! The store file before SQLite writes to it: looked at read-only.
+//! The store file before SQLite writes to it: created private, looked at
+//! read-only.
 //!
 //! Opening for writing changes a file (the switch to WAL, the schema, a hot
 //! journal rolled back), so [`look`] decides first, without writing, whether
@@ -19,7 +20,8 @@ use crate::store::DatabaseProblem;
 /// The first bytes of every SQLite database file.
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
-/// Looks at `path` without writing to it. Ok when the file may be opened for writing: it is new, empty, or
+/// Looks at `path` without writing to it, creating it (private) when nothing
+/// is there. Ok when the file may be opened for writing: it is new, empty, or
 /// a trailhead store this build reads. Refuses another application's
 /// database, a damaged file, and a store from a newer trailhead.
 pub(super) fn look(path: &Path) -> Result<(), DatabaseProblem> {
@@ -43,7 +45,27 @@ pub(super) fn look(path: &Path) -> Result<(), DatabaseProblem> {
     }
 }
 
-/// True if nothing is at `path`: SQLite creates the file.
+/// Creates the store file with mode 0600 when nothing is at `path`, so that
+/// SQLite, which gives its `-wal` and `-shm` the database file's mode, makes
+/// them private too. True if it created the file; an existing file is left
+/// as it is, mode included.
+#[cfg(unix)]
+fn create_private(path: &Path) -> Result<bool, DatabaseProblem> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(true),
+        Err(error) if error.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(cannot_open(path, "create", &error)),
+    }
+}
+
+/// Elsewhere SQLite creates the file, with the platform's default access.
+#[cfg(not(unix))]
 fn create_private(path: &Path) -> Result<bool, DatabaseProblem> {
     match std::fs::symlink_metadata(path) {
         Ok(_) => Ok(false),

@@ -17,6 +17,9 @@
 //!   [`DatabaseProblem::Corrupt`], checked cheaply on open and on every read
 //!   and write after. [`SqliteStore::open`] says what is checked and what it
 //!   costs.
+//! - **Private files.** A new store and its `-wal` and `-shm` are created
+//!   readable and writable by their owner only (mode `0600` on Unix): step
+//!   outputs hold customer data. An existing file keeps its mode.
 //! - **Bad files.** A file that is locked too long, damaged, not a store,
 //!   from a newer trailhead, on a full disk or unwritable gives a
 //!   [`StoreError::Database`] saying which, and naming the file.
@@ -108,9 +111,14 @@ impl SqliteStore {
     /// schema, with [`Synchronous::Full`].
     ///
     /// Opening goes in this order, and nothing opens the file for writing
-    /// before the first step has accepted it:
+    /// before the second step has accepted it:
     ///
-    /// 1. **A read-only look:** the header must be SQLite's and the file at
+    /// 1. **Nothing at `path`:** the file is created with mode `0600` (Unix)
+    ///    before SQLite opens it. SQLite gives the `-wal`, `-shm` and
+    ///    `-journal` files it makes the database file's mode, so they are
+    ///    private too, whatever the umask. An existing file's mode is left
+    ///    alone.
+    /// 2. **A read-only look:** the header must be SQLite's and the file at
     ///    least as long as the header says (unless a `-wal` holds the rest).
     ///    Then the database must be empty or hold trailhead's
     ///    `trailhead_schema` marker table. Any other database (one with a
@@ -122,9 +130,9 @@ impl SqliteStore {
     ///    killed while it creates a store) is first rolled back, as any
     ///    SQLite reader does, which restores what the file's writer last
     ///    committed.
-    /// 2. **Migrations** to this build's schema, in one transaction that
+    /// 3. **Migrations** to this build's schema, in one transaction that
     ///    checks the marker again.
-    /// 3. **Integrity:** the tables, columns and indexes must be exactly what
+    /// 4. **Integrity:** the tables, columns and indexes must be exactly what
     ///    this version's migrations make, and `PRAGMA quick_check` runs,
     ///    stopped after about 2.5 million SQLite steps. On a 2-core machine
     ///    (release build, page cache warm) that checks a store of 100,000

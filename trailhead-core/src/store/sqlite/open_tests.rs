@@ -1,5 +1,5 @@
 //! Opening files that are not (or no longer) good stores: another
-//! application's database, a damaged store.
+//! application's database, a damaged store, and the modes of new files.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -290,5 +290,55 @@ async fn a_value_that_does_not_decode_is_corrupt_not_a_finished_run() {
             DatabaseProblem::Corrupt,
             "{error}"
         );
+    }
+}
+
+#[cfg(unix)]
+mod modes {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use rustix::fs::Mode;
+
+    use super::super::SqliteStore;
+    use super::{record, step};
+    use crate::store::Store;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn a_new_store_and_its_wal_and_shm_are_private_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        // The usual umask, which leaves new files readable by everyone; the
+        // process's umask for as long as SQLite may create files here.
+        let before = rustix::process::umask(Mode::from_bits_truncate(0o022));
+        let store = SqliteStore::open(&path).unwrap();
+        let journal = store.create_run(record("r")).await.unwrap();
+        journal
+            .record_step(step("customer", serde_json::json!({"card": "4242"})))
+            .await
+            .unwrap();
+        let modes =
+            ["runs.db", "runs.db-wal", "runs.db-shm"].map(|file| mode(&dir.path().join(file)));
+        rustix::process::umask(before);
+        assert_eq!(modes, [0o600; 3], "runs.db, -wal, -shm");
+    }
+
+    #[tokio::test]
+    async fn an_existing_files_mode_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.db");
+        std::fs::File::create(&empty).unwrap();
+        let store = dir.path().join("store.db");
+        drop(SqliteStore::open(&store).unwrap());
+        for path in [&empty, &store] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let opened = SqliteStore::open(path).unwrap();
+            opened.create_run(record("r")).await.unwrap();
+            assert_eq!(mode(path), 0o644, "{}", path.display());
+        }
     }
 }
