@@ -110,9 +110,15 @@ pub enum DatabaseProblem {
     /// Another process holds the database's write lock for too long.
     #[error("the database is locked by another process")]
     Locked,
-    /// The file is not a database, or is damaged.
-    #[error("the file is not a trailhead database or is corrupt")]
+    /// The file is not a SQLite database, or is damaged: truncated, a page or
+    /// record that does not decode, a table missing or of the wrong shape.
+    #[error("the file is damaged or is not a SQLite database")]
     Corrupt,
+    /// The file is a SQLite database without trailhead's schema (another
+    /// application's, most likely). It was left as it was: trailhead only
+    /// opens an empty database or a store it made.
+    #[error("the file is a SQLite database but not a trailhead store; it was left unchanged")]
+    NotATrailheadStore,
     /// The file was written by a newer trailhead.
     #[error("the database has schema version {found}; this trailhead reads up to {supported}")]
     NewerSchema {

@@ -1,10 +1,16 @@
 //! The database schema and its migrations.
 //!
-//! `trailhead_schema` holds one row: the schema version. Opening a database
-//! applies the migrations it lacks, in one transaction; a database from a newer
-//! trailhead is refused rather than misread.
+//! `trailhead_schema` holds one row: the schema version. It is also the marker
+//! that tells a trailhead store from any other SQLite file: a database with
+//! tables but no marker belongs to someone else and is refused untouched.
+//! Opening an empty database or a store applies the migrations it lacks, in one
+//! transaction; a database from a newer trailhead is refused rather than
+//! misread.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, ErrorCode};
+
+use super::error::problem;
+use crate::store::DatabaseProblem;
 
 /// The newest schema this build reads and writes.
 pub(super) const VERSION: i64 = 7;
@@ -74,36 +80,101 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX retired_steps_by_run ON retired_steps (run_id);",
 ];
 
-/// What opening found: the version before migrating.
-pub(super) enum Migrated {
-    Current,
-    Newer { found: i64 },
+/// What a database holds, judged by the marker table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Contents {
+    /// No tables, indexes, views or triggers at all: a new store.
+    Empty,
+    /// A trailhead store with this schema version.
+    Store { version: i64 },
+    /// Schema objects, but no marker: another application's database.
+    Foreign,
 }
 
-/// Brings `connection`'s database to [`VERSION`].
-pub(super) fn migrate(connection: &mut Connection) -> rusqlite::Result<Migrated> {
-    let transaction =
-        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    transaction
-        .execute_batch("CREATE TABLE IF NOT EXISTS trailhead_schema (version INTEGER NOT NULL)")?;
-    let found: Option<i64> = transaction
-        .query_row("SELECT version FROM trailhead_schema", [], |row| row.get(0))
-        .optional()?;
-    let from = found.unwrap_or(0);
-    if from > VERSION {
-        return Ok(Migrated::Newer { found: from });
+/// What `connection`'s database holds. A marker table without exactly one
+/// integer version is damage, not a foreign file.
+pub(super) fn contents(connection: &Connection) -> Result<Contents, DatabaseProblem> {
+    let fail = |error: rusqlite::Error| problem(&error);
+    // `sqlite_master`, not `sqlite_schema`: the older name also works on a
+    // system SQLite before 3.33.
+    let (objects, marked): (i64, bool) = connection
+        .query_row(
+            "SELECT COUNT(*), COALESCE(SUM(type = 'table' AND name = 'trailhead_schema'), 0) > 0
+             FROM sqlite_master",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(fail)?;
+    if !marked {
+        return Ok(if objects == 0 {
+            Contents::Empty
+        } else {
+            Contents::Foreign
+        });
     }
-    for migration in &MIGRATIONS[usize::try_from(from).unwrap_or(0)..] {
-        transaction.execute_batch(migration)?;
+    let versions = connection
+        .prepare("SELECT version FROM trailhead_schema")
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| row.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(fail)?;
+    match versions[..] {
+        [version] => Ok(Contents::Store { version }),
+        _ => Err(DatabaseProblem::Corrupt),
     }
-    if found.is_none() {
-        transaction.execute(
-            "INSERT INTO trailhead_schema (version) VALUES (?1)",
-            [VERSION],
-        )?;
-    } else {
-        transaction.execute("UPDATE trailhead_schema SET version = ?1", [VERSION])?;
+}
+
+/// Brings `connection`'s database to [`VERSION`], if it is empty or a store no
+/// newer than this build; anything else is refused before a byte is written.
+pub(super) fn migrate(connection: &mut Connection) -> Result<(), DatabaseProblem> {
+    let fail = |error: rusqlite::Error| problem(&error);
+    let transaction = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(fail)?;
+    // Looked at again under the write lock: the file may have changed since
+    // the read-only look, and a refusal here rolls back a transaction that
+    // wrote nothing.
+    let from = match contents(&transaction)? {
+        Contents::Empty => None,
+        Contents::Store { version } if version > VERSION => {
+            return Err(DatabaseProblem::NewerSchema {
+                found: version,
+                supported: VERSION,
+            });
+        }
+        Contents::Store { version } if version < 0 => return Err(DatabaseProblem::Corrupt),
+        Contents::Store { version } => Some(version),
+        Contents::Foreign => return Err(DatabaseProblem::NotATrailheadStore),
+    };
+    if from == Some(VERSION) {
+        return Ok(());
     }
-    transaction.commit()?;
-    Ok(Migrated::Current)
+    let apply = || -> rusqlite::Result<()> {
+        if from.is_none() {
+            transaction
+                .execute_batch("CREATE TABLE trailhead_schema (version INTEGER NOT NULL)")?;
+        }
+        let done = usize::try_from(from.unwrap_or(0)).unwrap_or(0);
+        for migration in &MIGRATIONS[done..] {
+            transaction.execute_batch(migration)?;
+        }
+        if from.is_none() {
+            transaction.execute(
+                "INSERT INTO trailhead_schema (version) VALUES (?1)",
+                [VERSION],
+            )?;
+        } else {
+            transaction.execute("UPDATE trailhead_schema SET version = ?1", [VERSION])?;
+        }
+        Ok(())
+    };
+    apply().map_err(|error| match error.sqlite_error_code() {
+        // A migration's SQL failed (a table it alters is missing, one it
+        // creates exists): the store is not what its version says.
+        Some(ErrorCode::Unknown) => DatabaseProblem::Corrupt,
+        _ => problem(&error),
+    })?;
+    transaction.commit().map_err(fail)
 }

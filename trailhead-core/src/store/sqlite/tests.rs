@@ -7,7 +7,7 @@ use crate::store::{
 };
 use crate::{RunId, StepKey, StoreError};
 
-fn record(id: &str) -> RunRecord {
+pub(super) fn record(id: &str) -> RunRecord {
     RunRecord {
         id: RunId::new(id),
         workflow: "w".to_owned(),
@@ -22,7 +22,7 @@ fn record(id: &str) -> RunRecord {
     }
 }
 
-fn step(key: &str, value: serde_json::Value) -> StepRecord {
+pub(super) fn step(key: &str, value: serde_json::Value) -> StepRecord {
     StepRecord {
         key: key.parse::<StepKey>().unwrap(),
         outcome: StepOutcome::Completed(value),

@@ -255,10 +255,17 @@ fn run_of(write: &Write) -> RunId {
     }
 }
 
+/// A primary key already taken: the record exists. Any other constraint
+/// failing means damage, and goes to [`database_error`] as `Corrupt`.
 fn is_constraint(error: &rusqlite::Error) -> bool {
     matches!(
-        error.sqlite_error_code(),
-        Some(ErrorCode::ConstraintViolation)
+        error,
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    failure.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                )
     )
 }
 
@@ -565,11 +572,16 @@ fn receive(
 const RETIRED: &str = "outcome LIKE '{\"Failed\"%' OR key LIKE 'undo:%'
     OR 'undo:' || key IN (SELECT key FROM steps AS undo WHERE undo.run_id = steps.run_id)";
 
-/// Why a write to `run` changed nothing: no such run, or it finished.
+/// Why a write to `run` changed nothing: no such run, or it finished. The
+/// status is read, not just the row's presence, so a run its index finds but
+/// whose record is gone (it reads as `NULL`) is reported `Corrupt`, not
+/// finished.
 fn missing_or_finished(connection: &Connection, path: &Path, run: &RunId) -> StoreError {
-    let exists = connection.query_row("SELECT 1 FROM runs WHERE id = ?1", [run.as_str()], |_| {
-        Ok(())
-    });
+    let exists = connection.query_row(
+        "SELECT status FROM runs WHERE id = ?1",
+        [run.as_str()],
+        |row| row.get::<_, String>(0).map(drop),
+    );
     match exists {
         Ok(()) => StoreError::RunFinished { run: run.clone() },
         Err(rusqlite::Error::QueryReturnedNoRows) => StoreError::UnknownRun { run: run.clone() },
