@@ -93,6 +93,14 @@ pub use store::{
 };
 pub use workflow::Workflow;
 
+// Hidden, and here only so that rustc's messages about a workflow's types
+// name these traits by their short names (`Journaled`, not
+// `trailhead::__private::Journaled`); generated code uses `__private`.
+#[doc(hidden)]
+pub use __private::{
+    CallableWorkflow, FanOutItems, IntoWorkflowError, Journaled, StepResult, StepReturn,
+};
+
 #[doc = include_str!("../docs/dsl.md")]
 #[macro_export]
 macro_rules! workflow {

@@ -67,20 +67,30 @@ impl StepExpander<'_> {
                 }
             }
         };
+        // Through `StepReturn`, every token at the step's function: what rustc
+        // says about the function's result lands there, once.
         let (prelude, invoke) = if step.syntax.blocking.is_some() {
             let (bindings, call) = self.owned_call(&step.syntax.target);
-            let method = syn::Ident::new("step_blocking", span);
-            let invoke = quote!(#ctx.#method(#name, #path, #policy, move || #call, #retry_if));
+            let thunk = quote!(move || #call);
+            let invoke = quote_spanned! {span=>
+                <_ as #private::StepReturn>::blocking(
+                    #ctx, #name, #path, #policy, #thunk, #retry_if,
+                )
+            };
             (bindings, invoke)
         } else if step.options.retry.is_some() {
-            let call = self.call_tokens(&step.syntax.target);
-            let method = syn::Ident::new("step", span);
-            let invoke = quote!(#ctx.#method(#name, #path, #policy, || #call, #retry_if));
+            let thunk = self.thunk(&step.syntax.target);
+            let invoke = quote_spanned! {span=>
+                <_ as #private::StepReturn>::retried(
+                    #ctx, #name, #path, #policy, #thunk, #retry_if,
+                )
+            };
             (TokenStream::new(), invoke)
         } else {
-            let call = self.call_tokens(&step.syntax.target);
-            let method = syn::Ident::new("step_once", span);
-            let invoke = quote!(#ctx.#method(#name, #path, #policy, || #call));
+            let thunk = self.thunk(&step.syntax.target);
+            let invoke = quote_spanned! {span=>
+                <_ as #private::StepReturn>::once(#ctx, #name, #path, #policy, #thunk)
+            };
             (TokenStream::new(), invoke)
         };
         self.finish(&prelude, &invoke, &step.options, (name, &path), span)
@@ -144,15 +154,18 @@ impl StepExpander<'_> {
         };
         let span = func_span(func);
         let ctx = ctx_at(span);
-        let call_fn = quote_spanned!(span=> #func::__call);
         let args = parenthesized(self.args(args), *paren_span);
-        // `__call` checks the arguments against the workflow's parameters. When
-        // `func` is not a workflow, `assert_workflow` says so; the failed path then
-        // keeps the compiler from repeating it at every use of the call.
+        // `CallableWorkflow` is implemented by each workflow's struct, whose
+        // typed `__call` checks the arguments against its parameters. For
+        // anything else rustc says "not a workflow" at `func`, once: the
+        // workflow type is then unknown, which silences the rest of the call.
+        // The target is bound to a name at `func` so that both places rustc
+        // may point at are the same token.
+        let target = syn::Ident::new("__call_target", span);
         let call_value = local("__call");
-        let prelude = quote! {
-            let _ = #private::assert_workflow(#func);
-            let #call_value = #call_fn #args;
+        let prelude = quote_spanned! {span=>
+            let #target = #func;
+            let #call_value = <_ as #private::CallableWorkflow>::workflow(#target).__call #args;
         };
         let invoke = quote!(#ctx.call(#name, #path, #call_value.0, #call_value.1));
         self.finish(&prelude, &invoke, &call.options, (name, &path), span)
@@ -204,17 +217,20 @@ impl StepExpander<'_> {
             // `.fallback(step f(x))`: a step instead, then its value as above.
             Some(_) if let Some(target) = &options.fallback_step => {
                 let ctx = ctx_at(span);
-                let call = self.call_tokens(target);
+                let thunk = self.thunk(target);
                 let name = format!("{site}.fallback");
                 let instead = local("__instead");
+                let fallback = quote_spanned! {target.span()=>
+                    <_ as #private::StepReturn>::once(
+                        #ctx, #name, #path, #private::StepPolicy::new(), #thunk,
+                    )
+                    .await
+                };
                 quote! {{
                     if !#error.failure.falls_back() {
                         #give_up;
                     }
-                    let #instead = match #ctx
-                        .step_once(#name, #path, #private::StepPolicy::new(), || #call)
-                        .await
-                    {
+                    let #instead = match #fallback {
                         ::core::result::Result::Ok(#value) => #value,
                         ::core::result::Result::Err(#error) => {
                             return ::core::result::Result::Err(
@@ -248,9 +264,10 @@ impl StepExpander<'_> {
             }
             None => invoke.clone(),
         };
+        let awaited = quote_spanned!(span=> #invoke.await);
         quote! {{
             #prelude
-            match #invoke.await {
+            match #awaited {
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(#error) => #failed,
             }
@@ -269,6 +286,13 @@ impl StepExpander<'_> {
     fn args(&self, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) -> TokenStream {
         let args = args.iter().map(|arg| self.user(arg));
         quote!(#(#args),*)
+    }
+
+    /// `|| call`: the closure is the macro's (lints on it are not the
+    /// user's), the call the user's.
+    fn thunk(&self, target: &Target) -> TokenStream {
+        let call = self.call_tokens(target);
+        quote!(|| #call)
     }
 
     /// The call as the user wrote it, spans kept.

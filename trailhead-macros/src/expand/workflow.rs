@@ -64,18 +64,21 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
 
             #compensation
 
-            #[allow(clippy::let_unit_value, clippy::needless_return, unused_mut)]
-            fn execute<'__run>(
+            // An `async fn` with the declared result, so that a tail or a
+            // `return` of another type is a mismatch at the user's expression.
+            #[allow(
+                clippy::let_unit_value,
+                clippy::needless_return,
+                clippy::unused_async,
+                unused_mut
+            )]
+            async fn execute<'__run>(
                 self,
                 #ctx: &'__run #private::RunContext,
                 #input: <Self as #private::Workflow>::Input,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#ok_type, #err_type>,
-            > + ::core::marker::Send + '__run {
-                async move {
-                    #bind_input
-                    #body
-                }
+            ) -> ::core::result::Result<#ok_type, #err_type> {
+                #bind_input
+                #body
             }
         }
     }
@@ -103,6 +106,17 @@ pub(super) fn items(
     let name_str = name.to_string();
     let mermaid = &diagram.text;
     let hash = diagram.hash;
+    // Named at the workflow's name, so that rustc's "method defined here"
+    // under a `call` with wrong arguments points there.
+    let call_fn = syn::Ident::new("__call", name.span());
+    let call_fn = quote! {
+        /// Not public API: the workflow and its input, for `call`.
+        #[doc(hidden)]
+        #[allow(clippy::unused_unit, clippy::unused_self)]
+        #vis fn #call_fn(self, #(#args: #types),*) -> (Self, <Self as #private::Workflow>::Input) {
+            (#name, #input_value)
+        }
+    };
     let run_doc = format!(
         " Runs `{name}` on `engine` to completion: `engine.start({name}, input)` \
          followed by `result()`, as one typed function."
@@ -136,11 +150,16 @@ pub(super) fn items(
                 engine.run(#name, #input_value).await
             }
 
-            /// Not public API: the workflow and its input, for `call`.
-            #[doc(hidden)]
-            #[allow(clippy::unused_unit)]
-            #vis fn __call(#(#args: #types),*) -> (Self, <Self as #private::Workflow>::Input) {
-                (#name, #input_value)
+            #call_fn
+        }
+
+        // What `call` checks its target with; not recommended, so that rustc
+        // does not list the workflows when something else is called.
+        #[diagnostic::do_not_recommend]
+        impl #private::CallableWorkflow for #name {
+            type Workflow = #name;
+            fn workflow(self) -> Self {
+                self
             }
         }
     }

@@ -1,0 +1,193 @@
+//! The checks `workflow!` asks rustc to make at the user's tokens.
+//!
+//! Generated code calls each step, call and fan-out through a trait
+//! written as `<_ as Trait>::method(..)` with every generated token located at
+//! the user's expression. rustc then judges the user's types at that one span:
+//! a mistake is one error there, worded by the trait's
+//! `#[diagnostic::on_unimplemented]`, with no note pointing into this crate
+//! (a bound on a function would add "required by a bound in …"). The
+//! `#[diagnostic::do_not_recommend]` impls make rustc report the trait the
+//! user missed (`Journaled`, not `Serialize` and `Deserialize` one by one)
+//! and keep it from listing the impls here as "implemented for".
+//!
+//! The traits are re-exported, hidden, at the crate root only so that
+//! rustc's messages name them by their short name.
+
+use std::fmt::Display;
+use std::future::Future;
+
+use super::{Journaled, StepResult};
+use crate::{RunContext, StepError, StepPolicy, Workflow};
+
+/// What a step's function returns, as the step runs it: a `Result` whose
+/// output the journal can hold and whose error can be shown.
+#[diagnostic::on_unimplemented(
+    message = "a step must return `Result<T, E>`, found `{Self}`",
+    label = "this step's function does not return a `Result`"
+)]
+pub trait StepReturn: StepResult + Sized {
+    /// [`RunContext::step_once`]: `f` is called once.
+    fn once<F, Fut>(
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        policy: StepPolicy,
+        f: F,
+    ) -> impl Future<Output = Result<Self::Ok, StepError<Self::Err>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Self>;
+
+    /// [`RunContext::step`]: `f` is called once per attempt.
+    fn retried<F, Fut, P>(
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        policy: StepPolicy,
+        f: F,
+        retry_if: P,
+    ) -> impl Future<Output = Result<Self::Ok, StepError<Self::Err>>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Self>,
+        P: Fn(&Self::Err) -> bool;
+
+    /// [`RunContext::step_blocking`]: `f` is called on the blocking pool.
+    fn blocking<F, P>(
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        policy: StepPolicy,
+        f: F,
+        retry_if: P,
+    ) -> impl Future<Output = Result<Self::Ok, StepError<Self::Err>>>
+    where
+        F: Fn() -> Self + Send + Sync + 'static,
+        Self: Send + 'static,
+        Self::Err: Send + 'static,
+        P: Fn(&Self::Err) -> bool;
+}
+
+// A blanket impl (its self type a parameter) so that rustc, finding a step
+// that returns `u32`, says `StepResult` is missing rather than listing this
+// impl.
+impl<R> StepReturn for R
+where
+    R: StepResult,
+    R::Ok: Journaled,
+    R::Err: Display,
+{
+    fn once<F, Fut>(
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        policy: StepPolicy,
+        f: F,
+    ) -> impl Future<Output = Result<R::Ok, StepError<R::Err>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = R>,
+    {
+        ctx.step_once(name, path, policy, f)
+    }
+
+    fn retried<F, Fut, P>(
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        policy: StepPolicy,
+        f: F,
+        retry_if: P,
+    ) -> impl Future<Output = Result<R::Ok, StepError<R::Err>>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = R>,
+        P: Fn(&R::Err) -> bool,
+    {
+        ctx.step(name, path, policy, f, retry_if)
+    }
+
+    fn blocking<F, P>(
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        policy: StepPolicy,
+        f: F,
+        retry_if: P,
+    ) -> impl Future<Output = Result<R::Ok, StepError<R::Err>>>
+    where
+        F: Fn() -> R + Send + Sync + 'static,
+        R: Send + 'static,
+        R::Err: Send + 'static,
+        P: Fn(&R::Err) -> bool,
+    {
+        ctx.step_blocking(name, path, policy, f, retry_if)
+    }
+}
+
+/// The target of a `call`: a workflow defined with `workflow!`, which
+/// implements this for its struct. Anything else has no impl, so
+/// `Self::Workflow` is unknown to rustc and the rest of the call is not
+/// checked again.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow",
+    label = "`call` needs a workflow defined with `workflow!`",
+    note = "to run a plain `async fn`, use `step` instead of `call`"
+)]
+pub trait CallableWorkflow {
+    /// The workflow.
+    type Workflow: Workflow;
+    /// The workflow, to call its typed `__call` on.
+    fn workflow(self) -> Self::Workflow;
+}
+
+/// What a fan-out goes over: anything `for` can iterate.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not something a fan-out can go over",
+    label = "expected a collection, a range or an iterator"
+)]
+pub trait FanOutItems: IntoIterator + Sized {
+    /// [`fan_out`](crate::parallel::fan_out): the body per item, at most
+    /// `limit` at once; the first error fails it.
+    fn fan_out<F, Fut, T, E>(
+        self,
+        limit: usize,
+        body: F,
+    ) -> impl Future<Output = Result<Vec<T>, E>>
+    where
+        F: Fn(u32, Self::Item) -> Fut,
+        Fut: Future<Output = Result<T, E>>;
+
+    /// [`fan_out_all`](crate::parallel::fan_out_all): every item's result.
+    fn fan_out_all<F, Fut, T, E>(
+        self,
+        limit: usize,
+        body: F,
+    ) -> impl Future<Output = Vec<Result<T, E>>>
+    where
+        F: Fn(u32, Self::Item) -> Fut,
+        Fut: Future<Output = Result<T, E>>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<I: IntoIterator> FanOutItems for I {
+    fn fan_out<F, Fut, T, E>(self, limit: usize, body: F) -> impl Future<Output = Result<Vec<T>, E>>
+    where
+        F: Fn(u32, I::Item) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        crate::parallel::fan_out(limit, self, body)
+    }
+
+    fn fan_out_all<F, Fut, T, E>(
+        self,
+        limit: usize,
+        body: F,
+    ) -> impl Future<Output = Vec<Result<T, E>>>
+    where
+        F: Fn(u32, I::Item) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        crate::parallel::fan_out_all(limit, self, body)
+    }
+}
