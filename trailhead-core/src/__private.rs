@@ -15,12 +15,12 @@ pub use crate::compensation::generated::{
 pub use crate::compensation::{Compensation, UndoFuture};
 pub use crate::parallel::{Done, Node, Slot, fan_out, fan_out_all, run_graph};
 pub use crate::{
-    Backoff, Classify, ErrorClass, RetryPolicy, RunContext, StepError, StepKey, StepPolicy,
-    Workflow,
+    Backoff, Classify, ErrorClass, RetryPolicy, RunContext, SignalSpec, StepError, StepKey,
+    StepPolicy, Workflow,
 };
 
 mod checks;
-pub use checks::{CallableWorkflow, FanOutItems, StepReturn};
+pub use checks::{CallableWorkflow, FanOutItems, SameSignalType, SignalValue, StepReturn};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -87,6 +87,22 @@ impl<T, E> StepResult for Result<T, E> {
     fn into_result(self) -> Result<T, E> {
         self
     }
+}
+
+/// Checks a signal's encoded payload against the signal's declared type.
+pub type SignalCheck = fn(&serde_json::Value) -> Result<(), BoxError>;
+
+/// A decoding error, whatever the codec.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Whether `payload`, a signal's value as the store keeps it, decodes as `T`:
+/// the one place that knows how signal payloads are encoded.
+///
+/// # Errors
+///
+/// The decoder's, when it does not.
+pub fn signal_accepts<T: Journaled>(payload: &serde_json::Value) -> Result<(), BoxError> {
+    T::from_journal(payload).map(drop).map_err(Into::into)
 }
 
 /// A step's failure converted into the workflow's error type `W`.

@@ -1,6 +1,6 @@
 //! The checks `workflow!` asks rustc to make at the user's tokens.
 //!
-//! Generated code calls each step, call and fan-out through a trait
+//! Generated code calls each step, call, fan-out and signal through a trait
 //! written as `<_ as Trait>::method(..)` with every generated token located at
 //! the user's expression. rustc then judges the user's types at that one span:
 //! a mistake is one error there, worded by the trait's
@@ -13,11 +13,17 @@
 //! The traits are re-exported, hidden, at the crate root only so that
 //! rustc's messages name them by their short name.
 
+use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::{Journaled, StepResult};
-use crate::{RunContext, StepError, StepPolicy, Workflow};
+use crate::{Engine, EngineError, RunContext, RunId, StepError, StepPolicy, Workflow};
 
 /// What a step's function returns, as the step runs it: a `Result` whose
 /// output the journal can hold and whose error can be shown.
@@ -191,3 +197,98 @@ impl<I: IntoIterator> FanOutItems for I {
         crate::parallel::fan_out_all(limit, self, body)
     }
 }
+
+/// The declared type of a signal: what its sites receive and its typed
+/// sender sends.
+#[diagnostic::on_unimplemented(
+    message = "the type of this signal, `{Self}`, cannot be journaled",
+    label = "a signal's type must implement `serde::Serialize` and `serde::de::DeserializeOwned`",
+    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`"
+)]
+pub trait SignalValue: Sized {
+    /// Checks that an encoded payload decodes as `Self`.
+    const ACCEPTS: super::SignalCheck;
+
+    /// [`RunContext::signal`]. (`Self` is given as `PhantomData` rather
+    /// than named in the path: rustc then judges the impl as it does a
+    /// step's, one error.)
+    fn receive(
+        declared: PhantomData<Self>,
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        signal: &'static str,
+    ) -> impl Future<Output = Result<Self, StepError<Infallible>>>;
+
+    /// [`RunContext::signal_within`].
+    fn receive_within(
+        declared: PhantomData<Self>,
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        signal: &'static str,
+        within: Duration,
+    ) -> impl Future<Output = Result<Option<Self>, StepError<Infallible>>>;
+
+    /// Sends `value` as signal `signal` to run `run` of `workflow`.
+    fn send<W: Workflow>(
+        engine: &Engine,
+        run: &RunId,
+        workflow: W,
+        signal: &'static str,
+        value: Self,
+    ) -> impl Future<Output = Result<(), EngineError>>;
+}
+
+// Bounded on serde itself, not `Journaled`, so that rustc reports this
+// trait, with its message, for a type that misses either.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned + Send + 'static> SignalValue for T {
+    const ACCEPTS: super::SignalCheck = super::signal_accepts::<T>;
+
+    fn receive(
+        _: PhantomData<T>,
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        signal: &'static str,
+    ) -> impl Future<Output = Result<T, StepError<Infallible>>> {
+        ctx.signal(name, path, signal)
+    }
+
+    fn receive_within(
+        _: PhantomData<T>,
+        ctx: &RunContext,
+        name: &'static str,
+        path: &[u32],
+        signal: &'static str,
+        within: Duration,
+    ) -> impl Future<Output = Result<Option<T>, StepError<Infallible>>> {
+        ctx.signal_within(name, path, signal, within)
+    }
+
+    fn send<W: Workflow>(
+        engine: &Engine,
+        run: &RunId,
+        workflow: W,
+        signal: &'static str,
+        value: T,
+    ) -> impl Future<Output = Result<(), EngineError>> {
+        let _ = workflow;
+        engine.learn::<W>();
+        engine.signal_of(run, Some(W::NAME), signal, value)
+    }
+}
+
+/// Every site of a signal declares one type: the second site's type is
+/// `Self`, the first's `T`.
+#[diagnostic::on_unimplemented(
+    message = "this signal is declared as `{T}` at its first site, so it cannot be `{Self}` here",
+    label = "every site of a signal receives the same type"
+)]
+pub trait SameSignalType<T> {
+    /// Nothing: the check is that this exists.
+    fn same() {}
+}
+
+impl<T> SameSignalType<T> for T {}

@@ -11,6 +11,7 @@ use syn::Type;
 use super::paths::{ctx_at, local, loop_index};
 use super::policy::step_policy;
 use super::rewrite::deref_shared;
+use crate::model::signals::{SignalDecl, value_of};
 use crate::model::{Call, Signal, Site, Sleep, Step};
 use crate::parse::{SignalTimeout, SleepFor, StepOptions, Target};
 
@@ -19,6 +20,7 @@ pub(crate) struct StepExpander<'a> {
     pub(super) private: TokenStream,
     pub(super) err_type: &'a Type,
     pub(super) sites: &'a [Site],
+    pub(super) signals: &'a [SignalDecl<'a>],
     /// Names bound as shared references here (see `rewrite`); their uses are
     /// written `(*name)`.
     pub(super) shared: RefCell<BTreeSet<String>>,
@@ -116,16 +118,23 @@ impl StepExpander<'_> {
     }
 
     /// `signal "name"`: waits for the run's signal, its failure converted
-    /// like a step's; with `.timeout(..)` the value is an `Option`.
+    /// like a step's; with `.timeout(..)` the value is an `Option`. Said at
+    /// the declared type: whether it can be journaled, and at a later site
+    /// of the name, whether it is the first site's.
     pub(super) fn signal(&self, signal: &Signal<'_>) -> TokenStream {
         let private = &self.private;
-        let span = signal.syntax.signal_token.span;
+        let value = value_of(signal).expect("checked while lowering");
+        let span = syn::spanned::Spanned::span(value);
         let ctx = ctx_at(span);
         let name = &self.sites[signal.site].name;
         let path = key_path(signal.depth);
         let signal_name = &signal.syntax.name;
         let invoke = match &signal.syntax.timeout {
-            None => quote!(#ctx.signal(#name, #path, #signal_name)),
+            None => quote_spanned! {span=>
+                <_ as #private::SignalValue>::receive(
+                    ::core::marker::PhantomData::<#value>, #ctx, #name, #path, #signal_name,
+                )
+            },
             Some(timeout) => {
                 let within = match timeout {
                     SignalTimeout::Literal(lit) => {
@@ -134,10 +143,34 @@ impl StepExpander<'_> {
                     }
                     SignalTimeout::Expr(expr) => self.user(expr),
                 };
-                quote!(#ctx.signal_within(#name, #path, #signal_name, #within))
+                quote_spanned! {span=>
+                    <_ as #private::SignalValue>::receive_within(
+                        ::core::marker::PhantomData::<#value>, #ctx, #name, #path, #signal_name, #within,
+                    )
+                }
             }
         };
-        self.finish_plain(&invoke, (name, &path), span)
+        let first = self
+            .signals
+            .iter()
+            .find(|decl| decl.name == signal_name.value())
+            .filter(|decl| decl.first != signal.site);
+        let prelude = match first {
+            Some(first) => {
+                let first = first.value;
+                quote_spanned! {span=>
+                    <#value as #private::SameSignalType<#first>>::same();
+                }
+            }
+            None => TokenStream::new(),
+        };
+        self.finish(
+            &prelude,
+            &invoke,
+            &StepOptions::default(),
+            (name, &path),
+            span,
+        )
     }
 
     pub(super) fn call(&self, call: &Call<'_>) -> TokenStream {
