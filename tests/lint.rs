@@ -68,7 +68,23 @@ workflow! {
     pub workflow nothing() -> Result<(), trailhead::Error> {
         Ok(())
     }
+
+    /// Signals (with a typed sender), a fan-out and a constant pattern.
+    pub workflow waits(xs: Vec<u32>) -> Result<u32, trailhead::Error> {
+        let go: u32 = signal "go ahead";
+        let late: Option<u32> = signal "go ahead".timeout(1ms);
+        let each = parallel(limit = 2) for x in &xs {
+            step unit(*x)
+        };
+        let total = match go {
+            LIMIT => 0,
+            other => other + each.iter().sum::<u32>() + late.unwrap_or(0),
+        };
+        Ok(total)
+    }
 }
+
+const LIMIT: u32 = 1_000;
 
 #[tokio::test]
 async fn the_linted_workflows_run() {
@@ -76,4 +92,9 @@ async fn the_linted_workflows_run() {
     let total = everything::run(&engine, vec![0, 1, 2], true).await.unwrap();
     assert_eq!(total, 1 + 3 + 4 + 1 + 2 + 1 + 9);
     nothing::run(&engine).await.unwrap();
+    let handle = engine.start(waits, vec![1, 2]).await.unwrap();
+    waits::signal_go_ahead(&engine, handle.id(), 5)
+        .await
+        .unwrap();
+    assert_eq!(handle.result().await.unwrap(), 5 + 1 + 2);
 }

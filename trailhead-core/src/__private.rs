@@ -15,9 +15,12 @@ pub use crate::compensation::generated::{
 pub use crate::compensation::{Compensation, UndoFuture};
 pub use crate::parallel::{Done, Node, Slot, fan_out, fan_out_all, run_graph};
 pub use crate::{
-    Backoff, Classify, ErrorClass, RetryPolicy, RunContext, StepError, StepKey, StepPolicy,
-    Workflow,
+    Backoff, Classify, ErrorClass, RetryPolicy, RunContext, SignalSpec, StepError, StepKey,
+    StepPolicy, Workflow,
 };
+
+mod checks;
+pub use checks::{CallableWorkflow, FanOutItems, SameSignalType, SignalValue, StepReturn};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,7 +28,8 @@ use serde::de::DeserializeOwned;
 /// A step output the journal can hold.
 #[diagnostic::on_unimplemented(
     message = "the output of this step, `{Self}`, cannot be journaled",
-    label = "step output must implement `serde::Serialize` and `serde::de::DeserializeOwned`"
+    label = "step output must implement `serde::Serialize` and `serde::de::DeserializeOwned`",
+    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`"
 )]
 // serde is reached through methods rather than supertraits: a supertrait bound
 // would be reported again, once per supertrait, at every step that misses it.
@@ -45,6 +49,9 @@ pub trait Journaled: Send + Sized + 'static {
     fn from_journal(value: &serde_json::Value) -> Result<Self, serde_json::Error>;
 }
 
+// Not recommended: rustc then reports `Journaled` missing, once, instead of
+// `Serialize` and `Deserialize` one error each.
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Send + 'static> Journaled for T {
     fn to_journal(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::to_value(self)
@@ -69,6 +76,9 @@ pub trait StepResult {
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
 }
 
+// Not recommended: rustc would otherwise point at this impl ("implemented for
+// `Result<T, E>`") in the error about a step that returns something else.
+#[diagnostic::do_not_recommend]
 impl<T, E> StepResult for Result<T, E> {
     type Ok = T;
     type Err = E;
@@ -77,6 +87,22 @@ impl<T, E> StepResult for Result<T, E> {
     fn into_result(self) -> Result<T, E> {
         self
     }
+}
+
+/// Checks a signal's encoded payload against the signal's declared type.
+pub type SignalCheck = fn(&serde_json::Value) -> Result<(), BoxError>;
+
+/// A decoding error, whatever the codec.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Whether `payload`, a signal's value as the store keeps it, decodes as `T`:
+/// the one place that knows how signal payloads are encoded.
+///
+/// # Errors
+///
+/// The decoder's, when it does not.
+pub fn signal_accepts<T: Journaled>(payload: &serde_json::Value) -> Result<(), BoxError> {
+    T::from_journal(payload).map(drop).map_err(Into::into)
 }
 
 /// A step's failure converted into the workflow's error type `W`.
@@ -89,16 +115,14 @@ pub trait IntoWorkflowError<W> {
     fn into_workflow_error(self) -> W;
 }
 
+// Not recommended: rustc then says this trait's message (the workflow's error
+// type cannot receive the step's failure) instead of a bare `From` bound.
+#[diagnostic::do_not_recommend]
 impl<E, W: From<StepError<E>>> IntoWorkflowError<W> for StepError<E> {
     #[inline]
     fn into_workflow_error(self) -> W {
         W::from(self)
     }
-}
-
-/// Checks at compile time that `w` is a workflow.
-pub const fn assert_workflow<W: Workflow>(w: W) -> W {
-    w
 }
 
 /// The retry predicate that retries every error (for the runtime's own tests).

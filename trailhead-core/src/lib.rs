@@ -91,7 +91,16 @@ pub use store::{
     DatabaseProblem, FailedStep, FailureCause, MemoryStore, Retention, RunOutcome, RunRecord,
     RunStatus, SqliteStore, StepOutcome, StepRecord, Store, Synchronous,
 };
-pub use workflow::Workflow;
+pub use workflow::{SignalSpec, Workflow};
+
+// Hidden, and here only so that rustc's messages about a workflow's types
+// name these traits by their short names (`Journaled`, not
+// `trailhead::__private::Journaled`); generated code uses `__private`.
+#[doc(hidden)]
+pub use __private::{
+    CallableWorkflow, FanOutItems, IntoWorkflowError, Journaled, SameSignalType, SignalValue,
+    StepResult, StepReturn,
+};
 
 #[doc = include_str!("../docs/dsl.md")]
 #[macro_export]

@@ -80,6 +80,11 @@ pub trait Workflow: Copy + Send + Sync + 'static {
     /// How long a run may take, from when it was started, before it is
     /// stopped and rolled back (`#[deadline(30s)]` on the workflow).
     const DEADLINE: Option<std::time::Duration> = None;
+    /// The signals the definition waits for, one entry per name, with the
+    /// type each is declared as: [`Engine::signal`](crate::Engine::signal)
+    /// refuses other names and values of other types for runs of a
+    /// definition it knows.
+    const SIGNALS: &'static [SignalSpec] = &[];
 
     /// How the site named `site` (a step key's [`name`](crate::StepKey::name))
     /// is undone, if it is.
@@ -94,4 +99,83 @@ pub trait Workflow: Copy + Send + Sync + 'static {
         ctx: &'a RunContext,
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send + 'a;
+}
+
+/// A signal a workflow waits for: its name and the type its sites declare
+/// (`let approval: Approval = signal "approval";`).
+///
+/// `workflow!` lists them in [`Workflow::SIGNALS`]. With it, the engine
+/// checks a value sent with [`Engine::signal`](crate::Engine::signal) before
+/// storing it: a name the workflow does not wait for, or a value that does
+/// not decode as the declared type, is refused at the sender instead of
+/// failing the run when it receives the signal.
+///
+/// # Examples
+///
+/// ```
+/// use trailhead_core::SignalSpec;
+///
+/// const APPROVAL: SignalSpec = SignalSpec::of::<bool>("approval", "bool");
+/// assert_eq!(APPROVAL.name(), "approval");
+/// assert_eq!(APPROVAL.type_name(), "bool");
+/// ```
+#[derive(Clone, Copy)]
+pub struct SignalSpec {
+    name: &'static str,
+    type_name: &'static str,
+    accepts: crate::__private::SignalCheck,
+}
+
+impl SignalSpec {
+    /// Signal `name` of type `T`, whose name for messages is `type_name`
+    /// (the type as the workflow writes it).
+    pub const fn of<T: Serialize + DeserializeOwned + Send + 'static>(
+        name: &'static str,
+        type_name: &'static str,
+    ) -> Self {
+        Self::new(name, type_name, crate::__private::signal_accepts::<T>)
+    }
+
+    /// Not public API: what `workflow!` writes, with the check from
+    /// `__private::SignalValue`.
+    #[doc(hidden)]
+    pub const fn new(
+        name: &'static str,
+        type_name: &'static str,
+        accepts: crate::__private::SignalCheck,
+    ) -> Self {
+        Self {
+            name,
+            type_name,
+            accepts,
+        }
+    }
+
+    /// The signal's name, as `signal "name"` writes it.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The declared type, as the workflow writes it.
+    pub const fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// Whether `payload`, a value as the store keeps it, decodes as the
+    /// declared type.
+    pub(crate) fn accepts(
+        &self,
+        payload: &serde_json::Value,
+    ) -> Result<(), crate::__private::BoxError> {
+        (self.accepts)(payload)
+    }
+}
+
+impl std::fmt::Debug for SignalSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalSpec")
+            .field("name", &self.name)
+            .field("type_name", &self.type_name)
+            .finish_non_exhaustive()
+    }
 }

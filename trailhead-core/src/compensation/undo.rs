@@ -272,11 +272,12 @@ impl Rollback<'_> {
         let Some(record) = self.engine.store().run(&child).await? else {
             return Ok(()); // a call replayed from a journal whose child is gone
         };
-        if !matches!(
-            record.status,
-            RunStatus::Completed | RunStatus::Compensating
-        ) {
-            return Ok(());
+        let started = Instant::now();
+        match record.status {
+            RunStatus::Completed | RunStatus::Compensating => {}
+            // Undone already (a stop came before this run journaled it).
+            RunStatus::Compensated => return self.child_undone(journal, key, started).await,
+            _ => return Ok(()),
         }
         // A completed child ends compensated, its output kept; a resumed
         // rollback keeps the outcome recorded when it began.
@@ -288,7 +289,6 @@ impl Rollback<'_> {
             Some(outcome) => outcome,
             None => RunOutcome::Cancelled,
         };
-        let started = Instant::now();
         let Undone {
             journal: child_journal,
             result,
@@ -311,6 +311,16 @@ impl Rollback<'_> {
                 error: format!("child run `{child}`: compensation of `{step}` failed: {error}"),
             });
         }
+        self.child_undone(journal, key, started).await
+    }
+
+    /// Journals the undo of the `call` at `key`, whose child run is undone.
+    async fn child_undone(
+        &self,
+        journal: &dyn Journal,
+        key: &StepKey,
+        started: Instant,
+    ) -> Result<(), RollbackFailed> {
         let clock = self.engine.clock();
         journal
             .record_step(StepRecord {

@@ -13,6 +13,7 @@ mod live;
 mod retention;
 mod run;
 mod shutdown;
+mod signal;
 mod suspend;
 
 use std::collections::HashMap;
@@ -136,6 +137,8 @@ struct Inner {
     sweeper: retention::Sweeper,
     /// Whether the engine is shutting down, and the signal to stop runs.
     shutdown: shutdown::Shutdown,
+    /// The definitions met so far, to check the signals sent to their runs.
+    definitions: signal::Definitions,
 }
 
 impl Engine {
@@ -164,13 +167,23 @@ impl Engine {
     /// run waits for it or while the process running it is down. Signals of
     /// one name are received in the order sent.
     ///
+    /// When this engine knows the run's definition (it started or resumed a
+    /// run of that workflow, or sent it a signal through the workflow's typed
+    /// sender, `review::signal_approval(&engine, &run, value)`), the signal is
+    /// checked first and nothing is stored if it is refused. A run whose
+    /// definition this process has not met gets the signal unchecked: a value
+    /// of the wrong type then fails the receiving step, with a
+    /// [`StoreError::Decode`] naming the run and the step. The typed sender
+    /// checks the type at compile time instead.
+    ///
     /// # Errors
     ///
     /// [`EngineError::UnknownRun`] if there is no such run,
     /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it finished,
-    /// and [`EngineError::Encode`] if `value` does not serialize. A value of the
-    /// wrong type fails the receiving step, with a [`StoreError::Decode`] naming
-    /// the run and the step.
+    /// [`EngineError::Encode`] if `value` does not serialize; for a run of a
+    /// known definition, [`EngineError::UnknownSignal`] if the workflow
+    /// waits for no signal `name` and [`EngineError::SignalType`] if `value`
+    /// does not decode as the type it declares.
     ///
     /// # Cancel safety
     ///
@@ -181,21 +194,7 @@ impl Engine {
         name: &str,
         value: T,
     ) -> Result<(), EngineError> {
-        let payload = serde_json::to_value(value).map_err(|source| EngineError::Encode {
-            run: run.clone(),
-            what: "signal",
-            source,
-        })?;
-        match self.store().send_signal(run, name, payload).await {
-            Ok(()) => {}
-            Err(StoreError::UnknownRun { run }) => return Err(EngineError::UnknownRun { run }),
-            Err(error) => return Err(EngineError::Store(error)),
-        }
-        let waiter = self.signal_waiters().get(run).cloned();
-        if let Some(waiter) = waiter {
-            waiter.notify_waiters();
-        }
-        Ok(())
+        self.signal_of(run, None, name, value).await
     }
 
     /// Cancels run `run` by its id: a run of this engine stops as with
@@ -862,6 +861,7 @@ impl EngineBuilder {
                 events: EventBus::default(),
                 resources: self.resources,
                 signal_waiters: std::sync::Mutex::default(),
+                definitions: signal::Definitions::default(),
                 active: std::sync::Mutex::default(),
                 suspended: suspend::Suspended::default(),
                 clock: context::RunClock::start(),

@@ -71,6 +71,7 @@ impl Engine {
         workflow: W,
         input: W::Input,
     ) -> Result<impl Future<Output = RunEnd<W>> + Send + 'static, LaunchError> {
+        self.learn::<W>();
         let record = RunRecord {
             id: launch.run.clone(),
             workflow: W::NAME.to_owned(),
@@ -116,6 +117,7 @@ impl Engine {
         launch: &Launch,
         workflow: W,
     ) -> Result<impl Future<Output = RunEnd<W>> + Send + 'static + use<W>, LaunchError> {
+        self.learn::<W>();
         let (ctx, start, journaled) = self
             .load::<W>(&launch.run, launch.cancel.clone(), launch.parent.is_none())
             .await?;

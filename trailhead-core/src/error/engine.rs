@@ -88,6 +88,40 @@ pub enum EngineError {
         /// The run left unfinished.
         run: RunId,
     },
+    /// A signal the run's workflow does not wait for: no `signal "name"` in
+    /// its definition. Nothing was stored.
+    #[error(
+        "run `{run}` of `{workflow}` waits for no signal `{signal}`; its signals: {}",
+        list(declared)
+    )]
+    UnknownSignal {
+        /// The run the signal was sent to.
+        run: RunId,
+        /// The run's workflow.
+        workflow: String,
+        /// The signal's name as sent.
+        signal: String,
+        /// The signals the workflow declares.
+        declared: Vec<&'static str>,
+    },
+    /// A signal's value does not decode as the type the run's workflow
+    /// declares for it. Nothing was stored.
+    #[error(
+        "signal `{signal}` of run `{run}` (`{workflow}`) is declared as `{expected}`, \
+         and the value sent does not decode as that: {source}"
+    )]
+    SignalType {
+        /// The run the signal was sent to.
+        run: RunId,
+        /// The run's workflow.
+        workflow: String,
+        /// The signal's name.
+        signal: String,
+        /// The declared type, as the workflow writes it.
+        expected: &'static str,
+        /// Why the value does not decode.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// The task running the workflow panicked or was aborted.
     #[error("the task of run `{run}` failed: {message}")]
     TaskFailed {
@@ -108,10 +142,24 @@ impl EngineError {
             | Self::Decode { run, .. }
             | Self::DefinitionChanged { run, .. }
             | Self::OtherWorkflow { run, .. }
+            | Self::UnknownSignal { run, .. }
+            | Self::SignalType { run, .. }
             | Self::TaskFailed { run, .. }
             | Self::Interrupted { run } => Some(run),
             Self::ShuttingDown { run, .. } => run.as_ref(),
             Self::Store(error) => error.run(),
         }
     }
+}
+
+/// `` `a`, `b` `` for a list of names, `none` for an empty one.
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        return "none".to_owned();
+    }
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

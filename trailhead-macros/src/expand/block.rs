@@ -85,6 +85,7 @@ impl StepExpander<'_> {
                 let scrutinee = self.rust(&branch.scrutinee);
                 let arms = branch.arms.iter().map(|arm| {
                     let pat = &arm.syntax.pat;
+                    let lint = constants_lint(pat);
                     self.shadowed(bound_names(pat), || {
                         let guard = arm.guard.as_ref().map(|guard| {
                             let guard = self.rust(guard);
@@ -92,7 +93,7 @@ impl StepExpander<'_> {
                         });
                         let arrow = &arm.syntax.fat_arrow;
                         let body = self.node(&arm.body);
-                        quote!(#pat #guard #arrow #body,)
+                        quote!(#lint #pat #guard #arrow #body,)
                     })
                 });
                 quote!(#match_token #scrutinee { #(#arms)* })
@@ -209,4 +210,34 @@ fn let_names(cond: &syn::Expr) -> Vec<String> {
         }
         _ => Vec::new(),
     }
+}
+
+/// `#[deny(non_snake_case)]` for an arm whose pattern names a constant,
+/// at that name.
+///
+/// The workflow's graph reads `LIMIT =>` as a constant, not a binding, as
+/// Rust does when a constant `LIMIT` is in scope. When none is (a typo, a
+/// variant not imported), Rust binds the name instead and the arm matches
+/// anything; that binding then breaks the snake-case rule, which this makes
+/// an error on the pattern. (The level covers the arm's body too, where a
+/// non-snake-case binding is then an error rather than a warning.)
+fn constants_lint(pat: &syn::Pat) -> Option<TokenStream> {
+    struct First(Option<proc_macro2::Span>);
+    impl<'ast> syn::visit::Visit<'ast> for First {
+        fn visit_pat_ident(&mut self, node: &'ast syn::PatIdent) {
+            let name = node.ident.to_string();
+            if self.0.is_none()
+                && node.subpat.is_none()
+                && !bound_names(&syn::Pat::Ident(node.clone())).contains(&name)
+            {
+                self.0 = Some(node.ident.span());
+            }
+            syn::visit::visit_pat_ident(self, node);
+        }
+    }
+    let mut first = First(None);
+    syn::visit::Visit::visit_pat(&mut first, pat);
+    let span = first.0?;
+    // `bindings_with_variant_name` would say it a second time for a variant.
+    Some(quote::quote_spanned!(span=> #[deny(non_snake_case)] #[allow(bindings_with_variant_name)]))
 }

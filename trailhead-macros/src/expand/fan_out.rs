@@ -42,19 +42,32 @@ impl StepExpander<'_> {
         });
         let values = local("__values");
         let error = local("__error");
-        let (items_local, limit_local) = (local("__items"), local("__limit"));
+        // Through `FanOutItems`, at the items: a value `for` cannot go over is
+        // one error there (the item type is then unknown, so the body is not
+        // judged again). The items' local is named at the same token for that.
+        let span = syn::spanned::Spanned::span(fan_out.expr.expr);
+        let items_local = syn::Ident::new("__fan_out_items", span);
+        let limit_local = local("__limit");
         let closure = quote! {
             move |#item_index: u32, #pat| async move {
                 let #index: u32 = #item_index;
                 ::core::result::Result::<_, #err_type>::Ok({ #body })
             }
         };
+        let method = if fan_out.syntax.collect_all {
+            quote_spanned!(span=> fan_out_all)
+        } else {
+            quote_spanned!(span=> fan_out)
+        };
+        let run = quote_spanned! {span=>
+            <_ as #private::FanOutItems>::#method(#items_local, #limit_local, #closure).await
+        };
         if fan_out.syntax.collect_all {
             return quote! {{
                 let #items_local = #items;
                 let #limit_local: usize = #limit;
                 #share
-                #private::fan_out_all(#limit_local, #items_local, #closure).await
+                #run
             }};
         }
         quote! {{
@@ -62,13 +75,7 @@ impl StepExpander<'_> {
             let #items_local = #items;
             let #limit_local: usize = #limit;
             #share
-            match #private::fan_out(
-                #limit_local,
-                #items_local,
-                #closure,
-            )
-            .await
-            {
+            match #run {
                 ::core::result::Result::Ok(#values) => #values,
                 ::core::result::Result::Err(#error) => {
                     return ::core::result::Result::Err(#error);

@@ -11,6 +11,7 @@ use syn::Type;
 use super::paths::{ctx_at, local, loop_index};
 use super::policy::step_policy;
 use super::rewrite::deref_shared;
+use crate::model::signals::{SignalDecl, value_of};
 use crate::model::{Call, Signal, Site, Sleep, Step};
 use crate::parse::{SignalTimeout, SleepFor, StepOptions, Target};
 
@@ -19,6 +20,7 @@ pub(crate) struct StepExpander<'a> {
     pub(super) private: TokenStream,
     pub(super) err_type: &'a Type,
     pub(super) sites: &'a [Site],
+    pub(super) signals: &'a [SignalDecl<'a>],
     /// Names bound as shared references here (see `rewrite`); their uses are
     /// written `(*name)`.
     pub(super) shared: RefCell<BTreeSet<String>>,
@@ -67,26 +69,34 @@ impl StepExpander<'_> {
                 }
             }
         };
+        // Through `StepReturn`, every token at the step's function: what rustc
+        // says about the function's result lands there, once.
         let journal_error = journal_error(private);
         let (prelude, invoke) = if step.syntax.blocking.is_some() {
             let (bindings, call) = self.owned_call(&step.syntax.target);
-            let method = syn::Ident::new("step_blocking", span);
-            let invoke = quote!(
-                #ctx.#method(#name, #path, #policy, move || #call, #retry_if, #journal_error)
-            );
+            let thunk = quote!(move || #call);
+            let invoke = quote_spanned! {span=>
+                <_ as #private::StepReturn>::blocking(
+                    #ctx, #name, #path, #policy, #thunk, #retry_if, #journal_error,
+                )
+            };
             (bindings, invoke)
         } else if step.options.retry.is_some() {
-            let call = self.call_tokens(&step.syntax.target);
-            let method = syn::Ident::new("step", span);
-            let invoke =
-                quote!(#ctx.#method(#name, #path, #policy, || #call, #retry_if, #journal_error));
+            let thunk = self.thunk(&step.syntax.target);
+            let invoke = quote_spanned! {span=>
+                <_ as #private::StepReturn>::retried(
+                    #ctx, #name, #path, #policy, #thunk, #retry_if, #journal_error,
+                )
+            };
             (TokenStream::new(), invoke)
         } else {
-            let call = self.call_tokens(&step.syntax.target);
-            let method = syn::Ident::new("step_once", span);
+            let thunk = self.thunk(&step.syntax.target);
             let classify = classify(private);
-            let invoke =
-                quote!(#ctx.#method(#name, #path, #policy, || #call, #classify, #journal_error));
+            let invoke = quote_spanned! {span=>
+                <_ as #private::StepReturn>::once(
+                    #ctx, #name, #path, #policy, #thunk, #classify, #journal_error,
+                )
+            };
             (TokenStream::new(), invoke)
         };
         self.finish(&prelude, &invoke, &step.options, (name, &path), span)
@@ -112,16 +122,23 @@ impl StepExpander<'_> {
     }
 
     /// `signal "name"`: waits for the run's signal, its failure converted
-    /// like a step's; with `.timeout(..)` the value is an `Option`.
+    /// like a step's; with `.timeout(..)` the value is an `Option`. Said at
+    /// the declared type: whether it can be journaled, and at a later site
+    /// of the name, whether it is the first site's.
     pub(super) fn signal(&self, signal: &Signal<'_>) -> TokenStream {
         let private = &self.private;
-        let span = signal.syntax.signal_token.span;
+        let value = value_of(signal).expect("checked while lowering");
+        let span = syn::spanned::Spanned::span(value);
         let ctx = ctx_at(span);
         let name = &self.sites[signal.site].name;
         let path = key_path(signal.depth);
         let signal_name = &signal.syntax.name;
         let invoke = match &signal.syntax.timeout {
-            None => quote!(#ctx.signal(#name, #path, #signal_name)),
+            None => quote_spanned! {span=>
+                <_ as #private::SignalValue>::receive(
+                    ::core::marker::PhantomData::<#value>, #ctx, #name, #path, #signal_name,
+                )
+            },
             Some(timeout) => {
                 let within = match timeout {
                     SignalTimeout::Literal(lit) => {
@@ -130,10 +147,34 @@ impl StepExpander<'_> {
                     }
                     SignalTimeout::Expr(expr) => self.user(expr),
                 };
-                quote!(#ctx.signal_within(#name, #path, #signal_name, #within))
+                quote_spanned! {span=>
+                    <_ as #private::SignalValue>::receive_within(
+                        ::core::marker::PhantomData::<#value>, #ctx, #name, #path, #signal_name, #within,
+                    )
+                }
             }
         };
-        self.finish_plain(&invoke, (name, &path), span)
+        let first = self
+            .signals
+            .iter()
+            .find(|decl| decl.name == signal_name.value())
+            .filter(|decl| decl.first != signal.site);
+        let prelude = match first {
+            Some(first) => {
+                let first = first.value;
+                quote_spanned! {span=>
+                    <#value as #private::SameSignalType<#first>>::same();
+                }
+            }
+            None => TokenStream::new(),
+        };
+        self.finish(
+            &prelude,
+            &invoke,
+            &StepOptions::default(),
+            (name, &path),
+            span,
+        )
     }
 
     pub(super) fn call(&self, call: &Call<'_>) -> TokenStream {
@@ -150,15 +191,18 @@ impl StepExpander<'_> {
         };
         let span = func_span(func);
         let ctx = ctx_at(span);
-        let call_fn = quote_spanned!(span=> #func::__call);
         let args = parenthesized(self.args(args), *paren_span);
-        // `__call` checks the arguments against the workflow's parameters. When
-        // `func` is not a workflow, `assert_workflow` says so; the failed path then
-        // keeps the compiler from repeating it at every use of the call.
+        // `CallableWorkflow` is implemented by each workflow's struct, whose
+        // typed `__call` checks the arguments against its parameters. For
+        // anything else rustc says "not a workflow" at `func`, once: the
+        // workflow type is then unknown, which silences the rest of the call.
+        // The target is bound to a name at `func` so that both places rustc
+        // may point at are the same token.
+        let target = syn::Ident::new("__call_target", span);
         let call_value = local("__call");
-        let prelude = quote! {
-            let _ = #private::assert_workflow(#func);
-            let #call_value = #call_fn #args;
+        let prelude = quote_spanned! {span=>
+            let #target = #func;
+            let #call_value = <_ as #private::CallableWorkflow>::workflow(#target).__call #args;
         };
         let invoke = quote!(#ctx.call(#name, #path, #call_value.0, #call_value.1));
         self.finish(&prelude, &invoke, &call.options, (name, &path), span)
@@ -210,19 +254,23 @@ impl StepExpander<'_> {
             // `.fallback(step f(x))`: a step instead, then its value as above.
             Some(_) if let Some(target) = &options.fallback_step => {
                 let ctx = ctx_at(span);
-                let call = self.call_tokens(target);
+                let thunk = self.thunk(target);
                 let name = format!("{site}.fallback");
                 let instead = local("__instead");
                 let classify = classify(private);
                 let journal_error = journal_error(private);
+                let fallback = quote_spanned! {target.span()=>
+                    <_ as #private::StepReturn>::once(
+                        #ctx, #name, #path, #private::StepPolicy::new(), #thunk,
+                        #classify, #journal_error,
+                    )
+                    .await
+                };
                 quote! {{
                     if !#error.failure.falls_back() {
                         #give_up;
                     }
-                    let #instead = match #ctx
-                        .step_once(#name, #path, #private::StepPolicy::new(), || #call, #classify, #journal_error)
-                        .await
-                    {
+                    let #instead = match #fallback {
                         ::core::result::Result::Ok(#value) => #value,
                         ::core::result::Result::Err(#error) => {
                             return ::core::result::Result::Err(
@@ -256,9 +304,10 @@ impl StepExpander<'_> {
             }
             None => invoke.clone(),
         };
+        let awaited = quote_spanned!(span=> #invoke.await);
         quote! {{
             #prelude
-            match #invoke.await {
+            match #awaited {
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(#error) => #failed,
             }
@@ -277,6 +326,13 @@ impl StepExpander<'_> {
     fn args(&self, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) -> TokenStream {
         let args = args.iter().map(|arg| self.user(arg));
         quote!(#(#args),*)
+    }
+
+    /// `|| call`: the closure is the macro's (lints on it are not the
+    /// user's), the call the user's.
+    fn thunk(&self, target: &Target) -> TokenStream {
+        let call = self.call_tokens(target);
+        quote!(|| #call)
     }
 
     /// The call as the user wrote it, spans kept.

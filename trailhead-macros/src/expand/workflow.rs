@@ -1,7 +1,7 @@
 //! One workflow: its unit struct, its `Workflow` impl and its typed functions.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{Pat, Type};
 
 use super::Paths;
@@ -9,6 +9,7 @@ use super::paths::ctx;
 use super::policy::retry_policy;
 use super::step::StepExpander;
 use crate::mermaid::Diagram;
+use crate::model::signals::SignalDecl;
 use crate::model::{Site, Undo, Workflow};
 use crate::parse::WorkflowDef;
 
@@ -23,6 +24,7 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
         private: private.clone(),
         err_type,
         sites: &workflow.sites,
+        signals: &workflow.signals,
         shared: std::cell::RefCell::default(),
     };
     let body = expander.stmts(&workflow.body);
@@ -34,7 +36,8 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
         let pattern = params.input_pattern();
         quote!(let #pattern: #input_type = #input;)
     };
-    let items = items(paths, def, ok_type, err_type, diagram);
+    let items = items(paths, def, ok_type, err_type, diagram, &workflow.signals);
+    let signals = signal_specs(&private, &workflow.signals);
     let name = &def.name;
     let compatible = &def.compatible_with;
     let compensation = compensation_table(&private, &workflow.sites);
@@ -61,21 +64,25 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
             const COMPATIBLE_WITH: &'static [u64] = &[#(#compatible),*];
             const COMPENSATES: bool = #compensates;
             const DEADLINE: ::core::option::Option<#private::Duration> = #deadline;
+            const SIGNALS: &'static [#private::SignalSpec] = #signals;
 
             #compensation
 
-            #[allow(clippy::let_unit_value, clippy::needless_return, unused_mut)]
-            fn execute<'__run>(
+            // An `async fn` with the declared result, so that a tail or a
+            // `return` of another type is a mismatch at the user's expression.
+            #[allow(
+                clippy::let_unit_value,
+                clippy::needless_return,
+                clippy::unused_async,
+                unused_mut
+            )]
+            async fn execute<'__run>(
                 self,
                 #ctx: &'__run #private::RunContext,
                 #input: <Self as #private::Workflow>::Input,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#ok_type, #err_type>,
-            > + ::core::marker::Send + '__run {
-                async move {
-                    #bind_input
-                    #body
-                }
+            ) -> ::core::result::Result<#ok_type, #err_type> {
+                #bind_input
+                #body
             }
         }
     }
@@ -89,6 +96,7 @@ pub(super) fn items(
     ok_type: &Type,
     err_type: &Type,
     diagram: &Diagram,
+    signals: &[SignalDecl<'_>],
 ) -> TokenStream {
     let krate = paths.krate();
     let private = paths.private();
@@ -103,6 +111,18 @@ pub(super) fn items(
     let name_str = name.to_string();
     let mermaid = &diagram.text;
     let hash = diagram.hash;
+    let senders = signals.iter().map(|decl| sender(paths, def, decl));
+    // Named at the workflow's name, so that rustc's "method defined here"
+    // under a `call` with wrong arguments points there.
+    let call_fn = syn::Ident::new("__call", name.span());
+    let call_fn = quote! {
+        /// Not public API: the workflow and its input, for `call`.
+        #[doc(hidden)]
+        #[allow(clippy::unused_unit, clippy::unused_self)]
+        #vis fn #call_fn(self, #(#args: #types),*) -> (Self, <Self as #private::Workflow>::Input) {
+            (#name, #input_value)
+        }
+    };
     let run_doc = format!(
         " Runs `{name}` on `engine` to completion: `engine.start({name}, input)` \
          followed by `result()`, as one typed function."
@@ -136,14 +156,91 @@ pub(super) fn items(
                 engine.run(#name, #input_value).await
             }
 
-            /// Not public API: the workflow and its input, for `call`.
-            #[doc(hidden)]
-            #[allow(clippy::unused_unit)]
-            #vis fn __call(#(#args: #types),*) -> (Self, <Self as #private::Workflow>::Input) {
-                (#name, #input_value)
+            #call_fn
+
+            #(#senders)*
+        }
+
+        // What `call` checks its target with; not recommended, so that rustc
+        // does not list the workflows when something else is called.
+        #[diagnostic::do_not_recommend]
+        impl #private::CallableWorkflow for #name {
+            type Workflow = #name;
+            fn workflow(self) -> Self {
+                self
             }
         }
     }
+}
+
+/// The typed sender of a signal: `review::signal_approval(&engine, &run, value)`.
+fn sender(paths: &Paths, def: &WorkflowDef, decl: &SignalDecl<'_>) -> TokenStream {
+    let krate = paths.krate();
+    let private = paths.private();
+    let vis = &def.vis;
+    let workflow = &def.name;
+    let sender = &decl.sender;
+    let signal = &decl.name;
+    let value = decl.value;
+    let span = syn::spanned::Spanned::span(value);
+    let type_name = type_name(value);
+    let summary = format!(
+        " Sends signal `{signal}` to run `run` of `{workflow}`: its `signal \"{signal}\"` \
+         receives `value` (declared `{type_name}`)."
+    );
+    // The parameters are named at the type like the call that uses them.
+    let (engine, run, sent) = (
+        syn::Ident::new("engine", span),
+        syn::Ident::new("run", span),
+        syn::Ident::new("value", span),
+    );
+    let send = quote_spanned! {span=>
+        <_ as #private::SignalValue>::send(#engine, #run, #workflow, #signal, #sent).await
+    };
+    quote! {
+        #[doc = #summary]
+        ///
+        /// The value's type is checked at compile time; the signal is kept by the
+        /// store until the run receives it, as with `Engine::signal`.
+        ///
+        /// # Errors
+        ///
+        /// `EngineError::OtherWorkflow` if `run` is a run of another workflow,
+        /// else as `Engine::signal`.
+        #vis async fn #sender(
+            #engine: &#krate::Engine,
+            #run: &#krate::RunId,
+            #sent: #value,
+        ) -> ::core::result::Result<(), #krate::EngineError> {
+            #send
+        }
+    }
+}
+
+/// `&[SignalSpec::new("approval", "Approval", <Approval as SignalValue>::ACCEPTS), ..]`
+fn signal_specs(private: &TokenStream, signals: &[SignalDecl<'_>]) -> TokenStream {
+    let specs = signals.iter().map(|decl| {
+        let name = &decl.name;
+        let value = decl.value;
+        let type_name = type_name(value);
+        let accepts = quote_spanned! {syn::spanned::Spanned::span(value)=>
+            <#value as #private::SignalValue>::ACCEPTS
+        };
+        quote!(#private::SignalSpec::new(#name, #type_name, #accepts))
+    });
+    quote!(&[#(#specs),*])
+}
+
+/// A type as written, for messages: `Vec<Approval>`.
+fn type_name(ty: &Type) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("& ", "&")
 }
 
 /// A workflow's parameters: the patterns as written, and plain names for the typed

@@ -40,12 +40,14 @@ pub(crate) fn lower<'a>(
     let body = lowerer.block(body);
     let mut sites = lowerer.sites;
     disambiguate(&mut sites);
+    let signals = super::signals::declared(cx, &body);
     Some(Workflow {
         def,
         ok_type,
         err_type,
         body,
         sites,
+        signals,
     })
 }
 
@@ -104,7 +106,12 @@ impl<'c> Lowerer<'c> {
                 .iter()
                 .map(|stmt| match stmt {
                     parse::Stmt::Let(syntax) => {
-                        let init = syntax.init.as_ref().map(|(_, node)| this.node(node));
+                        let mut init = syntax.init.as_ref().map(|(_, node)| this.node(node));
+                        if let (Some(Node::Signal(signal)), syn::Pat::Type(typed)) =
+                            (&mut init, &syntax.pat)
+                        {
+                            signal.declared = Some(&typed.ty);
+                        }
                         let scope = this.scopes.last_mut().expect("a block scope");
                         pattern_bindings(&syntax.pat, scope);
                         Stmt::Let { syntax, init }
@@ -442,6 +449,7 @@ impl<'c> Lowerer<'c> {
             syntax,
             site: self.sites.len() - 1,
             depth: self.depth,
+            declared: None,
         }
     }
 

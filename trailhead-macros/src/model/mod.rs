@@ -10,6 +10,7 @@ pub(crate) mod exits;
 pub(crate) mod graph;
 mod lower;
 pub(crate) mod scope;
+pub(crate) mod signals;
 pub(crate) mod walk;
 
 pub(crate) use lower::{lower, result_types};
@@ -29,6 +30,8 @@ pub(crate) struct Workflow<'a> {
     pub(crate) body: Block<'a>,
     /// Every step and call, in definition order; nodes refer to them by index.
     pub(crate) sites: Vec<Site>,
+    /// The signals waited for, one per name.
+    pub(crate) signals: Vec<signals::SignalDecl<'a>>,
 }
 
 /// A place in the definition where a step or a call runs.
@@ -122,6 +125,8 @@ pub(crate) struct Signal<'a> {
     pub(crate) syntax: &'a parse::Signal,
     pub(crate) site: usize,
     pub(crate) depth: usize,
+    /// The type of the binding it initializes: `let a: Approval = signal "a";`.
+    pub(crate) declared: Option<&'a Type>,
 }
 
 pub(crate) struct Call<'a> {

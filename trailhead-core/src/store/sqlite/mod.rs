@@ -61,9 +61,9 @@
 //! ```
 
 mod error;
-mod retention;
 mod file;
 mod integrity;
+mod retention;
 mod rows;
 mod schema;
 mod workers;
