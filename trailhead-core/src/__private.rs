@@ -22,6 +22,9 @@ pub use crate::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::CodecError;
+use crate::store::Value;
+
 /// A step output the journal can hold.
 #[diagnostic::on_unimplemented(
     message = "the output of this step, `{Self}`, cannot be journaled",
@@ -34,24 +37,25 @@ pub trait Journaled: Send + Sized + 'static {
     ///
     /// # Errors
     ///
-    /// When the value does not serialize (e.g. a map with non-string keys).
-    fn to_journal(&self) -> Result<serde_json::Value, serde_json::Error>;
+    /// When the value does not serialize, or would not read back as it is
+    /// (e.g. `Some(None)`): see [`Value::encode`].
+    fn to_journal(&self) -> Result<Value, CodecError>;
 
     /// The value back from the journal.
     ///
     /// # Errors
     ///
-    /// When the journaled JSON no longer fits the type.
-    fn from_journal(value: &serde_json::Value) -> Result<Self, serde_json::Error>;
+    /// When the journaled value no longer reads as the type.
+    fn from_journal(value: &Value) -> Result<Self, CodecError>;
 }
 
 impl<T: Serialize + DeserializeOwned + Send + 'static> Journaled for T {
-    fn to_journal(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::to_value(self)
+    fn to_journal(&self) -> Result<Value, CodecError> {
+        Value::encode(self)
     }
 
-    fn from_journal(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
-        T::deserialize(value)
+    fn from_journal(value: &Value) -> Result<Self, CodecError> {
+        value.decode()
     }
 }
 

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Engine, LiveRun};
-use crate::store::{Journal, StepOutcome, StepRecord};
+use crate::store::{Journal, StepOutcome, StepRecord, Value};
 use crate::{RunId, StepKey};
 
 /// What a running workflow body calls into: one per run.
@@ -28,7 +28,7 @@ pub struct RunContext {
     pub(crate) run: RunId,
     pub(crate) journal: Arc<dyn Journal>,
     /// Outputs of steps completed before a resume; empty for a new run.
-    pub(crate) replay: HashMap<StepKey, serde_json::Value>,
+    pub(crate) replay: HashMap<StepKey, Value>,
     /// The run's workflow, cancellation token and progress, shared with the
     /// engine (to cancel it by id and report on it).
     pub(crate) live: Arc<LiveRun>,

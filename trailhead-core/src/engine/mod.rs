@@ -25,7 +25,7 @@ pub use health::{BreakerHealth, FailedCompensation, Health, StalledRun};
 pub use run::RunHandle;
 pub(crate) use run::{Launch, LaunchError, RunEnd, panic_message};
 
-use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
+use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store, Value};
 use crate::{EngineError, EventReceiver, RunError, RunId, StoreError, Workflow};
 use bus::EventBus;
 pub(crate) use live::LiveRun;
@@ -134,9 +134,10 @@ impl Engine {
     ///
     /// [`EngineError::UnknownRun`] if there is no such run,
     /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it finished,
-    /// and [`EngineError::Encode`] if `value` does not serialize. A value of the
-    /// wrong type fails the receiving step, with a [`StoreError::Decode`] naming
-    /// the run and the step.
+    /// and [`EngineError::Encode`] if `value` does not serialize or would not
+    /// read back as it is ([`Value::encode`]). A value of the wrong type fails
+    /// the receiving step, with a [`StoreError::Decode`] naming the run and
+    /// the step (live and on replay alike: the step reads the journaled bytes).
     ///
     /// # Cancel safety
     ///
@@ -147,10 +148,10 @@ impl Engine {
         name: &str,
         value: T,
     ) -> Result<(), EngineError> {
-        let payload = serde_json::to_value(value).map_err(|source| EngineError::Encode {
+        let payload = Value::encode_unread(&value).map_err(|source| EngineError::Encode {
             run: run.clone(),
             what: "signal",
-            source,
+            source: Box::new(source),
         })?;
         match self.store().send_signal(run, name, payload).await {
             Ok(()) => {}

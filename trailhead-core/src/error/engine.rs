@@ -1,4 +1,4 @@
-use crate::{RunId, StoreError};
+use crate::{CodecError, RunId, StoreError};
 
 /// The engine could not start, run or record a run.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +26,8 @@ pub enum EngineError {
         run: RunId,
         /// Which value: `"input"` or `"output"`.
         what: &'static str,
-        /// The serializer's error.
-        source: serde_json::Error,
+        /// Why the value was refused (boxed: errors stay small).
+        source: Box<CodecError>,
     },
     /// A recorded run's workflow definition differs from the one given to
     /// resume it: its journal's keys may not mean the same steps any more.
@@ -62,8 +62,8 @@ pub enum EngineError {
         run: RunId,
         /// Which value: `"input"` or `"output"`.
         what: &'static str,
-        /// The deserializer's error.
-        source: serde_json::Error,
+        /// Why the record did not read back (boxed: errors stay small).
+        source: Box<CodecError>,
     },
     /// The task running the workflow panicked or was aborted.
     #[error("the task of run `{run}` failed: {message}")]

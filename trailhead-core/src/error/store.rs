@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::{RunId, StepKey};
+use crate::{CodecError, RunId, StepKey};
 
 /// A store refused or could not perform an operation.
 ///
@@ -50,8 +50,8 @@ pub enum StoreError {
         step: StepKey,
         /// Which value: `"output"`, or `"input"` of a child run started by `call`.
         what: &'static str,
-        /// The serializer's error.
-        source: serde_json::Error,
+        /// Why the value was refused (boxed: errors stay small).
+        source: Box<CodecError>,
     },
     /// The database behind the store could not do what was asked.
     #[error("the store at `{path}`{}: {problem}", run.as_ref().map(|run| format!(" (run `{run}`)")).unwrap_or_default())]
@@ -70,8 +70,8 @@ pub enum StoreError {
         run: RunId,
         /// The step whose journal entry could not be decoded.
         step: StepKey,
-        /// The deserializer's error.
-        source: serde_json::Error,
+        /// Why the entry did not read back (boxed: errors stay small).
+        source: Box<CodecError>,
     },
 }
 

@@ -11,7 +11,7 @@
 //!
 //! The hot path builds no event without a subscriber, takes no store-wide lock,
 //! reads the clock twice, and allocates only the step key (when it has loop
-//! indices), the JSON value, the journal entry and the store's boxed future.
+//! indices), the encoded value, the journal entry and the store's boxed future.
 
 mod blocking;
 mod call;
@@ -162,7 +162,7 @@ impl RunContext {
                 let failure = StepFailure::Journal(StoreError::Decode {
                     run: self.run.clone(),
                     step: key.clone(),
-                    source,
+                    source: Box::new(source),
                 });
                 self.engine.events().emit(|| Event::StepFailed {
                     run: self.run.clone(),

@@ -215,7 +215,7 @@ impl<'a> StepSite<'a> {
                     run: self.ctx.run.clone(),
                     step: self.key.to_key(),
                     what: "output",
-                    source,
+                    source: Box::new(source),
                 });
                 return Err(self.fail(attempt, began, failure).await);
             }

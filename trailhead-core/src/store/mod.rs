@@ -7,31 +7,35 @@
 //! run, so recording a step never takes a store-wide lock.
 //!
 //! Stores never overwrite: a step recorded twice, or any record after the run
-//! finished, is a [`StoreError`]. Values are kept as [`serde_json::Value`] so
-//! records stay inspectable whatever the workflow's types are; the SQLite store
-//! tags each row with its codec (`json`), so another encoding can come later.
+//! finished, is a [`StoreError`].
 //!
-//! # What JSON cannot hold
+//! # What the journal holds
 //!
-//! Step outputs, inputs and signals go through `serde_json`, which has traps
-//! worth knowing before a value is journaled:
+//! Inputs, outputs and signal payloads are journaled as [`Value`]s: CBOR bytes
+//! (and the [`Codec`] that wrote them), encoded once when the step completes
+//! and kept as they are by every store, so what a resumed run reads back is
+//! exactly what the store holds, in memory as in SQLite. The codec is faithful
+//! to serde: NaN and the infinities, `u128`/`i128`, maps keyed by tuples,
+//! structs or enums, every enum shape and byte buffers come back as they
+//! were; what would not (`Some(None)`, nesting past 256 levels, a 128-bit
+//! integer inside an untagged or internally tagged enum) is refused when it
+//! is encoded, with a [`CodecError`] that fails the step the same way live and
+//! on replay. See [`Value`] for the list.
 //!
-//! - `f64::NAN` and the infinities become `null`, which does not read back as
-//!   an `f64`: the step fails to replay with a `StoreError::Decode` naming run
-//!   and step. Wrap such values (e.g. `Option<f64>`) or encode them yourself.
-//! - Map keys must be strings or numbers: a `HashMap<(u32, u32), _>` or a map
-//!   keyed by a struct fails to encode (`StoreError::Encode` at the step).
-//! - `u128`/`i128` beyond 64 bits do not fit; `Vec<u8>` becomes an array of
-//!   numbers (large); `#[serde(untagged)]` enums read back as the first variant
-//!   that fits, which may not be the one written.
 //! - A changed type reads old entries as the new type: renamed fields and
-//!   narrowed numbers fail with `StoreError::Decode` rather than guessing.
+//!   narrowed numbers fail with [`StoreError::Decode`] rather than guessing;
+//!   a field added with `#[serde(default)]` reads old entries.
+//! - Values journaled as JSON by older builds stay JSON ([`Codec::Json`]) and
+//!   read as they always did; the SQLite store keeps each value's codec.
+//! - Values show readably: [`Value`]'s `Display` and `Debug` write CBOR in a
+//!   diagnostic notation close to JSON, [`Value::to_json`] gives JSON.
 //!
 //! [`SqliteStore`] keeps them in an embedded SQLite file that survives the
 //! process; [`MemoryStore`] keeps everything in memory (tests, throwaway runs).
 
 mod memory;
 mod sqlite;
+mod value;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -43,9 +47,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{RunId, StepKey, StoreError};
 
-pub use crate::error::DatabaseProblem;
+pub use crate::error::{CodecError, DatabaseProblem};
 pub use memory::MemoryStore;
 pub use sqlite::{SqliteStore, Synchronous};
+pub use value::{Codec, Value};
 
 /// The future a store operation returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -81,12 +86,7 @@ pub trait Store: Send + Sync + Debug + 'static {
     ///
     /// Fails with [`StoreError::UnknownRun`] if there is no such run and
     /// [`StoreError::RunFinished`] if it finished.
-    fn send_signal(
-        &self,
-        run: &RunId,
-        name: &str,
-        payload: serde_json::Value,
-    ) -> StoreFuture<'_, ()>;
+    fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> StoreFuture<'_, ()>;
 
     /// The oldest signal `name` sent to `run` that no step has received, now
     /// received by step `key`; or the one `key` received before (a resumed run
@@ -96,7 +96,7 @@ pub trait Store: Send + Sync + Debug + 'static {
         run: &RunId,
         name: &str,
         key: &StepKey,
-    ) -> StoreFuture<'_, Option<serde_json::Value>>;
+    ) -> StoreFuture<'_, Option<Value>>;
 
     /// Reopens a failed or cancelled run to retry it: it is running again, and
     /// its failed step entries are moved out of its journal (kept aside, not
@@ -158,7 +158,7 @@ pub struct RunRecord {
     /// The run that started this one with `call`, if any.
     pub parent: Option<RunId>,
     /// The input, serialized.
-    pub input: serde_json::Value,
+    pub input: Value,
     /// Where the run is.
     pub status: RunStatus,
     /// How the run ended, once it has; while it is
@@ -203,7 +203,7 @@ impl RunStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum RunOutcome {
     /// The output, serialized.
-    Completed(serde_json::Value),
+    Completed(Value),
     /// The error's text.
     Failed(String),
     /// The run was cancelled.
@@ -251,18 +251,18 @@ pub struct StepRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StepOutcome {
     /// The output, serialized.
-    Completed(serde_json::Value),
+    Completed(Value),
     /// The failure's text, after the last attempt.
     Failed(String),
     /// The step failed for good and its `.fallback(..)` gave this value
     /// instead. It replays like an output, but nothing is compensated for it:
     /// the step's own effect did not happen.
-    FellBack(serde_json::Value),
+    FellBack(Value),
 }
 
 impl StepOutcome {
     /// The value the step gave its workflow, if it gave one.
-    pub fn value(&self) -> Option<&serde_json::Value> {
+    pub fn value(&self) -> Option<&Value> {
         match self {
             Self::Completed(value) | Self::FellBack(value) => Some(value),
             Self::Failed(_) => None,

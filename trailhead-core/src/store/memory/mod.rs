@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::store::{Journal, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture};
+use crate::store::{
+    Journal, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture, Value,
+};
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
 
@@ -93,12 +95,7 @@ impl Store for MemoryStore {
         })
     }
 
-    fn send_signal(
-        &self,
-        run: &RunId,
-        name: &str,
-        payload: serde_json::Value,
-    ) -> StoreFuture<'_, ()> {
+    fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> StoreFuture<'_, ()> {
         let sent = self
             .known(run)
             .and_then(|found| found.send_signal(name, payload));
@@ -110,7 +107,7 @@ impl Store for MemoryStore {
         run: &RunId,
         name: &str,
         key: &StepKey,
-    ) -> StoreFuture<'_, Option<serde_json::Value>> {
+    ) -> StoreFuture<'_, Option<Value>> {
         let received = self.known(run).map(|found| found.receive_signal(name, key));
         Box::pin(std::future::ready(received))
     }

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 5;
+pub(super) const VERSION: i64 = 6;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -62,6 +62,12 @@ const MIGRATIONS: &[&str] = &[
     // 5: compensation. Runs may be `compensating` or `compensation_failed`,
     // step outcomes may be `FellBack`, and compensations are journaled under
     // `undo:` keys; no table changes, but an older build must not misread them.
+    "SELECT 1;",
+    // 6: journaled values in CBOR. Inputs, outputs, outcomes and signal
+    // payloads written from here on are CBOR BLOBs (codec 'cbor'); JSON TEXT
+    // from older builds stays and is read as JSON, each cell by its type. No
+    // table changes (SQLite keeps a BLOB in a TEXT column as it is), but an
+    // older build must refuse the file rather than misread its BLOBs.
     "SELECT 1;",
 ];
 

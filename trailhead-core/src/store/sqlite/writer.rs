@@ -17,8 +17,10 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::error::database_error;
-use super::rows::{json, status_to_sql, time_to_sql};
-use crate::store::{RunOutcome, RunRecord, StepRecord};
+use super::rows::{
+    Cell, run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql, value_from_sql,
+};
+use crate::store::{RunOutcome, RunRecord, StepRecord, Value};
 use crate::{RunId, StoreError};
 
 /// Most writes committed together.
@@ -40,7 +42,7 @@ pub(super) enum Write {
     Signal {
         run: RunId,
         name: String,
-        payload: serde_json::Value,
+        payload: Value,
     },
     /// Receives a signal for a step: answers with its payload, if any.
     Receive {
@@ -61,7 +63,7 @@ pub(super) enum Write {
 }
 
 /// What a write answers: a received signal's payload, else nothing.
-pub(super) type Answer = Option<serde_json::Value>;
+pub(super) type Answer = Option<Value>;
 
 #[derive(Debug)]
 struct Request {
@@ -208,20 +210,22 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
         |run: &RunId, error: &rusqlite::Error| database_error(path, Some(run.clone()), error);
     match write {
         Write::CreateRun(record) => {
+            let outcome = record.outcome.as_ref().map(run_outcome_to_sql);
             let inserted = cached(connection,
-                "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     record.id.as_str(),
                     record.workflow,
                     record.definition_hash.cast_signed(),
                     record.parent.as_ref().map(RunId::as_str),
-                    json(&record.input),
+                    Cell(&record.input),
                     status_to_sql(record.status),
-                    record.outcome.as_ref().map(json),
+                    outcome.as_ref().map(Cell),
                     record.mermaid,
                     time_to_sql(record.created_at),
                     record.finished_at.map(time_to_sql),
+                    record.input.codec().name(),
                 ],
             );
             match inserted {
@@ -233,18 +237,20 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
             }
         }
         Write::Step { run, record } => {
+            let outcome = step_outcome_to_sql(&record.outcome);
             let inserted = cached(
                 connection,
-                "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at)
-                 SELECT ?1, ?2, (SELECT COUNT(*) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6
+                "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at, codec)
+                 SELECT ?1, ?2, (SELECT COUNT(*) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7
                  WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating'))",
                 params![
                     run.as_str(),
                     record.key.to_string(),
-                    json(&record.outcome),
+                    Cell(&outcome),
                     i64::from(record.attempts),
                     time_to_sql(record.started_at),
                     time_to_sql(record.finished_at),
+                    outcome.codec().name(),
                 ],
             );
             match inserted {
@@ -265,7 +271,7 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
                 params![
                     run.as_str(),
                     status_to_sql(outcome.status()),
-                    json(outcome),
+                    Cell(&run_outcome_to_sql(outcome)),
                     time_to_sql(*at)
                 ],
             );
@@ -279,7 +285,7 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
             let inserted = cached(connection,
                 "INSERT INTO signals (run_id, name, payload)
                  SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status = 'running')",
-                params![run.as_str(), name, json(payload)],
+                params![run.as_str(), name, Cell(payload)],
             );
             match inserted {
                 Ok(1) => Ok(None),
@@ -322,7 +328,7 @@ fn apply(connection: &Connection, path: &Path, write: &Write) -> Result<Answer, 
                 connection,
                 "UPDATE runs SET status = 'compensating', outcome = ?2, finished_at = NULL
                  WHERE id = ?1 AND status IN ('running', 'completed')",
-                params![run.as_str(), json(then)],
+                params![run.as_str(), Cell(&run_outcome_to_sql(then))],
             );
             match updated {
                 Ok(1) => Ok(None),
@@ -348,7 +354,7 @@ fn receive(
     name: &str,
     key: &str,
 ) -> rusqlite::Result<Answer> {
-    let payload: Option<(i64, String)> = connection
+    let payload: Option<(i64, Value)> = connection
         .query_row(
             "SELECT id, payload FROM signals WHERE run_id = ?1 AND received_by = ?3
              UNION ALL
@@ -356,7 +362,17 @@ fn receive(
                             WHERE run_id = ?1 AND name = ?2 AND received_by IS NULL ORDER BY id LIMIT 1)
              LIMIT 1",
             params![run.as_str(), name, key],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| {
+                let payload = value_from_sql(row.get_ref(1)?, "a signal's payload")
+                    .map_err(|problem| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            1,
+                            rusqlite::types::Type::Blob,
+                            Box::new(problem),
+                        )
+                    })?;
+                Ok((row.get(0)?, payload))
+            },
         )
         .optional()?;
     let Some((id, payload)) = payload else {
@@ -366,14 +382,16 @@ fn receive(
         "UPDATE signals SET received_by = ?2 WHERE id = ?1",
         params![id, key],
     )?;
-    Ok(Some(
-        serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-    ))
+    Ok(Some(payload))
 }
 
 /// Entries a retried run loses from its journal: failed steps, compensations,
-/// and the steps those compensations undid (all run again).
-const RETIRED: &str = "outcome LIKE '{\"Failed\"%' OR key LIKE 'undo:%'
+/// and the steps those compensations undid (all run again). A failed step's
+/// outcome is `{"Failed": …}`: JSON text from older builds, CBOR since (a map
+/// of one entry, `a1`, whose key is the text `Failed`, `66 4661696c6564`).
+pub(super) const RETIRED: &str =
+    "outcome LIKE '{\"Failed\"%' OR substr(outcome, 1, 8) = x'a1664661696c6564'
+    OR key LIKE 'undo:%'
     OR 'undo:' || key IN (SELECT key FROM steps AS undo WHERE undo.run_id = steps.run_id)";
 
 fn status_of(connection: &Connection, run: &RunId) -> rusqlite::Result<Option<String>> {
