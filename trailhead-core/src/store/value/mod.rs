@@ -7,6 +7,7 @@ mod tests;
 
 use std::any::type_name;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::DeserializeOwned;
@@ -303,15 +304,15 @@ impl Value {
                 Some((Cow::Borrowed(key), Value::from_bytes(codec, value.to_vec())))
             }
             Codec::Json => {
-                let serde_json::Value::Object(map) = serde_json::from_slice(bytes).ok()? else {
-                    return None;
-                };
+                // The value's own text, not a rewrite of it (key order, numbers).
+                let map: BTreeMap<String, Box<serde_json::value::RawValue>> =
+                    serde_json::from_slice(bytes).ok()?;
                 if map.len() != 1 {
                     return None;
                 }
                 let (key, value) = map.into_iter().next()?;
-                let value = serde_json::to_vec(&value).ok()?;
-                Some((Cow::Owned(key), Value::from_bytes(codec, value)))
+                let value = Value::from_bytes(codec, value.get().as_bytes().to_vec());
+                Some((Cow::Owned(key), value))
             }
         }
     }
