@@ -246,6 +246,21 @@ mod shipment_encode {
     }
 }
 
+/// The chain benchmark's step output, a `u64`: what each step pays to encode it.
+mod u64_encode {
+    use super::*;
+
+    #[divan::bench(sample_count = 1000, sample_size = 100)]
+    fn cbor_value(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| Value::encode(black_box(&41_u64)).expect("CBOR"));
+    }
+
+    #[divan::bench(sample_count = 1000, sample_size = 100)]
+    fn json_value_tree(bencher: Bencher<'_, '_>) {
+        bencher.bench_local(|| serde_json::to_value(black_box(41_u64)).expect("JSON"));
+    }
+}
+
 /// What a replay pays: the decode alone.
 mod shipment_decode {
     use super::*;

@@ -37,12 +37,12 @@
 //! array of numbers, one or two bytes each (values over 23 take two). Mark
 //! byte fields `#[serde(with = "serde_bytes")]`, or return a
 //! `serde_bytes::ByteBuf`, and they are journaled as the bytes themselves.
-//! For 10 MiB of random bytes (`cargo bench --bench codec`):
+//! For 10 MiB of random bytes (`cargo bench --bench codec`, BENCHMARKS.md):
 //!
 //! | journaled as | size, in memory and in its SQLite cell | encode + decode |
 //! |---|---|---|
-//! | `Vec<u8>` | 19.99 MB (a CBOR array) | 370–376 ms |
-//! | `serde_bytes::ByteBuf` | 10.49 MB (the bytes and a 5-byte header) | 18–19 ms |
+//! | `Vec<u8>` | 19.99 MB (a CBOR array) | 370–920 ms |
+//! | `serde_bytes::ByteBuf` | 10.49 MB (the bytes and a 5-byte header) | 18–43 ms, about 20× less |
 //! | `Vec<u8>` as JSON, before CBOR | 37.4 MB of text (`[12,255,…]`) | |
 //!
 //! ```

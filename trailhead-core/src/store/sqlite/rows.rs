@@ -86,7 +86,7 @@ pub(super) fn cell<'a>(
 /// The cell of a value by itself: a run's input, a signal's payload.
 pub(super) fn value_from_sql(value: ValueRef<'_>, what: &str) -> Result<Value, DatabaseProblem> {
     let (codec, bytes) = cell(value, what)?;
-    Ok(Value::from_bytes(codec, bytes.to_vec()))
+    Ok(Value::copy_from(codec, bytes))
 }
 
 /// The variant names that hold a journaled value, in outcomes' cells.
@@ -134,7 +134,7 @@ fn decode_whole<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
     what: &str,
 ) -> Result<T, DatabaseProblem> {
-    Value::from_bytes(codec, bytes.to_vec())
+    Value::copy_from(codec, bytes)
         .decode()
         .map_err(|error| DatabaseProblem::Malformed(format!("{what}: {error}")))
 }

@@ -1,5 +1,6 @@
 //! [`Value`]: a journaled value, its codec, and what it refuses.
 
+mod encoded;
 mod faithful;
 mod render;
 #[cfg(test)]
@@ -13,6 +14,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use self::encoded::Encoded;
 use self::faithful::{Checked, Findings, MAX_DEPTH, Refusal};
 use crate::CodecError;
 
@@ -120,8 +122,7 @@ impl fmt::Display for Codec {
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Value {
-    codec: Codec,
-    bytes: Vec<u8>,
+    encoded: Encoded,
 }
 
 impl Value {
@@ -160,8 +161,8 @@ impl Value {
     /// The CBOR of `value`, and whether it holds an integer beyond 64 bits.
     fn encode_cbor<T: Serialize + ?Sized>(value: &T) -> Result<(Self, bool), CodecError> {
         let findings = Findings::default();
-        let mut bytes = Vec::new();
-        let written = ciborium::into_writer(&Checked::new(value, &findings), &mut bytes);
+        let mut encoded = Encoded::new(Codec::Cbor);
+        let written = ciborium::into_writer(&Checked::new(value, &findings), &mut encoded);
         let ty = type_name::<T>();
         match findings.refusal.get() {
             Some(Refusal::NullInSome) => return Err(CodecError::NullInSome { ty }),
@@ -180,13 +181,7 @@ impl Value {
                 ciborium::ser::Error::Io(error) => error.to_string(),
             },
         })?;
-        Ok((
-            Self {
-                codec: Codec::Cbor,
-                bytes,
-            },
-            findings.wide.get(),
-        ))
+        Ok((Self { encoded }, findings.wide.get()))
     }
 
     /// Decodes the value as a `T`, with the codec that wrote it.
@@ -197,13 +192,13 @@ impl Value {
     /// changed since the value was journaled (a renamed field, a narrower
     /// number), or the bytes are damaged.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, CodecError> {
-        let decoded = match self.codec {
-            Codec::Cbor => decode_cbor(&self.bytes),
-            Codec::Json => serde_json::from_slice(&self.bytes).map_err(|error| error.to_string()),
+        let decoded = match self.codec() {
+            Codec::Cbor => decode_cbor(self.bytes()),
+            Codec::Json => serde_json::from_slice(self.bytes()).map_err(|error| error.to_string()),
         };
         decoded.map_err(|message| CodecError::Decode {
             ty: type_name::<T>(),
-            codec: self.codec,
+            codec: self.codec(),
             message,
         })
     }
@@ -211,22 +206,32 @@ impl Value {
     /// A value from bytes `codec` wrote, as a store keeps them. Not checked:
     /// bytes that are not a value fail when [decoded](Self::decode).
     pub fn from_bytes(codec: Codec, bytes: Vec<u8>) -> Self {
-        Self { codec, bytes }
+        Self {
+            encoded: Encoded::Heap { codec, bytes },
+        }
+    }
+
+    /// A value from a copy of bytes `codec` wrote (a store's row), kept in
+    /// place when small.
+    pub(crate) fn copy_from(codec: Codec, bytes: &[u8]) -> Self {
+        Self {
+            encoded: Encoded::copy_of(codec, bytes),
+        }
     }
 
     /// The codec that wrote the bytes.
     pub fn codec(&self) -> Codec {
-        self.codec
+        self.encoded.codec()
     }
 
     /// The encoded bytes.
     pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+        self.encoded.as_slice()
     }
 
     /// The encoded bytes, by value.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        self.encoded.into_vec()
     }
 
     /// The value as JSON, for tools that show it; not to decode.
@@ -250,9 +255,9 @@ impl Value {
     /// # }
     /// ```
     pub fn to_json(&self) -> serde_json::Value {
-        match self.codec {
-            Codec::Cbor => render::cbor_to_json(&self.bytes),
-            Codec::Json => serde_json::from_slice(&self.bytes).unwrap_or_else(|error| {
+        match self.codec() {
+            Codec::Cbor => render::cbor_to_json(self.bytes()),
+            Codec::Json => serde_json::from_slice(self.bytes()).unwrap_or_else(|error| {
                 serde_json::Value::String(format!("<malformed JSON: {error}>"))
             }),
         }
@@ -260,39 +265,33 @@ impl Value {
 
     /// The unit value, `()`: what a compensation's journal entry holds.
     pub(crate) fn unit() -> Self {
-        Self {
-            codec: Codec::Cbor,
-            bytes: vec![render::NULL],
-        }
+        Self::copy_from(Codec::Cbor, &[render::NULL])
     }
 
     /// `{key: value}` in `value`'s codec, without decoding `value`: how an
     /// enum's variant holds a value (`{"Completed": …}`), and a journal
     /// entry's envelope.
     pub(crate) fn entry(key: &str, value: &Value) -> Self {
-        let bytes = match value.codec {
+        let bytes = match value.codec() {
             Codec::Cbor => {
-                let mut bytes = Vec::with_capacity(1 + 9 + key.len() + value.bytes.len());
+                let mut bytes = Vec::with_capacity(1 + 9 + key.len() + value.bytes().len());
                 bytes.push(0xa1); // a map of one entry
                 render::push_text_header(&mut bytes, key.len());
                 bytes.extend_from_slice(key.as_bytes());
-                bytes.extend_from_slice(&value.bytes);
+                bytes.extend_from_slice(value.bytes());
                 bytes
             }
             Codec::Json => {
-                let mut bytes = Vec::with_capacity(4 + key.len() + value.bytes.len());
+                let mut bytes = Vec::with_capacity(4 + key.len() + value.bytes().len());
                 bytes.push(b'{');
                 serde_json::to_writer(&mut bytes, key).expect("a string serializes");
                 bytes.push(b':');
-                bytes.extend_from_slice(&value.bytes);
+                bytes.extend_from_slice(value.bytes());
                 bytes.push(b'}');
                 bytes
             }
         };
-        Self {
-            codec: value.codec,
-            bytes,
-        }
+        Self::from_bytes(value.codec(), bytes)
     }
 
     /// The key and the value of `{key: value}` written by `codec` as
@@ -301,7 +300,7 @@ impl Value {
         match codec {
             Codec::Cbor => {
                 let (key, value) = render::split_cbor_entry(bytes)?;
-                Some((Cow::Borrowed(key), Value::from_bytes(codec, value.to_vec())))
+                Some((Cow::Borrowed(key), Value::copy_from(codec, value)))
             }
             Codec::Json => {
                 // The value's own text, not a rewrite of it (key order, numbers).
@@ -311,7 +310,7 @@ impl Value {
                     return None;
                 }
                 let (key, value) = map.into_iter().next()?;
-                let value = Value::from_bytes(codec, value.get().as_bytes().to_vec());
+                let value = Value::copy_from(codec, value.get().as_bytes());
                 Some((Cow::Owned(key), value))
             }
         }
@@ -358,9 +357,9 @@ impl fmt::Display for Value {
     /// The value in CBOR diagnostic notation (or its JSON text): byte strings
     /// longer than 32 bytes are cut short, unless `{:#}` asks for all of them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.codec {
-            Codec::Cbor => render::write_cbor(&self.bytes, f.alternate(), f),
-            Codec::Json => f.write_str(&String::from_utf8_lossy(&self.bytes)),
+        match self.codec() {
+            Codec::Cbor => render::write_cbor(self.bytes(), f.alternate(), f),
+            Codec::Json => f.write_str(&String::from_utf8_lossy(self.bytes())),
         }
     }
 }
@@ -368,7 +367,7 @@ impl fmt::Display for Value {
 impl fmt::Debug for Value {
     /// `Cbor(…)` or `Json(…)` around the [`Display`](fmt::Display) form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let codec = match self.codec {
+        let codec = match self.codec() {
             Codec::Cbor => "Cbor",
             Codec::Json => "Json",
         };
@@ -385,7 +384,7 @@ impl fmt::Debug for Value {
 ///
 /// [`RunRecord`]: crate::store::RunRecord
 #[derive(Serialize, Deserialize)]
-struct Encoded<'a> {
+struct Wire<'a> {
     codec: Cow<'a, str>,
     #[serde(borrow, with = "serde_bytes")]
     bytes: Cow<'a, [u8]>,
@@ -401,18 +400,18 @@ struct Shown<'a> {
 
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let codec = Cow::Borrowed(self.codec.name());
+        let codec = Cow::Borrowed(self.codec().name());
         if serializer.is_human_readable() {
             Shown {
                 codec,
-                hex: Cow::Owned(render::hex(&self.bytes)),
+                hex: Cow::Owned(render::hex(self.bytes())),
                 shown: Some(self.to_json()),
             }
             .serialize(serializer)
         } else {
-            Encoded {
+            Wire {
                 codec,
-                bytes: Cow::Borrowed(&self.bytes),
+                bytes: Cow::Borrowed(self.bytes()),
             }
             .serialize(serializer)
         }
@@ -428,8 +427,8 @@ impl<'de> Deserialize<'de> for Value {
                 .ok_or_else(|| D::Error::custom("`hex` is not a hex string"))?;
             (shown.codec, bytes)
         } else {
-            let encoded = Encoded::deserialize(deserializer)?;
-            (encoded.codec, encoded.bytes.into_owned())
+            let wire = Wire::deserialize(deserializer)?;
+            (wire.codec, wire.bytes.into_owned())
         };
         let codec = Codec::from_name(&codec)
             .ok_or_else(|| D::Error::custom(format!("unknown codec `{codec}`")))?;
