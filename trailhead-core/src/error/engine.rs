@@ -19,7 +19,8 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A run's input or output could not be serialized for the store.
+    /// A run's input or output (or a signal's payload) could not be encoded
+    /// for the store, or would not read back as it was ([`CodecError`]).
     #[error("could not encode the {what} of run `{run}`: {source}")]
     Encode {
         /// The run whose value could not be encoded.

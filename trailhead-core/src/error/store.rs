@@ -41,7 +41,8 @@ pub enum StoreError {
         /// The run still going.
         run: RunId,
     },
-    /// A step's value could not be serialized for the journal.
+    /// A step's value could not be encoded for the journal, or would not read
+    /// back as it was ([`CodecError`]): the step fails the same way every time.
     #[error("could not encode the {what} of step `{step}` of run `{run}`: {source}")]
     Encode {
         /// The run the step belongs to.

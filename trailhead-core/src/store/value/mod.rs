@@ -95,6 +95,11 @@ impl fmt::Display for Codec {
 /// h'00ff'}`), `Debug` the same after the codec's name, and
 /// [`Value::to_json`] gives JSON for tools.
 ///
+/// Inside another serde value (a [`RunRecord`](crate::store::RunRecord) a
+/// tool writes out), a `Value` is a map of its codec and bytes; human-readable
+/// formats get the bytes in `hex`, and for the reader the value as JSON in
+/// `shown` ([`Value::to_json`]), which is not read back.
+///
 /// Two values are equal when codec and bytes are: encoding equal values of
 /// any types that serialize alike gives equal `Value`s (`3_u8` and `3_u64`,
 /// a struct and a map with the same entries in the same order).
@@ -128,6 +133,9 @@ pub struct Value {
 impl Value {
     /// Encodes `value` as CBOR, refusing what would not read back as it is.
     ///
+    /// `T` is also the type that reads the value back: a value holding a
+    /// 128-bit integer is decoded once as a `T` to make sure it does.
+    ///
     /// # Errors
     ///
     /// [`CodecError::NullInSome`], [`CodecError::TooDeep`] or
@@ -158,7 +166,7 @@ impl Value {
         Self::encode_cbor(value).map(|(encoded, _)| encoded)
     }
 
-    /// The CBOR of `value`, and whether it holds an integer beyond 64 bits.
+    /// The CBOR of `value`, and whether it holds a 128-bit integer.
     fn encode_cbor<T: Serialize + ?Sized>(value: &T) -> Result<(Self, bool), CodecError> {
         let findings = Findings::default();
         let mut encoded = Encoded::new(Codec::Cbor);
@@ -377,12 +385,7 @@ impl fmt::Debug for Value {
     }
 }
 
-/// The form a [`Value`] takes inside another serde value (a [`RunRecord`]
-/// written out by a tool): its codec and bytes, as a map. Human-readable
-/// formats get the bytes in hex, and for the reader a `"shown"` entry with
-/// [`Value::to_json`], which is not read back.
-///
-/// [`RunRecord`]: crate::store::RunRecord
+/// A [`Value`] inside another serde value: its codec and bytes.
 #[derive(Serialize, Deserialize)]
 struct Wire<'a> {
     codec: Cow<'a, str>,
@@ -390,6 +393,8 @@ struct Wire<'a> {
     bytes: Cow<'a, [u8]>,
 }
 
+/// A [`Value`] inside another, human-readable serde value: the bytes in hex,
+/// and the value shown as JSON for the reader.
 #[derive(Serialize, Deserialize)]
 struct Shown<'a> {
     codec: Cow<'a, str>,
