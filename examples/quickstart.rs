@@ -297,7 +297,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(record) => match (record.status, record.outcome) {
             (RunStatus::Completed, Some(RunOutcome::Completed(output))) => {
-                let fulfilment: Fulfilment = serde_json::from_value(output)?;
+                let fulfilment: Fulfilment = output.decode()?;
                 println!(
                     "order {} was already fulfilled (run {run}); its recorded result:\n{fulfilment:#?}\n\
                      (`-- --order {}` places another order)",

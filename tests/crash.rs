@@ -151,9 +151,9 @@ fn crash_and_recover(kills: u32) {
             // (15) → 62; fan: 1+11+21+31+41+51 = 156; nap 20.
             assert_eq!(
                 record.outcome,
-                Some(trailhead::RunOutcome::Completed(serde_json::json!(
-                    62 + 156 + 20
-                )))
+                Some(trailhead::RunOutcome::Completed(
+                    trailhead::store::Value::encode(&serde_json::json!(62 + 156 + 20)).unwrap()
+                ))
             );
             let journal = engine.journal(&id).await.unwrap();
             let mut keys: Vec<String> = journal.iter().map(|r| r.key.to_string()).collect();

@@ -45,7 +45,7 @@ async fn a_failed_step_degrades_to_its_fallback_step() {
     let journal = engine.journal(&run).await.unwrap();
     assert_eq!(
         journal[1].outcome,
-        StepOutcome::FellBack(serde_json::json!(300))
+        StepOutcome::FellBack(support::value(serde_json::json!(300)))
     );
     assert_eq!(journal[1].attempts, 2, "the step's own attempts are kept");
 }

@@ -117,7 +117,10 @@ async fn a_step_that_fails_for_good_gives_its_fallback() {
     let journal = engine.journal(&id).await.unwrap();
     assert_eq!(journal.len(), 1, "no `Failed` entry beside it: {journal:?}");
     assert_eq!(journal[0].key.to_string(), "quote");
-    assert_eq!(journal[0].outcome, StepOutcome::FellBack(json!(999)));
+    assert_eq!(
+        journal[0].outcome,
+        StepOutcome::FellBack(support::value(json!(999)))
+    );
     assert_eq!(journal[0].attempts, 3);
 
     let events = drain(&mut events);
@@ -153,7 +156,10 @@ async fn a_fallen_back_entry_spans_the_step_s_attempts() {
     assert_eq!(result.unwrap(), 1000);
     let journal = engine.journal(&id).await.unwrap();
     let record = &journal[0];
-    assert_eq!(record.outcome, StepOutcome::FellBack(json!(999)));
+    assert_eq!(
+        record.outcome,
+        StepOutcome::FellBack(support::value(json!(999)))
+    );
     // `started_at` is "when the first attempt started", `finished_at` "when
     // the last attempt ended": three attempts, 1 s apart.
     assert_eq!(
@@ -174,7 +180,10 @@ async fn the_fallback_is_evaluated_only_when_the_step_fails() {
     assert_eq!(counted("fine"), 1);
     assert_eq!(counted("fine/fallback"), 0, "not evaluated");
     let journal = engine.journal(&id).await.unwrap();
-    assert_eq!(journal[0].outcome, StepOutcome::Completed(json!(100)));
+    assert_eq!(
+        journal[0].outcome,
+        StepOutcome::Completed(support::value(json!(100)))
+    );
     assert!(fell_back(&drain(&mut events)).is_empty());
 }
 
@@ -189,14 +198,20 @@ async fn a_timeout_and_a_panic_fall_back() {
     assert_eq!(started.elapsed(), Duration::from_secs(1));
     let journal = engine.journal(&hung).await.unwrap();
     assert_eq!(journal.len(), 1, "{journal:?}");
-    assert_eq!(journal[0].outcome, StepOutcome::FellBack(json!(0)));
+    assert_eq!(
+        journal[0].outcome,
+        StepOutcome::FellBack(support::value(json!(0)))
+    );
 
     let (panicked, result) =
         run_to_end(&engine, price_in_time, ("panics".to_owned(), Mode::Panic)).await;
     assert_eq!(result.unwrap(), 0);
     let journal = engine.journal(&panicked).await.unwrap();
     assert_eq!(journal.len(), 1, "{journal:?}");
-    assert_eq!(journal[0].outcome, StepOutcome::FellBack(json!(0)));
+    assert_eq!(
+        journal[0].outcome,
+        StepOutcome::FellBack(support::value(json!(0)))
+    );
 
     assert_eq!(
         fell_back(&drain(&mut events)),
@@ -240,7 +255,10 @@ async fn an_open_breaker_falls_back_without_calling_the_step() {
     assert_eq!(counted("skipped/fallback"), 1);
     let journal = engine.journal(&id).await.unwrap();
     assert_eq!(journal.len(), 1, "{journal:?}");
-    assert_eq!(journal[0].outcome, StepOutcome::FellBack(json!(999)));
+    assert_eq!(
+        journal[0].outcome,
+        StepOutcome::FellBack(support::value(json!(999)))
+    );
     assert_eq!(journal[0].attempts, 1);
 
     let events = drain(&mut events);
@@ -329,15 +347,15 @@ async fn each_item_of_a_fan_out_falls_back_on_its_own() {
     assert_eq!(journal.len(), 4, "{journal:?}");
     assert_eq!(
         entry(&journal, "price_of[0]").outcome,
-        StepOutcome::FellBack(json!(0))
+        StepOutcome::FellBack(support::value(json!(0)))
     );
     assert_eq!(
         entry(&journal, "price_of[1]").outcome,
-        StepOutcome::Completed(json!(20))
+        StepOutcome::Completed(support::value(json!(20)))
     );
     assert_eq!(
         entry(&journal, "price_of[2]").outcome,
-        StepOutcome::FellBack(json!(0))
+        StepOutcome::FellBack(support::value(json!(0)))
     );
     let mut fell: Vec<(String, String)> = fell_back(&drain(&mut events));
     fell.sort();
@@ -402,7 +420,7 @@ async fn a_fallen_back_step_is_not_compensated() {
     let journal = engine.journal(&id).await.unwrap();
     assert_eq!(
         entry(&journal, "meal").outcome,
-        StepOutcome::FellBack(json!(0))
+        StepOutcome::FellBack(support::value(json!(0)))
     );
     let keys: Vec<String> = journal.iter().map(|r| r.key.to_string()).collect();
     assert!(keys.contains(&"undo:seat".to_owned()), "{keys:?}");
@@ -491,7 +509,7 @@ fn stop_and_resume(tag: &str, engine: impl Fn() -> Engine) {
         assert_eq!(quotes, 1, "{journal:?}");
         assert_eq!(
             entry(&journal, "quote").outcome,
-            StepOutcome::FellBack(json!(999))
+            StepOutcome::FellBack(support::value(json!(999)))
         );
     });
     assert_eq!(counted(tag), 1, "the step did not run again");

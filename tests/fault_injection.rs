@@ -275,7 +275,10 @@ async fn a_step_that_fails_twice_is_retried_and_journaled_once() {
     assert_eq!(TWICE.load(Ordering::SeqCst), 3);
     let (attempts, outcome) = only_entry(&engine, &id).await;
     assert_eq!(attempts, 3);
-    assert_eq!(outcome, StepOutcome::Completed(serde_json::json!(3)));
+    assert_eq!(
+        outcome,
+        StepOutcome::Completed(support::value(serde_json::json!(3)))
+    );
     let retried: Vec<_> = support::drain(&mut events)
         .into_iter()
         .filter_map(|event| match event {

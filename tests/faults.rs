@@ -97,7 +97,7 @@ impl Store for FailingWrites {
         &self,
         run: &RunId,
         name: &str,
-        payload: serde_json::Value,
+        payload: trailhead::store::Value,
     ) -> StoreFuture<'_, ()> {
         self.inner.send_signal(run, name, payload)
     }
@@ -106,7 +106,7 @@ impl Store for FailingWrites {
         run: &RunId,
         name: &str,
         key: &trailhead::StepKey,
-    ) -> StoreFuture<'_, Option<serde_json::Value>> {
+    ) -> StoreFuture<'_, Option<trailhead::store::Value>> {
         self.inner.receive_signal(run, name, key)
     }
 }
@@ -218,7 +218,7 @@ fn a_journaled_record_that_no_longer_fits_its_type_is_a_typed_error() {
             workflow: "three".to_owned(),
             definition_hash: three::DEFINITION_HASH,
             parent: None,
-            input: serde_json::json!(1),
+            input: trailhead::store::Value::encode(&serde_json::json!(1)).unwrap(),
             status: RunStatus::Running,
             outcome: None,
             mermaid: String::new(),
@@ -230,7 +230,9 @@ fn a_journaled_record_that_no_longer_fits_its_type_is_a_typed_error() {
         journal
             .record_step(StepRecord {
                 key: "count".parse().unwrap(),
-                outcome: trailhead::StepOutcome::Completed(serde_json::json!("two")),
+                outcome: trailhead::StepOutcome::Completed(
+                    trailhead::store::Value::encode(&serde_json::json!("two")).unwrap(),
+                ),
                 attempts: 1,
                 started_at: std::time::SystemTime::now(),
                 finished_at: std::time::SystemTime::now(),
@@ -253,7 +255,9 @@ fn a_journaled_record_that_no_longer_fits_its_type_is_a_typed_error() {
         let kept = engine.journal(&run).await.unwrap();
         assert_eq!(
             kept[0].outcome,
-            trailhead::StepOutcome::Completed(serde_json::json!("two"))
+            trailhead::StepOutcome::Completed(
+                trailhead::store::Value::encode(&serde_json::json!("two")).unwrap()
+            )
         );
     });
 }

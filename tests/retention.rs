@@ -104,7 +104,7 @@ async fn failed_runs_are_kept_longer_than_completed_ones() {
     assert_eq!((completed.len(), failed.len()), (3, 10));
     let inputs: Vec<u64> = completed
         .iter()
-        .map(|run| run.input.as_u64().unwrap())
+        .map(|run| run.input.decode::<u64>().unwrap())
         .collect();
     assert_eq!(inputs, [7, 8, 9], "the newest completed runs stay");
 }
@@ -187,6 +187,9 @@ async fn the_sqlite_store_keeps_runs_for_days_by_default_and_sweeps_by_policy() 
     }
     engine.apply_retention().await.unwrap();
     let runs = store.list_runs(None).await.unwrap();
-    let inputs: Vec<u64> = runs.iter().map(|run| run.input.as_u64().unwrap()).collect();
+    let inputs: Vec<u64> = runs
+        .iter()
+        .map(|run| run.input.decode::<u64>().unwrap())
+        .collect();
     assert_eq!(inputs, [45, 46, 47, 48, 49]);
 }

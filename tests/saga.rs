@@ -199,10 +199,9 @@ async fn a_fan_out_is_undone_item_by_item_last_completed_first() {
         journal
             .iter()
             .filter(|record| record.key.undone().is_some())
-            .all(
-                |record| record.outcome == StepOutcome::Completed(serde_json::Value::Null)
-                    && record.attempts == 1
-            )
+            .all(|record| record.outcome
+                == StepOutcome::Completed(support::value(serde_json::Value::Null))
+                && record.attempts == 1)
     );
     // The declined payment had nothing to undo and is not undone.
     assert!(matches!(
@@ -442,7 +441,7 @@ async fn a_compensation_that_fails_twice_is_retried_and_journaled_once() {
     assert_eq!(undo.attempts, 3);
     assert_eq!(
         undo.outcome,
-        StepOutcome::Completed(serde_json::Value::Null)
+        StepOutcome::Completed(support::value(serde_json::Value::Null))
     );
 
     let events = drain(&mut events);

@@ -285,7 +285,10 @@ fn killed_again_and_again_during_the_rollback_every_run_is_undone_once_in_revers
                 .iter()
                 .filter_map(|r| {
                     let step = r.key.undone()?;
-                    assert_eq!(r.outcome, StepOutcome::Completed(serde_json::Value::Null));
+                    assert_eq!(
+                        r.outcome,
+                        StepOutcome::Completed(trailhead::store::Value::encode(&()).unwrap())
+                    );
                     Some(step.to_string())
                 })
                 .collect();

@@ -61,7 +61,8 @@ fn a_resumed_run_wakes_at_the_journaled_time_not_a_full_sleep_later() {
             let StepOutcome::Completed(value) = &sleep.outcome else {
                 panic!("a sleep's entry is its wake-up time")
             };
-            assert!(value["wake_at_ns"].as_u64().is_some());
+            let entry: serde_json::Value = value.decode().unwrap();
+            assert!(entry["wake_at_ns"].as_u64().is_some(), "{value}");
         });
     }
     // The hour passes while the process is down: move the journaled wake-up
@@ -72,10 +73,15 @@ fn a_resumed_run_wakes_at_the_journaled_time_not_a_full_sleep_later() {
         .unwrap()
         .as_nanos();
     let connection = rusqlite::Connection::open(&path).unwrap();
+    // The row as the store writes it: `{"Completed": entry}` in CBOR.
+    let outcome = trailhead::store::Value::encode(&serde_json::json!({
+        "Completed": { "wake_at_ns": u64::try_from(nanos).unwrap() }
+    }))
+    .unwrap();
     let changed = connection
         .execute(
             "UPDATE steps SET outcome = ?1 WHERE run_id = 'sleeper' AND key = 'sleep'",
-            [format!(r#"{{"Completed":{{"wake_at_ns":{nanos}}}}}"#)],
+            [outcome.bytes()],
         )
         .unwrap();
     assert_eq!(changed, 1);

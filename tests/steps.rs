@@ -77,7 +77,9 @@ async fn steps_run_in_order_and_their_outputs_are_journaled() {
     );
 
     let journal = engine.journal(&run).await.unwrap();
-    assert!(matches!(&journal[0].outcome, StepOutcome::Completed(v) if v == "ADA"));
+    assert!(
+        matches!(&journal[0].outcome, StepOutcome::Completed(v) if v.decode::<String>().unwrap() == "ADA")
+    );
     assert!(journal.iter().all(|record| record.attempts == 1));
     assert!(
         journal

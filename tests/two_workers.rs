@@ -194,9 +194,9 @@ fn two_processes_resuming_one_file_drive_each_run_once() {
             assert_eq!(record.status, RunStatus::Completed);
             assert_eq!(
                 record.outcome,
-                Some(RunOutcome::Completed(serde_json::json!(
-                    n * 10 + (n + 1) * 100
-                )))
+                Some(RunOutcome::Completed(
+                    trailhead::store::Value::encode(&(n * 10 + (n + 1) * 100)).unwrap()
+                ))
             );
         }
     });

@@ -3,7 +3,14 @@
 
 use std::sync::Mutex;
 
+use trailhead::store::Value;
 use trailhead::{Engine, Event, RunId, StepRecord};
+
+/// `json` as the journal keeps it (a JSON value encodes as the Rust value it
+/// stands for would: `json!(3)` as `3_u32`).
+pub fn value(json: serde_json::Value) -> Value {
+    Value::encode(&json).expect("the value encodes")
+}
 
 /// The keys of a run's journal, in the order they were written.
 pub async fn journal_keys(engine: &Engine, run: &RunId) -> Vec<String> {

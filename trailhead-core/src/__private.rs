@@ -25,6 +25,9 @@ pub use checks::{CallableWorkflow, FanOutItems, SameSignalType, SignalValue, Ste
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::CodecError;
+use crate::store::Value;
+
 /// A step output the journal can hold.
 #[diagnostic::on_unimplemented(
     message = "the output of this step, `{Self}`, cannot be journaled",
@@ -38,27 +41,28 @@ pub trait Journaled: Send + Sized + 'static {
     ///
     /// # Errors
     ///
-    /// When the value does not serialize (e.g. a map with non-string keys).
-    fn to_journal(&self) -> Result<serde_json::Value, serde_json::Error>;
+    /// When the value does not serialize, or would not read back as it is
+    /// (e.g. `Some(None)`): see [`Value::encode`].
+    fn to_journal(&self) -> Result<Value, CodecError>;
 
     /// The value back from the journal.
     ///
     /// # Errors
     ///
-    /// When the journaled JSON no longer fits the type.
-    fn from_journal(value: &serde_json::Value) -> Result<Self, serde_json::Error>;
+    /// When the journaled value no longer reads as the type.
+    fn from_journal(value: &Value) -> Result<Self, CodecError>;
 }
 
 // Not recommended: rustc then reports `Journaled` missing, once, instead of
 // `Serialize` and `Deserialize` one error each.
 #[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Send + 'static> Journaled for T {
-    fn to_journal(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::to_value(self)
+    fn to_journal(&self) -> Result<Value, CodecError> {
+        Value::encode(self)
     }
 
-    fn from_journal(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
-        T::deserialize(value)
+    fn from_journal(value: &Value) -> Result<Self, CodecError> {
+        value.decode()
     }
 }
 
@@ -90,7 +94,7 @@ impl<T, E> StepResult for Result<T, E> {
 }
 
 /// Checks a signal's encoded payload against the signal's declared type.
-pub type SignalCheck = fn(&serde_json::Value) -> Result<(), BoxError>;
+pub type SignalCheck = fn(&crate::store::Value) -> Result<(), BoxError>;
 
 /// A decoding error, whatever the codec.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -101,7 +105,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// # Errors
 ///
 /// The decoder's, when it does not.
-pub fn signal_accepts<T: Journaled>(payload: &serde_json::Value) -> Result<(), BoxError> {
+pub fn signal_accepts<T: Journaled>(payload: &crate::store::Value) -> Result<(), BoxError> {
     T::from_journal(payload).map(drop).map_err(Into::into)
 }
 
@@ -131,12 +135,12 @@ pub fn retry_any<E>(_: &E) -> bool {
 }
 
 /// Journals no step error as a value (for the runtime's own tests).
-pub fn text_only<E>(_: &E) -> Option<serde_json::Value> {
+pub fn text_only<E>(_: &E) -> Option<crate::store::Value> {
     None
 }
 
 /// Reads no step error back (for the runtime's own tests).
-pub fn no_decode<E>(_: &serde_json::Value, _: &std::cell::Cell<Option<E>>) {}
+pub fn no_decode<E>(_: &crate::store::Value, _: &std::cell::Cell<Option<E>>) {}
 
 /// Classes every step error transient (for the runtime's own tests).
 pub fn transient<E>(_: &E) -> ErrorClass {
@@ -192,12 +196,12 @@ pub struct ErrorEncoder<'a, E>(pub &'a E);
 /// Journals an error whose type implements serde's traits.
 pub trait EncodeErrorByImpl {
     /// The error as the journal keeps it (`None` if it does not serialize).
-    fn encode_error(&self) -> Option<serde_json::Value>;
+    fn encode_error(&self) -> Option<crate::store::Value>;
 }
 
 impl<E: Serialize + DeserializeOwned> EncodeErrorByImpl for ErrorEncoder<'_, E> {
-    fn encode_error(&self) -> Option<serde_json::Value> {
-        serde_json::to_value(self.0).ok()
+    fn encode_error(&self) -> Option<crate::store::Value> {
+        crate::store::Value::encode(self.0).ok()
     }
 }
 
@@ -205,12 +209,12 @@ impl<E: Serialize + DeserializeOwned> EncodeErrorByImpl for ErrorEncoder<'_, E> 
 /// traits.
 pub trait EncodeErrorByDefault {
     /// `None`: the error is kept as text only.
-    fn encode_error(&self) -> Option<serde_json::Value>;
+    fn encode_error(&self) -> Option<crate::store::Value>;
 }
 
 impl<E> EncodeErrorByDefault for &ErrorEncoder<'_, E> {
     #[inline]
-    fn encode_error(&self) -> Option<serde_json::Value> {
+    fn encode_error(&self) -> Option<crate::store::Value> {
         None
     }
 }
@@ -220,7 +224,7 @@ impl<E> EncodeErrorByDefault for &ErrorEncoder<'_, E> {
 /// and [`DecodeErrorByDefault`] in scope.
 #[allow(missing_debug_implementations)]
 pub struct ErrorDecoder<'a, E>(
-    pub &'a serde_json::Value,
+    pub &'a crate::store::Value,
     pub &'a std::cell::Cell<Option<E>>,
 );
 
@@ -232,7 +236,7 @@ pub trait DecodeErrorByImpl {
 
 impl<E: Serialize + DeserializeOwned> DecodeErrorByImpl for ErrorDecoder<'_, E> {
     fn decode_error(&self) {
-        if let Ok(error) = E::deserialize(self.0) {
+        if let Ok(error) = self.0.decode::<E>() {
             self.1.set(Some(error));
         }
     }

@@ -80,7 +80,8 @@ pub use engine::{
     StalledRun, SuspendedRun,
 };
 pub use error::{
-    Classify, EngineError, Error, ErrorClass, RunError, StepError, StepFailure, StoreError,
+    Classify, CodecError, EngineError, Error, ErrorClass, RunError, StepError, StepFailure,
+    StoreError,
 };
 pub use event::{Event, EventReceiver};
 pub use key::{ParseStepKeyError, RunId, StepKey};

@@ -165,7 +165,7 @@ impl SignalSpec {
     /// declared type.
     pub(crate) fn accepts(
         &self,
-        payload: &serde_json::Value,
+        payload: &crate::store::Value,
     ) -> Result<(), crate::__private::BoxError> {
         (self.accepts)(payload)
     }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Boom, drain};
+use common::{Boom, drain, value};
 use serde_json::json;
 use trailhead_core::__private::{no_decode, retry_any, text_only};
 use trailhead_core::{
@@ -64,9 +64,12 @@ async fn a_child_run_has_its_own_record_and_journal() {
     let record = engine.run_record(&child).await.unwrap().unwrap();
     assert_eq!(record.workflow, "child");
     assert_eq!(record.parent, Some(parent.clone()));
-    assert_eq!(record.input, json!(4));
+    assert_eq!(record.input, value(json!(4)));
     assert_eq!(record.status, RunStatus::Completed);
-    assert_eq!(record.outcome, Some(RunOutcome::Completed(json!(40))));
+    assert_eq!(
+        record.outcome,
+        Some(RunOutcome::Completed(value(json!(40))))
+    );
 
     let keys = |journal: Vec<trailhead_core::StepRecord>| {
         journal
@@ -76,14 +79,14 @@ async fn a_child_run_has_its_own_record_and_journal() {
     };
     assert_eq!(
         keys(engine.journal(&child).await.unwrap()),
-        [("work".into(), StepOutcome::Completed(json!(40)))]
+        [("work".into(), StepOutcome::Completed(value(json!(40))))]
     );
     // The child's output is journaled in the parent too, under the call's key.
     assert_eq!(
         keys(engine.journal(&parent).await.unwrap()),
         [
-            ("prepare".into(), StepOutcome::Completed(json!(4))),
-            ("ship".into(), StepOutcome::Completed(json!(40))),
+            ("prepare".into(), StepOutcome::Completed(value(json!(4)))),
+            ("ship".into(), StepOutcome::Completed(value(json!(40)))),
         ]
     );
     assert_eq!(

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Boom, drain};
+use common::{Boom, drain, value};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::time::Instant;
@@ -146,7 +146,7 @@ async fn a_step_failing_twice_succeeds_on_the_third_attempt() {
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0].key, StepKey::new("fetch", &[]));
     assert_eq!(journal[0].attempts, 3);
-    assert_eq!(journal[0].outcome, StepOutcome::Completed(json!(3)));
+    assert_eq!(journal[0].outcome, StepOutcome::Completed(value(json!(3))));
 }
 
 #[tokio::test(start_paused = true)]

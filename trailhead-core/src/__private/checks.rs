@@ -55,8 +55,8 @@ pub trait StepReturn: Sized {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Self>,
         K: Fn(&Self::Failure) -> ErrorClass,
-        C: Fn(&Self::Failure) -> Option<serde_json::Value>,
-        D: Fn(&serde_json::Value, &Cell<Option<Self::Failure>>);
+        C: Fn(&Self::Failure) -> Option<crate::store::Value>,
+        D: Fn(&crate::store::Value, &Cell<Option<Self::Failure>>);
 
     /// [`RunContext::step`]: `f` is called once per attempt.
     #[allow(clippy::too_many_arguments)]
@@ -74,8 +74,8 @@ pub trait StepReturn: Sized {
         F: FnMut() -> Fut,
         Fut: Future<Output = Self>,
         P: Fn(&Self::Failure) -> bool,
-        C: Fn(&Self::Failure) -> Option<serde_json::Value>,
-        D: Fn(&serde_json::Value, &Cell<Option<Self::Failure>>);
+        C: Fn(&Self::Failure) -> Option<crate::store::Value>,
+        D: Fn(&crate::store::Value, &Cell<Option<Self::Failure>>);
 
     /// [`RunContext::step_blocking`]: `f` is called on the blocking pool.
     #[allow(clippy::too_many_arguments)]
@@ -94,8 +94,8 @@ pub trait StepReturn: Sized {
         Self: Send + 'static,
         Self::Failure: Send + 'static,
         P: Fn(&Self::Failure) -> bool,
-        C: Fn(&Self::Failure) -> Option<serde_json::Value>,
-        D: Fn(&serde_json::Value, &Cell<Option<Self::Failure>>);
+        C: Fn(&Self::Failure) -> Option<crate::store::Value>,
+        D: Fn(&crate::store::Value, &Cell<Option<Self::Failure>>);
 }
 
 // A blanket impl (its self type a parameter) so that rustc, finding a step
@@ -124,8 +124,8 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = R>,
         K: Fn(&R::Err) -> ErrorClass,
-        C: Fn(&R::Err) -> Option<serde_json::Value>,
-        D: Fn(&serde_json::Value, &Cell<Option<R::Err>>),
+        C: Fn(&R::Err) -> Option<crate::store::Value>,
+        D: Fn(&crate::store::Value, &Cell<Option<R::Err>>),
     {
         ctx.step_once(name, path, policy, f, classify, encode_error, decode_error)
     }
@@ -144,8 +144,8 @@ where
         F: FnMut() -> Fut,
         Fut: Future<Output = R>,
         P: Fn(&R::Err) -> bool,
-        C: Fn(&R::Err) -> Option<serde_json::Value>,
-        D: Fn(&serde_json::Value, &Cell<Option<R::Err>>),
+        C: Fn(&R::Err) -> Option<crate::store::Value>,
+        D: Fn(&crate::store::Value, &Cell<Option<R::Err>>),
     {
         ctx.step(name, path, policy, f, retry_if, encode_error, decode_error)
     }
@@ -165,8 +165,8 @@ where
         R: Send + 'static,
         R::Err: Send + 'static,
         P: Fn(&R::Err) -> bool,
-        C: Fn(&R::Err) -> Option<serde_json::Value>,
-        D: Fn(&serde_json::Value, &Cell<Option<R::Err>>),
+        C: Fn(&R::Err) -> Option<crate::store::Value>,
+        D: Fn(&crate::store::Value, &Cell<Option<R::Err>>),
     {
         ctx.step_blocking(name, path, policy, f, retry_if, encode_error, decode_error)
     }

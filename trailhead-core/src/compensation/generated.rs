@@ -4,10 +4,9 @@
 use std::fmt::Display;
 use std::future::Future;
 
-use serde_json::Value;
-
 use super::{Compensation, UndoFuture};
 use crate::__private::Journaled;
+use crate::store::Value;
 use crate::{RetryPolicy, StepError, Workflow};
 
 /// A function that undoes a step whose output is `T`: called with that

@@ -27,9 +27,8 @@ mod undo;
 use std::future::Future;
 use std::pin::Pin;
 
-use serde_json::Value;
-
 use crate::RetryPolicy;
+use crate::store::Value;
 
 pub(crate) use undo::{Rollback, RollbackFailed};
 

@@ -8,13 +8,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use serde_json::Value;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Compensation;
 use crate::engine::panic_message;
-use crate::store::{Journal, RunOutcome, RunStatus, StepOutcome, StepRecord};
+use crate::store::{Journal, RunOutcome, RunStatus, StepOutcome, StepRecord, Value};
 use crate::{Engine, Event, RetryPolicy, RunId, StepKey, StoreError};
 
 /// Undoes runs of one engine.
@@ -203,7 +202,7 @@ impl Rollback<'_> {
                     journal
                         .record_step(StepRecord {
                             key: key.undo(),
-                            outcome: StepOutcome::Completed(Value::Null),
+                            outcome: StepOutcome::Completed(Value::unit()),
                             attempts: attempt,
                             started_at: clock.wall_time(started),
                             finished_at: clock.wall_time(ended),
@@ -325,7 +324,7 @@ impl Rollback<'_> {
         journal
             .record_step(StepRecord {
                 key: key.undo(),
-                outcome: StepOutcome::Completed(Value::Null),
+                outcome: StepOutcome::Completed(Value::unit()),
                 attempts: 1,
                 started_at: clock.wall_time(started),
                 finished_at: clock.wall_time(Instant::now()),

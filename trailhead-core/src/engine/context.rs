@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Engine, LiveRun};
-use crate::store::{FailedStep, Journal, StepOutcome, StepRecord};
+use crate::store::{FailedStep, Journal, StepOutcome, StepRecord, Value};
 use crate::{RunId, StepKey};
 
 /// What a running workflow body calls into: one per run.
@@ -28,7 +28,7 @@ pub struct RunContext {
     pub(crate) run: RunId,
     pub(crate) journal: Arc<dyn Journal>,
     /// Outputs of steps completed before a resume; empty for a new run.
-    pub(crate) replay: HashMap<StepKey, serde_json::Value>,
+    pub(crate) replay: HashMap<StepKey, Value>,
     /// Steps that failed for good before a resume, with their attempts: they
     /// replay as that failure.
     pub(crate) failed: HashMap<StepKey, (u32, FailedStep)>,

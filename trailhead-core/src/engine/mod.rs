@@ -180,7 +180,8 @@ impl Engine {
     ///
     /// [`EngineError::UnknownRun`] if there is no such run,
     /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it finished,
-    /// [`EngineError::Encode`] if `value` does not serialize; for a run of a
+    /// [`EngineError::Encode`] if `value` does not serialize or would not
+    /// read back as it is ([`Value::encode`]); for a run of a
     /// known definition, [`EngineError::UnknownSignal`] if the workflow
     /// waits for no signal `name` and [`EngineError::SignalType`] if `value`
     /// does not decode as the type it declares.

@@ -15,8 +15,8 @@ use tracing::Instrument;
 use super::suspend::Finish;
 use super::{Engine, RunContext};
 use crate::compensation::{Rollback, RollbackFailed};
-use crate::store::{RunOutcome, RunRecord, RunStatus};
-use crate::{EngineError, Event, RunError, RunId, StepKey, StoreError, Workflow};
+use crate::store::{RunOutcome, RunRecord, RunStatus, Value};
+use crate::{CodecError, EngineError, Event, RunError, RunId, StepKey, StoreError, Workflow};
 
 /// A run about to be launched: who it is, who started it, what cancels it.
 #[derive(Debug)]
@@ -39,8 +39,8 @@ impl Launch {
 /// Why a run could not be launched.
 #[derive(Debug)]
 pub(crate) enum LaunchError {
-    /// The input could not be serialized.
-    Input(serde_json::Error),
+    /// The input could not be encoded.
+    Input(CodecError),
     /// The store could not create the run.
     Store(StoreError),
     /// A recorded run cannot be resumed.
@@ -53,7 +53,7 @@ impl LaunchError {
             Self::Input(source) => EngineError::Encode {
                 run: run.clone(),
                 what: "input",
-                source,
+                source: Box::new(source),
             },
             Self::Store(StoreError::RunExists { run }) => EngineError::RunExists { run },
             Self::Store(error) => EngineError::Store(error),
@@ -77,7 +77,7 @@ impl Engine {
             workflow: W::NAME.to_owned(),
             definition_hash: W::DEFINITION_HASH,
             parent: launch.parent.clone(),
-            input: serde_json::to_value(&input).map_err(LaunchError::Input)?,
+            input: Value::encode(&input).map_err(LaunchError::Input)?,
             status: RunStatus::Running,
             outcome: None,
             mermaid: W::MERMAID.to_owned(),
@@ -169,11 +169,11 @@ impl Engine {
             // Stopped while undoing its steps: the body is not run again.
             Start::Rollback(record.outcome.unwrap_or(RunOutcome::Cancelled))
         } else {
-            let input = serde_json::from_value(record.input).map_err(|source| {
+            let input = record.input.decode().map_err(|source| {
                 LaunchError::Resume(EngineError::Decode {
                     run: run.clone(),
                     what: "input",
-                    source,
+                    source: Box::new(source),
                 })
             })?;
             let clock = self.clock();
@@ -246,7 +246,7 @@ async fn drive<W: Workflow>(
                 return forget(&ctx, began, RunEnd::Halted(error));
             }
             match ended {
-                Ok(Stopped::Returned(Ok(output))) => match serde_json::to_value(&output) {
+                Ok(Stopped::Returned(Ok(output))) => match Value::encode(&output) {
                     Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
                     Err(error) => RunEnd::Unencodable(error).failed(),
                 },
@@ -481,8 +481,8 @@ pub(crate) enum RunEnd<W: Workflow> {
     /// The run had failed before this process resumed its rollback: its
     /// error is known only as recorded text.
     FailedEarlier(String),
-    /// The output could not be serialized; the run is recorded as failed.
-    Unencodable(serde_json::Error),
+    /// The output could not be encoded; the run is recorded as failed.
+    Unencodable(CodecError),
     /// The store could not record the outcome.
     Unrecorded(StoreError),
     /// The engine stopped driving the run without ending it: the store
@@ -504,7 +504,7 @@ impl<W: Workflow> RunEnd<W> {
     fn recorded(outcome: &RunOutcome) -> Self {
         match outcome {
             RunOutcome::Cancelled => Self::Cancelled,
-            RunOutcome::Completed(value) => match serde_json::from_value(value.clone()) {
+            RunOutcome::Completed(value) => match value.decode() {
                 Ok(output) => Self::Completed(output),
                 Err(error) => Self::FailedEarlier(format!("could not decode its output: {error}")),
             },
@@ -566,7 +566,7 @@ impl<W: Workflow> RunEnd<W> {
             Self::Unencodable(source) => RunError::Engine(EngineError::Encode {
                 run,
                 what: "output",
-                source,
+                source: Box::new(source),
             }),
             Self::Unrecorded(error) => RunError::Engine(EngineError::Store(error)),
             Self::Halted(StoreError::LeaseLost { worker, .. }) => {

@@ -89,11 +89,12 @@ impl Engine {
         name: &str,
         value: T,
     ) -> Result<(), EngineError> {
-        let payload = serde_json::to_value(value).map_err(|source| EngineError::Encode {
-            run: run.clone(),
-            what: "signal",
-            source,
-        })?;
+        let payload =
+            crate::store::Value::encode_unread(&value).map_err(|source| EngineError::Encode {
+                run: run.clone(),
+                what: "signal",
+                source: Box::new(source),
+            })?;
         if workflow.is_some() || !self.inner.definitions.is_empty() {
             self.check_signal(run, workflow, name, &payload).await?;
         }
@@ -115,7 +116,7 @@ impl Engine {
         run: &RunId,
         workflow: Option<&'static str>,
         name: &str,
-        payload: &serde_json::Value,
+        payload: &crate::store::Value,
     ) -> Result<(), EngineError> {
         let Some(record) = self.store().run(run).await? else {
             return Err(EngineError::UnknownRun { run: run.clone() });

@@ -1,4 +1,4 @@
-use crate::{RunId, StoreError};
+use crate::{CodecError, RunId, StoreError};
 
 /// The engine could not start, run or record a run.
 #[derive(Debug, thiserror::Error)]
@@ -19,15 +19,16 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A run's input or output could not be serialized for the store.
+    /// A run's input or output (or a signal's payload) could not be encoded
+    /// for the store, or would not read back as it was ([`CodecError`]).
     #[error("could not encode the {what} of run `{run}`: {source}")]
     Encode {
         /// The run whose value could not be encoded.
         run: RunId,
         /// Which value: `"input"` or `"output"`.
         what: &'static str,
-        /// The serializer's error.
-        source: serde_json::Error,
+        /// Why the value was refused (boxed: errors stay small).
+        source: Box<CodecError>,
     },
     /// A recorded run's workflow definition differs from the one given to
     /// resume it: its journal's keys may not mean the same steps any more.
@@ -62,8 +63,8 @@ pub enum EngineError {
         run: RunId,
         /// Which value: `"input"` or `"output"`.
         what: &'static str,
-        /// The deserializer's error.
-        source: serde_json::Error,
+        /// Why the record did not read back (boxed: errors stay small).
+        source: Box<CodecError>,
     },
     /// The engine is shutting down ([`Engine::shutdown`](crate::Engine::shutdown)):
     /// it starts, resumes and retries no more runs.

@@ -12,10 +12,12 @@
 //!   error, cancellation, or an [`EngineError`].
 //! - [`EngineError`] — the engine could not start or record a run.
 //! - [`StoreError`] — the store refused or could not perform an operation.
+//! - [`CodecError`] — a value could not be journaled, or read back, as its type.
 //! - [`Error`] — a boxed catch-all error for workflows without their own type.
 
 mod boxed;
 mod class;
+mod codec;
 mod engine;
 mod run;
 mod step;
@@ -23,6 +25,7 @@ mod store;
 
 pub use boxed::Error;
 pub use class::{Classify, ErrorClass};
+pub use codec::CodecError;
 pub use engine::EngineError;
 pub use run::RunError;
 pub use step::{StepError, StepFailure};

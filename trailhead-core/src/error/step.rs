@@ -196,7 +196,7 @@ impl<E: fmt::Display> StepFailure<E> {
     pub(crate) fn to_record(
         &self,
         class: ErrorClass,
-        encode: impl FnOnce(&E) -> Option<serde_json::Value>,
+        encode: impl FnOnce(&E) -> Option<crate::store::Value>,
     ) -> crate::store::FailedStep {
         let cause = match self {
             Self::Error(error) => crate::store::FailureCause::Error(encode(error)),

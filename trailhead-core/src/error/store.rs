@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use crate::store::WorkerId;
-use crate::{RunId, StepKey};
+use crate::{CodecError, RunId, StepKey};
 
 /// A store refused or could not perform an operation.
 ///
@@ -69,7 +69,8 @@ pub enum StoreError {
         /// The run that has not ended (`run` itself, a descendant, or its parent).
         unended: RunId,
     },
-    /// A step's value could not be serialized for the journal.
+    /// A step's value could not be encoded for the journal, or would not read
+    /// back as it was ([`CodecError`]): the step fails the same way every time.
     #[error("could not encode the {what} of step `{step}` of run `{run}`: {source}")]
     Encode {
         /// The run the step belongs to.
@@ -78,8 +79,8 @@ pub enum StoreError {
         step: StepKey,
         /// Which value: `"output"`, or `"input"` of a child run started by `call`.
         what: &'static str,
-        /// The serializer's error.
-        source: serde_json::Error,
+        /// Why the value was refused (boxed: errors stay small).
+        source: Box<CodecError>,
     },
     /// The database behind the store could not do what was asked.
     #[error("the store at `{path}`{}: {problem}", run.as_ref().map(|run| format!(" (run `{run}`)")).unwrap_or_default())]
@@ -98,8 +99,8 @@ pub enum StoreError {
         run: RunId,
         /// The step whose journal entry could not be decoded.
         step: StepKey,
-        /// The deserializer's error.
-        source: serde_json::Error,
+        /// Why the entry did not read back (boxed: errors stay small).
+        source: Box<CodecError>,
     },
 }
 

@@ -32,8 +32,8 @@ impl RunContext {
         R::Ok: Journaled,
         R::Err: Display + Send + 'static,
         P: Fn(&R::Err) -> bool,
-        C: Fn(&R::Err) -> Option<serde_json::Value>,
-        D: Fn(&serde_json::Value, &std::cell::Cell<Option<R::Err>>),
+        C: Fn(&R::Err) -> Option<crate::store::Value>,
+        D: Fn(&crate::store::Value, &std::cell::Cell<Option<R::Err>>),
     {
         let f = Arc::new(f);
         self.step(

@@ -9,7 +9,7 @@ use super::site::StepSite;
 use crate::engine::{Launch, LaunchError, RunEnd};
 use crate::key::KeyRef;
 use crate::store::RunOutcome;
-use crate::{EngineError, RunContext, StepError, StepFailure, StoreError, Workflow};
+use crate::{CodecError, EngineError, RunContext, StepError, StepFailure, StoreError, Workflow};
 
 /// A child run found already recorded.
 enum Existing<F, W: Workflow> {
@@ -143,11 +143,11 @@ impl RunContext {
                 }));
             }
             Some(RunOutcome::Completed(value)) => {
-                let output = serde_json::from_value(value).map_err(|source| {
+                let output = value.decode().map_err(|source| {
                     LaunchError::Resume(EngineError::Decode {
                         run: child.clone(),
                         what: "output",
-                        source,
+                        source: Box::new(source),
                     })
                 })?;
                 Existing::Ended(RunEnd::Completed(output))
@@ -166,17 +166,12 @@ impl RunContext {
         })
     }
 
-    fn encode_error(
-        &self,
-        key: KeyRef<'_>,
-        what: &'static str,
-        source: serde_json::Error,
-    ) -> StoreError {
+    fn encode_error(&self, key: KeyRef<'_>, what: &'static str, source: CodecError) -> StoreError {
         StoreError::Encode {
             run: self.run.clone(),
             step: key.to_key(),
             what,
-            source,
+            source: Box::new(source),
         }
     }
 }

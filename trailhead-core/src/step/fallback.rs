@@ -34,7 +34,7 @@ impl RunContext {
                         run: self.run.clone(),
                         step: error.step.clone(),
                         what: "fallback",
-                        source,
+                        source: Box::new(source),
                     }),
                     ..error
                 });

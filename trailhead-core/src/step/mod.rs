@@ -11,7 +11,7 @@
 //!
 //! The hot path builds no event without a subscriber, takes no store-wide lock,
 //! reads the clock twice, and allocates only the step key (when it has loop
-//! indices), the JSON value, the journal entry and the store's boxed future.
+//! indices), the encoded value, the journal entry and the store's boxed future.
 
 mod blocking;
 mod call;
@@ -61,8 +61,8 @@ impl RunContext {
         <Fut::Output as StepResult>::Ok: Journaled,
         <Fut::Output as StepResult>::Err: Display,
         P: Fn(&<Fut::Output as StepResult>::Err) -> bool,
-        C: Fn(&<Fut::Output as StepResult>::Err) -> Option<serde_json::Value>,
-        D: Fn(&serde_json::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
+        C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
+        D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let key = KeyRef { name, path };
         if let Some(output) = self.replayed(key, decode_error)? {
@@ -125,8 +125,8 @@ impl RunContext {
         <Fut::Output as StepResult>::Ok: Journaled,
         <Fut::Output as StepResult>::Err: Display,
         K: Fn(&<Fut::Output as StepResult>::Err) -> ErrorClass,
-        C: Fn(&<Fut::Output as StepResult>::Err) -> Option<serde_json::Value>,
-        D: Fn(&serde_json::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
+        C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
+        D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let key = KeyRef { name, path };
         if let Some(output) = self.replayed(key, decode_error)? {
@@ -170,7 +170,7 @@ impl RunContext {
     fn replayed<T: Journaled, E: Display>(
         &self,
         key: KeyRef<'_>,
-        decode_error: impl Fn(&serde_json::Value, &Cell<Option<E>>),
+        decode_error: impl Fn(&crate::store::Value, &Cell<Option<E>>),
     ) -> Result<Option<T>, StepError<E>> {
         if self.replay.is_empty() && self.failed.is_empty() {
             return Ok(None);
@@ -194,7 +194,7 @@ impl RunContext {
                 let failure = StepFailure::Journal(StoreError::Decode {
                     run: self.run.clone(),
                     step: key.clone(),
-                    source,
+                    source: Box::new(source),
                 });
                 self.engine.events().emit(|| Event::StepFailed {
                     run: self.run.clone(),
@@ -222,7 +222,7 @@ impl RunContext {
         key: StepKey,
         attempts: u32,
         failed: &FailedStep,
-        decode_error: impl Fn(&serde_json::Value, &Cell<Option<E>>),
+        decode_error: impl Fn(&crate::store::Value, &Cell<Option<E>>),
     ) -> StepError<E> {
         let failure = match &failed.cause {
             FailureCause::Error(Some(value)) => {

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::__private::Journaled;
 use crate::key::KeyRef;
+use crate::store::Value;
 use crate::{Event, RunContext, StepError, StoreError};
 
 impl RunContext {
@@ -60,7 +61,7 @@ impl RunContext {
         key: KeyRef<'_>,
         signal: &str,
         deadline: Option<Instant>,
-    ) -> Result<Option<serde_json::Value>, StepError<Infallible>> {
+    ) -> Result<Option<Value>, StepError<Infallible>> {
         if let Some(value) = self.replay.get(&key.to_key()) {
             return Ok(from_entry(value));
         }
@@ -95,8 +96,9 @@ impl RunContext {
             }
         };
         let entry = match &received {
-            Some(value) => serde_json::json!({ "received": value }),
-            None => serde_json::json!({ "timed_out": true }),
+            // The payload's own bytes: the resumed run decodes exactly them.
+            Some(value) => Value::entry(RECEIVED, value),
+            None => Value::encode(&TimedOut { timed_out: true }).expect("a flag encodes"),
         };
         let record = crate::store::StepRecord {
             key: key.to_key(),
@@ -122,7 +124,7 @@ impl RunContext {
     fn decode_signal<T: Journaled>(
         &self,
         key: KeyRef<'_>,
-        value: &serde_json::Value,
+        value: &Value,
     ) -> Result<T, StepError<Infallible>> {
         T::from_journal(value).map_err(|source| {
             self.journal_failure(
@@ -130,14 +132,26 @@ impl RunContext {
                 StoreError::Decode {
                     run: self.run.clone(),
                     step: key.to_key(),
-                    source,
+                    source: Box::new(source),
                 },
             )
         })
     }
 }
 
+/// The key of a journaled signal entry that holds the value received.
+const RECEIVED: &str = "received";
+
+/// The journal entry of a signal that did not come in time.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TimedOut {
+    timed_out: bool,
+}
+
 /// A journaled signal entry: the value received, or `None` for a timeout.
-fn from_entry(entry: &serde_json::Value) -> Option<serde_json::Value> {
-    entry.get("received").cloned()
+fn from_entry(entry: &Value) -> Option<Value> {
+    match Value::split_entry(entry.codec(), entry.bytes())? {
+        (key, value) if key == RECEIVED => Some(value),
+        _ => None,
+    }
 }

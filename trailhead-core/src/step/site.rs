@@ -213,7 +213,7 @@ impl<'a> StepSite<'a> {
                 run: self.ctx.run.clone(),
                 step: self.key.to_key(),
                 what: "output",
-                source,
+                source: Box::new(source),
             })
         };
         let value = match encode() {

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use crate::key::KeyRef;
-use crate::store::{StepOutcome, StepRecord};
+use crate::store::{StepOutcome, StepRecord, Value};
 use crate::{Event, RunContext, StepError, StoreError};
 
 impl RunContext {
@@ -28,24 +28,25 @@ impl RunContext {
         let key = KeyRef { name, path };
         let now = Instant::now();
         let wake_at = match self.replay.get(&key.to_key()) {
-            Some(value) => from_nanos(value).ok_or_else(|| {
-                self.journal_failure(
-                    key,
-                    StoreError::Decode {
-                        run: self.run.clone(),
-                        step: key.to_key(),
-                        source: <serde_json::Error as serde::de::Error>::custom(
-                            "not a wake-up time",
-                        ),
-                    },
-                )
-            })?,
+            Some(value) => value
+                .decode::<WakeAt>()
+                .map(WakeAt::time)
+                .map_err(|source| {
+                    self.journal_failure(
+                        key,
+                        StoreError::Decode {
+                            run: self.run.clone(),
+                            step: key.to_key(),
+                            source: Box::new(source),
+                        },
+                    )
+                })?,
             None => {
                 let wake_at = self.clock.wall_time(now) + duration;
                 let record = StepRecord {
                     key: key.to_key(),
                     outcome: StepOutcome::Completed(
-                        serde_json::json!({ "wake_at_ns": to_nanos(wake_at) }),
+                        Value::encode(&WakeAt::at(wake_at)).expect("a number encodes"),
                     ),
                     attempts: 1,
                     started_at: self.clock.wall_time(now),
@@ -81,16 +82,24 @@ impl RunContext {
     }
 }
 
-fn to_nanos(time: SystemTime) -> u64 {
-    u64::try_from(
-        time.duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    )
-    .unwrap_or(u64::MAX)
+/// A sleep's journal entry: when it wakes, in nanoseconds since the epoch.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WakeAt {
+    wake_at_ns: u64,
 }
 
-fn from_nanos(value: &serde_json::Value) -> Option<SystemTime> {
-    let nanos = value.get("wake_at_ns")?.as_u64()?;
-    Some(UNIX_EPOCH + Duration::from_nanos(nanos))
+impl WakeAt {
+    fn at(time: SystemTime) -> Self {
+        let nanos = time
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        Self {
+            wake_at_ns: u64::try_from(nanos).unwrap_or(u64::MAX),
+        }
+    }
+
+    fn time(self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.wake_at_ns)
+    }
 }

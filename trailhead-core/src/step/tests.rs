@@ -6,18 +6,21 @@
 use std::cell::Cell;
 use std::time::{Duration, SystemTime};
 
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::__private::{no_decode, retry_any, text_only, transient};
-use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store};
+use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store, Value};
 use crate::{
     Engine, Event, RetryPolicy, RunContext, RunId, StepFailure, StepKey, StepPolicy, StoreError,
     Workflow,
 };
 
+fn encoded<T: serde::Serialize + serde::de::DeserializeOwned>(value: T) -> Value {
+    Value::encode(&value).unwrap()
+}
+
 /// A store holding run `r` whose journal has `entries`, and an engine on it.
-async fn resumed(entries: &[(&'static str, &[u32], serde_json::Value)]) -> (Engine, RunContext) {
+async fn resumed(entries: &[(&'static str, &[u32], Value)]) -> (Engine, RunContext) {
     let store = MemoryStore::new();
     let journal = store
         .create_run(RunRecord {
@@ -25,7 +28,7 @@ async fn resumed(entries: &[(&'static str, &[u32], serde_json::Value)]) -> (Engi
             workflow: "w".into(),
             definition_hash: 0,
             parent: None,
-            input: json!(null),
+            input: encoded(()),
             status: RunStatus::Running,
             outcome: None,
             mermaid: String::new(),
@@ -61,7 +64,11 @@ async fn resumed(entries: &[(&'static str, &[u32], serde_json::Value)]) -> (Engi
 
 #[tokio::test(start_paused = true)]
 async fn journaled_steps_replay_without_running() {
-    let (engine, ctx) = resumed(&[("a", &[], json!(41)), ("b", &[0], json!("x"))]).await;
+    let (engine, ctx) = resumed(&[
+        ("a", &[], encoded(41)),
+        ("b", &[0], encoded("x".to_owned())),
+    ])
+    .await;
     let mut events = engine.subscribe();
     let calls = Cell::new(0);
     let run = || {
@@ -125,7 +132,7 @@ async fn journaled_steps_replay_without_running() {
 
 #[tokio::test(start_paused = true)]
 async fn a_journaled_output_of_the_wrong_type_fails_without_running() {
-    let (_engine, ctx) = resumed(&[("a", &[], json!("not a number"))]).await;
+    let (_engine, ctx) = resumed(&[("a", &[], encoded("not a number".to_owned()))]).await;
     let ran = Cell::new(false);
     let error = ctx
         .step(
@@ -172,7 +179,7 @@ impl Workflow for Never {
 
 #[tokio::test(start_paused = true)]
 async fn a_journaled_call_does_not_start_the_child_again() {
-    let (engine, ctx) = resumed(&[("ship", &[], json!(7))]).await;
+    let (engine, ctx) = resumed(&[("ship", &[], encoded(7))]).await;
     assert_eq!(ctx.call("ship", &[], Never, ()).await.unwrap(), 7);
     let child = engine.run_record(&RunId::new("r/ship")).await.unwrap();
     assert!(child.is_none());

@@ -7,25 +7,62 @@
 //! run, so recording a step never takes a store-wide lock.
 //!
 //! Stores never overwrite: a step recorded twice, or any record after the run
-//! finished, is a [`StoreError`]. Values are kept as [`serde_json::Value`] so
-//! records stay inspectable whatever the workflow's types are; the SQLite store
-//! tags each row with its codec (`json`), so another encoding can come later.
+//! finished, is a [`StoreError`].
 //!
-//! # What JSON cannot hold
+//! # What the journal holds
 //!
-//! Step outputs, inputs and signals go through `serde_json`, which has traps
-//! worth knowing before a value is journaled:
+//! Inputs, outputs and signal payloads are journaled as [`Value`]s: CBOR bytes
+//! (and the [`Codec`] that wrote them), encoded once when the step completes
+//! and kept as they are by every store, so what a resumed run reads back is
+//! exactly what the store holds, in memory as in SQLite. The codec is faithful
+//! to serde: NaN and the infinities, `u128`/`i128`, maps keyed by tuples,
+//! structs or enums, every enum shape and byte buffers come back as they
+//! were; what would not (`Some(None)`, nesting past 256 levels, a 128-bit
+//! integer inside an untagged or internally tagged enum) is refused when it
+//! is encoded, with a [`CodecError`] that fails the step the same way live and
+//! on replay. See [`Value`] for the list.
 //!
-//! - `f64::NAN` and the infinities become `null`, which does not read back as
-//!   an `f64`: the step fails to replay with a `StoreError::Decode` naming run
-//!   and step. Wrap such values (e.g. `Option<f64>`) or encode them yourself.
-//! - Map keys must be strings or numbers: a `HashMap<(u32, u32), _>` or a map
-//!   keyed by a struct fails to encode (`StoreError::Encode` at the step).
-//! - `u128`/`i128` beyond 64 bits do not fit; `Vec<u8>` becomes an array of
-//!   numbers (large); `#[serde(untagged)]` enums read back as the first variant
-//!   that fits, which may not be the one written.
 //! - A changed type reads old entries as the new type: renamed fields and
-//!   narrowed numbers fail with `StoreError::Decode` rather than guessing.
+//!   narrowed numbers fail with [`StoreError::Decode`] rather than guessing;
+//!   a field added with `#[serde(default)]` reads old entries.
+//! - Values journaled as JSON by older builds stay JSON ([`Codec::Json`]) and
+//!   read as they always did; the SQLite store keeps each value's codec.
+//! - Values show readably: [`Value`]'s `Display` and `Debug` write CBOR in a
+//!   diagnostic notation close to JSON, [`Value::to_json`] gives JSON.
+//!
+//! # Byte buffers
+//!
+//! A plain `Vec<u8>` (or `[u8; N]`, `Box<[u8]>`) is a serde *sequence*, so
+//! no self-describing format can know it holds bytes: it is journaled as an
+//! array of numbers, one or two bytes each (values over 23 take two). Mark
+//! byte fields `#[serde(with = "serde_bytes")]`, or return a
+//! `serde_bytes::ByteBuf`, and they are journaled as the bytes themselves.
+//! For 10 MiB of random bytes (`cargo bench --bench codec`, BENCHMARKS.md):
+//!
+//! | journaled as | size, in memory and in its SQLite cell | encode + decode |
+//! |---|---|---|
+//! | `Vec<u8>` | 19.99 MB (a CBOR array) | 370–920 ms |
+//! | `serde_bytes::ByteBuf` | 10.49 MB (the bytes and a 5-byte header) | 18–43 ms, about 20× less |
+//! | `Vec<u8>` as JSON, before CBOR | 37.4 MB of text (`[12,255,…]`) | |
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use trailhead_core::store::Value;
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Upload {
+//!     name: String,
+//!     #[serde(with = "serde_bytes")]
+//!     body: Vec<u8>,
+//! }
+//!
+//! # fn main() -> Result<(), trailhead_core::CodecError> {
+//! let upload = Upload { name: "a.bin".into(), body: vec![0xff; 1000] };
+//! let journaled = Value::encode(&upload)?;
+//! assert!(journaled.bytes().len() < 1_030, "the bytes, not 2,000 numbers");
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! [`SqliteStore`] keeps them in an embedded SQLite file that survives the
 //! process; [`MemoryStore`] keeps everything in memory (tests, throwaway runs).
@@ -44,6 +81,7 @@ pub mod lease;
 mod memory;
 pub mod retention;
 mod sqlite;
+mod value;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -55,11 +93,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ErrorClass, RunId, StepKey, StoreError};
 
-pub use crate::error::DatabaseProblem;
+pub use crate::error::{CodecError, DatabaseProblem};
 pub use lease::WorkerId;
 pub use memory::MemoryStore;
 pub use retention::{Keep, Retention};
 pub use sqlite::{SqliteStore, Synchronous};
+pub use value::{Codec, Value};
 
 /// The future a store operation returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -104,12 +143,7 @@ pub trait Store: Send + Sync + Debug + 'static {
     ///
     /// Fails with [`StoreError::UnknownRun`] if there is no such run and
     /// [`StoreError::RunFinished`] if it finished.
-    fn send_signal(
-        &self,
-        run: &RunId,
-        name: &str,
-        payload: serde_json::Value,
-    ) -> StoreFuture<'_, ()>;
+    fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> StoreFuture<'_, ()>;
 
     /// The oldest signal `name` sent to `run` that no step has received, now
     /// received by step `key`; or the one `key` received before (a resumed run
@@ -119,7 +153,7 @@ pub trait Store: Send + Sync + Debug + 'static {
         run: &RunId,
         name: &str,
         key: &StepKey,
-    ) -> StoreFuture<'_, Option<serde_json::Value>>;
+    ) -> StoreFuture<'_, Option<Value>>;
 
     /// Reopens a failed or cancelled run to retry it: it is running again, and
     /// its failed step entries are moved out of its journal (kept aside, not
@@ -243,7 +277,7 @@ pub struct RunRecord {
     /// The run that started this one with `call`, if any.
     pub parent: Option<RunId>,
     /// The input, serialized.
-    pub input: serde_json::Value,
+    pub input: Value,
     /// Where the run is.
     pub status: RunStatus,
     /// How the run ended, once it has; while it is
@@ -292,7 +326,7 @@ impl RunStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum RunOutcome {
     /// The output, serialized.
-    Completed(serde_json::Value),
+    Completed(Value),
     /// The error's text.
     Failed(String),
     /// The run was cancelled.
@@ -312,7 +346,7 @@ pub enum RunOutcome {
     /// back.
     Compensated {
         /// The output it had completed with, serialized.
-        output: serde_json::Value,
+        output: Value,
         /// Why it was undone.
         cause: String,
     },
@@ -350,14 +384,14 @@ pub struct StepRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StepOutcome {
     /// The output, serialized.
-    Completed(serde_json::Value),
+    Completed(Value),
     /// The step failed for good: its last failure, as the journal keeps it.
     /// A resumed run gets this failure back without running the step again.
     Failed(FailedStep),
     /// The step failed for good and its `.fallback(..)` gave this value
     /// instead. It replays like an output, but nothing is compensated for it:
     /// the step's own effect did not happen.
-    FellBack(serde_json::Value),
+    FellBack(Value),
 }
 
 /// What the journal keeps of a step that failed for good: enough to give a
@@ -366,8 +400,7 @@ pub enum StepOutcome {
 /// Rows written by older builds held the failure's text alone; they read
 /// back as a [permanent](ErrorClass::Permanent) failure of
 /// [`FailureCause::Other`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(from = "FailedStepRow")]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FailedStep {
     /// The failure's text.
     pub message: String,
@@ -387,7 +420,7 @@ pub enum FailureCause {
     /// `None` (it gets
     /// [`StepFailure::FailedBefore`](crate::StepFailure::FailedBefore) with
     /// the message and class).
-    Error(Option<serde_json::Value>),
+    Error(Option<Value>),
     /// The last attempt timed out after this long.
     TimedOut(std::time::Duration),
     /// The last attempt panicked with this message.
@@ -413,32 +446,46 @@ impl std::fmt::Display for FailedStep {
     }
 }
 
-/// A failed step's row: the record, or the bare text older builds wrote.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum FailedStepRow {
-    Record {
-        message: String,
-        class: ErrorClass,
-        cause: FailureCause,
-    },
-    Text(String),
+/// A failed step's entry: the record, or the bare text older builds wrote.
+/// Read field by field (not through an untagged enum, whose buffering the
+/// journal's values do not survive).
+impl<'de> Deserialize<'de> for FailedStep {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FailedStepVisitor)
+    }
 }
 
-impl From<FailedStepRow> for FailedStep {
-    fn from(row: FailedStepRow) -> Self {
-        match row {
-            FailedStepRow::Record {
-                message,
-                class,
-                cause,
-            } => Self {
-                message,
-                class,
-                cause,
-            },
-            FailedStepRow::Text(message) => Self::from_message(message),
+struct FailedStepVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FailedStepVisitor {
+    type Value = FailedStep;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a failed step's record or its text")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<FailedStep, E> {
+        Ok(FailedStep::from_message(text))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FailedStep, A::Error> {
+        use serde::de::Error as _;
+        let (mut message, mut class, mut cause) = (None, None, None);
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                "message" => message = Some(map.next_value()?),
+                "class" => class = Some(map.next_value()?),
+                "cause" => cause = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
         }
+        Ok(FailedStep {
+            message: message.ok_or_else(|| A::Error::missing_field("message"))?,
+            class: class.ok_or_else(|| A::Error::missing_field("class"))?,
+            cause: cause.ok_or_else(|| A::Error::missing_field("cause"))?,
+        })
     }
 }
 
@@ -452,7 +499,7 @@ impl StepOutcome {
     }
 
     /// The value the step gave its workflow, if it gave one.
-    pub fn value(&self) -> Option<&serde_json::Value> {
+    pub fn value(&self) -> Option<&Value> {
         match self {
             Self::Completed(value) | Self::FellBack(value) => Some(value),
             Self::Failed(_) => None,

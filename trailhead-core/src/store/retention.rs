@@ -50,7 +50,7 @@
 //!     workflow: "fulfil".to_owned(),
 //!     definition_hash: 0,
 //!     parent: None,
-//!     input: serde_json::Value::Null,
+//!     input: trailhead_core::store::Value::encode(&()).unwrap(),
 //!     status: RunStatus::Running,
 //!     outcome: None,
 //!     mermaid: String::new(),
@@ -58,7 +58,7 @@
 //!     finished_at: None,
 //! };
 //! let journal = store.create_run(record).await?;
-//! journal.finish(RunOutcome::Completed(serde_json::json!("shipped"))).await?;
+//! journal.finish(RunOutcome::Completed(trailhead_core::store::Value::encode(&"shipped".to_owned()).unwrap())).await?;
 //!
 //! // Tomorrow the run has expired.
 //! let removed = store.apply_retention(&retention, SystemTime::now() + 2 * DAY).await?;

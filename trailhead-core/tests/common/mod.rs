@@ -4,7 +4,13 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code, unused_macros)]
 
+use trailhead_core::store::Value;
 use trailhead_core::{Event, EventReceiver};
+
+/// `value` as the journal keeps it.
+pub(crate) fn value<T: serde::Serialize + serde::de::DeserializeOwned>(value: T) -> Value {
+    Value::encode(&value).expect("the value encodes")
+}
 
 /// Implements `Workflow` for a unit struct with the given body.
 macro_rules! impl_workflow {

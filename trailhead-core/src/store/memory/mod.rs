@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use crate::store::{
-    Journal, Retention, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture, WorkerId,
+    Journal, Retention, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture, Value,
+    WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
@@ -118,12 +119,7 @@ impl Store for MemoryStore {
         })
     }
 
-    fn send_signal(
-        &self,
-        run: &RunId,
-        name: &str,
-        payload: serde_json::Value,
-    ) -> StoreFuture<'_, ()> {
+    fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> StoreFuture<'_, ()> {
         let sent = self
             .known(run)
             .and_then(|found| found.send_signal(name, payload));
@@ -135,7 +131,7 @@ impl Store for MemoryStore {
         run: &RunId,
         name: &str,
         key: &StepKey,
-    ) -> StoreFuture<'_, Option<serde_json::Value>> {
+    ) -> StoreFuture<'_, Option<Value>> {
         let received = self.known(run).map(|found| found.receive_signal(name, key));
         Box::pin(std::future::ready(received))
     }

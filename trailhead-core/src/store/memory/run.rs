@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use super::key_hash::BuildKeyHasher;
 use super::lock;
 use crate::store::{
-    Journal, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, StoreFuture,
+    Journal, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, StoreFuture, Value,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -36,7 +36,7 @@ struct RunState {
 #[derive(Debug)]
 struct Signal {
     name: String,
-    payload: serde_json::Value,
+    payload: Value,
     received_by: Option<StepKey>,
 }
 
@@ -122,11 +122,7 @@ impl MemoryRun {
         Ok(())
     }
 
-    pub(super) fn send_signal(
-        &self,
-        name: &str,
-        payload: serde_json::Value,
-    ) -> Result<(), StoreError> {
+    pub(super) fn send_signal(&self, name: &str, payload: Value) -> Result<(), StoreError> {
         let mut state = self.state();
         if state.record.status != RunStatus::Running {
             return Err(StoreError::RunFinished {
@@ -141,7 +137,7 @@ impl MemoryRun {
         Ok(())
     }
 
-    pub(super) fn receive_signal(&self, name: &str, key: &StepKey) -> Option<serde_json::Value> {
+    pub(super) fn receive_signal(&self, name: &str, key: &StepKey) -> Option<Value> {
         let mut state = self.state();
         if let Some(signal) = state
             .signals

@@ -2,7 +2,7 @@ use std::time::SystemTime;
 
 use super::*;
 use crate::StepKey;
-use crate::store::{RunOutcome, StepOutcome};
+use crate::store::{RunOutcome, StepOutcome, Value};
 
 fn record(id: &str) -> RunRecord {
     RunRecord {
@@ -10,7 +10,7 @@ fn record(id: &str) -> RunRecord {
         workflow: "w".into(),
         definition_hash: 7,
         parent: None,
-        input: serde_json::json!({ "n": 1 }),
+        input: Value::encode(&1_u8).unwrap(),
         status: RunStatus::Running,
         outcome: None,
         mermaid: String::new(),
@@ -23,7 +23,7 @@ fn step(name: &'static str, path: &[u32], value: i64) -> StepRecord {
     let now = SystemTime::UNIX_EPOCH;
     StepRecord {
         key: StepKey::new(name, path),
-        outcome: StepOutcome::Completed(value.into()),
+        outcome: StepOutcome::Completed(Value::encode(&value).unwrap()),
         attempts: 1,
         started_at: now,
         finished_at: now,
@@ -72,7 +72,10 @@ async fn a_step_recorded_twice_is_refused_and_not_overwritten() {
     );
     let steps = store.journal(&RunId::new("r")).await.unwrap();
     assert_eq!(steps.len(), 1);
-    assert_eq!(steps[0].outcome, StepOutcome::Completed(10.into()));
+    assert_eq!(
+        steps[0].outcome,
+        StepOutcome::Completed(Value::encode(&10).unwrap())
+    );
     // Same name, other loop index: a different step.
     journal.record_step(step("s", &[2], 30)).await.unwrap();
 }

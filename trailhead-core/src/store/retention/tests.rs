@@ -52,7 +52,7 @@ fn record(id: &str, parent: Option<&str>) -> RunRecord {
         workflow: "w".to_owned(),
         definition_hash: 1,
         parent: parent.map(RunId::new),
-        input: serde_json::json!(null),
+        input: crate::store::Value::encode(&serde_json::json!(null)).unwrap(),
         status: RunStatus::Running,
         outcome: None,
         mermaid: String::new(),
@@ -64,7 +64,9 @@ fn record(id: &str, parent: Option<&str>) -> RunRecord {
 fn completed_step(name: &'static str) -> StepRecord {
     StepRecord {
         key: StepKey::new(name, &[]),
-        outcome: StepOutcome::Completed(serde_json::json!(1)),
+        outcome: StepOutcome::Completed(
+            crate::store::Value::encode(&serde_json::json!(1)).unwrap(),
+        ),
         attempts: 1,
         started_at: SystemTime::now(),
         finished_at: SystemTime::now(),
@@ -82,7 +84,7 @@ async fn finished(store: &dyn Store, id: &str, outcome: RunOutcome) {
 }
 
 fn done() -> RunOutcome {
-    RunOutcome::Completed(serde_json::json!("ok"))
+    RunOutcome::Completed(crate::store::Value::encode(&serde_json::json!("ok")).unwrap())
 }
 
 fn failed() -> RunOutcome {
@@ -303,7 +305,11 @@ async fn a_removed_run_leaves_nothing_behind(store: &dyn Store) {
     let run = RunId::new("r");
     let journal = start(store, "r", None).await;
     store
-        .send_signal(&run, "go", serde_json::json!(1))
+        .send_signal(
+            &run,
+            "go",
+            crate::store::Value::encode(&serde_json::json!(1)).unwrap(),
+        )
         .await
         .unwrap();
     store
@@ -311,7 +317,11 @@ async fn a_removed_run_leaves_nothing_behind(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .send_signal(&run, "go", serde_json::json!(2))
+        .send_signal(
+            &run,
+            "go",
+            crate::store::Value::encode(&serde_json::json!(2)).unwrap(),
+        )
         .await
         .unwrap();
     journal

@@ -80,7 +80,7 @@ use self::rows::{RUN_COLUMNS, run_from_row, status_to_sql, step_from_row};
 use self::writer::{Answer, Write, Writer};
 use super::{
     DatabaseProblem, Journal, Retention, RunOutcome, RunRecord, RunStatus, StepRecord, Store,
-    StoreFuture, WorkerId,
+    StoreFuture, Value, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -371,12 +371,7 @@ impl Store for SqliteStore {
         Box::pin(async move { self.fetch_journal(&run).await })
     }
 
-    fn send_signal(
-        &self,
-        run: &RunId,
-        name: &str,
-        payload: serde_json::Value,
-    ) -> StoreFuture<'_, ()> {
+    fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> StoreFuture<'_, ()> {
         let write = Write::Signal {
             run: run.clone(),
             name: name.to_owned(),
@@ -390,7 +385,7 @@ impl Store for SqliteStore {
         run: &RunId,
         name: &str,
         key: &StepKey,
-    ) -> StoreFuture<'_, Option<serde_json::Value>> {
+    ) -> StoreFuture<'_, Option<Value>> {
         let write = Write::Receive {
             run: run.clone(),
             name: name.to_owned(),

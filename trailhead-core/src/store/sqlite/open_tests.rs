@@ -281,7 +281,9 @@ async fn a_value_that_does_not_decode_is_corrupt_not_a_finished_run() {
             .await
             .unwrap_err(),
         journal
-            .finish(RunOutcome::Completed(serde_json::json!(null)))
+            .finish(RunOutcome::Completed(
+                crate::store::Value::encode(&serde_json::json!(null)).unwrap(),
+            ))
             .await
             .unwrap_err(),
     ] {

@@ -3,8 +3,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Row;
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 
-use crate::store::{DatabaseProblem, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord};
+use crate::store::{
+    Codec, DatabaseProblem, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, Value,
+};
 use crate::{RunId, StepKey};
 
 pub(super) fn time_to_sql(time: SystemTime) -> i64 {
@@ -51,13 +54,90 @@ fn status_from_sql(text: &str) -> Result<RunStatus, DatabaseProblem> {
 /// The columns [`run_from_row`] reads, in order.
 pub(super) const RUN_COLUMNS: &str = "id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at";
 
-/// A step or run outcome and journaled values are kept as JSON text.
-pub(super) fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("records serialize to JSON")
+/// A journaled value as a cell: CBOR as a BLOB, JSON (written by older
+/// builds) as TEXT, so each cell says its own codec. A run's input may be JSON
+/// and its outcome CBOR, when an older build started it and this one ended it.
+#[derive(Debug)]
+pub(super) struct Cell<'a>(pub(super) &'a Value);
+
+impl ToSql for Cell<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        let bytes = self.0.bytes();
+        Ok(ToSqlOutput::Borrowed(match self.0.codec() {
+            Codec::Cbor => ValueRef::Blob(bytes),
+            Codec::Json => ValueRef::Text(bytes),
+        }))
+    }
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, DatabaseProblem> {
-    serde_json::from_str(text)
+/// The codec of a cell that holds a journaled value, and its bytes.
+pub(super) fn cell<'a>(
+    cell: ValueRef<'a>,
+    what: &str,
+) -> Result<(Codec, &'a [u8]), DatabaseProblem> {
+    match cell {
+        ValueRef::Blob(bytes) => Ok((Codec::Cbor, bytes)),
+        ValueRef::Text(text) => Ok((Codec::Json, text)),
+        other => Err(DatabaseProblem::Malformed(format!(
+            "{what} is {}, not a journaled value",
+            other.data_type()
+        ))),
+    }
+}
+
+/// The cell of a value by itself: a run's input, a signal's payload.
+pub(super) fn value_from_sql(value: ValueRef<'_>, what: &str) -> Result<Value, DatabaseProblem> {
+    let (codec, bytes) = cell(value, what)?;
+    Ok(Value::copy_from(codec, bytes))
+}
+
+/// The variant names that hold a journaled value, in outcomes' cells.
+const COMPLETED: &str = "Completed";
+const FELL_BACK: &str = "FellBack";
+
+/// A step's outcome as its cell holds it: `{"Completed": value}` (or
+/// `FellBack`) around the value's own bytes, in the value's codec; any other
+/// outcome encoded whole.
+pub(super) fn step_outcome_to_sql(outcome: &StepOutcome) -> Value {
+    match outcome {
+        StepOutcome::Completed(value) => Value::entry(COMPLETED, value),
+        StepOutcome::FellBack(value) => Value::entry(FELL_BACK, value),
+        other => Value::encode_unread(other).expect("an outcome without a value encodes"),
+    }
+}
+
+/// A run's outcome as its cell holds it, as [`step_outcome_to_sql`] does.
+pub(super) fn run_outcome_to_sql(outcome: &RunOutcome) -> Value {
+    match outcome {
+        RunOutcome::Completed(value) => Value::entry(COMPLETED, value),
+        other => Value::encode_unread(other).expect("an outcome without a value encodes"),
+    }
+}
+
+fn step_outcome_from_sql(value: ValueRef<'_>) -> Result<StepOutcome, DatabaseProblem> {
+    let (codec, bytes) = cell(value, "a step outcome")?;
+    match Value::split_entry(codec, bytes) {
+        Some((key, value)) if key == COMPLETED => Ok(StepOutcome::Completed(value)),
+        Some((key, value)) if key == FELL_BACK => Ok(StepOutcome::FellBack(value)),
+        _ => decode_whole(codec, bytes, "step outcome"),
+    }
+}
+
+fn run_outcome_from_sql(value: ValueRef<'_>) -> Result<RunOutcome, DatabaseProblem> {
+    let (codec, bytes) = cell(value, "a run outcome")?;
+    match Value::split_entry(codec, bytes) {
+        Some((key, value)) if key == COMPLETED => Ok(RunOutcome::Completed(value)),
+        _ => decode_whole(codec, bytes, "run outcome"),
+    }
+}
+
+fn decode_whole<T: serde::de::DeserializeOwned>(
+    codec: Codec,
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, DatabaseProblem> {
+    Value::copy_from(codec, bytes)
+        .decode()
         .map_err(|error| DatabaseProblem::Malformed(format!("{what}: {error}")))
 }
 
@@ -66,9 +146,9 @@ pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, 
     let workflow: String = row.get(1)?;
     let definition_hash: i64 = row.get(2)?;
     let parent: Option<String> = row.get(3)?;
-    let input: String = row.get(4)?;
+    let input = row.get_ref(4)?;
     let status: String = row.get(5)?;
-    let outcome: Option<String> = row.get(6)?;
+    let outcome = row.get_ref(6)?;
     let mermaid: String = row.get(7)?;
     let created_at: i64 = row.get(8)?;
     let finished_at: Option<i64> = row.get(9)?;
@@ -78,11 +158,12 @@ pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, 
             workflow,
             definition_hash: definition_hash.cast_unsigned(),
             parent: parent.map(RunId::new),
-            input: from_json(&input, "run input")?,
+            input: value_from_sql(input, "a run's input")?,
             status: status_from_sql(&status)?,
-            outcome: outcome
-                .map(|text| from_json::<RunOutcome>(&text, "run outcome"))
-                .transpose()?,
+            outcome: match outcome {
+                ValueRef::Null => None,
+                outcome => Some(run_outcome_from_sql(outcome)?),
+            },
             mermaid,
             created_at: time_from_sql(created_at),
             finished_at: finished_at.map(time_from_sql),
@@ -94,7 +175,7 @@ pub(super) fn step_from_row(
     row: &Row<'_>,
 ) -> rusqlite::Result<Result<StepRecord, DatabaseProblem>> {
     let key: String = row.get(0)?;
-    let outcome: String = row.get(1)?;
+    let outcome = row.get_ref(1)?;
     let attempts: i64 = row.get(2)?;
     let started_at: i64 = row.get(3)?;
     let finished_at: i64 = row.get(4)?;
@@ -103,7 +184,7 @@ pub(super) fn step_from_row(
             key: key.parse::<StepKey>().map_err(|error| {
                 DatabaseProblem::Malformed(format!("step key `{key}`: {error}"))
             })?,
-            outcome: from_json::<StepOutcome>(&outcome, "step outcome")?,
+            outcome: step_outcome_from_sql(outcome)?,
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             started_at: time_from_sql(started_at),
             finished_at: time_from_sql(finished_at),

@@ -13,7 +13,7 @@ use super::error::problem;
 use crate::store::DatabaseProblem;
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 7;
+pub(super) const VERSION: i64 = 8;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -78,6 +78,12 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX runs_ended ON runs (status, finished_at) WHERE parent IS NULL;
     CREATE INDEX runs_by_parent ON runs (parent) WHERE parent IS NOT NULL;
     CREATE INDEX retired_steps_by_run ON retired_steps (run_id);",
+    // 8: journaled values in CBOR. Inputs, outputs, outcomes and signal
+    // payloads written from here on are CBOR BLOBs (codec 'cbor'); JSON TEXT
+    // from older builds stays and is read as JSON, each cell by its type. No
+    // table changes (SQLite keeps a BLOB in a TEXT column as it is), but an
+    // older build must refuse the file rather than misread its BLOBs.
+    "SELECT 1;",
 ];
 
 /// What a database holds, judged by the marker table.

@@ -3,9 +3,14 @@ use std::time::SystemTime;
 
 use super::{SqliteStore, Synchronous};
 use crate::store::{
-    DatabaseProblem, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, Store,
+    Codec, DatabaseProblem, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, Store, Value,
 };
 use crate::{RunId, StepKey, StoreError};
+
+/// `json` as a journaled value.
+fn value(json: serde_json::Value) -> Value {
+    Value::encode(&json).unwrap()
+}
 
 pub(super) fn record(id: &str) -> RunRecord {
     RunRecord {
@@ -13,7 +18,7 @@ pub(super) fn record(id: &str) -> RunRecord {
         workflow: "w".to_owned(),
         definition_hash: u64::MAX - 7,
         parent: None,
-        input: serde_json::json!({"order": 42}),
+        input: value(serde_json::json!({"order": 42})),
         status: RunStatus::Running,
         outcome: None,
         mermaid: "flowchart TD".to_owned(),
@@ -22,10 +27,10 @@ pub(super) fn record(id: &str) -> RunRecord {
     }
 }
 
-pub(super) fn step(key: &str, value: serde_json::Value) -> StepRecord {
+pub(super) fn step(key: &str, json: serde_json::Value) -> StepRecord {
     StepRecord {
         key: key.parse::<StepKey>().unwrap(),
-        outcome: StepOutcome::Completed(value),
+        outcome: StepOutcome::Completed(value(json)),
         attempts: 2,
         started_at: SystemTime::now(),
         finished_at: SystemTime::now(),
@@ -49,7 +54,7 @@ async fn runs_and_journals_survive_reopening_the_file() {
             .unwrap();
         let other = store.create_run(record("r2")).await.unwrap();
         other
-            .finish(RunOutcome::Completed(serde_json::json!("done")))
+            .finish(RunOutcome::Completed(value(serde_json::json!("done"))))
             .await
             .unwrap();
     }
@@ -60,13 +65,13 @@ async fn runs_and_journals_survive_reopening_the_file() {
         u64::MAX - 7,
         "all 64 bits of the hash kept"
     );
-    assert_eq!(run.input, serde_json::json!({"order": 42}));
+    assert_eq!(run.input, value(serde_json::json!({"order": 42})));
     assert_eq!(run.status, RunStatus::Running);
     let keys: Vec<String> = journal.iter().map(|r| r.key.to_string()).collect();
     assert_eq!(keys, ["charge", "pack[3][1]"]);
     assert_eq!(
         journal[1].outcome,
-        StepOutcome::Completed(serde_json::json!({"box": "a"}))
+        StepOutcome::Completed(value(serde_json::json!({"box": "a"})))
     );
     assert_eq!(journal[1].attempts, 2);
     let running = store.list_runs(Some(RunStatus::Running)).await.unwrap();
@@ -74,7 +79,7 @@ async fn runs_and_journals_survive_reopening_the_file() {
     let finished = store.run(&RunId::new("r2")).await.unwrap().unwrap();
     assert_eq!(
         finished.outcome,
-        Some(RunOutcome::Completed(serde_json::json!("done")))
+        Some(RunOutcome::Completed(value(serde_json::json!("done"))))
     );
     assert!(store.open_run(&RunId::new("nope")).await.unwrap().is_none());
 }
@@ -116,7 +121,7 @@ async fn nothing_journaled_is_overwritten() {
     assert_eq!(kept.len(), 1);
     assert_eq!(
         kept[0].outcome,
-        StepOutcome::Completed(serde_json::json!(1))
+        StepOutcome::Completed(value(serde_json::json!(1)))
     );
 }
 
@@ -248,4 +253,251 @@ async fn a_reopened_run_keeps_its_good_steps_and_sets_failed_ones_aside() {
         )
         .unwrap();
     assert_eq!(retired, 1, "the failed entry is kept aside, not lost");
+}
+
+/// The SQLite type and `codec` of the value cells of run `run`'s rows.
+fn cell_types(path: &std::path::Path, run: &str) -> (String, String, Vec<(String, String)>) {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let (input, codec) = connection
+        .query_row(
+            "SELECT typeof(input), codec FROM runs WHERE id = ?1",
+            [run],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    let mut steps = connection
+        .prepare("SELECT typeof(outcome), codec FROM steps WHERE run_id = ?1 ORDER BY seq")
+        .unwrap();
+    let steps = steps
+        .query_map([run], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    (input, codec, steps)
+}
+
+#[tokio::test]
+async fn values_are_stored_as_cbor_blobs_and_read_back_faithfully() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let faithful = (
+        f64::NAN,
+        u128::MAX,
+        std::collections::BTreeMap::from([((1_u8, 2_u8), -0.0_f64)]),
+        serde_bytes::ByteBuf::from(vec![0_u8, 255]),
+    );
+    let encoded = Value::encode(&faithful).unwrap();
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        let mut run = record("r");
+        run.input = encoded.clone();
+        let journal = store.create_run(run).await.unwrap();
+        let mut done = step("done", serde_json::json!(null));
+        done.outcome = StepOutcome::Completed(encoded.clone());
+        journal.record_step(done).await.unwrap();
+        let mut fell_back = step("fell", serde_json::json!(null));
+        fell_back.outcome = StepOutcome::FellBack(encoded.clone());
+        journal.record_step(fell_back).await.unwrap();
+        let mut failed = step("failed", serde_json::json!(null));
+        failed.outcome = StepOutcome::Failed(crate::store::FailedStep::from_message("down"));
+        journal.record_step(failed).await.unwrap();
+        store
+            .send_signal(&RunId::new("r"), "go", encoded.clone())
+            .await
+            .unwrap();
+    }
+    let (input, codec, steps) = cell_types(&path, "r");
+    assert_eq!((input.as_str(), codec.as_str()), ("blob", "cbor"));
+    assert!(
+        steps
+            .iter()
+            .all(|(kind, codec)| kind == "blob" && codec == "cbor"),
+        "{steps:?}"
+    );
+
+    let store = SqliteStore::open(&path).unwrap();
+    let (run, journal, handle) = store.open_run(&RunId::new("r")).await.unwrap().unwrap();
+    assert_eq!(run.input, encoded);
+    let outcomes: Vec<_> = journal.into_iter().map(|step| step.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            StepOutcome::Completed(encoded.clone()),
+            StepOutcome::FellBack(encoded.clone()),
+            StepOutcome::Failed(crate::store::FailedStep::from_message("down")),
+        ]
+    );
+    let back: (
+        f64,
+        u128,
+        std::collections::BTreeMap<(u8, u8), f64>,
+        serde_bytes::ByteBuf,
+    ) = outcomes[0].value().unwrap().decode().unwrap();
+    assert!(back.0.is_nan());
+    assert_eq!(back.1, u128::MAX);
+    assert!(back.2[&(1, 2)].is_sign_negative());
+    assert_eq!(back.3.as_slice(), [0, 255]);
+    let key = StepKey::new("wait", &[]);
+    let received = store
+        .receive_signal(&RunId::new("r"), "go", &key)
+        .await
+        .unwrap();
+    assert_eq!(received, Some(encoded.clone()));
+    handle
+        .finish(RunOutcome::Completed(encoded.clone()))
+        .await
+        .unwrap();
+    let finished = store.run(&RunId::new("r")).await.unwrap().unwrap();
+    assert_eq!(finished.outcome, Some(RunOutcome::Completed(encoded)));
+
+    // A failed CBOR entry is retired when the run is retried; the rest stay.
+    let store = SqliteStore::open(&path).unwrap();
+    let mut run = record("again");
+    run.input = value(serde_json::json!(1));
+    let journal = store.create_run(run).await.unwrap();
+    journal
+        .record_step(step("good", serde_json::json!(1)))
+        .await
+        .unwrap();
+    let mut failed = step("bad", serde_json::json!(null));
+    failed.outcome = StepOutcome::Failed(crate::store::FailedStep::from_message("down"));
+    journal.record_step(failed).await.unwrap();
+    journal
+        .finish(RunOutcome::Failed("down".to_owned()))
+        .await
+        .unwrap();
+    store.reopen_run(&RunId::new("again")).await.unwrap();
+    let kept = store.journal(&RunId::new("again")).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].key.to_string(), "good");
+}
+
+#[tokio::test]
+async fn rows_written_as_json_by_older_builds_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    drop(SqliteStore::open(&path).unwrap());
+    // What a build before CBOR wrote: JSON text, codec 'json' (the default).
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            r#"INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at)
+                 VALUES ('old', 'w', 1, NULL, '{"order":42}', 'running', NULL, '', 0),
+                        ('done', 'w', 1, NULL, '7', 'completed', '{"Completed":"shipped"}', '', 0),
+                        ('gone', 'w', 1, NULL, 'null', 'cancelled', '"Cancelled"', '', 0);
+               INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at)
+                 VALUES ('old', 'a', 0, '{"Completed":{"box":"a","n":[1,2.5]}}', 1, 0, 0),
+                        ('old', 'b[1]', 1, '{"FellBack":null}', 3, 0, 0),
+                        ('old', 'c', 2, '{"Failed":"boom"}', 2, 0, 0);
+               INSERT INTO signals (run_id, name, payload) VALUES ('old', 'go', '{"ok":true}');"#,
+        )
+        .unwrap();
+    drop(connection);
+
+    let store = SqliteStore::open(&path).unwrap();
+    let json = |text: &str| Value::from_bytes(Codec::Json, text.as_bytes().to_vec());
+    let (run, journal, handle) = store.open_run(&RunId::new("old")).await.unwrap().unwrap();
+    assert_eq!(run.input, json(r#"{"order":42}"#));
+    assert_eq!(
+        run.input.decode::<serde_json::Value>().unwrap(),
+        serde_json::json!({ "order": 42 })
+    );
+    let outcomes: Vec<_> = journal.iter().map(|step| step.outcome.clone()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            StepOutcome::Completed(json(r#"{"box":"a","n":[1,2.5]}"#)),
+            StepOutcome::FellBack(json("null")),
+            StepOutcome::Failed(crate::store::FailedStep::from_message("boom")),
+        ]
+    );
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Packed {
+        #[serde(rename = "box")]
+        packed: String,
+        n: (u8, f64),
+    }
+    assert_eq!(
+        outcomes[0].value().unwrap().decode::<Packed>().unwrap(),
+        Packed {
+            packed: "a".into(),
+            n: (1, 2.5)
+        }
+    );
+    let done = store.run(&RunId::new("done")).await.unwrap().unwrap();
+    assert_eq!(
+        done.outcome,
+        Some(RunOutcome::Completed(json(r#""shipped""#)))
+    );
+    let gone = store.run(&RunId::new("gone")).await.unwrap().unwrap();
+    assert_eq!(gone.outcome, Some(RunOutcome::Cancelled));
+    let received = store
+        .receive_signal(&RunId::new("old"), "go", &StepKey::new("wait", &[]))
+        .await
+        .unwrap();
+    assert_eq!(received, Some(json(r#"{"ok":true}"#)));
+
+    // This build goes on with CBOR in the same run: each cell says its codec.
+    handle
+        .record_step(step("d", serde_json::json!([1])))
+        .await
+        .unwrap();
+    handle
+        .finish(RunOutcome::Completed(value(serde_json::json!("ok"))))
+        .await
+        .unwrap();
+    let (input, _, steps) = cell_types(&path, "old");
+    assert_eq!(input, "text");
+    let kinds: Vec<_> = steps
+        .iter()
+        .map(|(kind, codec)| (kind.as_str(), codec.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("text", "json"),
+            ("text", "json"),
+            ("text", "json"),
+            ("blob", "cbor")
+        ]
+    );
+    let run = store.run(&RunId::new("old")).await.unwrap().unwrap();
+    assert_eq!(run.input, json(r#"{"order":42}"#));
+    assert_eq!(
+        run.outcome,
+        Some(RunOutcome::Completed(value(serde_json::json!("ok"))))
+    );
+
+    // An old failed entry is retired on retry like a new one.
+    let store = SqliteStore::open(&path).unwrap();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute("UPDATE runs SET status = 'failed' WHERE id = 'old'", [])
+        .unwrap();
+    store.reopen_run(&RunId::new("old")).await.unwrap();
+    let keys: Vec<_> = store
+        .journal(&RunId::new("old"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|step| step.key.to_string())
+        .collect();
+    assert_eq!(keys, ["a", "b[1]", "d"]);
+}
+
+#[test]
+fn the_failed_prefix_retired_steps_match_is_how_a_failed_outcome_encodes() {
+    let failed = super::rows::step_outcome_to_sql(&StepOutcome::Failed(
+        crate::store::FailedStep::from_message("any text"),
+    ));
+    assert_eq!(failed.codec(), Codec::Cbor);
+    let prefix: String = failed.bytes()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(&failed.bytes()[2..8], b"Failed");
+    assert!(
+        super::writer::RETIRED.contains(&format!("substr(outcome, 1, 8) = x'{prefix}'")),
+        "{prefix}"
+    );
 }

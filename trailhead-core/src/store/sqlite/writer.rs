@@ -22,9 +22,11 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::error::database_error;
-use super::rows::{json, status_to_sql, time_to_sql};
+use super::rows::{
+    Cell, run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql, value_from_sql,
+};
 use super::workers::Workers;
-use crate::store::{RunOutcome, RunRecord, StepRecord, WorkerId};
+use crate::store::{RunOutcome, RunRecord, StepRecord, Value, WorkerId};
 use crate::{RunId, StoreError};
 
 /// Most writes committed together.
@@ -52,7 +54,7 @@ pub(super) enum Write {
     Signal {
         run: RunId,
         name: String,
-        payload: serde_json::Value,
+        payload: Value,
     },
     /// Receives a signal for a step: answers with its payload, if any.
     Receive {
@@ -82,7 +84,7 @@ pub(super) enum Write {
 pub(super) enum Answer {
     Done,
     /// A received signal's payload, if one was waiting.
-    Signal(Option<serde_json::Value>),
+    Signal(Option<Value>),
     /// The run is this worker's under this epoch; `None` if it has ended
     /// (nothing to claim: its journal takes no writes).
     Claimed(Option<i64>),
@@ -280,20 +282,22 @@ fn apply(
     let me = workers.me().as_str();
     match write {
         Write::CreateRun(record) => {
+            let outcome = record.outcome.as_ref().map(run_outcome_to_sql);
             let inserted = cached(connection,
-                "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, lease_owner, lease_epoch)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1)",
+                "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec, lease_owner, lease_epoch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)",
                 params![
                     record.id.as_str(),
                     record.workflow,
                     record.definition_hash.cast_signed(),
                     record.parent.as_ref().map(RunId::as_str),
-                    json(&record.input),
+                    Cell(&record.input),
                     status_to_sql(record.status),
-                    record.outcome.as_ref().map(json),
+                    outcome.as_ref().map(Cell),
                     record.mermaid,
                     time_to_sql(record.created_at),
                     record.finished_at.map(time_to_sql),
+                    record.input.codec().name(),
                     me,
                 ],
             );
@@ -309,19 +313,21 @@ fn apply(
             .map_err(|error| error.into_store_error(path, run))
             .map(Answer::Claimed),
         Write::Step { run, epoch, record } => {
+            let outcome = step_outcome_to_sql(&record.outcome);
             let inserted = cached(
                 connection,
-                "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at)
-                 SELECT ?1, ?2, (SELECT COUNT(*) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6
+                "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at, codec)
+                 SELECT ?1, ?2, (SELECT COUNT(*) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7
                  WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating')
-                               AND lease_owner = ?7 AND lease_epoch = ?8)",
+                               AND lease_owner = ?8 AND lease_epoch = ?9)",
                 params![
                     run.as_str(),
                     record.key.to_string(),
-                    json(&record.outcome),
+                    Cell(&outcome),
                     i64::from(record.attempts),
                     time_to_sql(record.started_at),
                     time_to_sql(record.finished_at),
+                    outcome.codec().name(),
                     me,
                     epoch,
                 ],
@@ -351,7 +357,7 @@ fn apply(
                 params![
                     run.as_str(),
                     status_to_sql(outcome.status()),
-                    json(outcome),
+                    Cell(&run_outcome_to_sql(outcome)),
                     time_to_sql(*at),
                     me,
                     epoch,
@@ -367,7 +373,7 @@ fn apply(
             let inserted = cached(connection,
                 "INSERT INTO signals (run_id, name, payload)
                  SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status = 'running')",
-                params![run.as_str(), name, json(payload)],
+                params![run.as_str(), name, Cell(payload)],
             );
             match inserted {
                 Ok(1) => Ok(Answer::Done),
@@ -422,7 +428,7 @@ fn apply(
                 connection,
                 "UPDATE runs SET status = 'compensating', outcome = ?2, finished_at = NULL
                  WHERE id = ?1 AND status IN ('running', 'completed')",
-                params![run.as_str(), json(then)],
+                params![run.as_str(), Cell(&run_outcome_to_sql(then))],
             )
             .map_err(|error| fail(run, &error))?;
             Ok(Answer::Claimed(Some(epoch)))
@@ -543,8 +549,8 @@ fn receive(
     run: &RunId,
     name: &str,
     key: &str,
-) -> rusqlite::Result<Option<serde_json::Value>> {
-    let payload: Option<(i64, String)> = connection
+) -> rusqlite::Result<Option<Value>> {
+    let payload: Option<(i64, Value)> = connection
         .query_row(
             "SELECT id, payload FROM signals WHERE run_id = ?1 AND received_by = ?3
              UNION ALL
@@ -552,7 +558,17 @@ fn receive(
                             WHERE run_id = ?1 AND name = ?2 AND received_by IS NULL ORDER BY id LIMIT 1)
              LIMIT 1",
             params![run.as_str(), name, key],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| {
+                let payload = value_from_sql(row.get_ref(1)?, "a signal's payload")
+                    .map_err(|problem| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            1,
+                            rusqlite::types::Type::Blob,
+                            Box::new(problem),
+                        )
+                    })?;
+                Ok((row.get(0)?, payload))
+            },
         )
         .optional()?;
     let Some((id, payload)) = payload else {
@@ -562,14 +578,16 @@ fn receive(
         "UPDATE signals SET received_by = ?2 WHERE id = ?1",
         params![id, key],
     )?;
-    Ok(Some(
-        serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-    ))
+    Ok(Some(payload))
 }
 
 /// Entries a retried run loses from its journal: failed steps, compensations,
-/// and the steps those compensations undid (all run again).
-const RETIRED: &str = "outcome LIKE '{\"Failed\"%' OR key LIKE 'undo:%'
+/// and the steps those compensations undid (all run again). A failed step's
+/// outcome is `{"Failed": …}`: JSON text from older builds, CBOR since (a map
+/// of one entry, `a1`, whose key is the text `Failed`, `66 4661696c6564`).
+pub(super) const RETIRED: &str =
+    "outcome LIKE '{\"Failed\"%' OR substr(outcome, 1, 8) = x'a1664661696c6564'
+    OR key LIKE 'undo:%'
     OR 'undo:' || key IN (SELECT key FROM steps AS undo WHERE undo.run_id = steps.run_id)";
 
 /// Why a write to `run` changed nothing: no such run, or it finished. The
