@@ -15,7 +15,7 @@ mod crash_support;
 use std::path::Path;
 use std::process::Command;
 
-use crash_support::{child, child_args, engine_in, log_line};
+use crash_support::{child, child_args, engine_in, log_line, logged as lines};
 use serde::{Deserialize, Serialize};
 use trailhead::{ErrorClass, RunError, RunId, RunStatus, StepError, StepFailure, workflow};
 
@@ -156,18 +156,6 @@ fn child_process_entry() {
             _ => unreachable!(),
         }
     });
-}
-
-fn lines(dir: &Path, file: &str) -> Vec<String> {
-    std::fs::read_to_string(dir.join(file))
-        .unwrap_or_default()
-        .lines()
-        .map(|line| {
-            line.rsplit_once(' ')
-                .map_or(line, |(text, _)| text)
-                .to_owned()
-        })
-        .collect()
 }
 
 #[test]

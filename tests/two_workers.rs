@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crash_support::{child, child_args, engine_in, log_line};
+use crash_support::{child, child_args, engine_in, log_line, logged};
 use trailhead::{RunId, RunOutcome, RunStatus, workflow};
 
 const RUNS: u64 = 12;
@@ -96,15 +96,7 @@ fn child_process_entry() {
 }
 
 fn lines(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("executions.log"))
-        .unwrap_or_default()
-        .lines()
-        .map(|line| {
-            line.rsplit_once(' ')
-                .map_or(line, |(text, _)| text)
-                .to_owned()
-        })
-        .collect()
+    logged(dir, "executions.log")
 }
 
 fn wait_for(dir: &Path, what: &str, mut done: impl FnMut(&[String]) -> bool) {

@@ -59,3 +59,16 @@ pub fn log_line(file: &str, line: &str) -> std::io::Result<()> {
     log.write_all(format!("{line} {nanos}\n").as_bytes())?;
     log.sync_all()
 }
+
+/// The lines of log `file` in `dir`, without the times [`log_line`] adds.
+pub fn logged(dir: &Path, file: &str) -> Vec<String> {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            line.rsplit_once(' ')
+                .map_or(line, |(text, _)| text)
+                .to_owned()
+        })
+        .collect()
+}
