@@ -206,7 +206,9 @@ impl Engine {
     ///
     /// [`EngineError::UnknownRun`] if there is no such run;
     /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it already
-    /// finished.
+    /// finished, and with [`StoreError::LeaseHeld`] if another live worker
+    /// (another process on the same store) is driving it: only its owner can
+    /// stop it, and cancelling across workers is not supported yet.
     ///
     /// # Cancel safety
     ///
