@@ -85,12 +85,53 @@ fn checked<'v, T: ?Sized>(value: &'v T, findings: &'v Findings, depth: usize) ->
     }
 }
 
-fn compound<C>(inner: C, findings: &Findings, depth: usize) -> Compound<'_, C> {
-    Compound {
-        inner,
-        findings,
-        depth,
-    }
+/// `Serializer` methods with nothing to check: passed on as they are.
+macro_rules! forward {
+    ($($method:ident($ty:ty)),* $(,)?) => {$(
+        fn $method(self, v: $ty) -> Result<S::Ok, S::Error> {
+            self.inner.$method(v)
+        }
+    )*};
+}
+
+/// A compound serializer trait whose one method takes an element.
+macro_rules! elements {
+    ($($kind:ident::$method:ident),* $(,)?) => {$(
+        impl<C: ser::$kind> ser::$kind for Compound<'_, C> {
+            type Ok = C::Ok;
+            type Error = C::Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
+                self.inner.$method(&checked(value, self.findings, self.depth))
+            }
+            fn end(self) -> Result<C::Ok, C::Error> {
+                self.inner.end()
+            }
+        }
+    )*};
+}
+
+/// A compound serializer trait of named fields.
+macro_rules! fields {
+    ($($kind:ident),* $(,)?) => {$(
+        impl<C: ser::$kind> ser::$kind for Compound<'_, C> {
+            type Ok = C::Ok;
+            type Error = C::Error;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), C::Error> {
+                self.inner
+                    .serialize_field(key, &checked(value, self.findings, self.depth))
+            }
+            fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
+                self.inner.skip_field(key)
+            }
+            fn end(self) -> Result<C::Ok, C::Error> {
+                self.inner.end()
+            }
+        }
+    )*};
 }
 
 /// A serializer that passes every call on to `inner` after its checks.
@@ -129,6 +170,22 @@ impl<'a, S: Serializer> Faithful<'a, S> {
         Ok(())
     }
 
+    /// Starts a container `levels` deep with `start`; its elements are
+    /// checked inside it.
+    fn open<C>(
+        self,
+        levels: usize,
+        start: impl FnOnce(S) -> Result<C, S::Error>,
+    ) -> Result<Compound<'a, C>, S::Error> {
+        let depth = self.enter(levels)?;
+        let findings = self.findings;
+        Ok(Compound {
+            inner: start(self.inner)?,
+            findings,
+            depth,
+        })
+    }
+
     fn nested<'v, T: ?Sized>(&self, value: &'v T, depth: usize) -> Checked<'v, T>
     where
         'a: 'v,
@@ -148,55 +205,20 @@ impl<'a, S: Serializer> Serializer for Faithful<'a, S> {
     type SerializeStruct = Compound<'a, S::SerializeStruct>;
     type SerializeStructVariant = Compound<'a, S::SerializeStructVariant>;
 
-    fn serialize_bool(self, v: bool) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_bool(v)
+    forward! {
+        serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
+        serialize_i64(i64), serialize_u8(u8), serialize_u16(u16), serialize_u32(u32),
+        serialize_u64(u64), serialize_f32(f32), serialize_f64(f64), serialize_char(char),
+        serialize_str(&str), serialize_bytes(&[u8]),
     }
-    fn serialize_i8(self, v: i8) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_i8(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_i16(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_i32(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_i64(v)
-    }
+
     fn serialize_i128(self, v: i128) -> Result<S::Ok, S::Error> {
         self.findings.wide.set(true);
         self.inner.serialize_i128(v)
     }
-    fn serialize_u8(self, v: u8) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_u8(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_u16(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_u32(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_u64(v)
-    }
     fn serialize_u128(self, v: u128) -> Result<S::Ok, S::Error> {
         self.findings.wide.set(true);
         self.inner.serialize_u128(v)
-    }
-    fn serialize_f32(self, v: f32) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_f32(v)
-    }
-    fn serialize_f64(self, v: f64) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_f64(v)
-    }
-    fn serialize_char(self, v: char) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_char(v)
-    }
-    fn serialize_str(self, v: &str) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_str(v)
-    }
-    fn serialize_bytes(self, v: &[u8]) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_bytes(v)
     }
     fn serialize_none(self) -> Result<S::Ok, S::Error> {
         self.null()?;
@@ -252,27 +274,17 @@ impl<'a, S: Serializer> Serializer for Faithful<'a, S> {
             .serialize_newtype_variant(name, index, variant, &content)
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
-        let depth = self.enter(1)?;
-        let findings = self.findings;
-        Ok(compound(self.inner.serialize_seq(len)?, findings, depth))
+        self.open(1, |inner| inner.serialize_seq(len))
     }
     fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
-        let depth = self.enter(1)?;
-        let findings = self.findings;
-        Ok(compound(self.inner.serialize_tuple(len)?, findings, depth))
+        self.open(1, |inner| inner.serialize_tuple(len))
     }
     fn serialize_tuple_struct(
         self,
         name: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleStruct, S::Error> {
-        let depth = self.enter(1)?;
-        let findings = self.findings;
-        Ok(compound(
-            self.inner.serialize_tuple_struct(name, len)?,
-            findings,
-            depth,
-        ))
+        self.open(1, |inner| inner.serialize_tuple_struct(name, len))
     }
     fn serialize_tuple_variant(
         self,
@@ -281,30 +293,19 @@ impl<'a, S: Serializer> Serializer for Faithful<'a, S> {
         variant: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleVariant, S::Error> {
-        let depth = self.enter(2)?;
-        let findings = self.findings;
-        let inner = self
-            .inner
-            .serialize_tuple_variant(name, index, variant, len)?;
-        Ok(compound(inner, findings, depth))
+        self.open(2, |inner| {
+            inner.serialize_tuple_variant(name, index, variant, len)
+        })
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
-        let depth = self.enter(1)?;
-        let findings = self.findings;
-        Ok(compound(self.inner.serialize_map(len)?, findings, depth))
+        self.open(1, |inner| inner.serialize_map(len))
     }
     fn serialize_struct(
         self,
         name: &'static str,
         len: usize,
     ) -> Result<Self::SerializeStruct, S::Error> {
-        let depth = self.enter(1)?;
-        let findings = self.findings;
-        Ok(compound(
-            self.inner.serialize_struct(name, len)?,
-            findings,
-            depth,
-        ))
+        self.open(1, |inner| inner.serialize_struct(name, len))
     }
     fn serialize_struct_variant(
         self,
@@ -313,12 +314,9 @@ impl<'a, S: Serializer> Serializer for Faithful<'a, S> {
         variant: &'static str,
         len: usize,
     ) -> Result<Self::SerializeStructVariant, S::Error> {
-        let depth = self.enter(2)?;
-        let findings = self.findings;
-        let inner = self
-            .inner
-            .serialize_struct_variant(name, index, variant, len)?;
-        Ok(compound(inner, findings, depth))
+        self.open(2, |inner| {
+            inner.serialize_struct_variant(name, index, variant, len)
+        })
     }
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
         self.inner.collect_str(value)
@@ -336,52 +334,12 @@ struct Compound<'a, C> {
     depth: usize,
 }
 
-impl<C: ser::SerializeSeq> ser::SerializeSeq for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        self.inner
-            .serialize_element(&checked(value, self.findings, self.depth))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeTuple> ser::SerializeTuple for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        self.inner
-            .serialize_element(&checked(value, self.findings, self.depth))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeTupleStruct> ser::SerializeTupleStruct for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        self.inner
-            .serialize_field(&checked(value, self.findings, self.depth))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeTupleVariant> ser::SerializeTupleVariant for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        self.inner
-            .serialize_field(&checked(value, self.findings, self.depth))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
+// Sequences, tuples and tuple variants: each element checked, the rest as is.
+elements! {
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field,
 }
 
 impl<C: ser::SerializeMap> ser::SerializeMap for Compound<'_, C> {
@@ -400,40 +358,5 @@ impl<C: ser::SerializeMap> ser::SerializeMap for Compound<'_, C> {
     }
 }
 
-impl<C: ser::SerializeStruct> ser::SerializeStruct for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), C::Error> {
-        self.inner
-            .serialize_field(key, &checked(value, self.findings, self.depth))
-    }
-    fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
-        self.inner.skip_field(key)
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeStructVariant> ser::SerializeStructVariant for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), C::Error> {
-        self.inner
-            .serialize_field(key, &checked(value, self.findings, self.depth))
-    }
-    fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
-        self.inner.skip_field(key)
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
+// Structs and struct variants: each field checked, skipped fields as is.
+fields! { SerializeStruct, SerializeStructVariant }
