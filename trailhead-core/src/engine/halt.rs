@@ -25,16 +25,12 @@ impl RunContext {
     /// that does not encode, a finished run). On a store fault that outlasts
     /// the retries, or a lost lease, the run is halted and this never
     /// resolves: the run's task drops the body.
-    pub(crate) async fn write_journal<T, F, Fut>(&self, mut write: F) -> Result<T, StoreError>
+    pub(crate) async fn write_journal<T, F, Fut>(&self, write: F) -> Result<T, StoreError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        let error = match write().await {
-            Ok(written) => return Ok(written),
-            Err(error) => error,
-        };
-        match retry_store_faults(&self.engine, error, write).await {
+        match with_store_retries(&self.engine, write).await {
             Ok(written) => Ok(written),
             Err(error) if halts(&error) => self.halt(error).await,
             Err(error) => Err(error),
@@ -59,17 +55,20 @@ pub(crate) fn halts(error: &StoreError) -> bool {
         )
 }
 
-/// Tries `write` again, after `error`, while the store fails transiently and
-/// the engine's journal retry policy has attempts left; the last result.
-pub(crate) async fn retry_store_faults<T, F, Fut>(
+/// Runs `write`, and again while the store fails transiently and the
+/// engine's journal retry policy has attempts left; the last result.
+pub(crate) async fn with_store_retries<T, F, Fut>(
     engine: &super::Engine,
-    mut error: StoreError,
     mut write: F,
 ) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
+    let mut error = match write().await {
+        Ok(written) => return Ok(written),
+        Err(error) => error,
+    };
     let policy = engine.journal_retries();
     let mut delays = policy.backoff().delays();
     let mut attempt = 1;

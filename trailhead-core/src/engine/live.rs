@@ -2,7 +2,7 @@
 //! when it last made progress (for the health report).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -19,7 +19,6 @@ pub(crate) struct LiveRun {
     /// Fired when the engine stops driving the run without ending it: the
     /// store failed for good, or another worker took the run over.
     halt: tokio::sync::Notify,
-    is_halted: AtomicBool,
     /// Why the run was halted (the first reason).
     halted: Mutex<Option<crate::StoreError>>,
 }
@@ -32,7 +31,6 @@ impl LiveRun {
             began: Instant::now(),
             progressed: AtomicU64::new(0),
             halt: tokio::sync::Notify::new(),
-            is_halted: AtomicBool::new(false),
             halted: Mutex::new(None),
         }
     }
@@ -48,7 +46,6 @@ impl LiveRun {
             *halted = Some(error);
         }
         drop(halted);
-        self.is_halted.store(true, Ordering::Release);
         self.halt.notify_waiters();
     }
 
@@ -58,7 +55,14 @@ impl LiveRun {
             let notified = self.halt.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.is_halted.load(Ordering::Acquire) {
+            // Checked once when the run starts and once per notice: the run's
+            // task polls the parked `notified` otherwise.
+            let halted = self
+                .halted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_some();
+            if halted {
                 return;
             }
             notified.await;

@@ -289,15 +289,8 @@ async fn drive<W: Workflow>(
         } else {
             (end, outcome)
         };
-    let finished = match ctx.journal.finish(outcome.clone()).await {
-        Err(error) if error.is_transient() => {
-            super::halt::retry_store_faults(&ctx.engine, error, || {
-                ctx.journal.finish(outcome.clone())
-            })
-            .await
-        }
-        finished => finished,
-    };
+    let finished =
+        super::halt::with_store_retries(&ctx.engine, || ctx.journal.finish(outcome.clone())).await;
     let end = match finished {
         Ok(()) => {
             ctx.engine.run_finished();

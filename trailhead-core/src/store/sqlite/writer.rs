@@ -522,24 +522,21 @@ fn owner_of(connection: &Connection, run: &RunId) -> rusqlite::Result<Option<Str
 /// Why a fenced write to `run` changed nothing: no such run, it finished, or
 /// another worker holds it now.
 fn refused(connection: &Connection, path: &Path, workers: &Workers, run: &RunId) -> StoreError {
-    let row: rusqlite::Result<Option<(String, Option<String>)>> = connection
+    let unfinished = connection
         .query_row(
-            "SELECT status, lease_owner FROM runs WHERE id = ?1",
+            "SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating')",
             [run.as_str()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |_| Ok(()),
         )
-        .optional();
-    match row {
-        Ok(None) => StoreError::UnknownRun { run: run.clone() },
-        Ok(Some((status, _))) if !matches!(status.as_str(), "running" | "compensating") => {
-            StoreError::RunFinished { run: run.clone() }
-        }
-        Ok(Some(_)) => StoreError::LeaseLost {
+        .is_ok();
+    if unfinished {
+        // Unfinished, yet the fenced write matched nothing: the lease moved.
+        return StoreError::LeaseLost {
             run: run.clone(),
             worker: workers.me().clone(),
-        },
-        Err(error) => database_error(path, Some(run.clone()), &error),
+        };
     }
+    missing_or_finished(connection, path, run)
 }
 
 /// The payload `key` received before, or the oldest unreceived signal `name`,
