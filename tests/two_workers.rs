@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crash_support::{child, child_args, engine_in, log_line, logged};
+use crash_support::{child, child_args, engine_in, in_child, log_line, logged};
 use trailhead::{RunId, RunOutcome, RunStatus, workflow};
 
 const RUNS: u64 = 12;
@@ -62,12 +62,7 @@ workflow! {
 
 #[test]
 fn child_process_entry() {
-    let Some((dir, role)) = child_args() else {
-        return; // an ordinary test run: nothing to do
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let engine = engine_in(&dir);
+    in_child(async |dir, role, engine| {
         if role == "seed" {
             for n in 0..RUNS {
                 let handle = engine

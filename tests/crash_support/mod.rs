@@ -72,3 +72,17 @@ pub fn logged(dir: &Path, file: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// In the child process: runs `body` with the directory, the role ([`child`]'s
+/// `run` argument) and the engine on the shared store, on a runtime of its own.
+/// In an ordinary test run it does nothing.
+pub fn in_child(body: impl AsyncFnOnce(PathBuf, String, trailhead::Engine)) {
+    let Some((dir, role)) = child_args() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        let engine = engine_in(&dir);
+        body(dir, role, engine).await;
+    });
+}
