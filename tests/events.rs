@@ -57,7 +57,7 @@ async fn events_arrive_in_order_with_keys_attempts_and_durations() {
     let run = handle.id().clone();
     assert_eq!(handle.result().await.unwrap(), 150);
     let received = support::drain(&mut events);
-    assert!(received.iter().all(|event| event.run() == &run));
+    assert!(received.iter().all(|event| event.run() == Some(&run)));
     let described: Vec<String> = received.iter().map(describe).collect();
     assert_eq!(
         described,
@@ -73,5 +73,42 @@ async fn events_arrive_in_order_with_keys_attempts_and_durations() {
             "short completed 50ms",
             "run completed 160ms",
         ]
+    );
+}
+
+async fn count(n: u64) -> Result<u64, std::io::Error> {
+    Ok(n)
+}
+
+workflow! {
+    workflow chatty() -> Result<u64, trailhead::Error> {
+        let mut total = 0;
+        for n in 0..20u64 {
+            total += step count(n);
+        }
+        Ok(total)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_a_ring_behind_is_told_what_it_missed_and_reads_on() {
+    let engine = Engine::builder().event_capacity(8).build();
+    let mut slow = engine.subscribe();
+    let handle = engine.start(chatty, ()).await.unwrap();
+    assert_eq!(handle.result().await.unwrap(), 190);
+    // 1 run start, 20 × (started, completed), 1 run completion: 42 events,
+    // of which the ring kept the last 8: from the completion of `count[16]`.
+    let received = support::drain(&mut slow);
+    assert!(
+        matches!(received[0], Event::Lagged { missed: 34 }),
+        "{:?}",
+        received[0]
+    );
+    assert_eq!(received.len(), 9);
+    assert!(matches!(received[8], Event::RunCompleted { .. }));
+    assert!(
+        matches!(received[1], Event::StepCompleted { ref step, .. } if step.to_string() == "count[16]"),
+        "{:?}",
+        received[1]
     );
 }

@@ -1,19 +1,25 @@
 //! Events: what runs and steps do, as a typed stream.
 //!
 //! [`Engine::subscribe`](crate::Engine::subscribe) returns an [`EventReceiver`]
-//! that gets every [`Event`] the engine emits after the call, in order, none
-//! dropped: each subscriber has its own unbounded queue, so a slow subscriber
-//! costs memory, never events. With no subscriber, no event is built.
+//! that gets every [`Event`] the engine emits after the call, in order. With
+//! no subscriber, no event is built.
+//!
+//! A subscriber that falls behind loses events, not memory: see
+//! [`EventReceiver`](EventReceiver#a-slow-subscriber).
 //!
 //! Durations are measured on tokio's clock, so tests on a paused clock see
 //! virtual time.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
-use tokio::sync::mpsc::UnboundedReceiver;
+use futures::{FutureExt, Stream, StreamExt};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::{BreakerState, RunId, StepKey};
 
@@ -250,11 +256,19 @@ pub enum Event {
         /// The failure's text.
         error: String,
     },
+    /// This subscriber fell a whole ring behind and lost the `missed` oldest
+    /// events it had not read (see
+    /// [`EventReceiver`](EventReceiver#a-slow-subscriber));
+    /// the events after this one follow on in order. Not about a run.
+    Lagged {
+        /// How many events were lost.
+        missed: u64,
+    },
 }
 
 impl Event {
-    /// The run the event is about.
-    pub fn run(&self) -> &RunId {
+    /// The run the event is about; `None` for [`Event::Lagged`].
+    pub fn run(&self) -> Option<&RunId> {
         match self {
             Self::RunStarted { run, .. }
             | Self::RunResumed { run, .. }
@@ -276,7 +290,8 @@ impl Event {
             | Self::CompensationStarted { run, .. }
             | Self::CompensationCompleted { run, .. }
             | Self::CompensationRetrying { run, .. }
-            | Self::CompensationFailed { run, .. } => run,
+            | Self::CompensationFailed { run, .. } => Some(run),
+            Self::Lagged { .. } => None,
         }
     }
 
@@ -303,7 +318,8 @@ impl Event {
             | Self::RunCancelled { .. }
             | Self::RunHalted { .. }
             | Self::RunCompensating { .. }
-            | Self::RunRestarting { .. } => None,
+            | Self::RunRestarting { .. }
+            | Self::Lagged { .. } => None,
         }
     }
 }
@@ -311,16 +327,36 @@ impl Event {
 /// A subscription to an engine's events.
 ///
 /// Made by [`Engine::subscribe`](crate::Engine::subscribe). Receives every event
-/// emitted after the subscription, in order; it is also a
-/// [`Stream`] of events. Dropping it unsubscribes.
-#[derive(Debug)]
+/// emitted after the subscription, in order, unless it falls a whole ring
+/// behind: then it gets [`Event::Lagged`] in place of what it lost (see the
+/// section below). It is also a [`Stream`] of events. Dropping it
+/// unsubscribes.
+///
+/// # A slow subscriber
+///
+/// The engine keeps the events in one bounded ring, shared by all
+/// subscribers ([`EngineBuilder::event_capacity`](crate::EngineBuilder::event_capacity),
+/// 4096 events by default), and never waits for a subscriber: runs go at
+/// their own speed. A subscriber that falls a whole ring behind loses the
+/// oldest events it had not read yet. Its next receive gives
+/// [`Event::Lagged`] with how many it missed, then the oldest event still in
+/// the ring, and it goes on in order from there. Memory stays bounded
+/// however slow a subscriber is. The journal, not the event stream, is the
+/// record of what a run did: a subscriber that must not miss anything
+/// rereads it ([`Engine::journal`](crate::Engine::journal)) after a lag.
 pub struct EventReceiver {
-    events: UnboundedReceiver<Event>,
+    events: BroadcastStream<Event>,
+    /// The engine's count of live subscribers, which this one is part of.
+    subscribers: Arc<AtomicUsize>,
 }
 
 impl EventReceiver {
-    pub(crate) fn new(events: UnboundedReceiver<Event>) -> Self {
-        Self { events }
+    pub(crate) fn new(events: broadcast::Receiver<Event>, subscribers: Arc<AtomicUsize>) -> Self {
+        subscribers.fetch_add(1, Ordering::Relaxed);
+        Self {
+            events: BroadcastStream::new(events),
+            subscribers,
+        }
     }
 
     /// Waits for the next event.
@@ -333,12 +369,26 @@ impl EventReceiver {
     /// Cancel safe: if the future is dropped before it completes, no event is
     /// lost.
     pub async fn recv(&mut self) -> Option<Event> {
-        self.events.recv().await
+        self.next().await
     }
 
     /// Takes the next event if one is waiting.
     pub fn try_recv(&mut self) -> Option<Event> {
-        self.events.try_recv().ok()
+        // The stream keeps its pending read between polls, so polling once
+        // and giving up loses nothing.
+        self.next().now_or_never().flatten()
+    }
+}
+
+impl Drop for EventReceiver {
+    fn drop(&mut self) {
+        self.subscribers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for EventReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventReceiver").finish_non_exhaustive()
     }
 }
 
@@ -346,7 +396,13 @@ impl Stream for EventReceiver {
     type Item = Event;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.events.poll_recv(cx)
+        self.events.poll_next_unpin(cx).map(|event| {
+            event.map(|event| {
+                event.unwrap_or_else(|BroadcastStreamRecvError::Lagged(missed)| Event::Lagged {
+                    missed,
+                })
+            })
+        })
     }
 }
 
@@ -362,13 +418,13 @@ mod tests {
             run: run.clone(),
             step: step.clone(),
         };
-        assert_eq!(step_event.run(), &run);
+        assert_eq!(step_event.run(), Some(&run));
         assert_eq!(step_event.step(), Some(&step));
         let run_event = Event::RunCancelled {
             run: run.clone(),
             workflow: "w",
         };
-        assert_eq!(run_event.run(), &run);
+        assert_eq!(run_event.run(), Some(&run));
         assert_eq!(run_event.step(), None);
     }
 }

@@ -1,60 +1,73 @@
-//! The engine's event fan-out.
+//! The engine's event fan-out: one bounded ring shared by every subscriber.
+//!
+//! Each event is stored once, in a ring of fixed capacity (tokio's
+//! `broadcast` channel); a subscriber reads it from there at its own pace. A
+//! subscriber that falls a whole ring behind loses the oldest events it had
+//! not read and is told how many ([`Event::Lagged`]), so a slow subscriber
+//! costs events, never unbounded memory, and never slows the runs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, OnceLock};
 
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::broadcast;
 
 use crate::{Event, EventReceiver};
 
+/// How many events the ring holds unless the builder says otherwise.
+pub(crate) const DEFAULT_CAPACITY: usize = 4096;
+
 /// Sends each event to every live subscriber.
 ///
-/// The subscriber count is kept in an atomic beside the list so that, with no
-/// subscriber, emitting is one relaxed load and the event is never built.
-#[derive(Debug, Default)]
+/// The subscriber count is kept in an atomic, decremented by the receiver's
+/// drop, so that with no subscriber emitting is one relaxed load and the
+/// event is never built. The ring itself is allocated by the first
+/// subscription: an engine nobody watches pays nothing for it.
+#[derive(Debug)]
 pub(crate) struct EventBus {
-    subscribers: Mutex<Vec<UnboundedSender<Event>>>,
-    /// The length of `subscribers` as of the last change; dropped receivers are
-    /// only noticed (and pruned) by the next send.
-    count: AtomicUsize,
+    capacity: usize,
+    ring: OnceLock<broadcast::Sender<Event>>,
+    subscribers: Arc<AtomicUsize>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
 }
 
 impl EventBus {
+    /// A bus whose ring holds `capacity` events (at least one).
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            ring: OnceLock::new(),
+            subscribers: Arc::default(),
+        }
+    }
+
     /// Adds a subscriber that gets every event sent from now on.
     pub(crate) fn subscribe(&self) -> EventReceiver {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        let mut subscribers = self.lock();
-        subscribers.push(sender);
-        self.count.store(subscribers.len(), Ordering::Relaxed);
-        EventReceiver::new(receiver)
+        let ring = self
+            .ring
+            .get_or_init(|| broadcast::channel(self.capacity).0);
+        EventReceiver::new(ring.subscribe(), Arc::clone(&self.subscribers))
     }
 
     /// Whether anyone may be listening.
     #[inline]
     pub(crate) fn is_active(&self) -> bool {
-        self.count.load(Ordering::Relaxed) != 0
+        self.subscribers.load(Ordering::Relaxed) != 0
     }
 
     /// Builds the event with `event` and sends it, if anyone is listening.
     #[inline]
     pub(crate) fn emit(&self, event: impl FnOnce() -> Event) {
-        if self.is_active() {
-            self.send(event());
+        if self.is_active()
+            && let Some(ring) = self.ring.get()
+        {
+            // An error only means the last subscriber just left.
+            let _ = ring.send(event());
         }
-    }
-
-    fn send(&self, event: Event) {
-        // Sending under the lock gives every subscriber the same order.
-        let mut subscribers = self.lock();
-        subscribers.retain(|subscriber| subscriber.send(event.clone()).is_ok());
-        self.count.store(subscribers.len(), Ordering::Relaxed);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<UnboundedSender<Event>>> {
-        // The list stays consistent even if a holder panicked.
-        self.subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -70,11 +83,21 @@ mod tests {
         }
     }
 
+    fn runs(receiver: &mut EventReceiver) -> Vec<String> {
+        std::iter::from_fn(|| receiver.try_recv())
+            .map(|event| match event {
+                Event::Lagged { missed } => format!("lagged {missed}"),
+                event => event.run().expect("a run event").to_string(),
+            })
+            .collect()
+    }
+
     #[test]
     fn without_subscribers_the_event_is_not_built() {
         let bus = EventBus::default();
         bus.emit(|| unreachable!("no subscriber, so no event is built"));
         assert!(!bus.is_active());
+        assert!(bus.ring.get().is_none(), "no ring before a subscriber");
     }
 
     #[test]
@@ -86,22 +109,35 @@ mod tests {
         bus.emit(|| cancelled("a"));
         bus.emit(|| cancelled("b"));
         for receiver in [&mut first, &mut second] {
-            let runs: Vec<_> = std::iter::from_fn(|| receiver.try_recv())
-                .map(|event| event.run().to_string())
-                .collect();
-            assert_eq!(runs, ["a", "b"]);
+            assert_eq!(runs(receiver), ["a", "b"]);
         }
     }
 
     #[test]
-    fn dropped_subscribers_are_pruned() {
+    fn dropped_subscribers_are_no_longer_counted() {
         let bus = EventBus::default();
         let kept = bus.subscribe();
         drop(bus.subscribe());
-        bus.emit(|| cancelled("a"));
-        assert_eq!(bus.count.load(Ordering::Relaxed), 1);
+        assert_eq!(bus.subscribers.load(Ordering::Relaxed), 1);
         drop(kept);
-        bus.emit(|| cancelled("b"));
         assert!(!bus.is_active());
+        bus.emit(|| unreachable!("the last subscriber left"));
+    }
+
+    #[test]
+    fn a_subscriber_a_ring_behind_is_told_what_it_missed_and_reads_on() {
+        let bus = EventBus::with_capacity(4);
+        let mut slow = bus.subscribe();
+        let mut fast = bus.subscribe();
+        for run in 0..10 {
+            bus.emit(|| cancelled(&run.to_string()));
+            if run < 6 {
+                // The fast one keeps up with the first six.
+                assert_eq!(runs(&mut fast), [run.to_string()]);
+            }
+        }
+        // The ring kept the last four; the six before them are gone.
+        assert_eq!(runs(&mut slow), ["lagged 6", "6", "7", "8", "9"]);
+        assert_eq!(runs(&mut fast), ["6", "7", "8", "9"]);
     }
 }

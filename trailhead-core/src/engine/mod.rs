@@ -447,6 +447,7 @@ impl Engine {
                 Duration::from_millis(100),
                 Duration::from_secs(10),
             )),
+            event_capacity: bus::DEFAULT_CAPACITY,
         }
     }
 
@@ -720,9 +721,21 @@ pub struct EngineBuilder {
     stalled_after: Duration,
     restarts: RetryPolicy,
     journal_retries: RetryPolicy,
+    event_capacity: usize,
 }
 
 impl EngineBuilder {
+    /// How many events the ring shared by [subscribers](Engine::subscribe)
+    /// holds (default 4096; at least 1). A subscriber that falls this many
+    /// events behind loses the oldest and receives
+    /// [`Event::Lagged`](crate::Event::Lagged) in their place: see
+    /// [`EventReceiver`](crate::EventReceiver#a-slow-subscriber). The ring is allocated on the
+    /// first subscription.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity;
+        self
+    }
+
     /// Records runs in `store` (default: a fresh [`MemoryStore`]).
     pub fn store(self, store: impl Store) -> Self {
         Self {
@@ -861,7 +874,7 @@ impl EngineBuilder {
                 store,
                 sweeper: retention::Sweeper::new(retention),
                 shutdown: shutdown::Shutdown::default(),
-                events: EventBus::default(),
+                events: EventBus::with_capacity(self.event_capacity),
                 resources: self.resources,
                 signal_waiters: std::sync::Mutex::default(),
                 definitions: signal::Definitions::default(),
