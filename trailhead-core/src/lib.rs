@@ -74,7 +74,6 @@ pub mod store;
 mod workflow;
 
 pub use breaker::{BreakerConfig, BreakerState, BreakerTransition};
-pub use compensation::{Compensation, UndoFuture};
 pub use engine::{
     BreakerHealth, Engine, EngineBuilder, FailedCompensation, Health, RunContext, RunHandle,
     StalledRun, SuspendedRun,

@@ -86,9 +86,11 @@ pub trait Workflow: Copy + Send + Sync + 'static {
     /// definition it knows.
     const SIGNALS: &'static [SignalSpec] = &[];
 
-    /// How the site named `site` (a step key's [`name`](crate::StepKey::name))
-    /// is undone, if it is.
-    fn compensation(site: &str) -> Option<crate::Compensation> {
+    /// Not public API: how the site named `site` (a step key's
+    /// [`name`](crate::StepKey::name)) is undone, if it is. `workflow!`
+    /// generates it from the definition's `.compensate(..)`s and `call`s.
+    #[doc(hidden)]
+    fn compensation(site: &str) -> Option<crate::compensation::Compensation> {
         let _ = site;
         None
     }

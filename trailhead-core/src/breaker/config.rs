@@ -18,6 +18,7 @@ use std::time::Duration;
 /// assert_eq!(BreakerConfig::default().failure_threshold, 5);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BreakerConfig {
     /// How many failures within [`window`](Self::window) open the breaker; `0`
     /// counts as `1`.
@@ -64,7 +65,7 @@ impl BreakerConfig {
     }
 
     /// The same configuration with `0` counts raised to `1`: the fields are
-    /// public, so a literal may hold a `0` the constructors would not.
+    /// public, so a caller may set a `0` the constructors would not.
     pub(super) const fn normalized(self) -> Self {
         Self {
             failure_threshold: at_least_one(self.failure_threshold),

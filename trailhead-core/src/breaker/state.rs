@@ -28,6 +28,7 @@ impl fmt::Display for BreakerState {
 ///
 /// Each change is reported exactly once, to the call that caused it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BreakerTransition {
     /// The state before.
     pub from: BreakerState,

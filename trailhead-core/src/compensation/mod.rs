@@ -32,11 +32,13 @@ use crate::store::Value;
 
 pub(crate) use undo::{Rollback, RollbackFailed};
 
-/// The future a compensation returns: its error as text.
+/// Not public API (re-exported for generated code by `__private`): the
+/// future a compensation returns, its error as text.
 pub type UndoFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'static>>;
 
-/// How one site of a workflow is undone; `workflow!` generates one for every
-/// step with `.compensate(..)` and every `call`.
+/// Not public API (re-exported for generated code by `__private`): how one
+/// site of a workflow is undone; `workflow!` generates one for every step
+/// with `.compensate(..)` and every `call`.
 #[derive(Clone, Copy)]
 #[non_exhaustive]
 pub enum Compensation {

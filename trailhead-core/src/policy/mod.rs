@@ -27,6 +27,7 @@ pub use retry::{Backoff, Delays, RetryPolicy};
 /// assert_eq!(CHARGE.retry.max_attempts(), 3);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StepPolicy {
     /// How often and after what delays the step is attempted.
     pub retry: RetryPolicy,

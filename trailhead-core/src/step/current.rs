@@ -11,6 +11,7 @@ use crate::{RunId, StepKey};
 /// to the external system (a payment API's idempotency header, say) so that
 /// it can tell a repeat from a new request.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StepAttempt {
     /// The run.
     pub run: RunId,
