@@ -17,7 +17,7 @@ use quote::ToTokens;
 use crate::hash::definition_hash;
 use crate::model::graph::Plan;
 use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
-use crate::parse::rewrite::unmark;
+use crate::parse::marker::unmark;
 use crate::parse::{Backoff, RetryPolicy, SleepFor, StepOptions, Timeout};
 
 /// A workflow's flowchart and the structural hash of its definition.

@@ -7,10 +7,10 @@ use quote::{ToTokens, quote};
 use syn::visit_mut::VisitMut;
 
 use super::paths::{loop_counter, loop_index};
-use super::rewrite::{bound_names, deref_shared};
+use super::shared::{bound_names, deref_shared};
 use super::step::StepExpander;
 use crate::model::{Block, Else, If, Loop, LoopKind, Node, Rust, Stmt};
-use crate::parse::rewrite::is_marker;
+use crate::parse::marker::is_marker;
 
 /// Replaces each site marker with its expansion, in the order the parser found them.
 struct SiteReplacer<'e, 'x, 'a> {

@@ -7,12 +7,12 @@
 //! clash with the user's names.
 
 mod block;
-mod fallback;
 mod fan_out;
 mod graph;
 mod paths;
 mod policy;
-mod rewrite;
+mod shared;
+mod skeleton;
 mod step;
 mod workflow;
 
@@ -55,7 +55,7 @@ pub(crate) fn workflows(input: TokenStream) -> TokenStream {
                 None
             }
         };
-        out.extend(expanded.unwrap_or_else(|| fallback::skeleton(&paths, def)));
+        out.extend(expanded.unwrap_or_else(|| skeleton::skeleton(&paths, def)));
     }
     if let Err(errors) = cx.check() {
         out.extend(errors.to_compile_error());

@@ -10,7 +10,7 @@ use syn::Type;
 
 use super::paths::{ctx_at, local, loop_index};
 use super::policy::step_policy;
-use super::rewrite::deref_shared;
+use super::shared::deref_shared;
 use crate::model::signals::{SignalDecl, value_of};
 use crate::model::{Call, Signal, Site, Sleep, Step};
 use crate::parse::{SignalTimeout, SleepFor, StepOptions, Target};
@@ -21,7 +21,7 @@ pub(crate) struct StepExpander<'a> {
     pub(super) err_type: &'a Type,
     pub(super) sites: &'a [Site],
     pub(super) signals: &'a [SignalDecl<'a>],
-    /// Names bound as shared references here (see `rewrite`); their uses are
+    /// Names bound as shared references here (see `shared`); their uses are
     /// written `(*name)`.
     pub(super) shared: RefCell<BTreeSet<String>>,
 }

@@ -10,8 +10,8 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Token};
 
+use super::marker::is_marker;
 use super::options::FALLBACK;
-use super::rewrite::is_marker;
 use super::rust::no_sites_in;
 use crate::kw;
 

@@ -7,7 +7,7 @@ use crate::ctxt::Ctxt;
 use crate::{check, mermaid, model};
 
 fn parse_body(tokens: proc_macro2::TokenStream) -> syn::Result<Block> {
-    syn::parse2(super::rewrite::mark_sites(quote!({ #tokens })))
+    syn::parse2(super::marker::mark_sites(quote!({ #tokens })))
 }
 
 fn error_of(tokens: proc_macro2::TokenStream) -> String {

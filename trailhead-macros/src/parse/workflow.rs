@@ -6,12 +6,12 @@ use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, PatType, Token, Type, Visibility, parenthesized, token};
 
 use super::DurationLit;
-use super::rewrite::mark_sites;
+use super::marker::mark_sites;
 use crate::kw;
 use crate::suggest::did_you_mean;
 
 /// A workflow as written. The body stays unparsed tokens here so that a mistake in
-/// one body still leaves every signature known (see `expand::fallback`).
+/// one body still leaves every signature known (see `expand::skeleton`).
 pub(crate) struct WorkflowDef {
     pub(crate) attrs: Vec<Attribute>,
     /// `#[compatible_with(0x…, ..)]`: hashes of earlier definitions whose
