@@ -14,16 +14,14 @@ use std::fmt::Write as _;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 
-use crate::hash::definition_hash;
 use crate::model::graph::Plan;
 use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
 use crate::parse::marker::unmark;
 use crate::parse::{Backoff, RetryPolicy, SleepFor, StepOptions, Timeout};
 
-/// A workflow's flowchart and the structural hash of its definition.
+/// A workflow's flowchart.
 pub(crate) struct Diagram {
     pub(crate) text: String,
-    pub(crate) hash: u64,
 }
 
 impl Diagram {
@@ -31,7 +29,6 @@ impl Diagram {
     pub(crate) fn unavailable() -> Self {
         Diagram {
             text: String::new(),
-            hash: 0,
         }
     }
 
@@ -81,8 +78,7 @@ pub(crate) fn render(workflow: &Workflow<'_>) -> Diagram {
         text.push_str(line);
         text.push('\n');
     }
-    let hash = definition_hash(workflow, &text);
-    Diagram { text, hash }
+    Diagram { text }
 }
 
 /// An edge waiting for the next node: where it comes from and its label.

@@ -20,7 +20,7 @@ use proc_macro2::TokenStream;
 
 use crate::ctxt::Ctxt;
 use crate::parse::{Block, Input};
-use crate::{check, mermaid, model};
+use crate::{check, hash, mermaid, model};
 
 pub(crate) use paths::Paths;
 
@@ -47,7 +47,8 @@ pub(crate) fn workflows(input: TokenStream) -> TokenStream {
                 check::workflow(&cx, &workflow);
                 (cx.error_count() == errors_before).then(|| {
                     let diagram = mermaid::render(&workflow);
-                    workflow::expand(&paths, &workflow, &diagram)
+                    let hash = hash::definition_hash(&workflow);
+                    workflow::expand(&paths, &workflow, &diagram, hash)
                 })
             }),
             Err(error) => {

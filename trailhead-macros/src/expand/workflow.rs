@@ -13,7 +13,12 @@ use crate::model::signals::SignalDecl;
 use crate::model::{Site, Undo, Workflow};
 use crate::parse::WorkflowDef;
 
-pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) -> TokenStream {
+pub(super) fn expand(
+    paths: &Paths,
+    workflow: &Workflow<'_>,
+    diagram: &Diagram,
+    hash: u64,
+) -> TokenStream {
     let private = paths.private();
     let def = workflow.def;
     let (ok_type, err_type) = (workflow.ok_type, workflow.err_type);
@@ -36,7 +41,13 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
         let pattern = params.input_pattern();
         quote!(let #pattern: #input_type = #input;)
     };
-    let items = items(paths, def, ok_type, err_type, diagram, &workflow.signals);
+    let items = items(
+        paths,
+        def,
+        (ok_type, err_type),
+        (diagram, hash),
+        &workflow.signals,
+    );
     let signals = signal_specs(&private, &workflow.signals);
     let name = &def.name;
     let compatible = &def.compatible_with;
@@ -93,9 +104,8 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
 pub(super) fn items(
     paths: &Paths,
     def: &WorkflowDef,
-    ok_type: &Type,
-    err_type: &Type,
-    diagram: &Diagram,
+    (ok_type, err_type): (&Type, &Type),
+    (diagram, hash): (&Diagram, u64),
     signals: &[SignalDecl<'_>],
 ) -> TokenStream {
     let krate = paths.krate();
@@ -110,7 +120,6 @@ pub(super) fn items(
     let diagram_doc = diagram.doc_lines();
     let name_str = name.to_string();
     let mermaid = &diagram.text;
-    let hash = diagram.hash;
     let senders = signals.iter().map(|decl| sender(paths, def, decl));
     // Named at the workflow's name, so that rustc's "method defined here"
     // under a `call` with wrong arguments points there.
