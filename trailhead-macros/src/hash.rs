@@ -205,12 +205,12 @@ mod tests {
 
     use super::definition_hash;
     use crate::ctxt::Ctxt;
-    use crate::parse::{Block, Input};
+    use crate::parse::Block;
     use crate::{mermaid, model};
 
     /// The hash and the diagram of the one workflow in `tokens`.
     fn hash_and_diagram(tokens: TokenStream) -> (u64, String) {
-        let input: Input = syn::parse2(quote!((::trailhead) #tokens)).expect("signature parses");
+        let input = crate::parse::input_of(quote!((::trailhead) #tokens));
         let def = &input.workflows[0];
         let body: Block = syn::parse2(def.body_group()).expect("body parses");
         let cx = Ctxt::new();

@@ -26,11 +26,18 @@ pub(crate) use paths::Paths;
 
 /// The whole `workflow!` call: every workflow, or its skeleton and errors.
 pub(crate) fn workflows(input: TokenStream) -> TokenStream {
-    let input: Input = match syn::parse2(input) {
-        Ok(input) => input,
-        Err(error) => return error.to_compile_error(),
-    };
     let cx = Ctxt::new();
+    let input = match Input::parse(&cx, input) {
+        Ok(input) => input,
+        Err(error) => {
+            cx.push(error);
+            return cx
+                .check()
+                .err()
+                .map(|e| e.to_compile_error())
+                .unwrap_or_default();
+        }
+    };
     check::input(&cx, &input);
     let paths = Paths::new(input.krate.clone());
     let mut out = TokenStream::new();

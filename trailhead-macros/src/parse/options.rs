@@ -114,7 +114,7 @@ impl StepOptions {
     pub(crate) fn add(&mut self, cx: &Ctxt, method: &Ident, args: &Punctuated<Expr, Token![,]>) {
         let span = method.span();
         let result = if method == RETRY {
-            parse_retry(span, args).map(|retry| set(cx, &mut self.retry, method, retry))
+            parse_retry(cx, span, args).map(|retry| set(cx, &mut self.retry, method, retry))
         } else if method == TIMEOUT {
             parse_timeout(span, args).map(|timeout| set(cx, &mut self.timeout, method, timeout))
         } else if method == NAME {
@@ -125,7 +125,7 @@ impl StepOptions {
         } else if method == AFTER {
             parse_after(span, args).map(|names| set(cx, &mut self.after, method, names))
         } else if method == COMPENSATE {
-            parse_compensate(span, args).map(|c| set(cx, &mut self.compensate, method, c))
+            parse_compensate(cx, span, args).map(|c| set(cx, &mut self.compensate, method, c))
         } else if method == IRREVERSIBLE {
             no_args(IRREVERSIBLE, args)
                 .map(|()| set(cx, &mut self.irreversible, method, method.clone()))
@@ -154,17 +154,20 @@ impl StepOptions {
 
 /// Stores `value` in `slot`, or reports that the option was given twice.
 fn set<T>(cx: &Ctxt, slot: &mut Option<T>, method: &Ident, value: T) {
-    if slot.is_some() {
-        cx.error(method.span(), format!("duplicate step option `{method}`"));
-    } else {
-        *slot = Some(value);
-    }
+    cx.set_once(
+        slot,
+        method.span(),
+        &format!("step option `{method}`"),
+        value,
+    );
 }
 
 pub(crate) fn unknown_option(method: &Ident) -> syn::Error {
     let name = method.to_string();
+    let expected: Vec<String> = OPTIONS.iter().map(|option| format!("`{option}`")).collect();
     let mut message = format!(
-        "unknown step option `{name}`, expected one of `retry`, `timeout`, `name`, `map_err`, `after`, `resource`, `compensate`, `irreversible`, `fallback`, `breaker`"
+        "unknown step option `{name}`, expected one of {}",
+        expected.join(", ")
     );
     if let Some(near) = did_you_mean(&name, OPTIONS) {
         message = format!("unknown step option `{name}`: did you mean `{near}`?");
@@ -199,7 +202,11 @@ fn no_args(option: &str, args: &Punctuated<Expr, Token![,]>) -> syn::Result<()> 
 }
 
 /// `compensate(f)` or `compensate(f, retry(5, backoff = 1s..1m))`.
-fn parse_compensate(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Compensate> {
+fn parse_compensate(
+    cx: &Ctxt,
+    span: Span,
+    args: &Punctuated<Expr, Token![,]>,
+) -> syn::Result<Compensate> {
     const EXAMPLE: &str = "`compensate(refund)` or `compensate(refund, retry(5))`";
     let mut args = args.iter();
     let Some(func) = args.next() else {
@@ -219,7 +226,7 @@ fn parse_compensate(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Resu
     let retry = match args.next() {
         None => None,
         Some(Expr::Call(call)) if path_ident(&call.func).is_some_and(|i| i == RETRY) => {
-            Some(parse_retry(call.paren_token.span.join(), &call.args)?)
+            Some(parse_retry(cx, call.paren_token.span.join(), &call.args)?)
         }
         Some(other) => {
             return Err(syn::Error::new_spanned(
@@ -308,7 +315,7 @@ fn parse_timeout(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<
     }
 }
 
-fn parse_retry(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Retry> {
+fn parse_retry(cx: &Ctxt, span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Retry> {
     let mut args = args.iter();
     let Some(first) = args.next() else {
         return Err(syn::Error::new(
@@ -348,8 +355,7 @@ fn parse_retry(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Re
         }
         other => RetryPolicy::Expr(other.clone()),
     };
-    let mut when = None;
-    let mut seen: Vec<String> = Vec::new();
+    let (mut when, mut backoff_slot, mut jitter_slot) = (None, None, None);
     for arg in args {
         let Expr::Assign(assign) = arg else {
             return Err(syn::Error::new_spanned(
@@ -363,33 +369,25 @@ fn parse_retry(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Re
                 "expected `backoff`, `jitter` or `when`",
             ));
         };
-        let key_name = key.to_string();
-        if seen.contains(&key_name) {
-            return Err(syn::Error::new(
-                key.span(),
-                format!("duplicate retry setting `{key_name}`"),
-            ));
-        }
-        seen.push(key_name);
+        let what = format!("retry setting `{key}`");
         if key == WHEN {
-            when = Some((*assign.right).clone());
+            cx.set_once(&mut when, key.span(), &what, (*assign.right).clone());
             continue;
         }
-        let RetryPolicy::Literal {
-            backoff, jitter, ..
-        } = &mut policy
-        else {
+        if matches!(policy, RetryPolicy::Expr(_)) && (key == BACKOFF || key == JITTER) {
             return Err(syn::Error::new(
                 key.span(),
                 format!(
                     "`{key}` cannot be combined with a `RetryPolicy` expression; set it on the policy"
                 ),
             ));
-        };
+        }
         if key == BACKOFF {
-            *backoff = Some(parse_backoff(&assign.right)?);
+            let value = parse_backoff(&assign.right)?;
+            cx.set_once(&mut backoff_slot, key.span(), &what, value);
         } else if key == JITTER {
-            *jitter = Some(parse_bool(&assign.right)?);
+            let value = parse_bool(&assign.right)?;
+            cx.set_once(&mut jitter_slot, key.span(), &what, value);
         } else {
             let mut message =
                 format!("unknown retry setting `{key}`, expected `backoff`, `jitter` or `when`");
@@ -398,6 +396,13 @@ fn parse_retry(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Re
             }
             return Err(syn::Error::new(key.span(), message));
         }
+    }
+    if let RetryPolicy::Literal {
+        backoff, jitter, ..
+    } = &mut policy
+    {
+        *backoff = backoff_slot;
+        *jitter = jitter_slot;
     }
     Ok(Retry { policy, when })
 }

@@ -2,7 +2,7 @@
 
 use quote::quote;
 
-use super::{Block, Input, Node, Stmt, Target};
+use super::{Block, Node, Stmt, Target};
 use crate::ctxt::Ctxt;
 use crate::{check, mermaid, model};
 
@@ -19,7 +19,7 @@ fn error_of(tokens: proc_macro2::TokenStream) -> String {
 
 /// Parses, lowers and checks one workflow; returns every error message.
 fn check_errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
-    let input: Input = syn::parse2(quote!((::trailhead) #tokens)).expect("signature parses");
+    let input = crate::parse::input_of(quote!((::trailhead) #tokens));
     let cx = Ctxt::new();
     check::input(&cx, &input);
     for def in &input.workflows {
@@ -36,7 +36,7 @@ fn check_errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
 
 #[test]
 fn a_full_workflow_parses() {
-    let input: Input = syn::parse2(quote! {
+    let input = crate::parse::input_of(quote! {
         (::trailhead)
         /// Docs.
         pub workflow greet(name: String, times: u32) -> Result<String, MyError> {
@@ -50,8 +50,7 @@ fn a_full_workflow_parses() {
             Ok(format!("{user:?}{child}"))
         }
         workflow other(x: u32) -> Result<u32, MyError> { Ok(x) }
-    })
-    .unwrap();
+    });
     assert_eq!(input.workflows.len(), 2);
     assert_eq!(input.workflows[0].name, "greet");
     assert_eq!(input.workflows[0].params.len(), 2);
@@ -155,7 +154,7 @@ fn options_are_checked_together() {
 
 #[test]
 fn repeated_functions_get_numbered_keys_and_explicit_names_must_be_unique() {
-    let input: Input = syn::parse2(quote! {
+    let input = crate::parse::input_of(quote! {
         (::trailhead)
         workflow w() -> Result<(), E> {
             step ping();
@@ -163,8 +162,7 @@ fn repeated_functions_get_numbered_keys_and_explicit_names_must_be_unique() {
             step pong().name("x");
             Ok(())
         }
-    })
-    .unwrap();
+    });
     let body: Block = syn::parse2(input.workflows[0].body_group()).unwrap();
     let cx = Ctxt::new();
     let workflow = model::lower(&cx, &input.workflows[0], &body).unwrap();
@@ -230,7 +228,7 @@ fn workflow_names_and_return_types_are_checked() {
 
 #[test]
 fn the_diagram_draws_steps_branches_loops_and_calls() {
-    let input: Input = syn::parse2(quote! {
+    let input = crate::parse::input_of(quote! {
         (::trailhead)
         workflow order(order: Order) -> Result<(), E> {
             let paid = step charge(&order).retry(3, backoff = 100ms..10s);
@@ -243,8 +241,7 @@ fn the_diagram_draws_steps_branches_loops_and_calls() {
             call notify(&order);
             Ok(())
         }
-    })
-    .unwrap();
+    });
     let body: Block = syn::parse2(input.workflows[0].body_group()).unwrap();
     let cx = Ctxt::new();
     let workflow = model::lower(&cx, &input.workflows[0], &body).unwrap();
