@@ -204,19 +204,13 @@ mod tests {
     use quote::quote;
 
     use super::definition_hash;
-    use crate::ctxt::Ctxt;
-    use crate::parse::Block;
     use crate::{mermaid, model};
 
     /// The hash and the diagram of the one workflow in `tokens`.
     fn hash_and_diagram(tokens: TokenStream) -> (u64, String) {
-        let input = crate::parse::input_of(quote!((::trailhead) #tokens));
-        let def = &input.workflows[0];
-        let body: Block = syn::parse2(def.body_group()).expect("body parses");
-        let cx = Ctxt::new();
-        let workflow = model::lower(&cx, def, &body).expect("lowers");
-        cx.check().expect("no errors");
-        (definition_hash(&workflow), mermaid::render(&workflow).text)
+        model::with_workflow(tokens, |workflow| {
+            (definition_hash(workflow), mermaid::render(workflow).text)
+        })
     }
 
     fn order(condition: TokenStream) -> (u64, String) {

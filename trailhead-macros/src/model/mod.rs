@@ -235,3 +235,19 @@ impl Workflow<'_> {
         &self.def.name
     }
 }
+
+/// For unit tests: `f` of the one workflow in `tokens`, which must lower
+/// without errors.
+#[cfg(test)]
+pub(crate) fn with_workflow<T>(
+    tokens: proc_macro2::TokenStream,
+    f: impl FnOnce(&Workflow<'_>) -> T,
+) -> T {
+    let input = parse::input_of(quote::quote!((::trailhead) #tokens));
+    let def = &input.workflows[0];
+    let body: parse::Block = syn::parse2(def.body_group()).expect("the body parses");
+    let cx = crate::ctxt::Ctxt::new();
+    let workflow = lower(&cx, def, &body);
+    cx.check().expect("no errors");
+    f(&workflow.expect("lowered"))
+}
