@@ -15,6 +15,8 @@ pub(crate) mod walk;
 
 pub(crate) use lower::{lower, result_types};
 
+use std::collections::BTreeSet;
+
 use proc_macro2::Span;
 use syn::{Expr, Ident, Type};
 
@@ -58,6 +60,8 @@ pub(crate) struct Block<'a> {
     pub(crate) stmts: Vec<Stmt<'a>>,
     /// How the statements run together; `None`: in order, as written.
     pub(crate) plan: Option<graph::Plan>,
+    /// The bindings visible from outside the block, by name.
+    pub(crate) outer: BTreeSet<String>,
 }
 
 pub(crate) enum Stmt<'a> {

@@ -19,19 +19,7 @@ fn error_of(tokens: proc_macro2::TokenStream) -> String {
 
 /// Parses, lowers and checks one workflow; returns every error message.
 fn check_errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
-    let input = crate::parse::input_of(quote!((::trailhead) #tokens));
-    let cx = Ctxt::new();
-    check::input(&cx, &input);
-    for def in &input.workflows {
-        let body: Block = syn::parse2(def.body_group()).expect("body parses");
-        if let Some(workflow) = model::lower(&cx, def, &body) {
-            check::workflow(&cx, &workflow);
-        }
-    }
-    match cx.check() {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
-    }
+    check::errors_of(tokens)
 }
 
 #[test]
