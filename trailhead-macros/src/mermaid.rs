@@ -15,9 +15,9 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 use crate::model::graph::Plan;
+use crate::model::options::{Backoff, Duration, RetryPolicy, StepOptions};
 use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
 use crate::parse::marker::unmark;
-use crate::parse::{Backoff, RetryPolicy, SleepFor, StepOptions, Timeout};
 
 /// A workflow's flowchart.
 pub(crate) struct Diagram {
@@ -241,10 +241,7 @@ impl Chart<'_, '_> {
             }
             Node::Sleep(sleep) => {
                 let id = format!("s{}", sleep.site);
-                let how_long = match &sleep.syntax.duration {
-                    SleepFor::Literal(lit) => millis_text(lit.millis),
-                    SleepFor::Expr(expr) => tokens_text(&expr.to_token_stream()),
-                };
+                let how_long = duration_text(&sleep.syntax.duration);
                 let label = escape(&format!("sleep {how_long}"));
                 self.declare(&format!("{id}>\"{label}\"]"));
                 self.connect(&exits, &id);
@@ -439,12 +436,16 @@ fn options_text(options: &StepOptions) -> String {
         parts.push("irreversible".to_owned());
     }
     if let Some(timeout) = &options.timeout {
-        parts.push(match timeout {
-            Timeout::Literal(lit) => format!("timeout {}", millis_text(lit.millis)),
-            Timeout::Expr(expr) => format!("timeout {}", tokens_text(&expr.to_token_stream())),
-        });
+        parts.push(format!("timeout {}", duration_text(timeout)));
     }
     parts.join(", ")
+}
+
+fn duration_text(duration: &Duration) -> String {
+    match duration {
+        Duration::Literal(lit) => millis_text(lit.millis),
+        Duration::Expr(expr) => tokens_text(&expr.to_token_stream()),
+    }
 }
 
 fn millis_text(millis: u64) -> String {

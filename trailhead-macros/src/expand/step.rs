@@ -9,11 +9,12 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Type;
 
 use super::paths::{ctx_at, local, loop_index};
-use super::policy::step_policy;
+use super::policy::{duration, step_policy};
 use super::shared::deref_shared;
+use crate::model::options::StepOptions;
 use crate::model::signals::{SignalDecl, value_of};
 use crate::model::{Call, Signal, Site, Sleep, Step};
-use crate::parse::{SignalTimeout, SleepFor, StepOptions, Target};
+use crate::parse::Target;
 
 /// Expands the steps, calls and control flow of one workflow body.
 pub(crate) struct StepExpander<'a> {
@@ -110,13 +111,7 @@ impl StepExpander<'_> {
         let ctx = ctx_at(span);
         let name = &self.sites[sleep.site].name;
         let path = key_path(sleep.depth);
-        let duration = match &sleep.syntax.duration {
-            SleepFor::Literal(lit) => {
-                let millis = lit.millis;
-                quote!(#private::Duration::from_millis(#millis))
-            }
-            SleepFor::Expr(expr) => self.user(expr),
-        };
+        let duration = duration(private, &sleep.syntax.duration, &|expr| self.user(expr));
         let invoke = quote!(#ctx.sleep(#name, #path, #duration));
         self.finish_plain(&invoke, (name, &path), span)
     }
@@ -140,13 +135,7 @@ impl StepExpander<'_> {
                 )
             },
             Some(timeout) => {
-                let within = match timeout {
-                    SignalTimeout::Literal(lit) => {
-                        let millis = lit.millis;
-                        quote!(#private::Duration::from_millis(#millis))
-                    }
-                    SignalTimeout::Expr(expr) => self.user(expr),
-                };
+                let within = duration(private, timeout, &|expr| self.user(expr));
                 quote_spanned! {span=>
                     <_ as #private::SignalValue>::receive_within(
                         ::core::marker::PhantomData::<#value>, #ctx, #name, #path, #signal_name, #within,

@@ -6,7 +6,7 @@ use syn::{Pat, Type};
 
 use super::Paths;
 use super::paths::ctx;
-use super::policy::retry_policy;
+use super::policy::{millis, retry_policy};
 use super::step::StepExpander;
 use crate::mermaid::Diagram;
 use crate::model::signals::SignalDecl;
@@ -55,8 +55,8 @@ pub(super) fn expand(
     let compensates = workflow.sites.iter().any(|site| site.undo.is_some());
     let deadline = match &def.deadline {
         Some(lit) => {
-            let millis = lit.millis;
-            quote!(::core::option::Option::Some(#private::Duration::from_millis(#millis)))
+            let deadline = millis(&private, lit.millis);
+            quote!(::core::option::Option::Some(#deadline))
         }
         None => quote!(::core::option::Option::None),
     };

@@ -7,6 +7,7 @@ use syn::visit::Visit;
 use syn::spanned::Spanned;
 
 use super::graph;
+use super::options::StepOptions;
 use super::scope::{Binding, pattern_bindings, used_names};
 use super::{
     Arm, Block, Call, Else, FanOut, If, Loop, LoopKind, Match, Node, Rust, Signal, Site, Sleep,
@@ -342,10 +343,10 @@ impl<'c> Lowerer<'c> {
         }
     }
 
-    fn options(&mut self, raw: &[parse::RawOption]) -> parse::StepOptions {
-        let mut options = parse::StepOptions::default();
+    fn options(&mut self, raw: &[parse::RawOption]) -> StepOptions {
+        let mut options = StepOptions::default();
         for option in raw {
-            options.add(self.cx, &option.method, &option.args);
+            parse::options::add(&mut options, self.cx, &option.method, &option.args);
             if option.fallback_step.is_some() {
                 options.fallback_step.clone_from(&option.fallback_step);
             }
@@ -353,7 +354,7 @@ impl<'c> Lowerer<'c> {
         options
     }
 
-    fn site(&mut self, target: &parse::Target, options: &parse::StepOptions) -> usize {
+    fn site(&mut self, target: &parse::Target, options: &StepOptions) -> usize {
         let (name, explicit, span) = match &options.name {
             Some(lit) => (lit.value(), true, lit.span()),
             None => {

@@ -9,6 +9,7 @@
 pub(crate) mod exits;
 pub(crate) mod graph;
 mod lower;
+pub(crate) mod options;
 pub(crate) mod scope;
 pub(crate) mod signals;
 pub(crate) mod walk;
@@ -50,7 +51,7 @@ pub(crate) struct Site {
 /// How a site is undone.
 pub(crate) enum Undo {
     /// A step's `.compensate(..)`.
-    Step(Box<parse::options::Compensate>),
+    Step(Box<options::Compensate>),
     /// A `call` of this workflow (the expression naming it): the child run
     /// is undone by its own compensations.
     Call(syn::Expr),
@@ -114,7 +115,7 @@ pub(crate) struct Step<'a> {
     /// How many loops enclose the step: the length of its key's index path.
     pub(crate) depth: usize,
     /// Options read from the syntax (`retry`, `timeout`, `name`, `map_err`).
-    pub(crate) options: parse::StepOptions,
+    pub(crate) options: options::StepOptions,
 }
 
 /// `sleep 5s`: a durable timer, keyed like a step.
@@ -137,7 +138,7 @@ pub(crate) struct Call<'a> {
     pub(crate) syntax: &'a parse::Call,
     pub(crate) site: usize,
     pub(crate) depth: usize,
-    pub(crate) options: parse::StepOptions,
+    pub(crate) options: options::StepOptions,
 }
 
 pub(crate) struct If<'a> {

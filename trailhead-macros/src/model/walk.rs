@@ -1,5 +1,6 @@
 //! Visits every piece of plain Rust in a workflow body, for checks that judge it.
 
+use crate::model::options::{Duration, StepOptions};
 use crate::model::{Block, Else, If, LoopKind, Node, Rust, Stmt};
 use crate::parse;
 
@@ -21,12 +22,12 @@ fn node_exprs<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
     match node {
         Node::Rust(rust) => f(rust.expr),
         Node::Sleep(sleep) => {
-            if let parse::SleepFor::Expr(expr) = &sleep.syntax.duration {
+            if let Duration::Expr(expr) = &sleep.syntax.duration {
                 f(expr);
             }
         }
         Node::Signal(signal) => {
-            if let Some(parse::SignalTimeout::Expr(expr)) = &signal.syntax.timeout {
+            if let Some(Duration::Expr(expr)) = &signal.syntax.timeout {
                 f(expr);
             }
         }
@@ -77,7 +78,7 @@ fn options<'a>(options: &'a [parse::RawOption], f: &mut dyn FnMut(&'a syn::Expr)
 
 /// Calls `f` with the site index and options of every step and call in `stmt`,
 /// nested ones included.
-pub(crate) fn stmt_sites(stmt: &Stmt<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
+pub(crate) fn stmt_sites(stmt: &Stmt<'_>, f: &mut dyn FnMut(usize, &StepOptions)) {
     stmt_nodes(stmt, &mut |node| match node {
         Node::Step(step) => f(step.site, &step.options),
         Node::Call(call) => f(call.site, &call.options),

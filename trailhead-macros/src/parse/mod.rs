@@ -19,10 +19,9 @@ pub(crate) use branch::{Arm, Else, If, Match};
 pub(crate) use call::Call;
 pub(crate) use duration::DurationLit;
 pub(crate) use fan_out::FanOut;
-pub(crate) use options::{Backoff, Retry, RetryPolicy, StepOptions, Timeout};
 pub(crate) use rust::{Rust, Site};
-pub(crate) use signal::{Signal, SignalTimeout};
-pub(crate) use sleep::{Sleep, SleepFor};
+pub(crate) use signal::Signal;
+pub(crate) use sleep::Sleep;
 pub(crate) use step::{RawOption, Step, Target};
 pub(crate) use workflow::WorkflowDef;
 

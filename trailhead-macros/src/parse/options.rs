@@ -12,6 +12,7 @@ use syn::{Expr, Ident, LitStr, Token};
 
 use super::duration::DurationLit;
 use crate::ctxt::Ctxt;
+use crate::model::options::{Backoff, Compensate, Duration, Retry, RetryPolicy, StepOptions};
 use crate::suggest::did_you_mean;
 
 pub(crate) const RETRY: &str = "retry";
@@ -41,94 +42,32 @@ const BACKOFF: &str = "backoff";
 const JITTER: &str = "jitter";
 const WHEN: &str = "when";
 
-/// The options of one step or call, as written.
-#[derive(Default)]
-pub(crate) struct StepOptions {
-    pub(crate) retry: Option<Retry>,
-    pub(crate) timeout: Option<Timeout>,
-    pub(crate) name: Option<LitStr>,
-    pub(crate) map_err: Option<Expr>,
-    /// `.after(a, b)`: bindings or step names this step waits for, though it
-    /// reads nothing from them.
-    pub(crate) after: Option<Vec<Ident>>,
-    /// `.resource("payments")`: the engine's named limit each attempt holds.
-    pub(crate) resource: Option<LitStr>,
-    /// `.compensate(undo)` or `.compensate(undo, retry(5, ..))`.
-    pub(crate) compensate: Option<Compensate>,
-    /// `.irreversible()`: the step is declared to need no compensation.
-    pub(crate) irreversible: Option<Ident>,
-    /// `.fallback(value)`: what the step gives when it fails for good (for
-    /// a fallback step, its call).
-    pub(crate) fallback: Option<Expr>,
-    /// `.fallback(step f(x))`: the step run instead, journaled under
-    /// `{site}.fallback`.
-    pub(crate) fallback_step: Option<super::Target>,
-    /// `.breaker("payments")`: the engine's circuit breaker the step goes through.
-    pub(crate) breaker: Option<LitStr>,
-}
-
-/// `.compensate(f)`: `f` undoes the step, given its output.
-#[derive(Clone)]
-pub(crate) struct Compensate {
-    /// The function (or non-capturing closure) that undoes the step.
-    pub(crate) func: Expr,
-    /// Its retry policy, when not the default.
-    pub(crate) retry: Option<Retry>,
-}
-
-/// `.retry(3, backoff = 100ms..10s, jitter = false, when = is_transient)` or `.retry(POLICY)`.
-#[derive(Clone)]
-pub(crate) struct Retry {
-    pub(crate) policy: RetryPolicy,
-    /// Which of the step's errors are retried; all of them when absent.
-    pub(crate) when: Option<Expr>,
-}
-
-#[derive(Clone)]
-pub(crate) enum RetryPolicy {
-    Literal {
-        attempts: u32,
-        backoff: Option<Backoff>,
-        jitter: Option<bool>,
-    },
-    /// A Rust expression of type `RetryPolicy`, for reuse across steps.
-    Expr(Expr),
-}
-
-#[derive(Clone, Copy)]
-pub(crate) enum Backoff {
-    Exponential {
-        initial: DurationLit,
-        max: DurationLit,
-    },
-    Fixed(DurationLit),
-}
-
-pub(crate) enum Timeout {
-    Literal(DurationLit),
-    Expr(Expr),
-}
-
-impl StepOptions {
-    /// Reads one option from its method-call form; mistakes go to `cx`.
-    pub(crate) fn add(&mut self, cx: &Ctxt, method: &Ident, args: &Punctuated<Expr, Token![,]>) {
+/// Reads one option from its method-call form into `options`; mistakes go to `cx`.
+pub(crate) fn add(
+    options: &mut StepOptions,
+    cx: &Ctxt,
+    method: &Ident,
+    args: &Punctuated<Expr, Token![,]>,
+) {
+    let this = options;
+    {
         let span = method.span();
         let result = if method == RETRY {
-            parse_retry(cx, span, args).map(|retry| set(cx, &mut self.retry, method, retry))
+            parse_retry(cx, span, args).map(|retry| set(cx, &mut this.retry, method, retry))
         } else if method == TIMEOUT {
-            parse_timeout(span, args).map(|timeout| set(cx, &mut self.timeout, method, timeout))
+            parse_timeout(span, args).map(|timeout| set(cx, &mut this.timeout, method, timeout))
         } else if method == NAME {
-            parse_name(span, args).map(|name| set(cx, &mut self.name, method, name))
+            parse_name(span, args).map(|name| set(cx, &mut this.name, method, name))
         } else if method == RESOURCE {
             string_arg(span, RESOURCE, "resource(\"payments\")", args)
-                .map(|lit| set(cx, &mut self.resource, method, lit))
+                .map(|lit| set(cx, &mut this.resource, method, lit))
         } else if method == AFTER {
-            parse_after(span, args).map(|names| set(cx, &mut self.after, method, names))
+            parse_after(span, args).map(|names| set(cx, &mut this.after, method, names))
         } else if method == COMPENSATE {
-            parse_compensate(cx, span, args).map(|c| set(cx, &mut self.compensate, method, c))
+            parse_compensate(cx, span, args).map(|c| set(cx, &mut this.compensate, method, c))
         } else if method == IRREVERSIBLE {
             no_args(IRREVERSIBLE, args)
-                .map(|()| set(cx, &mut self.irreversible, method, method.clone()))
+                .map(|()| set(cx, &mut this.irreversible, method, method.clone()))
         } else if method == FALLBACK {
             single_arg(
                 span,
@@ -136,13 +75,13 @@ impl StepOptions {
                 "the value to give instead, e.g. `fallback(None)`",
                 args,
             )
-            .map(|expr| set(cx, &mut self.fallback, method, expr.clone()))
+            .map(|expr| set(cx, &mut this.fallback, method, expr.clone()))
         } else if method == BREAKER {
             string_arg(span, BREAKER, "breaker(\"payments\")", args)
-                .map(|lit| set(cx, &mut self.breaker, method, lit))
+                .map(|lit| set(cx, &mut this.breaker, method, lit))
         } else if method == MAP_ERR {
             single_arg(span, MAP_ERR, "a function or closure", args)
-                .map(|expr| set(cx, &mut self.map_err, method, expr.clone()))
+                .map(|expr| set(cx, &mut this.map_err, method, expr.clone()))
         } else {
             Err(unknown_option(method))
         };
@@ -306,13 +245,9 @@ fn parse_name(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Lit
     Ok(lit)
 }
 
-fn parse_timeout(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Timeout> {
+fn parse_timeout(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Duration> {
     let expr = single_arg(span, TIMEOUT, "a duration, e.g. `timeout(5s)`", args)?;
-    if is_number_literal(expr) {
-        DurationLit::from_expr(expr, false).map(Timeout::Literal)
-    } else {
-        Ok(Timeout::Expr(expr.clone()))
-    }
+    super::duration::duration(expr)
 }
 
 fn parse_retry(cx: &Ctxt, span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Retry> {
@@ -451,14 +386,4 @@ fn path_ident(expr: &Expr) -> Option<&Ident> {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
         _ => None,
     }
-}
-
-fn is_number_literal(expr: &Expr) -> bool {
-    matches!(
-        expr,
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Int(_) | syn::Lit::Float(_),
-            ..
-        })
-    )
 }

@@ -4,20 +4,16 @@
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
-use super::duration::DurationLit;
+use super::duration::duration;
 use crate::kw;
+use crate::model::options::Duration;
 
 /// A `signal` as written.
 pub(crate) struct Signal {
     pub(crate) signal_token: kw::signal,
     pub(crate) name: LitStr,
     /// `.timeout(d)`: wait at most `d`; the value is then an `Option`.
-    pub(crate) timeout: Option<SignalTimeout>,
-}
-
-pub(crate) enum SignalTimeout {
-    Literal(DurationLit),
-    Expr(syn::Expr),
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Parse for Signal {
@@ -47,14 +43,7 @@ impl Parse for Signal {
             }
             let content;
             syn::parenthesized!(content in input);
-            let expr: syn::Expr = content.parse()?;
-            Some(match &expr {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Int(_) | syn::Lit::Float(_),
-                    ..
-                }) => SignalTimeout::Literal(DurationLit::from_expr(&expr, false)?),
-                _ => SignalTimeout::Expr(expr),
-            })
+            Some(duration(&content.parse()?)?)
         } else {
             None
         };
