@@ -66,12 +66,12 @@ impl Shape<'_, '_> {
                     self.hash.word("blocking");
                 }
                 self.target(&step.syntax.target);
-                self.options(&step.syntax.options);
+                self.options(&step.syntax.options.written);
             }
             Node::Call(call) => {
                 self.site("call", call.site);
                 self.target(&call.syntax.target);
-                self.options(&call.syntax.options);
+                self.options(&call.syntax.options.written);
             }
             Node::Sleep(sleep) => self.site("sleep", sleep.site),
             Node::Signal(signal) => {

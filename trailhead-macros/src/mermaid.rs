@@ -203,7 +203,7 @@ impl Chart<'_, '_> {
             Node::Step(step) => {
                 let id = format!("s{}", step.site);
                 let mut label = escape(&self.workflow.sites[step.site].name);
-                let options = options_text(&step.options);
+                let options = options_text(step.options);
                 if !options.is_empty() {
                     let _ = write!(label, "<br/><small>{}</small>", escape(&options));
                 }

@@ -41,7 +41,7 @@ pub(crate) fn errors_of(tokens: proc_macro2::TokenStream) -> Vec<String> {
     let input = Input::parse(&cx, quote::quote!((::trailhead) #tokens)).expect("`($crate)`");
     self::input(&cx, &input);
     for def in &input.workflows {
-        let body: crate::parse::Block = syn::parse2(def.body_group()).expect("the body parses");
+        let body = crate::parse::body(&cx, def).expect("the body parses");
         if let Some(workflow) = crate::model::lower(&cx, def, &body) {
             self::workflow(&cx, &workflow);
         }

@@ -15,7 +15,7 @@ const NOT_ON_CALLS: &[&str] = &[RETRY, TIMEOUT, RESOURCE, FALLBACK, BREAKER];
 pub(super) fn site_options(cx: &Ctxt, workflow: &Workflow<'_>) {
     block_nodes(&workflow.body, &mut |node| match node {
         Node::Call(call) => {
-            for raw in &call.syntax.options {
+            for raw in &call.syntax.options.written {
                 let method = &raw.method;
                 if method == COMPENSATE || method == IRREVERSIBLE {
                     cx.error(

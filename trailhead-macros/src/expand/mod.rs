@@ -19,7 +19,7 @@ mod workflow;
 use proc_macro2::TokenStream;
 
 use crate::ctxt::Ctxt;
-use crate::parse::{Block, Input};
+use crate::parse::{self, Input};
 use crate::{check, hash, mermaid, model};
 
 pub(crate) use paths::Paths;
@@ -49,20 +49,17 @@ pub(crate) fn workflows(input: TokenStream) -> TokenStream {
             continue;
         }
         let errors_before = cx.error_count();
-        let expanded = match syn::parse2::<Block>(def.body_group()) {
-            Ok(body) => model::lower(&cx, def, &body).and_then(|workflow| {
+        let body = parse::body(&cx, def);
+        let expanded = body.as_ref().and_then(|body| {
+            model::lower(&cx, def, body).and_then(|workflow| {
                 check::workflow(&cx, &workflow);
                 (cx.error_count() == errors_before).then(|| {
                     let diagram = mermaid::render(&workflow);
                     let hash = hash::definition_hash(&workflow);
                     workflow::expand(&paths, &workflow, &diagram, hash)
                 })
-            }),
-            Err(error) => {
-                cx.push(error);
-                None
-            }
-        };
+            })
+        });
         out.extend(expanded.unwrap_or_else(|| skeleton::skeleton(&paths, def)));
     }
     if let Err(errors) = cx.check() {

@@ -51,7 +51,7 @@ impl StepExpander<'_> {
         let site = &self.sites[step.site];
         let name = &site.name;
         let path = key_path(step.depth);
-        let policy = step_policy(private, &step.options, &|expr| self.user(expr));
+        let policy = step_policy(private, step.options, &|expr| self.user(expr));
         // Without `when`, an error is retried when its class is transient: its
         // type's `Classify` impl, else the default (autoref specialization, see
         // `Classified`). The closure comes after the attempt's, so the error's
@@ -100,7 +100,7 @@ impl StepExpander<'_> {
             };
             (TokenStream::new(), invoke)
         };
-        self.finish(&prelude, &invoke, &step.options, (name, &path), span)
+        self.finish(&prelude, &invoke, step.options, (name, &path), span)
     }
 
     /// `sleep 5s`: the run context's durable sleep, its failure (a journal
@@ -194,7 +194,7 @@ impl StepExpander<'_> {
             let #call_value = <_ as #private::CallableWorkflow>::workflow(#target).__call #args;
         };
         let invoke = quote!(#ctx.call(#name, #path, #call_value.0, #call_value.1));
-        self.finish(&prelude, &invoke, &call.options, (name, &path), span)
+        self.finish(&prelude, &invoke, call.options, (name, &path), span)
     }
 
     /// [`finish`](Self::finish) for a site without prelude or options (sleep, signal).

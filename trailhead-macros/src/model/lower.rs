@@ -1,4 +1,4 @@
-//! Lowering: syntax → model. Reads options, names sites, counts loop depth.
+//! Lowering: syntax → model. Names sites, counts loop depth, plans blocks.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -28,7 +28,6 @@ pub(crate) fn lower<'a>(
         pattern_bindings(&param.pat, &mut params);
     }
     let mut lowerer = Lowerer {
-        cx,
         sites: Vec::new(),
         depth: 0,
         scopes: vec![params],
@@ -79,15 +78,14 @@ pub(crate) fn result_types<'a>(
     found
 }
 
-struct Lowerer<'c> {
-    cx: &'c Ctxt,
+struct Lowerer {
     sites: Vec<Site>,
     depth: usize,
     /// The bindings visible at the point being lowered, innermost scope last.
     scopes: Vec<Vec<Binding>>,
 }
 
-impl<'c> Lowerer<'c> {
+impl Lowerer {
     fn block<'a>(&mut self, block: &'a parse::Block) -> Block<'a> {
         let visible = self.scopes.iter().flatten();
         let outer: BTreeSet<String> = visible.clone().map(|b| b.ident.to_string()).collect();
@@ -289,8 +287,8 @@ impl<'c> Lowerer<'c> {
     }
 
     fn step<'a>(&mut self, syntax: &'a parse::Step) -> Step<'a> {
-        let options = self.options(&syntax.options);
-        let site = self.site(&syntax.target, &options);
+        let options = &syntax.options.read;
+        let site = self.site(&syntax.target, options);
         self.sites[site].undo = options.compensate.clone().map(|c| Undo::Step(Box::new(c)));
         Step {
             syntax,
@@ -301,8 +299,8 @@ impl<'c> Lowerer<'c> {
     }
 
     fn call<'a>(&mut self, syntax: &'a parse::Call) -> Call<'a> {
-        let options = self.options(&syntax.options);
-        let site = self.site(&syntax.target, &options);
+        let options = &syntax.options.read;
+        let site = self.site(&syntax.target, options);
         if let parse::Target::Function { func, .. } = &syntax.target {
             self.sites[site].undo = Some(Undo::Call((**func).clone()));
         }
@@ -341,17 +339,6 @@ impl<'c> Lowerer<'c> {
             depth: self.depth,
             declared: None,
         }
-    }
-
-    fn options(&mut self, raw: &[parse::RawOption]) -> StepOptions {
-        let mut options = StepOptions::default();
-        for option in raw {
-            parse::options::add(&mut options, self.cx, &option.method, &option.args);
-            if option.fallback_step.is_some() {
-                options.fallback_step.clone_from(&option.fallback_step);
-            }
-        }
-        options
     }
 
     fn site(&mut self, target: &parse::Target, options: &StepOptions) -> usize {

@@ -1,7 +1,7 @@
 //! The model: a workflow resolved from its syntax.
 //!
-//! Lowering (`lower.rs`) turns the parse tree into this form: options are read into
-//! policies, every step and call becomes a *site* with its key name, and every loop
+//! Lowering (`lower.rs`) turns the parse tree into this form: every step and call
+//! becomes a *site* with its key name and what its options say, and every loop
 //! knows its depth, so that a step's key is its site name plus the iteration index of
 //! each loop around it. The model borrows the syntax it came from, so checks and the
 //! expansion can still point at the user's tokens.
@@ -114,8 +114,8 @@ pub(crate) struct Step<'a> {
     pub(crate) site: usize,
     /// How many loops enclose the step: the length of its key's index path.
     pub(crate) depth: usize,
-    /// Options read from the syntax (`retry`, `timeout`, `name`, `map_err`).
-    pub(crate) options: options::StepOptions,
+    /// What its options say (`retry`, `timeout`, `name`, `map_err`, …).
+    pub(crate) options: &'a options::StepOptions,
 }
 
 /// `sleep 5s`: a durable timer, keyed like a step.
@@ -138,7 +138,7 @@ pub(crate) struct Call<'a> {
     pub(crate) syntax: &'a parse::Call,
     pub(crate) site: usize,
     pub(crate) depth: usize,
-    pub(crate) options: options::StepOptions,
+    pub(crate) options: &'a options::StepOptions,
 }
 
 pub(crate) struct If<'a> {
@@ -250,8 +250,8 @@ pub(crate) fn with_workflow<T>(
 ) -> T {
     let input = parse::input_of(quote::quote!((::trailhead) #tokens));
     let def = &input.workflows[0];
-    let body: parse::Block = syn::parse2(def.body_group()).expect("the body parses");
     let cx = crate::ctxt::Ctxt::new();
+    let body = parse::body(&cx, def).expect("the body parses");
     let workflow = lower(&cx, def, &body);
     cx.check().expect("no errors");
     f(&workflow.expect("lowered"))

@@ -33,11 +33,11 @@ fn node_exprs<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
         }
         Node::Step(step) => {
             target(&step.syntax.target, f);
-            options(&step.syntax.options, f);
+            options(&step.syntax.options.written, f);
         }
         Node::Call(call) => {
             target(&call.syntax.target, f);
-            options(&call.syntax.options, f);
+            options(&call.syntax.options.written, f);
         }
         Node::If(branch) => if_chain(branch).for_each(|link| f(link.cond.expr)),
         Node::Match(branch) => {
@@ -80,8 +80,8 @@ fn options<'a>(options: &'a [parse::RawOption], f: &mut dyn FnMut(&'a syn::Expr)
 /// nested ones included.
 pub(crate) fn stmt_sites(stmt: &Stmt<'_>, f: &mut dyn FnMut(usize, &StepOptions)) {
     stmt_nodes(stmt, &mut |node| match node {
-        Node::Step(step) => f(step.site, &step.options),
-        Node::Call(call) => f(call.site, &call.options),
+        Node::Step(step) => f(step.site, step.options),
+        Node::Call(call) => f(call.site, call.options),
         _ => {}
     });
 }

@@ -7,6 +7,7 @@ mod duration;
 mod fan_out;
 mod loops;
 pub(crate) mod marker;
+mod mistakes;
 pub(crate) mod options;
 mod rust;
 mod signal;
@@ -66,6 +67,21 @@ impl Input {
             Ok(Input { krate, workflows })
         };
         parser.parse2(tokens)
+    }
+}
+
+/// The body of `def`, parsed, with every mistake in it reported to `cx`;
+/// `None` when it does not parse.
+pub(crate) fn body(cx: &Ctxt, def: &WorkflowDef) -> Option<Block> {
+    match syn::parse2::<Block>(def.body_group()) {
+        Ok(body) => {
+            mistakes::block(cx, &body);
+            Some(body)
+        }
+        Err(error) => {
+            cx.push(error);
+            None
+        }
     }
 }
 

@@ -49,45 +49,42 @@ pub(crate) fn add(
     method: &Ident,
     args: &Punctuated<Expr, Token![,]>,
 ) {
-    let this = options;
-    {
-        let span = method.span();
-        let result = if method == RETRY {
-            parse_retry(cx, span, args).map(|retry| set(cx, &mut this.retry, method, retry))
-        } else if method == TIMEOUT {
-            parse_timeout(span, args).map(|timeout| set(cx, &mut this.timeout, method, timeout))
-        } else if method == NAME {
-            parse_name(span, args).map(|name| set(cx, &mut this.name, method, name))
-        } else if method == RESOURCE {
-            string_arg(span, RESOURCE, "resource(\"payments\")", args)
-                .map(|lit| set(cx, &mut this.resource, method, lit))
-        } else if method == AFTER {
-            parse_after(span, args).map(|names| set(cx, &mut this.after, method, names))
-        } else if method == COMPENSATE {
-            parse_compensate(cx, span, args).map(|c| set(cx, &mut this.compensate, method, c))
-        } else if method == IRREVERSIBLE {
-            no_args(IRREVERSIBLE, args)
-                .map(|()| set(cx, &mut this.irreversible, method, method.clone()))
-        } else if method == FALLBACK {
-            single_arg(
-                span,
-                FALLBACK,
-                "the value to give instead, e.g. `fallback(None)`",
-                args,
-            )
-            .map(|expr| set(cx, &mut this.fallback, method, expr.clone()))
-        } else if method == BREAKER {
-            string_arg(span, BREAKER, "breaker(\"payments\")", args)
-                .map(|lit| set(cx, &mut this.breaker, method, lit))
-        } else if method == MAP_ERR {
-            single_arg(span, MAP_ERR, "a function or closure", args)
-                .map(|expr| set(cx, &mut this.map_err, method, expr.clone()))
-        } else {
-            Err(unknown_option(method))
-        };
-        if let Err(error) = result {
-            cx.push(error);
-        }
+    let span = method.span();
+    let result = if method == RETRY {
+        parse_retry(cx, span, args).map(|retry| set(cx, &mut options.retry, method, retry))
+    } else if method == TIMEOUT {
+        parse_timeout(span, args).map(|timeout| set(cx, &mut options.timeout, method, timeout))
+    } else if method == NAME {
+        parse_name(span, args).map(|name| set(cx, &mut options.name, method, name))
+    } else if method == RESOURCE {
+        string_arg(span, RESOURCE, "resource(\"payments\")", args)
+            .map(|lit| set(cx, &mut options.resource, method, lit))
+    } else if method == AFTER {
+        parse_after(span, args).map(|names| set(cx, &mut options.after, method, names))
+    } else if method == COMPENSATE {
+        parse_compensate(cx, span, args).map(|c| set(cx, &mut options.compensate, method, c))
+    } else if method == IRREVERSIBLE {
+        no_args(IRREVERSIBLE, args)
+            .map(|()| set(cx, &mut options.irreversible, method, method.clone()))
+    } else if method == FALLBACK {
+        single_arg(
+            span,
+            FALLBACK,
+            "the value to give instead, e.g. `fallback(None)`",
+            args,
+        )
+        .map(|expr| set(cx, &mut options.fallback, method, expr.clone()))
+    } else if method == BREAKER {
+        string_arg(span, BREAKER, "breaker(\"payments\")", args)
+            .map(|lit| set(cx, &mut options.breaker, method, lit))
+    } else if method == MAP_ERR {
+        single_arg(span, MAP_ERR, "a function or closure", args)
+            .map(|expr| set(cx, &mut options.map_err, method, expr.clone()))
+    } else {
+        Err(unknown_option(method))
+    };
+    if let Err(error) = result {
+        cx.push(error);
     }
 }
 

@@ -50,7 +50,7 @@ fn a_full_workflow_parses() {
     let Some((_, Node::Step(step))) = &first.init else {
         panic!("bound to a step")
     };
-    assert_eq!(step.options.len(), 2);
+    assert_eq!(step.options.written.len(), 2);
     assert!(matches!(step.target, Target::Function { .. }));
     assert!(matches!(
         body.stmts.last(),
@@ -68,7 +68,7 @@ fn method_steps_keep_their_receiver() {
         panic!()
     };
     assert_eq!(step.target.default_name().unwrap(), "fetch");
-    assert_eq!(step.options.len(), 1);
+    assert_eq!(step.options.written.len(), 1);
 }
 
 #[test]
