@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::Type;
 
 use super::paths::{ctx_at, local, loop_index};
@@ -376,7 +376,7 @@ impl StepExpander<'_> {
                 turbofish,
                 ..
             } => {
-                let local = format_ident!("__receiver", span = Span::mixed_site());
+                let local = local("__receiver");
                 let receiver = self.user(receiver);
                 bindings.extend(quote!(let #local = #receiver;));
                 quote!(::core::clone::Clone::clone(&#local).#method #turbofish #args)

@@ -5,7 +5,7 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{Pat, Type};
 
 use super::Paths;
-use super::paths::ctx;
+use super::paths::{ctx, local};
 use super::policy::{millis, retry_policy};
 use super::step::StepExpander;
 use crate::mermaid::Diagram;
@@ -23,7 +23,7 @@ pub(super) fn expand(
     let def = workflow.def;
     let (ok_type, err_type) = (workflow.ok_type, workflow.err_type);
     let ctx = ctx();
-    let input = format_ident!("__input", span = proc_macro2::Span::mixed_site());
+    let input = local("__input");
 
     let expander = StepExpander {
         private: private.clone(),
@@ -306,8 +306,8 @@ impl<'a> Params<'a> {
 
 /// `fn compensation(site)`: how each site with an undo is undone, by name.
 fn compensation_table(private: &TokenStream, sites: &[Site]) -> TokenStream {
-    let site = format_ident!("__site", span = proc_macro2::Span::mixed_site());
-    let value = format_ident!("__value", span = proc_macro2::Span::mixed_site());
+    let site = local("__site");
+    let value = local("__value");
     let arms = sites.iter().filter_map(|s| {
         let name = &s.name;
         let entry = match s.undo.as_ref()? {

@@ -34,13 +34,10 @@ impl Parse for Signal {
         }
         let timeout = if input.peek(Token![.]) {
             input.parse::<Token![.]>()?;
-            let method: syn::Ident = input.parse()?;
-            if method != "timeout" {
-                return Err(syn::Error::new(
-                    method.span(),
-                    "the one option of a signal is `.timeout(..)`",
-                ));
+            if !input.peek(kw::timeout) {
+                return Err(input.error("the one option of a signal is `.timeout(..)`"));
             }
+            input.parse::<kw::timeout>()?;
             let content;
             syn::parenthesized!(content in input);
             Some(duration(&content.parse()?)?)
