@@ -6,6 +6,7 @@
 //! each loop around it. The model borrows the syntax it came from, so checks and the
 //! expansion can still point at the user's tokens.
 
+mod code;
 pub(crate) mod exits;
 pub(crate) mod graph;
 mod lower;
@@ -14,6 +15,7 @@ pub(crate) mod scope;
 pub(crate) mod signals;
 pub(crate) mod walk;
 
+pub(crate) use code::as_written;
 pub(crate) use lower::{lower, result_types};
 
 use std::collections::BTreeSet;
