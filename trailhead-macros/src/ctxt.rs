@@ -32,6 +32,16 @@ impl Ctxt {
             .push(error);
     }
 
+    /// Stores `value` in `slot`, or reports at `span` that `what` was given twice:
+    /// the one check for options, settings and attributes written more than once.
+    pub(crate) fn set_once<T>(&self, slot: &mut Option<T>, span: Span, what: &str, value: T) {
+        if slot.is_some() {
+            self.error(span, format!("duplicate {what}"));
+        } else {
+            *slot = Some(value);
+        }
+    }
+
     /// How many errors were reported so far; compare two readings to learn whether a
     /// stage found something.
     pub(crate) fn error_count(&self) -> usize {

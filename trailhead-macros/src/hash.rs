@@ -1,65 +1,299 @@
 //! The structural hash of a workflow definition.
 //!
-//! It covers what a journal depends on: the signature, every step and call site with
-//! its key name and the function it calls, and the shape of branches and loops
-//! (through the diagram text, which draws exactly that). Plain Rust between steps is
-//! not hashed: changing a format string does not strand running workflows. The hash
-//! is FNV-1a, written out here because it is ten lines and must never change between
-//! releases (a dependency's hasher may).
+//! It covers what a journal depends on, read from the model: the signature, every
+//! step and call site with its key name, the function it calls and the options that
+//! change how it runs, and the shape of branches, loops and fan-outs around them.
+//! Plain Rust between steps is not hashed (changing a format string or a branch's
+//! condition does not strand running workflows), and neither is the diagram: its
+//! wording may change between releases, the hash must not. The hash is FNV-1a,
+//! written out here because it is ten lines and must never change between releases
+//! (a dependency's hasher may).
 
 use quote::ToTokens;
 
-use crate::model::walk::block_nodes;
-use crate::model::{Block, Node, Workflow};
+use crate::model::{Block, Else, If, LoopKind, Node, Rust, Stmt, Workflow};
 use crate::parse::Target;
 
-pub(crate) fn definition_hash(workflow: &Workflow<'_>, diagram: &str) -> u64 {
-    let mut text = String::new();
-    text.push_str(&workflow.def.name.to_string());
+/// The hash of `workflow`'s model: name, signature, sites in definition order and
+/// the shape around them.
+pub(crate) fn definition_hash(workflow: &Workflow<'_>) -> u64 {
+    let mut hash = Fnv::new();
+    hash.word(&workflow.def.name.to_string());
     for param in &workflow.def.params {
-        text.push('|');
-        text.push_str(&param.ty.to_token_stream().to_string());
+        hash.tokens(&param.ty);
     }
-    text.push_str("->");
-    text.push_str(&workflow.def.output.to_token_stream().to_string());
-    text.push('\n');
-    text.push_str(diagram);
-    targets(&workflow.body, &mut text);
-    fnv1a(text.as_bytes())
+    hash.word("->");
+    hash.tokens(&workflow.def.output);
+    let mut shape = Shape {
+        workflow,
+        hash: &mut hash,
+    };
+    shape.block(&workflow.body);
+    hash.finish()
 }
 
-/// The function each step and call invokes, in definition order.
-fn targets(block: &Block<'_>, text: &mut String) {
-    block_nodes(block, &mut |node| {
-        let target = match node {
-            Node::Step(step) => &step.syntax.target,
-            Node::Call(call) => &call.syntax.target,
-            Node::Sleep(_) => {
-                text.push_str("\nsleep");
-                return;
-            }
-            Node::Signal(signal) => {
-                text.push_str("\nsignal ");
-                text.push_str(&signal.syntax.name.value());
-                return;
-            }
-            _ => return,
-        };
-        text.push('\n');
-        match target {
-            Target::Function { func, .. } => text.push_str(&func.to_token_stream().to_string()),
-            Target::Method { method, .. } => {
-                text.push('.');
-                text.push_str(&method.to_string());
+/// Walks the model in definition order, hashing each construct and site.
+struct Shape<'w, 'a> {
+    workflow: &'w Workflow<'a>,
+    hash: &'w mut Fnv,
+}
+
+impl Shape<'_, '_> {
+    fn block(&mut self, block: &Block<'_>) {
+        // A block run as a graph journals in another order than one run in order.
+        self.hash
+            .word(if block.plan.is_some() { "{graph" } else { "{" });
+        for stmt in &block.stmts {
+            match stmt {
+                Stmt::Let {
+                    init: Some(node), ..
+                }
+                | Stmt::Expr { node, .. } => self.node(node),
+                Stmt::Let { init: None, .. } | Stmt::Item(_) => {}
             }
         }
-    });
+        self.hash.word("}");
+    }
+
+    fn node(&mut self, node: &Node<'_>) {
+        if !node.has_sites() {
+            return;
+        }
+        match node {
+            Node::Step(step) => {
+                self.site("step", step.site);
+                if step.syntax.blocking.is_some() {
+                    self.hash.word("blocking");
+                }
+                self.target(&step.syntax.target);
+                self.options(&step.syntax.options.written);
+            }
+            Node::Call(call) => {
+                self.site("call", call.site);
+                self.target(&call.syntax.target);
+                self.options(&call.syntax.options.written);
+            }
+            Node::Sleep(sleep) => self.site("sleep", sleep.site),
+            Node::Signal(signal) => {
+                self.site("signal", signal.site);
+                self.hash.word(&signal.syntax.name.value());
+                self.hash.word(if signal.syntax.timeout.is_some() {
+                    "within"
+                } else {
+                    "waits"
+                });
+            }
+            Node::If(branch) => self.if_(branch),
+            Node::Match(branch) => {
+                self.sites(&branch.scrutinee);
+                self.hash.word("match");
+                for arm in &branch.arms {
+                    self.hash.word("arm");
+                    if let Some(guard) = &arm.guard {
+                        self.sites(guard);
+                    }
+                    self.node(&arm.body);
+                }
+                self.hash.word("end match");
+            }
+            Node::Loop(looped) => {
+                match &looped.kind {
+                    LoopKind::For { expr, .. } => {
+                        self.sites(expr);
+                        self.hash.word("for");
+                    }
+                    LoopKind::While { cond } => {
+                        self.hash.word("while");
+                        self.sites(cond);
+                    }
+                    LoopKind::Loop => self.hash.word("loop"),
+                }
+                self.block(&looped.body);
+            }
+            Node::FanOut(fan_out) => {
+                self.sites(&fan_out.expr);
+                self.hash.word("parallel");
+                self.block(&fan_out.body);
+            }
+            Node::Block(block) => self.block(block),
+            Node::Rust(rust) => self.sites(rust),
+        }
+    }
+
+    fn if_(&mut self, branch: &If<'_>) {
+        self.sites(&branch.cond);
+        self.hash.word("if");
+        self.block(&branch.then_branch);
+        match &branch.else_branch {
+            Some(Else::If(inner)) => {
+                self.hash.word("else");
+                self.if_(inner);
+            }
+            Some(Else::Block(block)) => {
+                self.hash.word("else");
+                self.block(block);
+            }
+            None => {}
+        }
+    }
+
+    /// The steps and calls inside plain code, in evaluation order.
+    fn sites(&mut self, rust: &Rust<'_>) {
+        for site in &rust.sites {
+            self.node(site);
+        }
+    }
+
+    fn site(&mut self, kind: &str, site: usize) {
+        self.hash.word(kind);
+        self.hash.word(&self.workflow.sites[site].name);
+    }
+
+    /// The function a step or call invokes: its path, or a method's name.
+    fn target(&mut self, target: &Target) {
+        match target {
+            Target::Function { func, .. } => self.hash.tokens(func),
+            Target::Method { method, .. } => self.hash.word(&format!(".{method}")),
+        }
+    }
+
+    /// The options as written, in order: each changes how the site runs or is
+    /// undone. (Their arguments are code the step's journal depends on.)
+    fn options(&mut self, options: &[crate::parse::RawOption]) {
+        for option in options {
+            self.hash.word(&option.method.to_string());
+            for arg in &option.args {
+                self.hash.tokens(arg);
+            }
+        }
+    }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a over words, each ended by a byte no UTF-8 text holds, so that `ab`,`c`
+/// and `a`,`bc` differ.
+struct Fnv(u64);
+
+impl Fnv {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
-    })
+
+    fn new() -> Self {
+        Fnv(Self::OFFSET)
+    }
+
+    fn word(&mut self, word: &str) {
+        for byte in word.bytes().chain([0xff]) {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(Self::PRIME);
+        }
+    }
+
+    /// Tokens as their text, which does not depend on spans or on how the user
+    /// spaced them.
+    fn tokens(&mut self, tokens: &impl ToTokens) {
+        self.word(&tokens.to_token_stream().to_string());
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::definition_hash;
+    use crate::{mermaid, model};
+
+    /// The hash and the diagram of the one workflow in `tokens`.
+    fn hash_and_diagram(tokens: TokenStream) -> (u64, String) {
+        model::with_workflow(tokens, |workflow| {
+            (definition_hash(workflow), mermaid::render(workflow).text)
+        })
+    }
+
+    fn order(condition: TokenStream) -> (u64, String) {
+        hash_and_diagram(quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let charged = step charge(total).retry(3);
+                if #condition {
+                    step notify(charged);
+                }
+                Ok(charged)
+            }
+        })
+    }
+
+    #[test]
+    fn a_new_wording_of_the_diagram_keeps_the_hash() {
+        // The branch's condition is plain Rust: it is drawn in the diagram's
+        // diamond but is no part of the model's sites, targets or shape. (When
+        // the hash was made of the diagram's text, this changed it.)
+        let (hash, diagram) = order(quote!(total > 100));
+        let (reworded_hash, reworded) = order(quote!(total >= 101));
+        assert_ne!(diagram, reworded, "the diagrams differ in wording");
+        assert_eq!(hash, reworded_hash);
+    }
+
+    #[test]
+    fn another_step_or_another_target_changes_the_hash() {
+        let base = quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let charged = step charge(total);
+                Ok(charged)
+            }
+        };
+        let another_step = quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let charged = step charge(total);
+                step notify(charged);
+                Ok(charged)
+            }
+        };
+        let another_target = quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let charged = step billing::charge(total).name("charge");
+                Ok(charged)
+            }
+        };
+        let in_a_loop = quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let mut charged = 0;
+                for _ in 0..1 {
+                    charged = step charge(total);
+                }
+                Ok(charged)
+            }
+        };
+        let another_retry = quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let charged = step charge(total).retry(3);
+                Ok(charged)
+            }
+        };
+        let hashes: Vec<u64> = [base, another_step, another_target, in_a_loop, another_retry]
+            .into_iter()
+            .map(|tokens| hash_and_diagram(tokens).0)
+            .collect();
+        for (i, a) in hashes.iter().enumerate() {
+            for b in &hashes[i + 1..] {
+                assert_ne!(a, b, "{hashes:x?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_hash_is_the_same_for_the_same_definition() {
+        let tokens = quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let charged = step charge(total);
+                Ok(charged)
+            }
+        };
+        assert_eq!(
+            hash_and_diagram(tokens.clone()).0,
+            hash_and_diagram(tokens).0
+        );
+    }
 }

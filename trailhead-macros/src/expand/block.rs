@@ -4,32 +4,10 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
-use syn::visit_mut::VisitMut;
-
 use super::paths::{loop_counter, loop_index};
-use super::rewrite::{bound_names, deref_shared};
+use super::shared::{bound_names, deref_shared};
 use super::step::StepExpander;
 use crate::model::{Block, Else, If, Loop, LoopKind, Node, Rust, Stmt};
-use crate::parse::rewrite::is_marker;
-
-/// Replaces each site marker with its expansion, in the order the parser found them.
-struct SiteReplacer<'e, 'x, 'a> {
-    expander: &'e StepExpander<'x>,
-    sites: std::slice::Iter<'e, Node<'a>>,
-}
-
-impl VisitMut for SiteReplacer<'_, '_, '_> {
-    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
-        if let syn::Expr::Macro(mac) = expr
-            && is_marker(&mac.mac)
-        {
-            let site = self.sites.next().expect("one site per marker");
-            *expr = syn::Expr::Verbatim(self.expander.node(site));
-            return;
-        }
-        syn::visit_mut::visit_expr_mut(self, expr);
-    }
-}
 
 impl StepExpander<'_> {
     /// The statements of `block`, without braces: in order, or along its
@@ -114,11 +92,7 @@ impl StepExpander<'_> {
         if rust.sites.is_empty() {
             return expr.to_token_stream();
         }
-        let mut replacer = SiteReplacer {
-            expander: self,
-            sites: rust.sites.iter(),
-        };
-        replacer.visit_expr_mut(&mut expr);
+        rust.replace_sites(&mut expr, &mut |site| self.node(site));
         expr.to_token_stream()
     }
 

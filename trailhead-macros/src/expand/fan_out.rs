@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
 use super::paths::{local, loop_index};
-use super::rewrite::bound_names;
+use super::shared::bound_names;
 use super::step::StepExpander;
 use crate::model::FanOut;
 

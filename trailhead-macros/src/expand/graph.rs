@@ -22,24 +22,20 @@
 //! Ok(flight)
 //! ```
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::TokenStream;
+use quote::quote;
 
+use super::paths::local;
 use super::step::StepExpander;
 use crate::model::graph::{Plan, SlotPlan};
 use crate::model::{Block, Stmt};
 
 fn slot_ident(slot: &SlotPlan) -> syn::Ident {
-    format_ident!(
-        "__slot_{}_{}",
-        slot.producer,
-        slot.binding.ident,
-        span = Span::mixed_site()
-    )
+    local(&format!("__slot_{}_{}", slot.producer, slot.binding.ident))
 }
 
 fn done_ident(stmt: usize) -> syn::Ident {
-    format_ident!("__done_{}", stmt, span = Span::mixed_site())
+    local(&format!("__done_{stmt}"))
 }
 
 impl StepExpander<'_> {
@@ -62,7 +58,7 @@ impl StepExpander<'_> {
         let mut groups = Vec::new();
         let mut pins = Vec::new();
         for (g, group) in plan.groups.iter().enumerate() {
-            let ident = format_ident!("__group_{}", g, span = Span::mixed_site());
+            let ident = local(&format!("__group_{g}"));
             let body = self.shadowed(Vec::new(), || self.group(block, plan, group));
             groups.push(quote! {
                 let mut #ident = ::core::pin::pin!(async {
@@ -73,8 +69,8 @@ impl StepExpander<'_> {
             pins.push(quote!(#ident.as_mut()));
         }
         let count = pins.len();
-        let nodes = format_ident!("__groups", span = Span::mixed_site());
-        let error = format_ident!("__error", span = Span::mixed_site());
+        let nodes = local("__groups");
+        let error = local("__error");
         let tail = plan.tail.map(|t| {
             let owned = plan.slots.iter().filter(|slot| slot.tail).map(|slot| {
                 let ident = &slot.binding.ident;

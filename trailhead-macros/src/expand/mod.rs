@@ -7,30 +7,37 @@
 //! clash with the user's names.
 
 mod block;
-mod fallback;
 mod fan_out;
 mod graph;
 mod paths;
 mod policy;
-mod rewrite;
+mod shared;
+mod skeleton;
 mod step;
 mod workflow;
 
 use proc_macro2::TokenStream;
 
 use crate::ctxt::Ctxt;
-use crate::parse::{Block, Input};
-use crate::{check, mermaid, model};
+use crate::parse::{self, Input};
+use crate::{check, hash, mermaid, model};
 
 pub(crate) use paths::Paths;
 
 /// The whole `workflow!` call: every workflow, or its skeleton and errors.
 pub(crate) fn workflows(input: TokenStream) -> TokenStream {
-    let input: Input = match syn::parse2(input) {
-        Ok(input) => input,
-        Err(error) => return error.to_compile_error(),
-    };
     let cx = Ctxt::new();
+    let input = match Input::parse(&cx, input) {
+        Ok(input) => input,
+        Err(error) => {
+            cx.push(error);
+            return cx
+                .check()
+                .err()
+                .map(|e| e.to_compile_error())
+                .unwrap_or_default();
+        }
+    };
     check::input(&cx, &input);
     let paths = Paths::new(input.krate.clone());
     let mut out = TokenStream::new();
@@ -42,20 +49,18 @@ pub(crate) fn workflows(input: TokenStream) -> TokenStream {
             continue;
         }
         let errors_before = cx.error_count();
-        let expanded = match syn::parse2::<Block>(def.body_group()) {
-            Ok(body) => model::lower(&cx, def, &body).and_then(|workflow| {
+        let body = parse::body(&cx, def);
+        let expanded = body.as_ref().and_then(|body| {
+            model::lower(&cx, def, body).and_then(|workflow| {
                 check::workflow(&cx, &workflow);
                 (cx.error_count() == errors_before).then(|| {
                     let diagram = mermaid::render(&workflow);
-                    workflow::expand(&paths, &workflow, &diagram)
+                    let hash = hash::definition_hash(&workflow);
+                    workflow::expand(&paths, &workflow, &diagram, hash)
                 })
-            }),
-            Err(error) => {
-                cx.push(error);
-                None
-            }
-        };
-        out.extend(expanded.unwrap_or_else(|| fallback::skeleton(&paths, def)));
+            })
+        });
+        out.extend(expanded.unwrap_or_else(|| skeleton::skeleton(&paths, def)));
     }
     if let Err(errors) = cx.check() {
         out.extend(errors.to_compile_error());

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::parse::{Backoff, DurationLit, Retry, RetryPolicy, StepOptions, Timeout};
+use crate::model::options::{Backoff, Duration, Retry, RetryPolicy, StepOptions};
 
 /// `StepPolicy::new()` with the step's retry and timeout.
 pub(super) fn step_policy(
@@ -27,13 +27,7 @@ pub(super) fn step_policy(
         policy = quote!(#policy.with_fallback());
     }
     if let Some(timeout) = &options.timeout {
-        let duration = match timeout {
-            Timeout::Literal(lit) => duration(private, lit),
-            Timeout::Expr(expr) => {
-                let expr = user(expr);
-                quote_spanned!(expr.span()=> #expr)
-            }
-        };
+        let duration = duration(private, timeout, user);
         policy = quote!(#policy.with_timeout(#duration));
     }
     policy
@@ -57,11 +51,12 @@ pub(super) fn retry_policy(
             let base = quote!(#private::RetryPolicy::attempts(#attempts));
             let backoff = match backoff {
                 Some(Backoff::Exponential { initial, max }) => {
-                    let (initial, max) = (duration(private, initial), duration(private, max));
+                    let (initial, max) =
+                        (millis(private, initial.millis), millis(private, max.millis));
                     Some(quote!(#private::Backoff::exponential(#initial, #max)))
                 }
                 Some(Backoff::Fixed(delay)) => {
-                    let delay = duration(private, delay);
+                    let delay = millis(private, delay.millis);
                     Some(quote!(#private::Backoff::fixed(#delay)))
                 }
                 None => jitter.map(|_| quote!(#base.backoff())),
@@ -77,7 +72,23 @@ pub(super) fn retry_policy(
     }
 }
 
-fn duration(private: &TokenStream, lit: &DurationLit) -> TokenStream {
-    let millis = lit.millis;
+/// A duration as a runtime `Duration`: a literal's milliseconds, or the user's
+/// expression (at its own span, so rustc judges its type there).
+pub(super) fn duration(
+    private: &TokenStream,
+    duration: &Duration,
+    user: &dyn Fn(&syn::Expr) -> TokenStream,
+) -> TokenStream {
+    match duration {
+        Duration::Literal(lit) => millis(private, lit.millis),
+        Duration::Expr(expr) => {
+            let expr = user(expr);
+            quote_spanned!(expr.span()=> #expr)
+        }
+    }
+}
+
+/// `Duration::from_millis(millis)`.
+pub(super) fn millis(private: &TokenStream, millis: u64) -> TokenStream {
     quote!(#private::Duration::from_millis(#millis))
 }

@@ -1,19 +1,21 @@
 //! Steps and calls: each becomes one call into the run context, awaited, with its
-//! failure turned into the workflow's error type.
+//! failure turned into the workflow's error type. (One file of some 430 lines:
+//! every kind of site ends in the same `finish`, which reads best beside them.)
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::Type;
 
 use super::paths::{ctx_at, local, loop_index};
-use super::policy::step_policy;
-use super::rewrite::deref_shared;
+use super::policy::{duration, step_policy};
+use super::shared::deref_shared;
+use crate::model::options::StepOptions;
 use crate::model::signals::{SignalDecl, value_of};
 use crate::model::{Call, Signal, Site, Sleep, Step};
-use crate::parse::{SignalTimeout, SleepFor, StepOptions, Target};
+use crate::parse::Target;
 
 /// Expands the steps, calls and control flow of one workflow body.
 pub(crate) struct StepExpander<'a> {
@@ -21,7 +23,7 @@ pub(crate) struct StepExpander<'a> {
     pub(super) err_type: &'a Type,
     pub(super) sites: &'a [Site],
     pub(super) signals: &'a [SignalDecl<'a>],
-    /// Names bound as shared references here (see `rewrite`); their uses are
+    /// Names bound as shared references here (see `shared`); their uses are
     /// written `(*name)`.
     pub(super) shared: RefCell<BTreeSet<String>>,
 }
@@ -50,7 +52,7 @@ impl StepExpander<'_> {
         let site = &self.sites[step.site];
         let name = &site.name;
         let path = key_path(step.depth);
-        let policy = step_policy(private, &step.options, &|expr| self.user(expr));
+        let policy = step_policy(private, step.options, &|expr| self.user(expr));
         // Without `when`, an error is retried when its class is transient: its
         // type's `Classify` impl, else the default (autoref specialization, see
         // `Classified`). The closure comes after the attempt's, so the error's
@@ -99,7 +101,7 @@ impl StepExpander<'_> {
             };
             (TokenStream::new(), invoke)
         };
-        self.finish(&prelude, &invoke, &step.options, (name, &path), span)
+        self.finish(&prelude, &invoke, step.options, (name, &path), span)
     }
 
     /// `sleep 5s`: the run context's durable sleep, its failure (a journal
@@ -110,13 +112,7 @@ impl StepExpander<'_> {
         let ctx = ctx_at(span);
         let name = &self.sites[sleep.site].name;
         let path = key_path(sleep.depth);
-        let duration = match &sleep.syntax.duration {
-            SleepFor::Literal(lit) => {
-                let millis = lit.millis;
-                quote!(#private::Duration::from_millis(#millis))
-            }
-            SleepFor::Expr(expr) => self.user(expr),
-        };
+        let duration = duration(private, &sleep.syntax.duration, &|expr| self.user(expr));
         let invoke = quote!(#ctx.sleep(#name, #path, #duration));
         self.finish_plain(&invoke, (name, &path), span)
     }
@@ -140,13 +136,7 @@ impl StepExpander<'_> {
                 )
             },
             Some(timeout) => {
-                let within = match timeout {
-                    SignalTimeout::Literal(lit) => {
-                        let millis = lit.millis;
-                        quote!(#private::Duration::from_millis(#millis))
-                    }
-                    SignalTimeout::Expr(expr) => self.user(expr),
-                };
+                let within = duration(private, timeout, &|expr| self.user(expr));
                 quote_spanned! {span=>
                     <_ as #private::SignalValue>::receive_within(
                         ::core::marker::PhantomData::<#value>, #ctx, #name, #path, #signal_name, #within,
@@ -205,7 +195,7 @@ impl StepExpander<'_> {
             let #call_value = <_ as #private::CallableWorkflow>::workflow(#target).__call #args;
         };
         let invoke = quote!(#ctx.call(#name, #path, #call_value.0, #call_value.1));
-        self.finish(&prelude, &invoke, &call.options, (name, &path), span)
+        self.finish(&prelude, &invoke, call.options, (name, &path), span)
     }
 
     /// [`finish`](Self::finish) for a site without prelude or options (sleep, signal).
@@ -387,7 +377,7 @@ impl StepExpander<'_> {
                 turbofish,
                 ..
             } => {
-                let local = format_ident!("__receiver", span = Span::mixed_site());
+                let local = local("__receiver");
                 let receiver = self.user(receiver);
                 bindings.extend(quote!(let #local = #receiver;));
                 quote!(::core::clone::Clone::clone(&#local).#method #turbofish #args)

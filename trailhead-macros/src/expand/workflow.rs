@@ -5,20 +5,25 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{Pat, Type};
 
 use super::Paths;
-use super::paths::ctx;
-use super::policy::retry_policy;
+use super::paths::{ctx, local};
+use super::policy::{millis, retry_policy};
 use super::step::StepExpander;
 use crate::mermaid::Diagram;
 use crate::model::signals::SignalDecl;
 use crate::model::{Site, Undo, Workflow};
 use crate::parse::WorkflowDef;
 
-pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) -> TokenStream {
+pub(super) fn expand(
+    paths: &Paths,
+    workflow: &Workflow<'_>,
+    diagram: &Diagram,
+    hash: u64,
+) -> TokenStream {
     let private = paths.private();
     let def = workflow.def;
     let (ok_type, err_type) = (workflow.ok_type, workflow.err_type);
     let ctx = ctx();
-    let input = format_ident!("__input", span = proc_macro2::Span::mixed_site());
+    let input = local("__input");
 
     let expander = StepExpander {
         private: private.clone(),
@@ -36,7 +41,13 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
         let pattern = params.input_pattern();
         quote!(let #pattern: #input_type = #input;)
     };
-    let items = items(paths, def, ok_type, err_type, diagram, &workflow.signals);
+    let items = items(
+        paths,
+        def,
+        (ok_type, err_type),
+        (diagram, hash),
+        &workflow.signals,
+    );
     let signals = signal_specs(&private, &workflow.signals);
     let name = &def.name;
     let compatible = &def.compatible_with;
@@ -44,8 +55,8 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
     let compensates = workflow.sites.iter().any(|site| site.undo.is_some());
     let deadline = match &def.deadline {
         Some(lit) => {
-            let millis = lit.millis;
-            quote!(::core::option::Option::Some(#private::Duration::from_millis(#millis)))
+            let deadline = millis(&private, lit.millis);
+            quote!(::core::option::Option::Some(#deadline))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -93,9 +104,8 @@ pub(super) fn expand(paths: &Paths, workflow: &Workflow<'_>, diagram: &Diagram) 
 pub(super) fn items(
     paths: &Paths,
     def: &WorkflowDef,
-    ok_type: &Type,
-    err_type: &Type,
-    diagram: &Diagram,
+    (ok_type, err_type): (&Type, &Type),
+    (diagram, hash): (&Diagram, u64),
     signals: &[SignalDecl<'_>],
 ) -> TokenStream {
     let krate = paths.krate();
@@ -110,7 +120,6 @@ pub(super) fn items(
     let diagram_doc = diagram.doc_lines();
     let name_str = name.to_string();
     let mermaid = &diagram.text;
-    let hash = diagram.hash;
     let senders = signals.iter().map(|decl| sender(paths, def, decl));
     // Named at the workflow's name, so that rustc's "method defined here"
     // under a `call` with wrong arguments points there.
@@ -297,8 +306,8 @@ impl<'a> Params<'a> {
 
 /// `fn compensation(site)`: how each site with an undo is undone, by name.
 fn compensation_table(private: &TokenStream, sites: &[Site]) -> TokenStream {
-    let site = format_ident!("__site", span = proc_macro2::Span::mixed_site());
-    let value = format_ident!("__value", span = proc_macro2::Span::mixed_site());
+    let site = local("__site");
+    let value = local("__value");
     let arms = sites.iter().filter_map(|s| {
         let name = &s.name;
         let entry = match s.undo.as_ref()? {

@@ -15,9 +15,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod scan;
+
+use scan::Scan;
+
 use super::exits::stmt_exits;
-use super::scope::{Binding, pattern_bindings, stmt_used_names};
-use super::walk::stmt_sites;
+use super::scope::Binding;
 use super::{Block, Node, Site, Stmt};
 
 /// How a block's statements run together.
@@ -66,7 +69,10 @@ impl SlotPlan {
 }
 
 /// The plan for `block`, or `None` when it runs in order. `outer_mut` are the
-/// `mut` bindings visible from outside the block.
+/// `mut` bindings visible from outside the block. The phases: which statements
+/// may run as a graph at all ([`eligible`]), what each reads and makes
+/// ([`Scan`]), which must run in order as one group ([`grouping`]), and what
+/// each waits for ([`waits`]).
 pub(crate) fn plan(
     block: &Block<'_>,
     outer_mut: &BTreeSet<String>,
@@ -76,151 +82,12 @@ pub(crate) fn plan(
     if sequential {
         return None;
     }
-    let last = block.stmts.len().checked_sub(1)?;
-    let tail = match &block.stmts[last] {
-        Stmt::Expr { semi: false, .. } => Some(last),
-        _ => None,
-    };
-    let statements: Vec<usize> = (0..block.stmts.len())
-        .filter(|&i| Some(i) != tail && !matches!(block.stmts[i], Stmt::Item(_)))
-        .collect();
-    if block
-        .stmts
-        .iter()
-        .any(|stmt| matches!(stmt, Stmt::Let { init: None, .. }))
-    {
-        return None;
-    }
-    // `sleep 5s;` means "wait, then go on": it orders the whole block.
-    if block.stmts.iter().any(|stmt| {
-        matches!(
-            stmt,
-            Stmt::Expr {
-                node: Node::Sleep(_),
-                ..
-            }
-        )
-    }) {
-        return None;
-    }
-    let mut leaves = false;
-    for &i in &statements {
-        stmt_exits(&block.stmts[i], false, &mut |_, _| leaves = true);
-    }
-    if leaves {
-        return None;
-    }
-
-    let used: BTreeMap<usize, BTreeSet<String>> = statements
-        .iter()
-        .chain(tail.iter())
-        .map(|&i| (i, stmt_used_names(&block.stmts[i])))
-        .collect();
-
-    // Groups: statements that mention the same `mut` binding, joined.
-    let mut group_of: Vec<usize> = (0..block.stmts.len()).collect();
-    let mut mutable: BTreeSet<String> = outer_mut.clone();
-    let mut last_user: BTreeMap<String, usize> = BTreeMap::new();
-    let mut made_by: BTreeMap<String, (usize, Binding)> = BTreeMap::new();
-    let mut reads: BTreeMap<usize, BTreeMap<usize, BTreeSet<String>>> = BTreeMap::new();
-    let mut slots: BTreeMap<(usize, String), SlotPlan> = BTreeMap::new();
-    let mut made_mut: BTreeMap<String, (usize, Binding)> = BTreeMap::new();
-    // `.after(x)`: the statement that made binding `x` or holds step `x`.
-    let mut site_stmt: BTreeMap<String, usize> = BTreeMap::new();
-    let mut after: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    let Eligible { statements, tail } = eligible(block)?;
+    let mut scan = Scan::new(block.stmts.len(), outer_mut, tail);
     for &i in statements.iter().chain(tail.iter()) {
-        let mut own_sites = Vec::new();
-        stmt_sites(&block.stmts[i], &mut |site, options| {
-            own_sites.push(site);
-            for name in options.after.iter().flatten() {
-                let name = name.to_string();
-                let target = made_by
-                    .get(&name)
-                    .or_else(|| made_mut.get(&name))
-                    .map(|(j, _)| *j)
-                    .or_else(|| site_stmt.get(&name).copied());
-                if let Some(j) = target.filter(|&j| j != i) {
-                    after.entry(i).or_default().insert(j);
-                }
-            }
-        });
-        for site in own_sites {
-            site_stmt.insert(sites[site].name.clone(), i);
-        }
-        for name in &used[&i] {
-            if Some(i) == tail
-                && let Some((producer, binding)) = made_mut.get(name)
-            {
-                slots.insert(
-                    (*producer, name.clone()),
-                    SlotPlan {
-                        binding: binding.clone(),
-                        producer: *producer,
-                        readers: Vec::new(),
-                        tail: true,
-                        at_group_end: true,
-                    },
-                );
-                continue;
-            }
-            if mutable.contains(name) && Some(i) != tail {
-                if let Some(&previous) = last_user.get(name) {
-                    union(&mut group_of, previous, i);
-                }
-                last_user.insert(name.clone(), i);
-            } else if let Some((producer, binding)) = made_by.get(name) {
-                let slot = slots
-                    .entry((*producer, name.clone()))
-                    .or_insert_with(|| SlotPlan {
-                        binding: binding.clone(),
-                        producer: *producer,
-                        readers: Vec::new(),
-                        tail: false,
-                        at_group_end: false,
-                    });
-                if Some(i) == tail {
-                    slot.tail = true;
-                } else {
-                    slot.readers.push(i);
-                    reads
-                        .entry(i)
-                        .or_default()
-                        .entry(*producer)
-                        .or_default()
-                        .insert(name.clone());
-                }
-            }
-        }
-        if let Stmt::Let { syntax, .. } = &block.stmts[i] {
-            let mut bindings = Vec::new();
-            pattern_bindings(&syntax.pat, &mut bindings);
-            for binding in bindings {
-                let name = binding.ident.to_string();
-                if binding.mutable {
-                    mutable.insert(name.clone());
-                    last_user.insert(name.clone(), i);
-                    made_by.remove(&name);
-                    made_mut.insert(name, (i, binding));
-                } else {
-                    mutable.remove(&name);
-                    made_mut.remove(&name);
-                    made_by.insert(name, (i, binding));
-                }
-            }
-        }
+        scan.stmt(block, i, sites);
     }
-
-    // Groups in order of their first statement; statements in source order.
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_index: BTreeMap<usize, usize> = BTreeMap::new();
-    for &i in &statements {
-        let root = find(&mut group_of, i);
-        let index = *group_index.entry(root).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[index].push(i);
-    }
+    let groups = grouping(&statements, &mut scan.group_of);
     let with_sites = groups
         .iter()
         .filter(|group| group.iter().any(|&i| stmt_has_sites(&block.stmts[i])))
@@ -228,39 +95,15 @@ pub(crate) fn plan(
     if with_sites < 2 {
         return None;
     }
-
-    let mut stmts: BTreeMap<usize, StmtPlan> = BTreeMap::new();
-    for (g, group) in groups.iter().enumerate() {
-        for &i in group {
-            stmts.entry(i).or_default().group = g;
-        }
-    }
-    for (&i, targets) in &after {
-        for &j in targets {
-            if Some(i) != tail && stmts[&j].group != stmts[&i].group {
-                stmts
-                    .get_mut(&i)
-                    .expect("planned")
-                    .waits
-                    .entry(j)
-                    .or_default();
-                stmts.get_mut(&j).expect("planned").awaited = true;
-            }
-        }
-    }
-    for (&reader, producers) in &reads {
-        for (&producer, names) in producers {
-            if stmts[&producer].group != stmts[&reader].group {
-                stmts
-                    .get_mut(&reader)
-                    .expect("planned")
-                    .waits
-                    .insert(producer, names.clone());
-                stmts.get_mut(&producer).expect("planned").awaited = true;
-            }
-        }
-    }
-    if is_chain(&statements, &stmts, &reads, &after, &groups, block) {
+    let mut stmts = waits(&groups, &scan, tail);
+    if is_chain(
+        &statements,
+        &stmts,
+        &scan.reads,
+        &scan.after,
+        &groups,
+        block,
+    ) {
         return None;
     }
     let groups = emission_order(groups, &stmts)?;
@@ -273,8 +116,99 @@ pub(crate) fn plan(
         stmts,
         groups,
         tail,
-        slots: slots.into_values().collect(),
+        slots: scan.slots.into_values().collect(),
     })
+}
+
+/// The statements a graph would run (tail and items excluded) and the tail.
+struct Eligible {
+    statements: Vec<usize>,
+    tail: Option<usize>,
+}
+
+/// Phase 1: whether the block may run as a graph at all: it has statements,
+/// every `let` has a value, no statement is a `sleep` (which means "wait, then
+/// go on": it orders the whole block) and none can leave the block early.
+fn eligible(block: &Block<'_>) -> Option<Eligible> {
+    let last = block.stmts.len().checked_sub(1)?;
+    let tail = match &block.stmts[last] {
+        Stmt::Expr { semi: false, .. } => Some(last),
+        _ => None,
+    };
+    let statements: Vec<usize> = (0..block.stmts.len())
+        .filter(|&i| Some(i) != tail && !matches!(block.stmts[i], Stmt::Item(_)))
+        .collect();
+    let ordered = block.stmts.iter().any(|stmt| {
+        matches!(
+            stmt,
+            Stmt::Let { init: None, .. }
+                | Stmt::Expr {
+                    node: Node::Sleep(_),
+                    ..
+                }
+        )
+    });
+    if ordered {
+        return None;
+    }
+    let mut leaves = false;
+    for &i in &statements {
+        stmt_exits(&block.stmts[i], false, &mut |_, _| leaves = true);
+    }
+    (!leaves).then_some(Eligible { statements, tail })
+}
+
+/// Phase 3: the groups, in order of their first statement; statements in
+/// source order.
+fn grouping(statements: &[usize], group_of: &mut [usize]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_index: BTreeMap<usize, usize> = BTreeMap::new();
+    for &i in statements {
+        let root = find(group_of, i);
+        let index = *group_index.entry(root).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[index].push(i);
+    }
+    groups
+}
+
+/// Phase 4: per statement, its group and the statements of other groups it
+/// waits for, for an `.after(..)` or for the bindings it reads.
+fn waits(groups: &[Vec<usize>], scan: &Scan, tail: Option<usize>) -> BTreeMap<usize, StmtPlan> {
+    let mut stmts: BTreeMap<usize, StmtPlan> = BTreeMap::new();
+    for (g, group) in groups.iter().enumerate() {
+        for &i in group {
+            stmts.entry(i).or_default().group = g;
+        }
+    }
+    fn wait(
+        stmts: &mut BTreeMap<usize, StmtPlan>,
+        reader: usize,
+        producer: usize,
+        names: BTreeSet<String>,
+    ) {
+        if stmts[&producer].group != stmts[&reader].group {
+            let waits = &mut stmts.get_mut(&reader).expect("planned").waits;
+            waits.insert(producer, names);
+            stmts.get_mut(&producer).expect("planned").awaited = true;
+        }
+    }
+    for (&i, targets) in &scan.after {
+        if Some(i) == tail {
+            continue;
+        }
+        for &j in targets {
+            wait(&mut stmts, i, j, BTreeSet::new());
+        }
+    }
+    for (&reader, producers) in &scan.reads {
+        for (&producer, names) in producers {
+            wait(&mut stmts, reader, producer, names.clone());
+        }
+    }
+    stmts
 }
 
 /// Whether the statements holding steps can only run one after another anyway
@@ -378,3 +312,6 @@ fn union(parent: &mut [usize], a: usize, b: usize) {
         parent[a.max(b)] = a.min(b);
     }
 }
+
+#[cfg(test)]
+mod tests;

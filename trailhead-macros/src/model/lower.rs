@@ -1,4 +1,4 @@
-//! Lowering: syntax → model. Reads options, names sites, counts loop depth.
+//! Lowering: syntax → model. Names sites, counts loop depth, plans blocks.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -7,18 +7,14 @@ use syn::visit::Visit;
 use syn::spanned::Spanned;
 
 use super::graph;
-use super::scope::{Binding, pattern_bindings, stmt_used_names, used_names};
-use super::walk::stmt_sites;
+use super::options::StepOptions;
+use super::scope::{Binding, pattern_bindings, used_names};
 use super::{
     Arm, Block, Call, Else, FanOut, If, Loop, LoopKind, Match, Node, Rust, Signal, Site, Sleep,
     Step, Stmt, Undo, Workflow,
 };
 use crate::ctxt::Ctxt;
 use crate::parse;
-use crate::parse::options::{
-    BREAKER, COMPENSATE, FALLBACK, IRREVERSIBLE, RESOURCE, RETRY, TIMEOUT,
-};
-use crate::suggest::did_you_mean;
 
 /// Lowers one workflow whose body parsed; mistakes go to `cx`.
 pub(crate) fn lower<'a>(
@@ -32,7 +28,6 @@ pub(crate) fn lower<'a>(
         pattern_bindings(&param.pat, &mut params);
     }
     let mut lowerer = Lowerer {
-        cx,
         sites: Vec::new(),
         depth: 0,
         scopes: vec![params],
@@ -83,20 +78,18 @@ pub(crate) fn result_types<'a>(
     found
 }
 
-struct Lowerer<'c> {
-    cx: &'c Ctxt,
+struct Lowerer {
     sites: Vec<Site>,
     depth: usize,
     /// The bindings visible at the point being lowered, innermost scope last.
     scopes: Vec<Vec<Binding>>,
 }
 
-impl<'c> Lowerer<'c> {
+impl Lowerer {
     fn block<'a>(&mut self, block: &'a parse::Block) -> Block<'a> {
-        let outer_mut: BTreeSet<String> = self
-            .scopes
-            .iter()
-            .flatten()
+        let visible = self.scopes.iter().flatten();
+        let outer: BTreeSet<String> = visible.clone().map(|b| b.ident.to_string()).collect();
+        let outer_mut: BTreeSet<String> = visible
             .filter(|binding| binding.mutable)
             .map(|binding| binding.ident.to_string())
             .collect();
@@ -123,88 +116,14 @@ impl<'c> Lowerer<'c> {
                     parse::Stmt::Item(item) => Stmt::Item(item),
                 })
                 .collect();
-            let mut lowered = Block { stmts, plan: None };
-            this.check_afters(&lowered);
+            let mut lowered = Block {
+                stmts,
+                plan: None,
+                outer,
+            };
             lowered.plan = graph::plan(&lowered, &outer_mut, block.sequential, &this.sites);
             lowered
         })
-    }
-
-    /// `.after(x)` must name a binding or step that exists before the statement.
-    fn check_afters(&self, block: &Block<'_>) {
-        // What each statement of the block makes: bindings and step names.
-        let made: Vec<BTreeSet<String>> = block
-            .stmts
-            .iter()
-            .map(|stmt| {
-                let mut names = BTreeSet::new();
-                if let Stmt::Let { syntax, .. } = stmt {
-                    let mut bindings = Vec::new();
-                    pattern_bindings(&syntax.pat, &mut bindings);
-                    names.extend(bindings.iter().map(|b| b.ident.to_string()));
-                }
-                stmt_sites(stmt, &mut |site, _| {
-                    names.insert(self.sites[site].name.clone());
-                });
-                names
-            })
-            .collect();
-        let outside: BTreeSet<String> = self
-            .scopes
-            .iter()
-            .flatten()
-            .map(|binding| binding.ident.to_string())
-            .chain(self.sites.iter().map(|site| site.name.clone()))
-            .collect();
-        for (i, stmt) in block.stmts.iter().enumerate() {
-            stmt_sites(stmt, &mut |_, options| {
-                for ident in options.after.iter().flatten() {
-                    let name = ident.to_string();
-                    if made[..i].iter().any(|names| names.contains(&name)) {
-                        continue;
-                    }
-                    if made[i].contains(&name) {
-                        self.cx.error(
-                            ident.span(),
-                            format!("a statement cannot wait for itself (`{name}`)"),
-                        );
-                    } else if let Some(later) =
-                        made[i + 1..].iter().position(|names| names.contains(&name))
-                    {
-                        let later = i + 1 + later;
-                        let needs_this = stmt_used_names(&block.stmts[later])
-                            .iter()
-                            .any(|used| made[i].contains(used));
-                        let message = if needs_this {
-                            format!(
-                                "ordering cycle: `{name}` needs what this statement makes, so this statement cannot wait for it"
-                            )
-                        } else {
-                            format!(
-                                "`{name}` comes later in the block: move this statement below it to wait for it"
-                            )
-                        };
-                        self.cx.error(ident.span(), message);
-                    } else if !outside.contains(&name) {
-                        let known: Vec<&str> = made
-                            .iter()
-                            .flatten()
-                            .chain(outside.iter())
-                            .map(String::as_str)
-                            .collect();
-                        let message = match did_you_mean(&name, &known) {
-                            Some(near) => format!(
-                                "`.after({name})`: no binding or step `{name}`; did you mean `{near}`?"
-                            ),
-                            None => format!(
-                                "`.after({name})`: no binding or step `{name}` before this statement"
-                            ),
-                        };
-                        self.cx.error(ident.span(), message);
-                    }
-                }
-            });
-        }
     }
 
     /// Runs `f` with `bindings` visible on top of the current scopes.
@@ -368,14 +287,8 @@ impl<'c> Lowerer<'c> {
     }
 
     fn step<'a>(&mut self, syntax: &'a parse::Step) -> Step<'a> {
-        let options = self.options(&syntax.options);
-        let site = self.site(&syntax.target, &options);
-        if let (Some(_), Some(irreversible)) = (&options.compensate, &options.irreversible) {
-            self.cx.error(
-                irreversible.span(),
-                "a step with a compensation is not irreversible: keep one of the two",
-            );
-        }
+        let options = &syntax.options.read;
+        let site = self.site(&syntax.target, options);
         self.sites[site].undo = options.compensate.clone().map(|c| Undo::Step(Box::new(c)));
         Step {
             syntax,
@@ -386,33 +299,8 @@ impl<'c> Lowerer<'c> {
     }
 
     fn call<'a>(&mut self, syntax: &'a parse::Call) -> Call<'a> {
-        let options = self.options(&syntax.options);
-        for raw in &syntax.options {
-            if raw.method == COMPENSATE || raw.method == IRREVERSIBLE {
-                self.cx.error(
-                    raw.method.span(),
-                    format!(
-                        "`{}` is not supported on `call`: a call is undone by the compensations of the called workflow's steps",
-                        raw.method
-                    ),
-                );
-            }
-            if raw.method == RETRY
-                || raw.method == TIMEOUT
-                || raw.method == RESOURCE
-                || raw.method == FALLBACK
-                || raw.method == BREAKER
-            {
-                self.cx.error(
-                    raw.method.span(),
-                    format!(
-                        "`{}` is not supported on `call`: set it on the steps of the called workflow",
-                        raw.method
-                    ),
-                );
-            }
-        }
-        let site = self.site(&syntax.target, &options);
+        let options = &syntax.options.read;
+        let site = self.site(&syntax.target, options);
         if let parse::Target::Function { func, .. } = &syntax.target {
             self.sites[site].undo = Some(Undo::Call((**func).clone()));
         }
@@ -453,18 +341,7 @@ impl<'c> Lowerer<'c> {
         }
     }
 
-    fn options(&mut self, raw: &[parse::RawOption]) -> parse::StepOptions {
-        let mut options = parse::StepOptions::default();
-        for option in raw {
-            options.add(self.cx, &option.method, &option.args);
-            if option.fallback_step.is_some() {
-                options.fallback_step.clone_from(&option.fallback_step);
-            }
-        }
-        options
-    }
-
-    fn site(&mut self, target: &parse::Target, options: &parse::StepOptions) -> usize {
+    fn site(&mut self, target: &parse::Target, options: &StepOptions) -> usize {
         let (name, explicit, span) = match &options.name {
             Some(lit) => (lit.value(), true, lit.span()),
             None => {

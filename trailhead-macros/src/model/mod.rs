@@ -1,19 +1,24 @@
 //! The model: a workflow resolved from its syntax.
 //!
-//! Lowering (`lower.rs`) turns the parse tree into this form: options are read into
-//! policies, every step and call becomes a *site* with its key name, and every loop
+//! Lowering (`lower.rs`) turns the parse tree into this form: every step and call
+//! becomes a *site* with its key name and what its options say, and every loop
 //! knows its depth, so that a step's key is its site name plus the iteration index of
 //! each loop around it. The model borrows the syntax it came from, so checks and the
 //! expansion can still point at the user's tokens.
 
+mod code;
 pub(crate) mod exits;
 pub(crate) mod graph;
 mod lower;
+pub(crate) mod options;
 pub(crate) mod scope;
 pub(crate) mod signals;
 pub(crate) mod walk;
 
+pub(crate) use code::as_written;
 pub(crate) use lower::{lower, result_types};
+
+use std::collections::BTreeSet;
 
 use proc_macro2::Span;
 use syn::{Expr, Ident, Type};
@@ -48,7 +53,7 @@ pub(crate) struct Site {
 /// How a site is undone.
 pub(crate) enum Undo {
     /// A step's `.compensate(..)`.
-    Step(Box<parse::options::Compensate>),
+    Step(Box<options::Compensate>),
     /// A `call` of this workflow (the expression naming it): the child run
     /// is undone by its own compensations.
     Call(syn::Expr),
@@ -58,6 +63,8 @@ pub(crate) struct Block<'a> {
     pub(crate) stmts: Vec<Stmt<'a>>,
     /// How the statements run together; `None`: in order, as written.
     pub(crate) plan: Option<graph::Plan>,
+    /// The bindings visible from outside the block, by name.
+    pub(crate) outer: BTreeSet<String>,
 }
 
 pub(crate) enum Stmt<'a> {
@@ -109,8 +116,8 @@ pub(crate) struct Step<'a> {
     pub(crate) site: usize,
     /// How many loops enclose the step: the length of its key's index path.
     pub(crate) depth: usize,
-    /// Options read from the syntax (`retry`, `timeout`, `name`, `map_err`).
-    pub(crate) options: parse::StepOptions,
+    /// What its options say (`retry`, `timeout`, `name`, `map_err`, …).
+    pub(crate) options: &'a options::StepOptions,
 }
 
 /// `sleep 5s`: a durable timer, keyed like a step.
@@ -133,7 +140,7 @@ pub(crate) struct Call<'a> {
     pub(crate) syntax: &'a parse::Call,
     pub(crate) site: usize,
     pub(crate) depth: usize,
-    pub(crate) options: parse::StepOptions,
+    pub(crate) options: &'a options::StepOptions,
 }
 
 pub(crate) struct If<'a> {
@@ -234,4 +241,20 @@ impl Workflow<'_> {
     pub(crate) fn name(&self) -> &Ident {
         &self.def.name
     }
+}
+
+/// For unit tests: `f` of the one workflow in `tokens`, which must lower
+/// without errors.
+#[cfg(test)]
+pub(crate) fn with_workflow<T>(
+    tokens: proc_macro2::TokenStream,
+    f: impl FnOnce(&Workflow<'_>) -> T,
+) -> T {
+    let input = parse::input_of(quote::quote!((::trailhead) #tokens));
+    let def = &input.workflows[0];
+    let cx = crate::ctxt::Ctxt::new();
+    let body = parse::body(&cx, def).expect("the body parses");
+    let workflow = lower(&cx, def, &body);
+    cx.check().expect("no errors");
+    f(&workflow.expect("lowered"))
 }

@@ -1,5 +1,6 @@
 //! Visits every piece of plain Rust in a workflow body, for checks that judge it.
 
+use crate::model::options::{Duration, StepOptions};
 use crate::model::{Block, Else, If, LoopKind, Node, Rust, Stmt};
 use crate::parse;
 
@@ -21,22 +22,22 @@ fn node_exprs<'a>(node: &Node<'a>, f: &mut dyn FnMut(&'a syn::Expr)) {
     match node {
         Node::Rust(rust) => f(rust.expr),
         Node::Sleep(sleep) => {
-            if let parse::SleepFor::Expr(expr) = &sleep.syntax.duration {
+            if let Duration::Expr(expr) = &sleep.syntax.duration {
                 f(expr);
             }
         }
         Node::Signal(signal) => {
-            if let Some(parse::SignalTimeout::Expr(expr)) = &signal.syntax.timeout {
+            if let Some(Duration::Expr(expr)) = &signal.syntax.timeout {
                 f(expr);
             }
         }
         Node::Step(step) => {
             target(&step.syntax.target, f);
-            options(&step.syntax.options, f);
+            options(&step.syntax.options.written, f);
         }
         Node::Call(call) => {
             target(&call.syntax.target, f);
-            options(&call.syntax.options, f);
+            options(&call.syntax.options.written, f);
         }
         Node::If(branch) => if_chain(branch).for_each(|link| f(link.cond.expr)),
         Node::Match(branch) => {
@@ -77,10 +78,10 @@ fn options<'a>(options: &'a [parse::RawOption], f: &mut dyn FnMut(&'a syn::Expr)
 
 /// Calls `f` with the site index and options of every step and call in `stmt`,
 /// nested ones included.
-pub(crate) fn stmt_sites(stmt: &Stmt<'_>, f: &mut dyn FnMut(usize, &parse::StepOptions)) {
+pub(crate) fn stmt_sites(stmt: &Stmt<'_>, f: &mut dyn FnMut(usize, &StepOptions)) {
     stmt_nodes(stmt, &mut |node| match node {
-        Node::Step(step) => f(step.site, &step.options),
-        Node::Call(call) => f(call.site, &call.options),
+        Node::Step(step) => f(step.site, step.options),
+        Node::Call(call) => f(call.site, call.options),
         _ => {}
     });
 }

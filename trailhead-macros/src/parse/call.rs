@@ -2,7 +2,7 @@
 
 use syn::parse::{Parse, ParseStream};
 
-use super::step::{RawOption, Target, parse_chain};
+use super::step::{Options, Target, parse_chain};
 use crate::kw;
 
 /// A `call` expression as written.
@@ -10,7 +10,7 @@ pub(crate) struct Call {
     pub(crate) call_token: kw::call,
     /// Always [`Target::Function`]: the workflow's path and its arguments.
     pub(crate) target: Target,
-    pub(crate) options: Vec<RawOption>,
+    pub(crate) options: Options,
 }
 
 impl Parse for Call {

@@ -2,6 +2,8 @@
 
 use syn::LitInt;
 
+use crate::model::options::Duration;
+
 /// A duration written as an integer literal with a unit suffix.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DurationLit {
@@ -61,6 +63,18 @@ impl DurationLit {
                 "expected a duration literal such as `250ms`, `5s`, `2m` or `1h`",
             )),
         }
+    }
+}
+
+/// A duration argument: a literal is checked now, anything else is a Rust
+/// expression of type `Duration`.
+pub(crate) fn duration(expr: &syn::Expr) -> syn::Result<Duration> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(_) | syn::Lit::Float(_),
+            ..
+        }) => DurationLit::from_expr(expr, false).map(Duration::Literal),
+        other => Ok(Duration::Expr(other.clone())),
     }
 }
 

@@ -12,6 +12,7 @@ use syn::{Expr, Ident, LitStr, Token};
 
 use super::duration::DurationLit;
 use crate::ctxt::Ctxt;
+use crate::model::options::{Backoff, Compensate, Duration, Retry, RetryPolicy, StepOptions};
 use crate::suggest::did_you_mean;
 
 pub(crate) const RETRY: &str = "retry";
@@ -41,130 +42,68 @@ const BACKOFF: &str = "backoff";
 const JITTER: &str = "jitter";
 const WHEN: &str = "when";
 
-/// The options of one step or call, as written.
-#[derive(Default)]
-pub(crate) struct StepOptions {
-    pub(crate) retry: Option<Retry>,
-    pub(crate) timeout: Option<Timeout>,
-    pub(crate) name: Option<LitStr>,
-    pub(crate) map_err: Option<Expr>,
-    /// `.after(a, b)`: bindings or step names this step waits for, though it
-    /// reads nothing from them.
-    pub(crate) after: Option<Vec<Ident>>,
-    /// `.resource("payments")`: the engine's named limit each attempt holds.
-    pub(crate) resource: Option<LitStr>,
-    /// `.compensate(undo)` or `.compensate(undo, retry(5, ..))`.
-    pub(crate) compensate: Option<Compensate>,
-    /// `.irreversible()`: the step is declared to need no compensation.
-    pub(crate) irreversible: Option<Ident>,
-    /// `.fallback(value)`: what the step gives when it fails for good (for
-    /// a fallback step, its call).
-    pub(crate) fallback: Option<Expr>,
-    /// `.fallback(step f(x))`: the step run instead, journaled under
-    /// `{site}.fallback`.
-    pub(crate) fallback_step: Option<super::Target>,
-    /// `.breaker("payments")`: the engine's circuit breaker the step goes through.
-    pub(crate) breaker: Option<LitStr>,
-}
-
-/// `.compensate(f)`: `f` undoes the step, given its output.
-#[derive(Clone)]
-pub(crate) struct Compensate {
-    /// The function (or non-capturing closure) that undoes the step.
-    pub(crate) func: Expr,
-    /// Its retry policy, when not the default.
-    pub(crate) retry: Option<Retry>,
-}
-
-/// `.retry(3, backoff = 100ms..10s, jitter = false, when = is_transient)` or `.retry(POLICY)`.
-#[derive(Clone)]
-pub(crate) struct Retry {
-    pub(crate) policy: RetryPolicy,
-    /// Which of the step's errors are retried; all of them when absent.
-    pub(crate) when: Option<Expr>,
-}
-
-#[derive(Clone)]
-pub(crate) enum RetryPolicy {
-    Literal {
-        attempts: u32,
-        backoff: Option<Backoff>,
-        jitter: Option<bool>,
-    },
-    /// A Rust expression of type `RetryPolicy`, for reuse across steps.
-    Expr(Expr),
-}
-
-#[derive(Clone, Copy)]
-pub(crate) enum Backoff {
-    Exponential {
-        initial: DurationLit,
-        max: DurationLit,
-    },
-    Fixed(DurationLit),
-}
-
-pub(crate) enum Timeout {
-    Literal(DurationLit),
-    Expr(Expr),
-}
-
-impl StepOptions {
-    /// Reads one option from its method-call form; mistakes go to `cx`.
-    pub(crate) fn add(&mut self, cx: &Ctxt, method: &Ident, args: &Punctuated<Expr, Token![,]>) {
-        let span = method.span();
-        let result = if method == RETRY {
-            parse_retry(span, args).map(|retry| set(cx, &mut self.retry, method, retry))
-        } else if method == TIMEOUT {
-            parse_timeout(span, args).map(|timeout| set(cx, &mut self.timeout, method, timeout))
-        } else if method == NAME {
-            parse_name(span, args).map(|name| set(cx, &mut self.name, method, name))
-        } else if method == RESOURCE {
-            string_arg(span, RESOURCE, "resource(\"payments\")", args)
-                .map(|lit| set(cx, &mut self.resource, method, lit))
-        } else if method == AFTER {
-            parse_after(span, args).map(|names| set(cx, &mut self.after, method, names))
-        } else if method == COMPENSATE {
-            parse_compensate(span, args).map(|c| set(cx, &mut self.compensate, method, c))
-        } else if method == IRREVERSIBLE {
-            no_args(IRREVERSIBLE, args)
-                .map(|()| set(cx, &mut self.irreversible, method, method.clone()))
-        } else if method == FALLBACK {
-            single_arg(
-                span,
-                FALLBACK,
-                "the value to give instead, e.g. `fallback(None)`",
-                args,
-            )
-            .map(|expr| set(cx, &mut self.fallback, method, expr.clone()))
-        } else if method == BREAKER {
-            string_arg(span, BREAKER, "breaker(\"payments\")", args)
-                .map(|lit| set(cx, &mut self.breaker, method, lit))
-        } else if method == MAP_ERR {
-            single_arg(span, MAP_ERR, "a function or closure", args)
-                .map(|expr| set(cx, &mut self.map_err, method, expr.clone()))
-        } else {
-            Err(unknown_option(method))
-        };
-        if let Err(error) = result {
-            cx.push(error);
-        }
+/// Reads one option from its method-call form into `options`; mistakes go to `cx`.
+pub(crate) fn add(
+    options: &mut StepOptions,
+    cx: &Ctxt,
+    method: &Ident,
+    args: &Punctuated<Expr, Token![,]>,
+) {
+    let span = method.span();
+    let result = if method == RETRY {
+        parse_retry(cx, span, args).map(|retry| set(cx, &mut options.retry, method, retry))
+    } else if method == TIMEOUT {
+        parse_timeout(span, args).map(|timeout| set(cx, &mut options.timeout, method, timeout))
+    } else if method == NAME {
+        parse_name(span, args).map(|name| set(cx, &mut options.name, method, name))
+    } else if method == RESOURCE {
+        string_arg(span, RESOURCE, "resource(\"payments\")", args)
+            .map(|lit| set(cx, &mut options.resource, method, lit))
+    } else if method == AFTER {
+        parse_after(span, args).map(|names| set(cx, &mut options.after, method, names))
+    } else if method == COMPENSATE {
+        parse_compensate(cx, span, args).map(|c| set(cx, &mut options.compensate, method, c))
+    } else if method == IRREVERSIBLE {
+        no_args(IRREVERSIBLE, args)
+            .map(|()| set(cx, &mut options.irreversible, method, method.clone()))
+    } else if method == FALLBACK {
+        single_arg(
+            span,
+            FALLBACK,
+            "the value to give instead, e.g. `fallback(None)`",
+            args,
+        )
+        .map(|expr| set(cx, &mut options.fallback, method, expr.clone()))
+    } else if method == BREAKER {
+        string_arg(span, BREAKER, "breaker(\"payments\")", args)
+            .map(|lit| set(cx, &mut options.breaker, method, lit))
+    } else if method == MAP_ERR {
+        single_arg(span, MAP_ERR, "a function or closure", args)
+            .map(|expr| set(cx, &mut options.map_err, method, expr.clone()))
+    } else {
+        Err(unknown_option(method))
+    };
+    if let Err(error) = result {
+        cx.push(error);
     }
 }
 
 /// Stores `value` in `slot`, or reports that the option was given twice.
 fn set<T>(cx: &Ctxt, slot: &mut Option<T>, method: &Ident, value: T) {
-    if slot.is_some() {
-        cx.error(method.span(), format!("duplicate step option `{method}`"));
-    } else {
-        *slot = Some(value);
-    }
+    cx.set_once(
+        slot,
+        method.span(),
+        &format!("step option `{method}`"),
+        value,
+    );
 }
 
 pub(crate) fn unknown_option(method: &Ident) -> syn::Error {
     let name = method.to_string();
+    let expected: Vec<String> = OPTIONS.iter().map(|option| format!("`{option}`")).collect();
     let mut message = format!(
-        "unknown step option `{name}`, expected one of `retry`, `timeout`, `name`, `map_err`, `after`, `resource`, `compensate`, `irreversible`, `fallback`, `breaker`"
+        "unknown step option `{name}`, expected one of {}",
+        expected.join(", ")
     );
     if let Some(near) = did_you_mean(&name, OPTIONS) {
         message = format!("unknown step option `{name}`: did you mean `{near}`?");
@@ -199,7 +138,11 @@ fn no_args(option: &str, args: &Punctuated<Expr, Token![,]>) -> syn::Result<()> 
 }
 
 /// `compensate(f)` or `compensate(f, retry(5, backoff = 1s..1m))`.
-fn parse_compensate(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Compensate> {
+fn parse_compensate(
+    cx: &Ctxt,
+    span: Span,
+    args: &Punctuated<Expr, Token![,]>,
+) -> syn::Result<Compensate> {
     const EXAMPLE: &str = "`compensate(refund)` or `compensate(refund, retry(5))`";
     let mut args = args.iter();
     let Some(func) = args.next() else {
@@ -219,7 +162,7 @@ fn parse_compensate(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Resu
     let retry = match args.next() {
         None => None,
         Some(Expr::Call(call)) if path_ident(&call.func).is_some_and(|i| i == RETRY) => {
-            Some(parse_retry(call.paren_token.span.join(), &call.args)?)
+            Some(parse_retry(cx, call.paren_token.span.join(), &call.args)?)
         }
         Some(other) => {
             return Err(syn::Error::new_spanned(
@@ -299,16 +242,12 @@ fn parse_name(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Lit
     Ok(lit)
 }
 
-fn parse_timeout(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Timeout> {
+fn parse_timeout(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Duration> {
     let expr = single_arg(span, TIMEOUT, "a duration, e.g. `timeout(5s)`", args)?;
-    if is_number_literal(expr) {
-        DurationLit::from_expr(expr, false).map(Timeout::Literal)
-    } else {
-        Ok(Timeout::Expr(expr.clone()))
-    }
+    super::duration::duration(expr)
 }
 
-fn parse_retry(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Retry> {
+fn parse_retry(cx: &Ctxt, span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Retry> {
     let mut args = args.iter();
     let Some(first) = args.next() else {
         return Err(syn::Error::new(
@@ -348,8 +287,7 @@ fn parse_retry(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Re
         }
         other => RetryPolicy::Expr(other.clone()),
     };
-    let mut when = None;
-    let mut seen: Vec<String> = Vec::new();
+    let (mut when, mut backoff_slot, mut jitter_slot) = (None, None, None);
     for arg in args {
         let Expr::Assign(assign) = arg else {
             return Err(syn::Error::new_spanned(
@@ -363,33 +301,25 @@ fn parse_retry(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Re
                 "expected `backoff`, `jitter` or `when`",
             ));
         };
-        let key_name = key.to_string();
-        if seen.contains(&key_name) {
-            return Err(syn::Error::new(
-                key.span(),
-                format!("duplicate retry setting `{key_name}`"),
-            ));
-        }
-        seen.push(key_name);
+        let what = format!("retry setting `{key}`");
         if key == WHEN {
-            when = Some((*assign.right).clone());
+            cx.set_once(&mut when, key.span(), &what, (*assign.right).clone());
             continue;
         }
-        let RetryPolicy::Literal {
-            backoff, jitter, ..
-        } = &mut policy
-        else {
+        if matches!(policy, RetryPolicy::Expr(_)) && (key == BACKOFF || key == JITTER) {
             return Err(syn::Error::new(
                 key.span(),
                 format!(
                     "`{key}` cannot be combined with a `RetryPolicy` expression; set it on the policy"
                 ),
             ));
-        };
+        }
         if key == BACKOFF {
-            *backoff = Some(parse_backoff(&assign.right)?);
+            let value = parse_backoff(&assign.right)?;
+            cx.set_once(&mut backoff_slot, key.span(), &what, value);
         } else if key == JITTER {
-            *jitter = Some(parse_bool(&assign.right)?);
+            let value = parse_bool(&assign.right)?;
+            cx.set_once(&mut jitter_slot, key.span(), &what, value);
         } else {
             let mut message =
                 format!("unknown retry setting `{key}`, expected `backoff`, `jitter` or `when`");
@@ -398,6 +328,13 @@ fn parse_retry(span: Span, args: &Punctuated<Expr, Token![,]>) -> syn::Result<Re
             }
             return Err(syn::Error::new(key.span(), message));
         }
+    }
+    if let RetryPolicy::Literal {
+        backoff, jitter, ..
+    } = &mut policy
+    {
+        *backoff = backoff_slot;
+        *jitter = jitter_slot;
     }
     Ok(Retry { policy, when })
 }
@@ -446,14 +383,4 @@ fn path_ident(expr: &Expr) -> Option<&Ident> {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
         _ => None,
     }
-}
-
-fn is_number_literal(expr: &Expr) -> bool {
-    matches!(
-        expr,
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Int(_) | syn::Lit::Float(_),
-            ..
-        })
-    )
 }

@@ -4,7 +4,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::visit::Visit;
 
 use super::call::Call;
-use super::rewrite::is_marker;
+use super::marker::is_marker;
 use super::signal::Signal;
 use super::sleep::Sleep;
 use super::step::Step;

@@ -4,20 +4,16 @@
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
-use super::duration::DurationLit;
+use super::duration::duration;
 use crate::kw;
+use crate::model::options::Duration;
 
 /// A `signal` as written.
 pub(crate) struct Signal {
     pub(crate) signal_token: kw::signal,
     pub(crate) name: LitStr,
     /// `.timeout(d)`: wait at most `d`; the value is then an `Option`.
-    pub(crate) timeout: Option<SignalTimeout>,
-}
-
-pub(crate) enum SignalTimeout {
-    Literal(DurationLit),
-    Expr(syn::Expr),
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Parse for Signal {
@@ -38,23 +34,13 @@ impl Parse for Signal {
         }
         let timeout = if input.peek(Token![.]) {
             input.parse::<Token![.]>()?;
-            let method: syn::Ident = input.parse()?;
-            if method != "timeout" {
-                return Err(syn::Error::new(
-                    method.span(),
-                    "the one option of a signal is `.timeout(..)`",
-                ));
+            if !input.peek(kw::timeout) {
+                return Err(input.error("the one option of a signal is `.timeout(..)`"));
             }
+            input.parse::<kw::timeout>()?;
             let content;
             syn::parenthesized!(content in input);
-            let expr: syn::Expr = content.parse()?;
-            Some(match &expr {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Int(_) | syn::Lit::Float(_),
-                    ..
-                }) => SignalTimeout::Literal(DurationLit::from_expr(&expr, false)?),
-                _ => SignalTimeout::Expr(expr),
-            })
+            Some(duration(&content.parse()?)?)
         } else {
             None
         };

@@ -3,20 +3,15 @@
 
 use syn::parse::{Parse, ParseStream};
 
-use super::duration::DurationLit;
+use super::duration::duration;
 use crate::kw;
+use crate::model::options::Duration;
 
 /// A `sleep` as written.
 pub(crate) struct Sleep {
     pub(crate) sleep_token: kw::sleep,
-    pub(crate) duration: SleepFor,
-}
-
-pub(crate) enum SleepFor {
-    /// `sleep 5s`, checked when compiling.
-    Literal(DurationLit),
-    /// `sleep delay`: any expression of type `Duration`.
-    Expr(syn::Expr),
+    /// `sleep 5s`, checked when compiling, or `sleep delay`.
+    pub(crate) duration: Duration,
 }
 
 impl Parse for Sleep {
@@ -28,14 +23,7 @@ impl Parse for Sleep {
                 "expected how long to sleep, e.g. `sleep 5s` or `sleep delay`",
             ));
         }
-        let expr: syn::Expr = input.parse()?;
-        let duration = match &expr {
-            syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Int(_) | syn::Lit::Float(_),
-                ..
-            }) => SleepFor::Literal(DurationLit::from_expr(&expr, false)?),
-            _ => SleepFor::Expr(expr),
-        };
+        let duration = duration(&input.parse()?)?;
         Ok(Sleep {
             sleep_token,
             duration,

@@ -10,10 +10,12 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Token};
 
+use super::marker::is_marker;
 use super::options::FALLBACK;
-use super::rewrite::is_marker;
 use super::rust::no_sites_in;
+use crate::ctxt::Ctxt;
 use crate::kw;
+use crate::model::options::StepOptions;
 
 /// A `step` expression as written.
 pub(crate) struct Step {
@@ -21,7 +23,36 @@ pub(crate) struct Step {
     /// `Some` for `step blocking f(..)`: the function runs on a worker thread.
     pub(crate) blocking: Option<kw::blocking>,
     pub(crate) target: Target,
-    pub(crate) options: Vec<RawOption>,
+    pub(crate) options: Options,
+}
+
+/// The options of a step or call: as written, and what they say.
+pub(crate) struct Options {
+    /// In the order written.
+    pub(crate) written: Vec<RawOption>,
+    pub(crate) read: StepOptions,
+    /// The mistakes in them, reported by [`super::body`] rather than as a parse
+    /// error, which would hide the mistakes of every later site.
+    pub(crate) mistakes: Option<syn::Error>,
+}
+
+impl Options {
+    /// Reads every option of `written`, keeping the mistakes for later.
+    fn read(written: Vec<RawOption>) -> Self {
+        let cx = Ctxt::new();
+        let mut read = StepOptions::default();
+        for option in &written {
+            super::options::add(&mut read, &cx, &option.method, &option.args);
+            if option.fallback_step.is_some() {
+                read.fallback_step.clone_from(&option.fallback_step);
+            }
+        }
+        Options {
+            written,
+            read,
+            mistakes: cx.check().err(),
+        }
+    }
 }
 
 /// The function a step or call invokes.
@@ -43,7 +74,7 @@ pub(crate) enum Target {
     },
 }
 
-/// One `.option(args)` as written; read into `StepOptions` by the model.
+/// One `.option(args)` as written.
 pub(crate) struct RawOption {
     pub(crate) method: Ident,
     pub(crate) args: Punctuated<Expr, Token![,]>,
@@ -104,7 +135,7 @@ pub(crate) fn parse_chain(
     keyword: Span,
     what: &str,
     function_only: bool,
-) -> syn::Result<(Target, Vec<RawOption>)> {
+) -> syn::Result<(Target, Options)> {
     if input.is_empty() || input.peek(Token![;]) || input.peek(Token![,]) {
         return Err(syn::Error::new(keyword, format!("expected {what}")));
     }
@@ -127,7 +158,7 @@ pub(crate) fn parse_chain(
             no_sites_in(arg, "a step option")?;
         }
     }
-    Ok((target, options))
+    Ok((target, Options::read(options)))
 }
 
 /// `.fallback(step f(x))`: the step's target and its call as an expression.

@@ -1,24 +1,26 @@
 //! A workflow definition: `/// docs  pub workflow name(params) -> Result<T, E> { body }`.
 
-use proc_macro2::{Group, TokenStream, TokenTree};
-use syn::parse::{Parse, ParseStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Attribute, Ident, PatType, Token, Type, Visibility, parenthesized, token};
 
 use super::DurationLit;
-use super::rewrite::mark_sites;
+use super::marker::mark_sites;
+use crate::ctxt::Ctxt;
 use crate::kw;
 use crate::suggest::did_you_mean;
 
 /// A workflow as written. The body stays unparsed tokens here so that a mistake in
-/// one body still leaves every signature known (see `expand::fallback`).
+/// one body still leaves every signature known (see `expand::skeleton`).
 pub(crate) struct WorkflowDef {
     pub(crate) attrs: Vec<Attribute>,
     /// `#[compatible_with(0x…, ..)]`: hashes of earlier definitions whose
     /// unfinished runs this one may resume.
     pub(crate) compatible_with: Vec<syn::LitInt>,
     /// `#[saga]`: every step must compensate or be marked `.irreversible()`.
-    pub(crate) saga: Option<proc_macro2::Span>,
+    pub(crate) saga: Option<Span>,
     /// `#[deadline(30s)]`: how long a run may take.
     pub(crate) deadline: Option<DurationLit>,
     pub(crate) vis: Visibility,
@@ -37,43 +39,23 @@ impl WorkflowDef {
     }
 }
 
-impl Parse for WorkflowDef {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut attrs = input.call(Attribute::parse_outer)?;
-        let mut compatible_with = Vec::new();
-        let mut saga = None;
-        let mut deadline = None;
-        let mut kept = Vec::with_capacity(attrs.len());
-        for attr in attrs.drain(..) {
-            if attr.path().is_ident("compatible_with") {
-                let hashes = attr.parse_args_with(
-                    syn::punctuated::Punctuated::<syn::LitInt, Token![,]>::parse_terminated,
-                )?;
-                for hash in &hashes {
-                    hash.base10_parse::<u64>().map_err(|_| {
-                        syn::Error::new(hash.span(), "expected a definition hash: an unsigned 64-bit integer, e.g. `0x5f3a…`")
-                    })?;
-                }
-                compatible_with.extend(hashes);
-            } else if attr.path().is_ident("saga") {
-                attr.meta.require_path_only()?;
-                saga = Some(syn::spanned::Spanned::span(&attr));
-            } else if attr.path().is_ident("deadline") {
-                let expr: syn::Expr = attr.parse_args().map_err(|error| {
-                    syn::Error::new(error.span(), "expected a duration, e.g. `#[deadline(30s)]`")
-                })?;
-                if deadline.is_some() {
-                    return Err(syn::Error::new_spanned(
-                        &attr,
-                        "duplicate `#[deadline(..)]`",
-                    ));
-                }
-                deadline = Some(DurationLit::from_expr(&expr, false)?);
-            } else {
-                kept.push(attr);
+impl WorkflowDef {
+    /// Parses one definition. Mistakes in its attributes go to `cx` and leave the
+    /// definition standing, so that its skeleton (and every other workflow of the
+    /// call) still expands; only a signature that cannot be read is an `Err`.
+    pub(crate) fn parse_with(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut header = Header::default();
+        let mut attrs = Vec::new();
+        for attr in input.call(Attribute::parse_outer)? {
+            if !header.read(cx, &attr) {
+                attrs.push(attr);
             }
         }
-        let attrs = kept;
+        let Header {
+            compatible_with,
+            saga,
+            deadline,
+        } = header;
         let vis: Visibility = input.parse()?;
         let lookahead = input.lookahead1();
         if !lookahead.peek(kw::workflow) {
@@ -121,6 +103,61 @@ impl Parse for WorkflowDef {
             output,
             body,
         })
+    }
+}
+
+/// The attributes the macro reads: `#[compatible_with(..)]`, `#[saga]`,
+/// `#[deadline(..)]`.
+#[derive(Default)]
+struct Header {
+    compatible_with: Vec<syn::LitInt>,
+    saga: Option<Span>,
+    deadline: Option<DurationLit>,
+}
+
+impl Header {
+    /// Reads `attr` if it is one of the macro's own (mistakes go to `cx`);
+    /// `false` for any other attribute, which the workflow's struct keeps.
+    fn read(&mut self, cx: &Ctxt, attr: &Attribute) -> bool {
+        let path = attr.path();
+        let read = if path.is_ident("compatible_with") {
+            attr.parse_args_with(Punctuated::<syn::LitInt, Token![,]>::parse_terminated)
+                .map(|hashes| {
+                    for hash in hashes {
+                        match hash.base10_parse::<u64>() {
+                            Ok(_) => self.compatible_with.push(hash),
+                            Err(_) => cx.error(
+                                hash.span(),
+                                "expected a definition hash: an unsigned 64-bit integer, e.g. `0x5f3a…`",
+                            ),
+                        }
+                    }
+                })
+        } else if path.is_ident("saga") {
+            attr.meta
+                .require_path_only()
+                .map(|_| cx.set_once(&mut self.saga, path.span(), "`#[saga]`", attr.span()))
+        } else if path.is_ident("deadline") {
+            attr.parse_args::<syn::Expr>()
+                .map_err(|error| {
+                    syn::Error::new(error.span(), "expected a duration, e.g. `#[deadline(30s)]`")
+                })
+                .and_then(|expr| DurationLit::from_expr(&expr, false))
+                .map(|deadline| {
+                    cx.set_once(
+                        &mut self.deadline,
+                        attr.span(),
+                        "`#[deadline(..)]`",
+                        deadline,
+                    );
+                })
+        } else {
+            return false;
+        };
+        if let Err(error) = read {
+            cx.push(error);
+        }
+        true
     }
 }
 

@@ -14,16 +14,16 @@ use std::fmt::Write as _;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 
-use crate::hash::definition_hash;
 use crate::model::graph::Plan;
 use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
-use crate::parse::rewrite::unmark;
-use crate::parse::{Backoff, RetryPolicy, SleepFor, StepOptions, Timeout};
 
-/// A workflow's flowchart and the structural hash of its definition.
+mod text;
+
+use text::{duration_text, escape, options_text, tokens_text};
+
+/// A workflow's flowchart.
 pub(crate) struct Diagram {
     pub(crate) text: String,
-    pub(crate) hash: u64,
 }
 
 impl Diagram {
@@ -31,7 +31,6 @@ impl Diagram {
     pub(crate) fn unavailable() -> Self {
         Diagram {
             text: String::new(),
-            hash: 0,
         }
     }
 
@@ -81,8 +80,7 @@ pub(crate) fn render(workflow: &Workflow<'_>) -> Diagram {
         text.push_str(line);
         text.push('\n');
     }
-    let hash = definition_hash(workflow, &text);
-    Diagram { text, hash }
+    Diagram { text }
 }
 
 /// An edge waiting for the next node: where it comes from and its label.
@@ -207,7 +205,7 @@ impl Chart<'_, '_> {
             Node::Step(step) => {
                 let id = format!("s{}", step.site);
                 let mut label = escape(&self.workflow.sites[step.site].name);
-                let options = options_text(&step.options);
+                let options = options_text(step.options);
                 if !options.is_empty() {
                     let _ = write!(label, "<br/><small>{}</small>", escape(&options));
                 }
@@ -245,10 +243,7 @@ impl Chart<'_, '_> {
             }
             Node::Sleep(sleep) => {
                 let id = format!("s{}", sleep.site);
-                let how_long = match &sleep.syntax.duration {
-                    SleepFor::Literal(lit) => millis_text(lit.millis),
-                    SleepFor::Expr(expr) => tokens_text(&expr.to_token_stream()),
-                };
+                let how_long = duration_text(&sleep.syntax.duration);
                 let label = escape(&format!("sleep {how_long}"));
                 self.declare(&format!("{id}>\"{label}\"]"));
                 self.connect(&exits, &id);
@@ -410,96 +405,4 @@ impl Chart<'_, '_> {
             self.lines.push(line);
         }
     }
-}
-
-/// A short summary of a step's options for its box: `retry 3, timeout 5s`.
-fn options_text(options: &StepOptions) -> String {
-    let mut parts = Vec::new();
-    if let Some(retry) = &options.retry {
-        parts.push(match &retry.policy {
-            RetryPolicy::Literal {
-                attempts, backoff, ..
-            } => match backoff {
-                Some(Backoff::Exponential { initial, max }) => format!(
-                    "retry {attempts} ({}..{})",
-                    millis_text(initial.millis),
-                    millis_text(max.millis)
-                ),
-                Some(Backoff::Fixed(delay)) => {
-                    format!("retry {attempts} (every {})", millis_text(delay.millis))
-                }
-                None => format!("retry {attempts}"),
-            },
-            RetryPolicy::Expr(expr) => format!("retry {}", tokens_text(&expr.to_token_stream())),
-        });
-    }
-    if let Some(resource) = &options.resource {
-        parts.push(format!("resource {}", resource.value()));
-    }
-    if let Some(breaker) = &options.breaker {
-        parts.push(format!("breaker {}", breaker.value()));
-    }
-    if options.irreversible.is_some() {
-        parts.push("irreversible".to_owned());
-    }
-    if let Some(timeout) = &options.timeout {
-        parts.push(match timeout {
-            Timeout::Literal(lit) => format!("timeout {}", millis_text(lit.millis)),
-            Timeout::Expr(expr) => format!("timeout {}", tokens_text(&expr.to_token_stream())),
-        });
-    }
-    parts.join(", ")
-}
-
-fn millis_text(millis: u64) -> String {
-    const UNITS: &[(u64, &str)] = &[(3_600_000, "h"), (60_000, "m"), (1_000, "s")];
-    for &(scale, unit) in UNITS {
-        if millis >= scale && millis.is_multiple_of(scale) {
-            return format!("{}{unit}", millis / scale);
-        }
-    }
-    format!("{millis}ms")
-}
-
-/// Token text as a person writes it: `trip.needs_visa`, not `trip . needs_visa`.
-pub(crate) fn tokens_text(tokens: &TokenStream) -> String {
-    let text = unmark(tokens.clone()).to_string();
-    let mut out = text;
-    for (from, to) in [
-        (" . ", "."),
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" (", "("),
-        ("( ", "("),
-        (" )", ")"),
-        (" [", "["),
-        ("[ ", "["),
-        (" ]", "]"),
-        (" ,", ","),
-        ("& ", "&"),
-        ("! ", "!"),
-        (" ?", "?"),
-    ] {
-        out = out.replace(from, to);
-    }
-    const LIMIT: usize = 48;
-    if out.chars().count() > LIMIT {
-        out = out.chars().take(LIMIT - 1).collect::<String>() + "…";
-    }
-    out
-}
-
-/// Escapes text for a quoted Mermaid label.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("#quot;"),
-            '<' => out.push_str("#lt;"),
-            '>' => out.push_str("#gt;"),
-            '|' => out.push_str("#124;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -10,6 +10,9 @@
 //! still point at the user's `step`.
 
 use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, TokenStream, TokenTree};
+use syn::Token;
+
+use crate::kw;
 
 /// The name of the marker macro. It never reaches the compiler.
 pub(crate) const MARKER: &str = "__trailhead_site";
@@ -23,9 +26,9 @@ pub(crate) fn mark_sites(tokens: TokenStream) -> TokenStream {
         if starts_site(&tokens, i) {
             let end = match (&tokens[i], tokens.get(i + 1)) {
                 // `sleep 5s`: the literal is the whole of it.
-                (TokenTree::Ident(word), Some(TokenTree::Literal(_))) if word == "sleep" => i + 2,
+                (word, Some(TokenTree::Literal(_))) if kw::is(word, kw::sleep) => i + 2,
                 // `signal "name"`, perhaps `.timeout(..)`.
-                (TokenTree::Ident(word), Some(TokenTree::Literal(_))) if word == "signal" => {
+                (word, Some(TokenTree::Literal(_))) if kw::is(word, kw::signal) => {
                     match (tokens.get(i + 2), tokens.get(i + 3), tokens.get(i + 4)) {
                         (
                             Some(TokenTree::Punct(dot)),
@@ -72,10 +75,7 @@ pub(crate) fn mark_sites(tokens: TokenStream) -> TokenStream {
 /// `step` or `call` used as the keyword: followed by a name, and not a method or
 /// path segment (`x.step(..)`, `Self::call`) or a function's own name (`fn step`).
 fn starts_site(tokens: &[TokenTree], i: usize) -> bool {
-    let TokenTree::Ident(ident) = &tokens[i] else {
-        return false;
-    };
-    if ident != "step" && ident != "call" && ident != "sleep" && ident != "signal" {
+    if !kw::starts_site(&tokens[i]) {
         return false;
     }
     // `step f(..)` and `step blocking ..`; also `step;` and `step 5`, which can only
@@ -87,7 +87,7 @@ fn starts_site(tokens: &[TokenTree], i: usize) -> bool {
     }
     match i.checked_sub(1).map(|p| &tokens[p]) {
         Some(TokenTree::Punct(p)) if p.as_char() == '.' || p.as_char() == ':' => false,
-        Some(TokenTree::Ident(prev)) if prev == "fn" => false,
+        Some(prev) if kw::is(prev, Token![fn]) => false,
         _ => true,
     }
 }
@@ -124,8 +124,8 @@ fn chain_end(tokens: &[TokenTree], mut i: usize) -> usize {
     // A trailing `.await` or `?` is taken in, for the parser to explain it is not needed.
     loop {
         match (tokens.get(end), tokens.get(end + 1)) {
-            (Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(word)))
-                if dot.as_char() == '.' && word == "await" =>
+            (Some(TokenTree::Punct(dot)), Some(word))
+                if dot.as_char() == '.' && kw::is(word, Token![await]) =>
             {
                 end += 2;
             }

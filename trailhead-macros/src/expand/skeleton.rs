@@ -24,7 +24,8 @@ pub(super) fn skeleton(paths: &Paths, def: &WorkflowDef) -> TokenStream {
     let diagram = Diagram::unavailable();
     let private = paths.private();
     let name = &def.name;
-    let items = items(paths, def, ok_type, err_type, &diagram, &[]);
+    // No hash: a definition that does not compile runs nothing.
+    let items = items(paths, def, (ok_type, err_type), (&diagram, 0), &[]);
     let input_type = Params::of(def).input_type();
     quote! {
         #items
