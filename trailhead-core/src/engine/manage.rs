@@ -1,0 +1,151 @@
+//! Managing recorded runs by id: cancelling one, whether or not this engine
+//! drives it, and retrying a failed one with its children.
+
+use super::{Engine, Launch, RunHandle};
+use crate::store::{RunStatus, StepOutcome};
+use crate::{EngineError, RunId, StoreError, Workflow};
+
+impl Engine {
+    /// Cancels run `run` by its id: a run of this engine stops as with
+    /// [`RunHandle::cancel`]; a run recorded as running but not running here
+    /// (its process stopped) is recorded as cancelled.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`] if there is no such run;
+    /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it already
+    /// finished, and with [`StoreError::LeaseHeld`] if another live worker
+    /// (another process on the same store) is driving it: only its owner can
+    /// stop it, and cancelling across workers is not supported yet.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not have cancelled the run.
+    pub async fn cancel(&self, run: &RunId) -> Result<(), EngineError> {
+        let live = self.active_runs().get(run).cloned();
+        if let Some(live) = live {
+            live.cancel.cancel();
+            return Ok(());
+        }
+        // Unloaded while it slept: woken now, cancelled, to be rolled back
+        // (once shutting down, it is cancelled in the store as below).
+        if !self.is_shutting_down()
+            && let Some(wake) = self.take_timer(run)
+        {
+            let _ = wake(self.clone(), true).await;
+            return Ok(());
+        }
+        let Some((record, journaled, journal)) = self.store().open_run(run).await? else {
+            return Err(EngineError::UnknownRun { run: run.clone() });
+        };
+        match record.status {
+            RunStatus::Running => {}
+            // Already being undone; the engine that resumes it finishes.
+            RunStatus::Compensating => return Ok(()),
+            _ => {
+                return Err(EngineError::Store(StoreError::RunFinished {
+                    run: run.clone(),
+                }));
+            }
+        }
+        // Its process stopped. With completed steps it may have something to
+        // undo: it is left compensating, and `resume` rolls it back (only its
+        // workflow knows how). Without, it is simply cancelled.
+        let children = self.cancel_gone_children(run).await?;
+        let undoable = journaled
+            .iter()
+            .any(|step| matches!(step.outcome, StepOutcome::Completed(_)));
+        if undoable || children {
+            self.store()
+                .begin_compensation(run, crate::store::RunOutcome::Cancelled)
+                .await?;
+        } else {
+            journal.finish(crate::store::RunOutcome::Cancelled).await?;
+        }
+        Ok(())
+    }
+
+    /// Cancels the unfinished descendants of `run`, whose process stopped:
+    /// left compensating for the parent's rollback to undo. Whether there
+    /// were any.
+    async fn cancel_gone_children(&self, run: &RunId) -> Result<bool, EngineError> {
+        let running = self.store().list_runs(Some(RunStatus::Running)).await?;
+        let mut parents = vec![run.clone()];
+        let mut any = false;
+        while let Some(parent) = parents.pop() {
+            for child in running
+                .iter()
+                .filter(|r| r.parent.as_ref() == Some(&parent))
+            {
+                self.store()
+                    .begin_compensation(&child.id, crate::store::RunOutcome::Cancelled)
+                    .await?;
+                parents.push(child.id.clone());
+                any = true;
+            }
+        }
+        Ok(any)
+    }
+
+    /// Retries a failed (or cancelled) run of `workflow` from its last good
+    /// step: the run is running again, its completed steps replay from the
+    /// journal, and the steps that failed run anew (their failed entries are
+    /// kept aside, not lost). Failed child runs it started are reopened too,
+    /// so its calls retry them.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`]; [`EngineError::OtherWorkflow`] if the run
+    /// is not a run of `workflow`; [`EngineError::Store`] with
+    /// [`StoreError::NotEnded`] if it is running or completed; and as
+    /// [`Engine::resume`] (a changed definition, an undecodable input).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave the run reopened but not running;
+    /// [`Engine::resume`] picks it up.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a tokio runtime.
+    pub async fn retry<W: Workflow>(
+        &self,
+        workflow: W,
+        run: &RunId,
+    ) -> Result<RunHandle<W>, EngineError> {
+        self.refuse_if_shutting_down(W::NAME, Some(run))?;
+        let Some(record) = self.store().run(run).await? else {
+            return Err(EngineError::UnknownRun { run: run.clone() });
+        };
+        if record.workflow != W::NAME {
+            return Err(EngineError::OtherWorkflow {
+                run: run.clone(),
+                recorded: record.workflow,
+                given: W::NAME,
+            });
+        }
+        self.store().reopen_run(run).await?;
+        let prefix = format!("{run}/");
+        for child in self.store().list_runs(None).await? {
+            if child.id.as_str().starts_with(&prefix)
+                && matches!(
+                    child.status,
+                    RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
+                )
+            {
+                self.store().reopen_run(&child.id).await?;
+            }
+        }
+        let launch = Launch::new(
+            run.clone(),
+            None,
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let task = self
+            .prepare_resume(&launch, workflow)
+            .await
+            .map_err(|error| error.into_engine_error(&launch.run))?;
+        let task = self.stoppable(launch.run.clone(), task);
+        Ok(RunHandle::new(launch, tokio::spawn(task)))
+    }
+}
