@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::{Engine, EventBus, Inner, context, retention, shutdown, signal, suspend};
+use super::{Engine, EventBus, Inner, context, retention, runs, shutdown, signal, suspend};
 use crate::breaker::Breaker;
 use crate::store::{MemoryStore, Retention, Store};
 use crate::{BreakerConfig, RetryPolicy, StoreError};
@@ -211,9 +211,8 @@ impl EngineBuilder {
                 shutdown: shutdown::Shutdown::default(),
                 events: EventBus::default(),
                 resources: self.resources,
-                signal_waiters: std::sync::Mutex::default(),
                 definitions: signal::Definitions::default(),
-                active: std::sync::Mutex::default(),
+                runs: runs::Runs::default(),
                 suspended: suspend::Suspended::default(),
                 clock: context::RunClock::start(),
                 unload_after: self.unload_after,
@@ -221,7 +220,6 @@ impl EngineBuilder {
                 stalled_after: self.stalled_after,
                 restarts: self.restarts,
                 journal_retries: self.journal_retries,
-                suspended_runs: std::sync::Mutex::default(),
             }),
         }
     }

@@ -208,12 +208,11 @@ async fn roll_back<W: Workflow>(
 /// The engine's last word on a run that ended (or was left to be resumed):
 /// forgets it, emits its end, and gives the end to whoever waits.
 fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<W>) -> RunEnd<W> {
-    ctx.engine.forget_signal_waiter(ctx.run_id());
     ctx.engine.untrack(ctx.run_id());
     if let RunEnd::Halted(error) = &end
         && !matches!(error, StoreError::LeaseLost { .. })
     {
-        ctx.engine.suspended(super::SuspendedRun {
+        ctx.engine.inner.runs.halt(super::SuspendedRun {
             run: ctx.run_id().clone(),
             workflow: W::NAME,
             error: error.to_string(),

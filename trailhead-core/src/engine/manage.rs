@@ -22,7 +22,7 @@ impl Engine {
     ///
     /// Dropping the future may or may not have cancelled the run.
     pub async fn cancel(&self, run: &RunId) -> Result<(), EngineError> {
-        let live = self.active_runs().get(run).cloned();
+        let live = self.inner.runs.get(run);
         if let Some(live) = live {
             live.cancel.cancel();
             return Ok(());

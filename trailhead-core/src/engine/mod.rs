@@ -19,6 +19,7 @@ mod manage;
 mod query;
 mod resume;
 mod retention;
+mod runs;
 mod shutdown;
 mod signal;
 mod start;
@@ -125,8 +126,9 @@ struct Inner {
     suspended: suspend::Suspended,
     /// Sleeps at least this long unload the run (top-level runs only).
     unload_after: Duration,
-    /// The runs this engine is running, to cancel them by id and report on them.
-    active: std::sync::Mutex<HashMap<RunId, Arc<LiveRun>>>,
+    /// The runs this engine drives, their signal waiters, and the runs it
+    /// halted: where a live run is found.
+    runs: runs::Runs,
     /// Named circuit breakers, shared by every run.
     breakers: HashMap<Box<str>, Arc<Breaker>>,
     /// Runs with no step ended for this long are reported stalled.
@@ -134,12 +136,8 @@ struct Inner {
     /// How often a run whose body panicked is driven (restarted), and after
     /// what delays.
     restarts: RetryPolicy,
-    /// Runs waiting for a signal, woken when one is sent to them.
-    signal_waiters: std::sync::Mutex<HashMap<RunId, Arc<tokio::sync::Notify>>>,
     /// How journal writes that fail for a store reason are tried again.
     journal_retries: RetryPolicy,
-    /// Runs halted because the store kept failing: left for `resume`.
-    suspended_runs: std::sync::Mutex<HashMap<RunId, SuspendedRun>>,
     /// The retention policy, and when finished runs were last swept.
     sweeper: retention::Sweeper,
     /// Whether the engine is shutting down, and the signal to stop runs.
@@ -149,35 +147,9 @@ struct Inner {
 }
 
 impl Engine {
-    fn active_runs(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, Arc<LiveRun>>> {
-        self.inner
-            .active
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Remembers a run being driven, to cancel it by id and report on it.
     pub(crate) fn track(&self, ctx: &RunContext) {
-        self.active_runs()
-            .insert(ctx.run.clone(), Arc::clone(&ctx.live));
-        self.suspended_runs().remove(&ctx.run);
-    }
-
-    fn suspended_runs(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, SuspendedRun>> {
-        self.inner
-            .suspended_runs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The runs halted by a failing store, for the health report.
-    pub(crate) fn suspended_runs_snapshot(&self) -> Vec<SuspendedRun> {
-        self.suspended_runs().values().cloned().collect()
-    }
-
-    /// Lists a run halted by a failing store, for the health report.
-    pub(crate) fn suspended(&self, run: SuspendedRun) {
-        self.suspended_runs().insert(run.run.clone(), run);
+        self.inner.runs.track(&ctx.run, &ctx.live);
     }
 
     /// How journal writes failing for a store reason are tried again.
@@ -185,12 +157,10 @@ impl Engine {
         self.inner.journal_retries
     }
 
-    /// Forgets a run that ended.
+    /// Forgets a run that ended (or is no longer driven here), and its
+    /// signal waiter.
     pub(crate) fn untrack(&self, run: &RunId) {
-        let mut active = self.active_runs();
-        active.remove(run);
-        let in_flight = active.len();
-        drop(active);
+        let in_flight = self.inner.runs.untrack(run);
         self.let_go(in_flight);
     }
 
@@ -204,23 +174,9 @@ impl Engine {
         self.inner.breakers.get(name)
     }
 
-    fn signal_waiters(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<RunId, Arc<tokio::sync::Notify>>> {
-        self.inner
-            .signal_waiters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// What a run waiting for signals waits on.
     pub(crate) fn signal_waiter(&self, run: &RunId) -> Arc<tokio::sync::Notify> {
-        Arc::clone(self.signal_waiters().entry(run.clone()).or_default())
-    }
-
-    /// Forgets a finished run's waiter.
-    pub(crate) fn forget_signal_waiter(&self, run: &RunId) {
-        self.signal_waiters().remove(run);
+        self.inner.runs.signal_waiter(run)
     }
 
     /// The engine's wall-clock timeline.

@@ -101,7 +101,7 @@ impl Engine {
         }
         let mut handles = Vec::with_capacity(runs.len());
         for run in runs.into_iter().filter(|run| known(run.definition_hash)) {
-            if self.active_runs().contains_key(&run.id) || self.is_unloaded(&run.id) {
+            if self.inner.runs.is_driven(&run.id) || self.is_unloaded(&run.id) {
                 continue; // Driven (or asleep) here already.
             }
             let launch = Launch::new(run.id, None, tokio_util::sync::CancellationToken::new());

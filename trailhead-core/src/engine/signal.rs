@@ -139,10 +139,7 @@ impl Engine {
             Err(StoreError::UnknownRun { run }) => return Err(EngineError::UnknownRun { run }),
             Err(error) => return Err(EngineError::Store(error)),
         }
-        let waiter = self.signal_waiters().get(run).cloned();
-        if let Some(waiter) = waiter {
-            waiter.notify_waiters();
-        }
+        self.inner.runs.wake_signal_waiter(run);
         Ok(())
     }
 

@@ -182,7 +182,6 @@ pub(super) fn unload<W: Workflow>(ctx: RunContext, workflow: W, until: Instant) 
         workflow: W::NAME,
         until: ctx.clock.wall_time(until),
     });
-    engine.forget_signal_waiter(&run);
     engine.untrack(&run);
     let finisher = engine.finisher(&run);
     drop(ctx);
