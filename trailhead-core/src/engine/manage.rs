@@ -2,7 +2,7 @@
 //! drives it, and retrying a failed one with its children.
 
 use super::{Engine, Launch, RunHandle};
-use crate::store::{RunStatus, StepOutcome};
+use crate::store::{RunRecord, RunStatus, StepOutcome};
 use crate::{EngineError, RunId, StoreError, Workflow};
 
 impl Engine {
@@ -70,21 +70,13 @@ impl Engine {
     /// were any.
     async fn cancel_gone_children(&self, run: &RunId) -> Result<bool, EngineError> {
         let running = self.store().list_runs(Some(RunStatus::Running)).await?;
-        let mut parents = vec![run.clone()];
-        let mut any = false;
-        while let Some(parent) = parents.pop() {
-            for child in running
-                .iter()
-                .filter(|r| r.parent.as_ref() == Some(&parent))
-            {
-                self.store()
-                    .begin_compensation(&child.id, crate::store::RunOutcome::Cancelled)
-                    .await?;
-                parents.push(child.id.clone());
-                any = true;
-            }
+        let children = descendants(&running, run);
+        for child in &children {
+            self.store()
+                .begin_compensation(&child.id, crate::store::RunOutcome::Cancelled)
+                .await?;
         }
-        Ok(any)
+        Ok(!children.is_empty())
     }
 
     /// Retries a failed (or cancelled) run of `workflow` from its last good
@@ -125,14 +117,12 @@ impl Engine {
             });
         }
         self.store().reopen_run(run).await?;
-        let prefix = format!("{run}/");
-        for child in self.store().list_runs(None).await? {
-            if child.id.as_str().starts_with(&prefix)
-                && matches!(
-                    child.status,
-                    RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
-                )
-            {
+        let runs = self.store().list_runs(None).await?;
+        for child in descendants(&runs, run) {
+            if matches!(
+                child.status,
+                RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
+            ) {
                 self.store().reopen_run(&child.id).await?;
             }
         }
@@ -147,5 +137,69 @@ impl Engine {
             .map_err(|error| error.into_engine_error(&launch.run))?;
         let task = self.stoppable(launch.run.clone(), task);
         Ok(RunHandle::new(launch, tokio::spawn(task)))
+    }
+}
+
+/// The descendants of run `root` among `runs`, found through their
+/// [`parent`](RunRecord::parent) links: its children first, then each one's
+/// own, depth first. A descendant is found only through parents in `runs`.
+fn descendants<'a>(runs: &'a [RunRecord], root: &'a RunId) -> Vec<&'a RunRecord> {
+    let mut found = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for child in runs.iter().filter(|r| r.parent.as_ref() == Some(parent)) {
+            found.push(child);
+            parents.push(&child.id);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::store::Value;
+
+    fn record(id: &str, parent: Option<&str>) -> RunRecord {
+        RunRecord {
+            id: RunId::new(id),
+            workflow: "wf".to_owned(),
+            definition_hash: 0,
+            parent: parent.map(RunId::new),
+            input: Value::encode(&()).expect("unit encodes"),
+            status: RunStatus::Running,
+            outcome: None,
+            mermaid: String::new(),
+            created_at: SystemTime::now(),
+            finished_at: None,
+        }
+    }
+
+    fn ids(found: &[&RunRecord]) -> Vec<String> {
+        found.iter().map(|r| r.id.to_string()).collect()
+    }
+
+    #[test]
+    fn descendants_are_found_through_parent_links_not_ids() {
+        // A child whose id does not start with its parent's is still its
+        // child; a run whose id does but whose parent is another is not.
+        let runs = [
+            record("p", None),
+            record("p/a", Some("p")),
+            record("elsewhere", Some("p/a")),
+            record("p/b", Some("q")),
+            record("q", None),
+        ];
+        let root = RunId::new("p");
+        assert_eq!(ids(&descendants(&runs, &root)), ["p/a", "elsewhere"]);
+        assert!(descendants(&runs, &RunId::new("elsewhere")).is_empty());
+    }
+
+    #[test]
+    fn a_grandchild_is_not_found_without_its_parent_in_the_list() {
+        let runs = [record("p/a/x", Some("p/a"))];
+        assert!(descendants(&runs, &RunId::new("p")).is_empty());
     }
 }
