@@ -38,20 +38,43 @@ impl Engine {
         EngineBuilder {
             store: None,
             retention: None,
-            resources: HashMap::new(),
-            breakers: HashMap::new(),
-            unload_after: Duration::from_secs(60),
-            stalled_after: Duration::from_secs(5 * 60),
-            restarts: RetryPolicy::attempts(3).with_backoff(crate::Backoff::exponential(
-                Duration::from_secs(1),
-                Duration::from_secs(60),
-            )),
-            journal_retries: RetryPolicy::attempts(8).with_backoff(crate::Backoff::exponential(
-                Duration::from_millis(100),
-                Duration::from_secs(10),
-            )),
+            config: Config {
+                resources: HashMap::new(),
+                breakers: HashMap::new(),
+                unload_after: Duration::from_secs(60),
+                stalled_after: Duration::from_secs(5 * 60),
+                restarts: RetryPolicy::attempts(3).with_backoff(crate::Backoff::exponential(
+                    Duration::from_secs(1),
+                    Duration::from_secs(60),
+                )),
+                journal_retries: RetryPolicy::attempts(8).with_backoff(
+                    crate::Backoff::exponential(
+                        Duration::from_millis(100),
+                        Duration::from_secs(10),
+                    ),
+                ),
+            },
         }
     }
+}
+
+/// What the builder chose, besides the store: the named resources and
+/// breakers every run shares, and the policies runs are driven under.
+#[derive(Debug)]
+pub(super) struct Config {
+    /// Named limits on concurrent attempts, shared by every run.
+    pub(super) resources: HashMap<Box<str>, Arc<Semaphore>>,
+    /// Named circuit breakers, shared by every run.
+    pub(super) breakers: HashMap<Box<str>, Arc<Breaker>>,
+    /// Sleeps at least this long unload the run (top-level runs only).
+    pub(super) unload_after: Duration,
+    /// Runs with no step ended for this long are reported stalled.
+    pub(super) stalled_after: Duration,
+    /// How often a run whose body panicked is driven (restarted), and after
+    /// what delays.
+    pub(super) restarts: RetryPolicy,
+    /// How journal writes that fail for a store reason are tried again.
+    pub(super) journal_retries: RetryPolicy,
 }
 
 /// Configures an [`Engine`].
@@ -62,12 +85,7 @@ impl Engine {
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
     retention: Option<Retention>,
-    resources: HashMap<Box<str>, Arc<Semaphore>>,
-    breakers: HashMap<Box<str>, Arc<Breaker>>,
-    unload_after: Duration,
-    stalled_after: Duration,
-    restarts: RetryPolicy,
-    journal_retries: RetryPolicy,
+    config: Config,
 }
 
 impl EngineBuilder {
@@ -94,7 +112,7 @@ impl EngineBuilder {
     /// ```
     pub fn resource(mut self, name: impl Into<String>, limit: usize) -> Self {
         let name: String = name.into();
-        self.resources.insert(
+        self.config.resources.insert(
             name.into_boxed_str(),
             Arc::new(Semaphore::new(limit.max(1))),
         );
@@ -105,7 +123,7 @@ impl EngineBuilder {
     /// else running give up their task and memory until they wake: the
     /// engine keeps a timer entry and resumes them from their journal then.
     pub fn unload_sleeps_after(mut self, after: Duration) -> Self {
-        self.unload_after = after;
+        self.config.unload_after = after;
         self
     }
 
@@ -132,14 +150,14 @@ impl EngineBuilder {
     pub fn breaker(mut self, name: impl Into<String>, config: BreakerConfig) -> Self {
         let name: String = name.into();
         let breaker = Arc::new(Breaker::new(name.as_str(), config));
-        self.breakers.insert(name.into_boxed_str(), breaker);
+        self.config.breakers.insert(name.into_boxed_str(), breaker);
         self
     }
 
     /// Runs whose last step ended at least `after` ago (default five
     /// minutes) are reported as stalled by [`Engine::health`].
     pub fn stalled_after(mut self, after: Duration) -> Self {
-        self.stalled_after = after;
+        self.config.stalled_after = after;
         self
     }
 
@@ -151,7 +169,7 @@ impl EngineBuilder {
     /// attempts are spent the panic fails the run. (A panic inside a step is
     /// that step's failure, under the step's own retry policy.)
     pub fn restarts(mut self, policy: RetryPolicy) -> Self {
-        self.restarts = policy;
+        self.config.restarts = policy;
         self
     }
 
@@ -163,7 +181,7 @@ impl EngineBuilder {
     /// running in the store, is listed in [`Engine::health`], and
     /// [`Engine::resume`] continues it once the store is well.
     pub fn journal_retries(mut self, policy: RetryPolicy) -> Self {
-        self.journal_retries = policy;
+        self.config.journal_retries = policy;
         self
     }
 
@@ -210,16 +228,11 @@ impl EngineBuilder {
                 sweeper: retention::Sweeper::new(retention),
                 shutdown: shutdown::Shutdown::default(),
                 events: EventBus::default(),
-                resources: self.resources,
                 definitions: signal::Definitions::default(),
                 runs: runs::Runs::default(),
                 suspended: suspend::Suspended::default(),
                 clock: context::RunClock::start(),
-                unload_after: self.unload_after,
-                breakers: self.breakers,
-                stalled_after: self.stalled_after,
-                restarts: self.restarts,
-                journal_retries: self.journal_retries,
+                config: self.config,
             }),
         }
     }

@@ -131,10 +131,14 @@ impl Engine {
     /// ```
     pub async fn health(&self) -> Result<Health, EngineError> {
         let now = Instant::now();
-        let (in_flight, mut stalled) = self.inner.runs.stalled(now, self.inner.stalled_after);
+        let (in_flight, mut stalled) = self
+            .inner
+            .runs
+            .stalled(now, self.inner.config.stalled_after);
         stalled.sort_by(|a, b| b.idle.cmp(&a.idle).then_with(|| a.run.cmp(&b.run)));
         let mut breakers: Vec<BreakerHealth> = self
             .inner
+            .config
             .breakers
             .values()
             .map(|breaker| BreakerHealth {

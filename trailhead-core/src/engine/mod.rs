@@ -25,7 +25,6 @@ mod signal;
 mod start;
 mod suspend;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,33 +114,23 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// What an engine's clones share: what it is made of, then its live state.
 struct Inner {
     store: Arc<dyn Store>,
     events: EventBus,
-    /// Named limits on concurrent attempts, shared by every run.
-    resources: HashMap<Box<str>, Arc<Semaphore>>,
     /// The timeline every run's journal timestamps are read from.
     clock: context::RunClock,
-    /// Runs unloaded while they sleep, and their timers.
-    suspended: suspend::Suspended,
-    /// Sleeps at least this long unload the run (top-level runs only).
-    unload_after: Duration,
+    /// The named resources and breakers, and the policies, as built.
+    config: builder::Config,
     /// The runs this engine drives, their signal waiters, and the runs it
     /// halted: where a live run is found.
     runs: runs::Runs,
-    /// Named circuit breakers, shared by every run.
-    breakers: HashMap<Box<str>, Arc<Breaker>>,
-    /// Runs with no step ended for this long are reported stalled.
-    stalled_after: Duration,
-    /// How often a run whose body panicked is driven (restarted), and after
-    /// what delays.
-    restarts: RetryPolicy,
-    /// How journal writes that fail for a store reason are tried again.
-    journal_retries: RetryPolicy,
-    /// The retention policy, and when finished runs were last swept.
-    sweeper: retention::Sweeper,
+    /// Runs unloaded while they sleep, and their timers.
+    suspended: suspend::Suspended,
     /// Whether the engine is shutting down, and the signal to stop runs.
     shutdown: shutdown::Shutdown,
+    /// The retention policy, and when finished runs were last swept.
+    sweeper: retention::Sweeper,
     /// The definitions met so far, to check the signals sent to their runs.
     definitions: signal::Definitions,
 }
@@ -154,7 +143,7 @@ impl Engine {
 
     /// How journal writes failing for a store reason are tried again.
     pub(crate) fn journal_retries(&self) -> RetryPolicy {
-        self.inner.journal_retries
+        self.inner.config.journal_retries
     }
 
     /// Forgets a run that ended (or is no longer driven here), and its
@@ -166,12 +155,12 @@ impl Engine {
 
     /// How runs whose body panicked are restarted.
     pub(crate) fn restarts(&self) -> RetryPolicy {
-        self.inner.restarts
+        self.inner.config.restarts
     }
 
     /// The circuit breaker `name`, if the engine has one.
     pub(crate) fn breaker(&self, name: &str) -> Option<&Arc<Breaker>> {
-        self.inner.breakers.get(name)
+        self.inner.config.breakers.get(name)
     }
 
     /// What a run waiting for signals waits on.
@@ -186,12 +175,12 @@ impl Engine {
 
     /// Sleeps at least this long unload their run.
     pub(crate) fn unload_after(&self) -> Duration {
-        self.inner.unload_after
+        self.inner.config.unload_after
     }
 
     /// The semaphore of resource `name`, if the engine has one.
     pub(crate) fn resource(&self, name: &str) -> Option<&Arc<Semaphore>> {
-        self.inner.resources.get(name)
+        self.inner.config.resources.get(name)
     }
 
     /// Subscribes to every event emitted from now on.
