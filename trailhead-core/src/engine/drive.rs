@@ -14,8 +14,10 @@ use crate::compensation::{Rollback, RollbackFailed};
 use crate::store::{RunOutcome, Value};
 use crate::{Event, StoreError, Workflow};
 
-/// How a body stopped short of ending.
-enum Stopped<T> {
+/// How the body's `select!` was left: the body returned, or something
+/// stopped it first. Not how the run ended ([`RunEnd`] says that): the arms
+/// are mapped to a `RunEnd` below, once its children finished.
+enum BodyExit<T> {
     Returned(T),
     Cancelled,
     DeadlineExceeded,
@@ -42,11 +44,11 @@ pub(super) async fn drive<W: Workflow>(
             let body = async {
                 tokio::select! {
                     biased;
-                    () = ctx.live.halted() => Stopped::Halted,
-                    () = ctx.live.cancel.cancelled() => Stopped::Cancelled,
-                    () = passed(deadline) => Stopped::DeadlineExceeded,
-                    until = ctx.unload_ready() => Stopped::Unloaded(until),
-                    result = workflow.execute(&ctx, input) => Stopped::Returned(result),
+                    () = ctx.live.halted() => BodyExit::Halted,
+                    () = ctx.live.cancel.cancelled() => BodyExit::Cancelled,
+                    () = passed(deadline) => BodyExit::DeadlineExceeded,
+                    until = ctx.unload_ready() => BodyExit::Unloaded(until),
+                    result = workflow.execute(&ctx, input) => BodyExit::Returned(result),
                 }
             };
             // A panic is recorded as a failure instead of leaving the run "running".
@@ -57,17 +59,17 @@ pub(super) async fn drive<W: Workflow>(
                 return forget(&ctx, began, RunEnd::Halted(error));
             }
             match ended {
-                Ok(Stopped::Returned(Ok(output))) => match Value::encode(&output) {
+                Ok(BodyExit::Returned(Ok(output))) => match Value::encode(&output) {
                     Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
                     Err(error) => RunEnd::Unencodable(error).failed(),
                 },
-                Ok(Stopped::Returned(Err(error))) => RunEnd::Failed(error).failed(),
-                Ok(Stopped::Cancelled) => (RunEnd::Cancelled, RunOutcome::Cancelled),
-                Ok(Stopped::DeadlineExceeded) => {
+                Ok(BodyExit::Returned(Err(error))) => RunEnd::Failed(error).failed(),
+                Ok(BodyExit::Cancelled) => (RunEnd::Cancelled, RunOutcome::Cancelled),
+                Ok(BodyExit::DeadlineExceeded) => {
                     RunEnd::DeadlineExceeded(W::DEADLINE.unwrap_or_default()).failed()
                 }
-                Ok(Stopped::Halted) => unreachable!("a halted run has its reason"),
-                Ok(Stopped::Unloaded(until)) => {
+                Ok(BodyExit::Halted) => unreachable!("a halted run has its reason"),
+                Ok(BodyExit::Unloaded(until)) => {
                     // A deadline before the wake-up wakes it to be stopped.
                     let until = deadline.map_or(until, |deadline| deadline.min(until));
                     return unload(ctx, workflow, until);
