@@ -6,23 +6,22 @@
 pub use ::core::time::Duration;
 pub use trailhead_macros::workflow_inner;
 
+pub use crate::compensation::Compensation;
 pub use crate::compensation::generated::{
     CallCompensation, CallOf, NotAWorkflow, Undo, Undone, compensate_step, compensated, undo_with,
 };
-pub use crate::compensation::{Compensation, UndoFuture};
 pub use crate::parallel::{Done, Node, Slot, fan_out, fan_out_all, run_graph};
 pub use crate::step::{Journaled, StepResult};
 pub use crate::workflow::{BoxError, SignalCheck, signal_accepts};
-pub use crate::{
-    Backoff, Classify, ErrorClass, RetryPolicy, RunContext, SignalSpec, StepError, StepKey,
-    StepPolicy, Workflow,
-};
+pub use crate::{Backoff, ErrorClass, RetryPolicy, RunContext, SignalSpec, StepPolicy, Workflow};
 
 mod checks;
 pub use checks::{CallableWorkflow, FanOutItems, SameSignalType, SignalValue, StepReturn};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::{Classify, StepError};
 
 /// A step's failure converted into the workflow's error type `W`.
 #[diagnostic::on_unimplemented(
