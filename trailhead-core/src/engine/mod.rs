@@ -4,6 +4,13 @@
 //! records a run and spawns a tokio task that runs the workflow body with a
 //! [`RunContext`]; the [`RunHandle`] it returns gives the typed result or
 //! cancels the run.
+//!
+//! One idea per file: `builder` makes an engine; `start`, `resume` and
+//! `manage` (cancel or retry by id) are what users ask of it, `query` and
+//! `health` what they read; `launch` turns a request into a run's task,
+//! `drive` runs that task to its `end`, and `handle` gives the end to the
+//! caller. `runs` is where a live run is found; `suspend` unloads sleeping
+//! runs, `halt` stops those whose store fails, `shutdown` stops them all.
 
 mod builder;
 mod bus;
