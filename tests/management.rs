@@ -7,6 +7,7 @@ use trailhead::{Engine, EngineError, RunId, RunStatus, StepOutcome, StoreError, 
 
 static FLAKY_CALLS: AtomicU32 = AtomicU32::new(0);
 static CHEAP_CALLS: AtomicU32 = AtomicU32::new(0);
+static CHILD_CALLS: AtomicU32 = AtomicU32::new(0);
 
 async fn cheap(x: u64) -> Result<u64, std::io::Error> {
     CHEAP_CALLS.fetch_add(1, Ordering::SeqCst);
@@ -21,6 +22,14 @@ async fn flaky(x: u64) -> Result<u64, std::io::Error> {
     Ok(x * 10)
 }
 
+/// Like `flaky`, for the child run of `retried_parent`.
+async fn flaky_child_step(x: u64) -> Result<u64, std::io::Error> {
+    if CHILD_CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+        return Err(std::io::Error::other("the dependency is down"));
+    }
+    Ok(x + 100)
+}
+
 async fn forever() -> Result<u64, std::io::Error> {
     std::future::pending().await
 }
@@ -30,6 +39,16 @@ workflow! {
         let a = step cheap(x);
         let b = step flaky(a);
         Ok(b)
+    }
+
+    workflow flaky_child(x: u64) -> Result<u64, trailhead::Error> {
+        let y = step flaky_child_step(x);
+        Ok(y)
+    }
+
+    workflow retried_parent(x: u64) -> Result<u64, trailhead::Error> {
+        let y = call flaky_child(x);
+        Ok(y)
     }
 
     workflow stuck() -> Result<u64, trailhead::Error> {
@@ -86,6 +105,41 @@ async fn a_failed_run_is_retried_from_its_last_good_step() {
         engine.retry(stuck, &run).await,
         Err(EngineError::OtherWorkflow { .. })
     ));
+}
+
+#[tokio::test]
+async fn retrying_a_run_reopens_its_failed_child() {
+    let engine = Engine::new();
+    let handle = engine.start(retried_parent, 1).await.unwrap();
+    let run = handle.id().clone();
+    assert!(
+        handle.result().await.is_err(),
+        "the child fails the first time"
+    );
+    let failed = engine
+        .store()
+        .list_runs(Some(RunStatus::Failed))
+        .await
+        .unwrap();
+    let child = failed
+        .iter()
+        .find(|record| record.parent.as_ref() == Some(&run))
+        .expect("the child run failed too")
+        .id
+        .clone();
+
+    let retried = engine.retry(retried_parent, &run).await.unwrap();
+    assert_eq!(retried.result().await.unwrap(), 101);
+    assert_eq!(
+        CHILD_CALLS.load(Ordering::SeqCst),
+        2,
+        "the child's step ran again"
+    );
+    assert_eq!(
+        engine.run_record(&child).await.unwrap().unwrap().status,
+        RunStatus::Completed,
+        "the child was reopened and completed"
+    );
 }
 
 #[tokio::test]

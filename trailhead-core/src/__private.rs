@@ -3,21 +3,17 @@
 //! Generated code names everything through this module, so user imports and
 //! renames cannot break it. Nothing here is covered by semver.
 
-pub use ::core;
 pub use ::core::time::Duration;
-pub use ::serde;
-pub use ::std;
 pub use trailhead_macros::workflow_inner;
 
+pub use crate::compensation::Compensation;
 pub use crate::compensation::generated::{
     CallCompensation, CallOf, NotAWorkflow, Undo, Undone, compensate_step, compensated, undo_with,
 };
-pub use crate::compensation::{Compensation, UndoFuture};
 pub use crate::parallel::{Done, Node, Slot, fan_out, fan_out_all, run_graph};
-pub use crate::{
-    Backoff, Classify, ErrorClass, RetryPolicy, RunContext, SignalSpec, StepError, StepKey,
-    StepPolicy, Workflow,
-};
+pub use crate::step::{Journaled, StepResult};
+pub use crate::workflow::{BoxError, SignalCheck, signal_accepts};
+pub use crate::{Backoff, ErrorClass, RetryPolicy, RunContext, SignalSpec, StepPolicy, Workflow};
 
 mod checks;
 pub use checks::{CallableWorkflow, FanOutItems, SameSignalType, SignalValue, StepReturn};
@@ -25,89 +21,7 @@ pub use checks::{CallableWorkflow, FanOutItems, SameSignalType, SignalValue, Ste
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::CodecError;
-use crate::store::Value;
-
-/// A step output the journal can hold.
-#[diagnostic::on_unimplemented(
-    message = "the output of this step, `{Self}`, cannot be journaled",
-    label = "step output must implement `serde::Serialize` and `serde::de::DeserializeOwned`",
-    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`"
-)]
-// serde is reached through methods rather than supertraits: a supertrait bound
-// would be reported again, once per supertrait, at every step that misses it.
-pub trait Journaled: Send + Sized + 'static {
-    /// The value as the journal keeps it.
-    ///
-    /// # Errors
-    ///
-    /// When the value does not serialize, or would not read back as it is
-    /// (e.g. `Some(None)`): see [`Value::encode`].
-    fn to_journal(&self) -> Result<Value, CodecError>;
-
-    /// The value back from the journal.
-    ///
-    /// # Errors
-    ///
-    /// When the journaled value no longer reads as the type.
-    fn from_journal(value: &Value) -> Result<Self, CodecError>;
-}
-
-// Not recommended: rustc then reports `Journaled` missing, once, instead of
-// `Serialize` and `Deserialize` one error each.
-#[diagnostic::do_not_recommend]
-impl<T: Serialize + DeserializeOwned + Send + 'static> Journaled for T {
-    fn to_journal(&self) -> Result<Value, CodecError> {
-        Value::encode(self)
-    }
-
-    fn from_journal(value: &Value) -> Result<Self, CodecError> {
-        value.decode()
-    }
-}
-
-/// What a step's function returns: a `Result`.
-#[diagnostic::on_unimplemented(
-    message = "a step must return `Result<T, E>`, found `{Self}`",
-    label = "this step's function does not return a `Result`"
-)]
-pub trait StepResult {
-    /// The output.
-    type Ok;
-    /// The error.
-    type Err;
-    /// The `Result` itself.
-    fn into_result(self) -> Result<Self::Ok, Self::Err>;
-}
-
-// Not recommended: rustc would otherwise point at this impl ("implemented for
-// `Result<T, E>`") in the error about a step that returns something else.
-#[diagnostic::do_not_recommend]
-impl<T, E> StepResult for Result<T, E> {
-    type Ok = T;
-    type Err = E;
-
-    #[inline]
-    fn into_result(self) -> Result<T, E> {
-        self
-    }
-}
-
-/// Checks a signal's encoded payload against the signal's declared type.
-pub type SignalCheck = fn(&crate::store::Value) -> Result<(), BoxError>;
-
-/// A decoding error, whatever the codec.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Whether `payload`, a signal's value as the store keeps it, decodes as `T`:
-/// the one place that knows how signal payloads are encoded.
-///
-/// # Errors
-///
-/// The decoder's, when it does not.
-pub fn signal_accepts<T: Journaled>(payload: &crate::store::Value) -> Result<(), BoxError> {
-    T::from_journal(payload).map(drop).map_err(Into::into)
-}
+use crate::{Classify, StepError};
 
 /// A step's failure converted into the workflow's error type `W`.
 #[diagnostic::on_unimplemented(
@@ -127,11 +41,6 @@ impl<E, W: From<StepError<E>>> IntoWorkflowError<W> for StepError<E> {
     fn into_workflow_error(self) -> W {
         W::from(self)
     }
-}
-
-/// The retry predicate that retries every error (for the runtime's own tests).
-pub fn retry_any<E>(_: &E) -> bool {
-    true
 }
 
 /// Journals no step error as a value (for the runtime's own tests).

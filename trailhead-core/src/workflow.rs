@@ -125,7 +125,7 @@ pub trait Workflow: Copy + Send + Sync + 'static {
 pub struct SignalSpec {
     name: &'static str,
     type_name: &'static str,
-    accepts: crate::__private::SignalCheck,
+    accepts: SignalCheck,
 }
 
 impl SignalSpec {
@@ -135,17 +135,13 @@ impl SignalSpec {
         name: &'static str,
         type_name: &'static str,
     ) -> Self {
-        Self::new(name, type_name, crate::__private::signal_accepts::<T>)
+        Self::new(name, type_name, signal_accepts::<T>)
     }
 
     /// Not public API: what `workflow!` writes, with the check from
     /// `__private::SignalValue`.
     #[doc(hidden)]
-    pub const fn new(
-        name: &'static str,
-        type_name: &'static str,
-        accepts: crate::__private::SignalCheck,
-    ) -> Self {
+    pub const fn new(name: &'static str, type_name: &'static str, accepts: SignalCheck) -> Self {
         Self {
             name,
             type_name,
@@ -165,10 +161,7 @@ impl SignalSpec {
 
     /// Whether `payload`, a value as the store keeps it, decodes as the
     /// declared type.
-    pub(crate) fn accepts(
-        &self,
-        payload: &crate::store::Value,
-    ) -> Result<(), crate::__private::BoxError> {
+    pub(crate) fn accepts(&self, payload: &crate::store::Value) -> Result<(), BoxError> {
         (self.accepts)(payload)
     }
 }
@@ -180,4 +173,22 @@ impl std::fmt::Debug for SignalSpec {
             .field("type_name", &self.type_name)
             .finish_non_exhaustive()
     }
+}
+
+/// Checks a signal's encoded payload against the signal's declared type.
+pub type SignalCheck = fn(&crate::store::Value) -> Result<(), BoxError>;
+
+/// A decoding error, whatever the codec.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Whether `payload`, a signal's value as the store keeps it, decodes as `T`:
+/// the one place that knows how signal payloads are encoded.
+///
+/// # Errors
+///
+/// The decoder's, when it does not.
+pub fn signal_accepts<T: crate::step::Journaled>(
+    payload: &crate::store::Value,
+) -> Result<(), BoxError> {
+    T::from_journal(payload).map(drop).map_err(Into::into)
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use common::Boom;
-use trailhead_core::__private::{no_decode, retry_any, text_only};
+use common::{Boom, retry_any};
+use trailhead_core::__private::{no_decode, text_only};
 use trailhead_core::{
     Backoff, Engine, RetryPolicy, RunError, RunId, RunOutcome, StepError, StepFailure, StepPolicy,
 };

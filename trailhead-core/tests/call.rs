@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Boom, drain, value};
+use common::{Boom, drain, retry_any, value};
 use serde_json::json;
-use trailhead_core::__private::{no_decode, retry_any, text_only};
+use trailhead_core::__private::{no_decode, text_only};
 use trailhead_core::{
     Engine, Error, RunError, RunId, RunOutcome, RunStatus, StepError, StepFailure, StepKey,
     StepOutcome, StepPolicy,

@@ -6,9 +6,9 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{Boom, drain};
+use common::{Boom, drain, retry_any};
 use tokio::time::Instant;
-use trailhead_core::__private::{no_decode, retry_any, text_only};
+use trailhead_core::__private::{no_decode, text_only};
 use trailhead_core::{Engine, RunError, RunId, RunOutcome, RunStatus, StepError, StepPolicy};
 
 /// Set when the `nap` step's future is dropped before it finishes.

@@ -3,10 +3,10 @@
 #[macro_use]
 mod common;
 
-use common::{Boom, drain, value};
+use common::{Boom, drain, retry_any, value};
 use futures::StreamExt;
 use serde_json::json;
-use trailhead_core::__private::{no_decode, retry_any, text_only, transient};
+use trailhead_core::__private::{no_decode, text_only, transient};
 use trailhead_core::{
     Engine, EngineError, Error, RunError, RunId, RunOutcome, RunStatus, StepError, StepFailure,
     StepKey, StepOutcome, StepPolicy, StoreError,

@@ -5,11 +5,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Boom, drain, value};
+use common::{Boom, drain, retry_any, value};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::time::Instant;
-use trailhead_core::__private::{no_decode, retry_any, text_only};
+use trailhead_core::__private::{no_decode, text_only};
 use trailhead_core::{
     Backoff, Engine, Event, RetryPolicy, RunError, RunId, RunStatus, StepError, StepFailure,
     StepKey, StepOutcome, StepPolicy,

@@ -23,7 +23,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Journaled, StepResult};
+use crate::step::{Journaled, StepResult};
 use crate::{Engine, EngineError, ErrorClass, RunContext, RunId, StepError, StepPolicy, Workflow};
 
 /// What a step's function returns, as the step runs it: a `Result` whose
@@ -248,7 +248,7 @@ impl<I: IntoIterator> FanOutItems for I {
 )]
 pub trait SignalValue: Sized {
     /// Checks that an encoded payload decodes as `Self`.
-    const ACCEPTS: super::SignalCheck;
+    const ACCEPTS: crate::workflow::SignalCheck;
 
     /// [`RunContext::signal`]. (`Self` is given as `PhantomData` rather
     /// than named in the path: rustc then judges the impl as it does a
@@ -285,7 +285,7 @@ pub trait SignalValue: Sized {
 // trait, with its message, for a type that misses either.
 #[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Send + 'static> SignalValue for T {
-    const ACCEPTS: super::SignalCheck = super::signal_accepts::<T>;
+    const ACCEPTS: crate::workflow::SignalCheck = crate::workflow::signal_accepts::<T>;
 
     fn receive(
         _: PhantomData<T>,

@@ -5,7 +5,7 @@ use std::fmt::Display;
 use std::future::Future;
 
 use super::{Compensation, UndoFuture};
-use crate::__private::Journaled;
+use crate::step::Journaled;
 use crate::store::Value;
 use crate::{RetryPolicy, StepError, Workflow};
 

@@ -32,9 +32,8 @@ use crate::store::Value;
 
 pub(crate) use undo::{Rollback, RollbackFailed};
 
-/// Not public API (re-exported for generated code by `__private`): the
-/// future a compensation returns, its error as text.
-pub type UndoFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'static>>;
+/// The future a compensation returns, its error as text.
+pub(crate) type UndoFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'static>>;
 
 /// Not public API (re-exported for generated code by `__private`): how one
 /// site of a workflow is undone; `workflow!` generates one for every step

@@ -131,24 +131,14 @@ impl Engine {
     /// ```
     pub async fn health(&self) -> Result<Health, EngineError> {
         let now = Instant::now();
-        let (in_flight, mut stalled) = {
-            let active = self.active_runs();
-            let stalled: Vec<StalledRun> = active
-                .iter()
-                .filter_map(|(run, live)| {
-                    let idle = now.saturating_duration_since(live.last_progress());
-                    (idle >= self.inner.stalled_after).then(|| StalledRun {
-                        run: run.clone(),
-                        workflow: live.workflow,
-                        idle,
-                    })
-                })
-                .collect();
-            (active.len(), stalled)
-        };
+        let (in_flight, mut stalled) = self
+            .inner
+            .runs
+            .stalled(now, self.inner.config.stalled_after);
         stalled.sort_by(|a, b| b.idle.cmp(&a.idle).then_with(|| a.run.cmp(&b.run)));
         let mut breakers: Vec<BreakerHealth> = self
             .inner
+            .config
             .breakers
             .values()
             .map(|breaker| BreakerHealth {
@@ -190,7 +180,7 @@ impl Engine {
             failed_compensations,
             compensated,
             suspended: {
-                let mut suspended: Vec<SuspendedRun> = self.suspended_runs_snapshot();
+                let mut suspended: Vec<SuspendedRun> = self.inner.runs.halted();
                 suspended.sort_by(|a, b| a.run.cmp(&b.run));
                 suspended
             },

@@ -100,7 +100,7 @@ impl Engine {
         let deadline = Instant::now() + grace;
         // Timed out or not, what is still in flight is stopped next.
         let _ = tokio::time::timeout_at(deadline, self.until_idle()).await;
-        let mut left: Vec<RunId> = self.active_runs().keys().cloned().collect();
+        let mut left: Vec<RunId> = self.inner.runs.driven();
         shutdown.stopping.store(true, Ordering::SeqCst);
         shutdown.stop.notify_waiters();
         // Each stopped task lets its run go at its next poll.
@@ -166,7 +166,6 @@ impl Engine {
                 Some(end) => end,
                 None => {
                     tracing::info!(%run, "stopped by the engine's shutdown; resume carries it on");
-                    engine.forget_signal_waiter(&run);
                     engine.untrack(&run);
                     RunEnd::Stopped
                 }
@@ -187,7 +186,7 @@ impl Engine {
             let idle = self.inner.shutdown.idle.notified();
             let mut idle = std::pin::pin!(idle);
             idle.as_mut().enable();
-            if self.active_runs().is_empty() {
+            if self.inner.runs.none_driven() {
                 return;
             }
             idle.await;

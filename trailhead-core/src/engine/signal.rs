@@ -64,6 +64,42 @@ impl Definitions {
 }
 
 impl Engine {
+    /// Sends signal `name` with `value` to run `run`: kept durably by the store
+    /// until the run's `signal "name"` receives it, also when sent before the
+    /// run waits for it or while the process running it is down. Signals of
+    /// one name are received in the order sent.
+    ///
+    /// When this engine knows the run's definition (it started or resumed a
+    /// run of that workflow, or sent it a signal through the workflow's typed
+    /// sender, `review::signal_approval(&engine, &run, value)`), the signal is
+    /// checked first and nothing is stored if it is refused. A run whose
+    /// definition this process has not met gets the signal unchecked: a value
+    /// of the wrong type then fails the receiving step, with a
+    /// [`StoreError::Decode`] naming the run and the step. The typed sender
+    /// checks the type at compile time instead.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`] if there is no such run,
+    /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it finished,
+    /// [`EngineError::Encode`] if `value` does not serialize or would not
+    /// read back as it is ([`Value::encode`](crate::store::Value::encode)); for a run of a
+    /// known definition, [`EngineError::UnknownSignal`] if the workflow
+    /// waits for no signal `name` and [`EngineError::SignalType`] if `value`
+    /// does not decode as the type it declares.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not have sent the signal.
+    pub async fn signal<T: serde::Serialize>(
+        &self,
+        run: &RunId,
+        name: &str,
+        value: T,
+    ) -> Result<(), EngineError> {
+        self.signal_of(run, None, name, value).await
+    }
+
     /// Remembers `W`'s definition, to check signals sent to its runs.
     pub(crate) fn learn<W: Workflow>(&self) {
         let definitions = &self.inner.definitions;
@@ -103,10 +139,7 @@ impl Engine {
             Err(StoreError::UnknownRun { run }) => return Err(EngineError::UnknownRun { run }),
             Err(error) => return Err(EngineError::Store(error)),
         }
-        let waiter = self.signal_waiters().get(run).cloned();
-        if let Some(waiter) = waiter {
-            waiter.notify_waiters();
-        }
+        self.inner.runs.wake_signal_waiter(run);
         Ok(())
     }
 

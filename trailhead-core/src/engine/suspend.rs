@@ -15,9 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
-use super::{Engine, Inner};
-use crate::RunId;
+use super::{Engine, Inner, Launch, RunContext, RunEnd};
+use crate::{Event, RunId, Workflow};
 
 /// What the engine gives a run's handle once the run, unloaded at least
 /// once, has ended: the run's `RunEnd<W>`, boxed.
@@ -169,4 +170,41 @@ async fn timer_service(engine: Weak<Inner>) {
             None => changed.await,
         }
     }
+}
+
+/// Gives up the run's task until `until`: the run stays "running" in the
+/// store, and the engine resumes it from its journal at that time.
+pub(super) fn unload<W: Workflow>(ctx: RunContext, workflow: W, until: Instant) -> RunEnd<W> {
+    let engine = ctx.engine.clone();
+    let run = ctx.run_id().clone();
+    engine.events().emit(|| Event::RunUnloaded {
+        run: run.clone(),
+        workflow: W::NAME,
+        until: ctx.clock.wall_time(until),
+    });
+    engine.untrack(&run);
+    let finisher = engine.finisher(&run);
+    drop(ctx);
+    let resumed = run.clone();
+    engine.wake_at(
+        until,
+        run,
+        Box::new(move |engine: Engine, cancelled: bool| {
+            tokio::spawn(async move {
+                let cancel = CancellationToken::new();
+                if cancelled {
+                    cancel.cancel();
+                }
+                let launch = Launch::new(resumed, None, cancel);
+                match engine.prepare_resume(&launch, workflow).await {
+                    Ok(task) => drop(engine.stoppable(launch.run.clone(), task).await),
+                    Err(error) => {
+                        let error = error.into_engine_error(&launch.run);
+                        tracing::error!(run = %launch.run, %error, "could not resume an unloaded run");
+                    }
+                }
+            })
+        }),
+    );
+    RunEnd::Unloaded(finisher)
 }

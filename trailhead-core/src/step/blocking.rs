@@ -3,7 +3,7 @@
 use std::fmt::Display;
 use std::sync::Arc;
 
-use crate::__private::{Journaled, StepResult};
+use super::{Journaled, StepResult};
 use crate::{RunContext, StepError, StepPolicy};
 
 impl RunContext {

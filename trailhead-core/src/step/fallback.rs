@@ -4,7 +4,7 @@ use std::fmt::Display;
 
 use tokio::time::Instant;
 
-use crate::__private::Journaled;
+use super::Journaled;
 use crate::store::{StepOutcome, StepRecord};
 use crate::{Event, RunContext, StepError, StepFailure, StoreError};
 

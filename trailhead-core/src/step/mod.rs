@@ -17,6 +17,7 @@ mod blocking;
 mod call;
 pub(crate) mod current;
 mod fallback;
+mod journaled;
 mod signal;
 mod site;
 mod sleep;
@@ -26,13 +27,14 @@ use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::__private::{Journaled, StepResult};
 use crate::key::KeyRef;
 use crate::store::{FailedStep, FailureCause};
 use crate::{
     ErrorClass, Event, RunContext, StepError, StepFailure, StepKey, StepPolicy, StoreError,
 };
 use site::StepSite;
+
+pub use journaled::{Journaled, StepResult};
 
 impl RunContext {
     /// Runs step `name` at loop indices `path`: each attempt is a call of `f`.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::__private::Journaled;
+use super::Journaled;
 use crate::key::KeyRef;
 use crate::store::Value;
 use crate::{Event, RunContext, StepError, StoreError};

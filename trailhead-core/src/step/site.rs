@@ -10,7 +10,7 @@ use futures::FutureExt as _;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::__private::{Journaled, StepResult};
+use super::{Journaled, StepResult};
 use crate::key::KeyRef;
 use crate::store::{FailedStep, StepOutcome, StepRecord};
 use crate::{Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};

@@ -8,12 +8,17 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::__private::{no_decode, retry_any, text_only, transient};
+use crate::__private::{no_decode, text_only, transient};
 use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store, Value};
 use crate::{
     Engine, Event, RetryPolicy, RunContext, RunId, StepFailure, StepKey, StepPolicy, StoreError,
     Workflow,
 };
+
+/// The retry predicate that retries every error.
+fn retry_any<E>(_: &E) -> bool {
+    true
+}
 
 fn encoded<T: serde::Serialize + serde::de::DeserializeOwned>(value: T) -> Value {
     Value::encode(&value).unwrap()

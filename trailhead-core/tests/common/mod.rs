@@ -12,6 +12,11 @@ pub(crate) fn value<T: serde::Serialize + serde::de::DeserializeOwned>(value: T)
     Value::encode(&value).expect("the value encodes")
 }
 
+/// The retry predicate that retries every error.
+pub(crate) fn retry_any<E>(_: &E) -> bool {
+    true
+}
+
 /// Implements `Workflow` for a unit struct with the given body.
 macro_rules! impl_workflow {
     (

@@ -1,0 +1,253 @@
+//! Making an engine: [`Engine::new`], [`Engine::open`] and the
+//! [`EngineBuilder`] that chooses its store, resources, breakers and policies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use super::{Engine, EventBus, Inner, context, retention, runs, shutdown, signal, suspend};
+use crate::breaker::Breaker;
+use crate::store::{MemoryStore, Retention, Store};
+use crate::{BreakerConfig, RetryPolicy, StoreError};
+
+impl Engine {
+    /// An engine with a fresh [`MemoryStore`].
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// An engine whose runs are journaled in the SQLite file at `path`
+    /// (created if missing): they survive the process, and
+    /// [`resume`](Engine::resume) picks up the unfinished ones.
+    ///
+    /// Shorthand for `Engine::builder().store(SqliteStore::open(path)?).build()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStore::open`](crate::SqliteStore::open).
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, StoreError> {
+        Ok(Self::builder()
+            .store(crate::SqliteStore::open(path)?)
+            .build())
+    }
+
+    /// A builder, to choose the store and the named resources.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder {
+            store: None,
+            retention: None,
+            config: Config {
+                resources: HashMap::new(),
+                breakers: HashMap::new(),
+                unload_after: Duration::from_secs(60),
+                stalled_after: Duration::from_secs(5 * 60),
+                restarts: RetryPolicy::attempts(3).with_backoff(crate::Backoff::exponential(
+                    Duration::from_secs(1),
+                    Duration::from_secs(60),
+                )),
+                journal_retries: RetryPolicy::attempts(8).with_backoff(
+                    crate::Backoff::exponential(
+                        Duration::from_millis(100),
+                        Duration::from_secs(10),
+                    ),
+                ),
+                event_capacity: super::bus::DEFAULT_CAPACITY,
+            },
+        }
+    }
+}
+
+/// What the builder chose, besides the store: the named resources and
+/// breakers every run shares, and the policies runs are driven under.
+#[derive(Debug)]
+pub(super) struct Config {
+    /// Named limits on concurrent attempts, shared by every run.
+    pub(super) resources: HashMap<Box<str>, Arc<Semaphore>>,
+    /// Named circuit breakers, shared by every run.
+    pub(super) breakers: HashMap<Box<str>, Arc<Breaker>>,
+    /// Sleeps at least this long unload the run (top-level runs only).
+    pub(super) unload_after: Duration,
+    /// Runs with no step ended for this long are reported stalled.
+    pub(super) stalled_after: Duration,
+    /// How often a run whose body panicked is driven (restarted), and after
+    /// what delays.
+    pub(super) restarts: RetryPolicy,
+    /// How journal writes that fail for a store reason are tried again.
+    pub(super) journal_retries: RetryPolicy,
+    /// How many events the subscribers' ring holds.
+    pub(super) event_capacity: usize,
+}
+
+/// Configures an [`Engine`].
+///
+/// Made by [`Engine::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EngineBuilder {
+    store: Option<Arc<dyn Store>>,
+    retention: Option<Retention>,
+    config: Config,
+}
+
+impl EngineBuilder {
+    /// How many events the ring shared by [subscribers](Engine::subscribe)
+    /// holds (default 4096; at least 1). A subscriber that falls this many
+    /// events behind loses the oldest and receives
+    /// [`Event::Lagged`](crate::Event::Lagged) in their place: see
+    /// [`EventReceiver`](crate::EventReceiver#a-slow-subscriber). The ring
+    /// is allocated on the first subscription.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.config.event_capacity = capacity;
+        self
+    }
+
+    /// Records runs in `store` (default: a fresh [`MemoryStore`]).
+    pub fn store(self, store: impl Store) -> Self {
+        Self {
+            store: Some(Arc::new(store)),
+            ..self
+        }
+    }
+
+    /// Adds the named resource `name`: at most `limit` attempts of steps that
+    /// use it (`.resource("name")`) run at once, across all runs of the engine,
+    /// e.g. for an API that allows so many calls at a time. A `limit` of 0 is
+    /// taken as 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use trailhead_core::Engine;
+    ///
+    /// let engine = Engine::builder().resource("payments", 4).build();
+    /// # drop(engine);
+    /// ```
+    pub fn resource(mut self, name: impl Into<String>, limit: usize) -> Self {
+        let name: String = name.into();
+        self.config.resources.insert(
+            name.into_boxed_str(),
+            Arc::new(Semaphore::new(limit.max(1))),
+        );
+        self
+    }
+
+    /// Runs that sleep at least `after` (default one minute) with nothing
+    /// else running give up their task and memory until they wake: the
+    /// engine keeps a timer entry and resumes them from their journal then.
+    pub fn unload_sleeps_after(mut self, after: Duration) -> Self {
+        self.config.unload_after = after;
+        self
+    }
+
+    /// Adds the circuit breaker `name`, shared by every run of the engine:
+    /// steps that name it (`.breaker("name")`) fail fast with
+    /// [`StepFailure::BreakerOpen`](crate::StepFailure::BreakerOpen), without
+    /// being called, while it is open. See [`BreakerConfig`] for when it opens
+    /// and closes; every change is an
+    /// [`Event::BreakerChanged`](crate::Event::BreakerChanged) and shows in
+    /// [`Engine::health`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trailhead_core::{BreakerConfig, Engine};
+    ///
+    /// // Open after 5 failures within a minute; try again after 30 s.
+    /// let engine = Engine::builder()
+    ///     .breaker("payments", BreakerConfig::new(5, Duration::from_secs(60)))
+    ///     .build();
+    /// # drop(engine);
+    /// ```
+    pub fn breaker(mut self, name: impl Into<String>, config: BreakerConfig) -> Self {
+        let name: String = name.into();
+        let breaker = Arc::new(Breaker::new(name.as_str(), config));
+        self.config.breakers.insert(name.into_boxed_str(), breaker);
+        self
+    }
+
+    /// Runs whose last step ended at least `after` ago (default five
+    /// minutes) are reported as stalled by [`Engine::health`].
+    pub fn stalled_after(mut self, after: Duration) -> Self {
+        self.config.stalled_after = after;
+        self
+    }
+
+    /// How a run whose body panics outside its steps is driven again:
+    /// `policy.max_attempts()` drives in all (default 3), the delays of its
+    /// backoff apart (default 1 s, 2 s, … up to a minute). A restarted run
+    /// resumes from its journal, as after a crash, with an
+    /// [`Event::RunRestarting`](crate::Event::RunRestarting); once the
+    /// attempts are spent the panic fails the run. (A panic inside a step is
+    /// that step's failure, under the step's own retry policy.)
+    pub fn restarts(mut self, policy: RetryPolicy) -> Self {
+        self.config.restarts = policy;
+        self
+    }
+
+    /// How a journal write that fails for a store reason (the disk is full,
+    /// the database locked or unreachable) is tried again before the run is
+    /// suspended: `policy.max_attempts()` tries in all (default 8), its
+    /// backoff's delays apart (default 100 ms doubling up to 10 s, about 13 s
+    /// in all). A suspended run is not failed and not rolled back: it stays
+    /// running in the store, is listed in [`Engine::health`], and
+    /// [`Engine::resume`] continues it once the store is well.
+    pub fn journal_retries(mut self, policy: RetryPolicy) -> Self {
+        self.config.journal_retries = policy;
+        self
+    }
+
+    /// Which finished runs the store keeps (default: the store's own,
+    /// [`Store::default_retention`]: for the [`MemoryStore`] the newest 1,000
+    /// completed and 10,000 failed runs, for the
+    /// [`SqliteStore`](crate::SqliteStore) completed runs for 7 days and
+    /// failed ones for 30). The engine removes the others as runs finish,
+    /// every [`sweep_every`](Retention::with_sweep_every) runs, and on
+    /// [`Engine::apply_retention`]. [`Retention::new`] keeps everything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trailhead_core::{Engine, store::Retention};
+    ///
+    /// const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+    ///
+    /// // The last 500 completed runs, none older than a day; failed ones a week.
+    /// let retention = Retention::new()
+    ///     .with_completed_newest(500)
+    ///     .with_completed_for(DAY)
+    ///     .with_failed_for(7 * DAY);
+    /// let engine = Engine::builder().retention(retention).build();
+    /// assert_eq!(engine.retention(), &retention);
+    /// ```
+    pub fn retention(self, retention: Retention) -> Self {
+        Self {
+            retention: Some(retention),
+            ..self
+        }
+    }
+
+    /// Builds the engine.
+    pub fn build(self) -> Engine {
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let retention = self.retention.unwrap_or_else(|| store.default_retention());
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                sweeper: retention::Sweeper::new(retention),
+                shutdown: shutdown::Shutdown::default(),
+                events: EventBus::with_capacity(self.config.event_capacity),
+                definitions: signal::Definitions::default(),
+                runs: runs::Runs::default(),
+                suspended: suspend::Suspended::default(),
+                clock: context::RunClock::start(),
+                config: self.config,
+            }),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Driving a run's task: the body until it stops, the restart after a
+//! panic, the rollback, and the recorded end.
+
+use std::panic::AssertUnwindSafe;
+use std::time::SystemTime;
+
+use futures::FutureExt;
+use tokio::time::Instant;
+
+use super::launch::Start;
+use super::suspend::unload;
+use super::{RunContext, RunEnd, panic_message};
+use crate::compensation::{Rollback, RollbackFailed};
+use crate::store::{RunOutcome, Value};
+use crate::{Event, StoreError, Workflow};
+
+/// How the body's `select!` was left: the body returned, or something
+/// stopped it first. Not how the run ended ([`RunEnd`] says that): the arms
+/// are mapped to a `RunEnd` below, once its children finished.
+enum BodyExit<T> {
+    Returned(T),
+    Cancelled,
+    DeadlineExceeded,
+    /// Unloaded until the time given, to be resumed then.
+    Unloaded(Instant),
+    /// Halted: the store failed for good or the run was taken over.
+    Halted,
+}
+
+/// Runs the body until it returns, panics, is cancelled or passes its
+/// deadline; rolls the run back if it did not complete; then records how the
+/// run ended. A body that panics is driven again from its journal
+/// (`restarts` counts how often it was).
+pub(super) async fn drive<W: Workflow>(
+    ctx: RunContext,
+    workflow: W,
+    start: Start<W::Input>,
+    restarts: u32,
+) -> RunEnd<W> {
+    let began = Instant::now();
+    let resumed_rollback = matches!(start, Start::Rollback(_));
+    let (end, outcome) = match start {
+        Start::Body { input, deadline } => {
+            let body = async {
+                tokio::select! {
+                    biased;
+                    () = ctx.live.halted() => BodyExit::Halted,
+                    () = ctx.live.cancel.cancelled() => BodyExit::Cancelled,
+                    () = passed(deadline) => BodyExit::DeadlineExceeded,
+                    until = ctx.unload_ready() => BodyExit::Unloaded(until),
+                    result = workflow.execute(&ctx, input) => BodyExit::Returned(result),
+                }
+            };
+            // A panic is recorded as a failure instead of leaving the run "running".
+            let ended = AssertUnwindSafe(body).catch_unwind().await;
+            // Child runs finish (and are recorded) before their parent.
+            ctx.wait_for_children().await;
+            if let Some(error) = ctx.live.take_halt() {
+                return forget(&ctx, began, RunEnd::Halted(error));
+            }
+            match ended {
+                Ok(BodyExit::Returned(Ok(output))) => match Value::encode(&output) {
+                    Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
+                    Err(error) => RunEnd::Unencodable(error).failed(),
+                },
+                Ok(BodyExit::Returned(Err(error))) => RunEnd::Failed(error).failed(),
+                Ok(BodyExit::Cancelled) => (RunEnd::Cancelled, RunOutcome::Cancelled),
+                Ok(BodyExit::DeadlineExceeded) => {
+                    RunEnd::DeadlineExceeded(W::DEADLINE.unwrap_or_default()).failed()
+                }
+                Ok(BodyExit::Halted) => unreachable!("a halted run has its reason"),
+                Ok(BodyExit::Unloaded(until)) => {
+                    // A deadline before the wake-up wakes it to be stopped.
+                    let until = deadline.map_or(until, |deadline| deadline.min(until));
+                    return unload(ctx, workflow, until);
+                }
+                Err(payload) => {
+                    let policy = ctx.engine.restarts();
+                    if restarts + 1 < policy.max_attempts() {
+                        let error = panic_message(&*payload);
+                        if let Some((ctx, start)) = reload::<W>(&ctx, restarts + 1, error).await {
+                            // Boxed: the future is recursive, and only a restart pays for it.
+                            return Box::pin(drive(ctx, workflow, start, restarts + 1)).await;
+                        }
+                    }
+                    RunEnd::Panicked(payload).failed()
+                }
+            }
+        }
+        Start::Rollback(then) => (RunEnd::recorded(&then), then),
+    };
+    let (end, outcome) =
+        if W::COMPENSATES && matches!(outcome, RunOutcome::Failed(_) | RunOutcome::Cancelled) {
+            match roll_back::<W>(&ctx, end, outcome, resumed_rollback).await {
+                Ok(ended) => ended,
+                // Left compensating: a resumed engine finishes the rollback.
+                Err(error) if super::halt::halts(&error) => {
+                    return forget(&ctx, began, RunEnd::Halted(error));
+                }
+                Err(error) => return forget(&ctx, began, RunEnd::Unrecorded(error)),
+            }
+        } else {
+            (end, outcome)
+        };
+    let finished =
+        super::halt::with_store_retries(&ctx.engine, || ctx.journal.finish(outcome.clone())).await;
+    let end = match finished {
+        Ok(()) => {
+            ctx.engine.run_finished();
+            end
+        }
+        // Left running: a resumed engine records the end.
+        Err(error) if super::halt::halts(&error) => RunEnd::Halted(error),
+        Err(error) => {
+            tracing::error!(%error, "could not record how the run ended");
+            match end {
+                // An output that is not recorded is not given out.
+                RunEnd::Completed(_) => RunEnd::Unrecorded(error),
+                end => end,
+            }
+        }
+    };
+    forget(&ctx, began, end)
+}
+
+/// Loads run `ctx` again from its journal, after the restart policy's
+/// delay, to drive it again: its body panicked (the task driving it died),
+/// which may have been a passing fault. `None` if it cannot be loaded.
+async fn reload<W: Workflow>(
+    ctx: &RunContext,
+    restart: u32,
+    error: &str,
+) -> Option<(RunContext, Start<W::Input>)> {
+    let engine = &ctx.engine;
+    let run = ctx.run_id();
+    let delay = engine
+        .restarts()
+        .backoff()
+        .delays()
+        .nth(restart as usize - 1)
+        .unwrap_or_default();
+    tracing::warn!(%run, restart, ?delay, %error, "the run's body panicked; restarting it from its journal");
+    engine.events().emit(|| Event::RunRestarting {
+        run: run.clone(),
+        workflow: W::NAME,
+        restart,
+        delay,
+        error: error.to_owned(),
+    });
+    // A cancellation meanwhile is not kept waiting: the next drive sees it.
+    tokio::select! {
+        () = tokio::time::sleep(delay) => {}
+        () = ctx.live.cancel.cancelled() => {}
+    }
+    match engine
+        .load::<W>(run, ctx.live.cancel.clone(), ctx.unloadable)
+        .await
+    {
+        Ok((ctx, start, _)) => {
+            engine.track(&ctx);
+            Some((ctx, start))
+        }
+        Err(failure) => {
+            let failure = failure.into_engine_error(run);
+            tracing::error!(%run, %failure, "could not restart the run");
+            None
+        }
+    }
+}
+
+/// Resolves at `deadline`; never without one.
+async fn passed(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs the compensations of the run's completed steps; gives the run's end
+/// and outcome after them. An error if the store could not record the
+/// rollback (the run is then left compensating).
+async fn roll_back<W: Workflow>(
+    ctx: &RunContext,
+    end: RunEnd<W>,
+    outcome: RunOutcome,
+    resumed: bool,
+) -> Result<(RunEnd<W>, RunOutcome), StoreError> {
+    let rollback = Rollback {
+        engine: &ctx.engine,
+        resumed,
+    };
+    let undone = rollback
+        .undo_run(ctx.run_id(), W::NAME, outcome.clone(), W::compensation)
+        .await?;
+    match undone.result {
+        Ok(()) => Ok((end, outcome)),
+        Err(RollbackFailed::Compensation { step, error }) => {
+            let cause = end.to_string();
+            let outcome = RunOutcome::CompensationFailed {
+                step: step.clone(),
+                error: error.clone(),
+                cause: cause.clone(),
+            };
+            Ok((RunEnd::CompensationFailed { step, error, cause }, outcome))
+        }
+        Err(RollbackFailed::Store(error)) => Err(error),
+    }
+}
+
+/// The engine's last word on a run that ended (or was left to be resumed):
+/// forgets it, emits its end, and gives the end to whoever waits.
+fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<W>) -> RunEnd<W> {
+    ctx.engine.untrack(ctx.run_id());
+    if let RunEnd::Halted(error) = &end
+        && !matches!(error, StoreError::LeaseLost { .. })
+    {
+        ctx.engine.inner.runs.halt(super::SuspendedRun {
+            run: ctx.run_id().clone(),
+            workflow: W::NAME,
+            error: error.to_string(),
+            since: SystemTime::now(),
+        });
+    }
+    ctx.engine
+        .events()
+        .emit(|| end.event(ctx.run_id().clone(), W::NAME, began.elapsed()));
+    // A handle that saw its run unloaded waits through the engine.
+    match ctx.engine.finish_suspended(ctx.run_id(), Box::new(end)) {
+        Some(end) => *end.downcast::<RunEnd<W>>().expect("the run's own end"),
+        None => RunEnd::Forwarded,
+    }
+}

@@ -1,0 +1,199 @@
+//! Launching a run: recording it (or loading a recorded one) and making
+//! the task that drives it.
+
+use std::future::Future;
+use std::time::SystemTime;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::drive::drive;
+use super::{Engine, RunContext, RunEnd};
+use crate::store::{RunOutcome, RunRecord, RunStatus, Value};
+use crate::{CodecError, EngineError, Event, RunId, StoreError, Workflow};
+
+/// A run about to be launched: who it is, who started it, what cancels it.
+#[derive(Debug)]
+pub(crate) struct Launch {
+    pub(crate) run: RunId,
+    pub(crate) parent: Option<RunId>,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl Launch {
+    pub(crate) fn new(run: RunId, parent: Option<RunId>, cancel: CancellationToken) -> Self {
+        Self {
+            run,
+            parent,
+            cancel,
+        }
+    }
+}
+
+/// Why a run could not be launched.
+#[derive(Debug)]
+pub(crate) enum LaunchError {
+    /// The input could not be encoded.
+    Input(CodecError),
+    /// The store could not create the run.
+    Store(StoreError),
+    /// A recorded run cannot be resumed.
+    Resume(EngineError),
+}
+
+impl LaunchError {
+    pub(crate) fn into_engine_error(self, run: &RunId) -> EngineError {
+        match self {
+            Self::Input(source) => EngineError::Encode {
+                run: run.clone(),
+                what: "input",
+                source: Box::new(source),
+            },
+            Self::Store(StoreError::RunExists { run }) => EngineError::RunExists { run },
+            Self::Store(error) => EngineError::Store(error),
+            Self::Resume(error) => error,
+        }
+    }
+}
+
+impl Engine {
+    /// Records the run, emits `RunStarted`, and returns the run's task for the
+    /// caller to spawn.
+    pub(crate) async fn prepare<W: Workflow>(
+        &self,
+        launch: &Launch,
+        workflow: W,
+        input: W::Input,
+    ) -> Result<impl Future<Output = RunEnd<W>> + Send + 'static, LaunchError> {
+        self.learn::<W>();
+        let record = RunRecord {
+            id: launch.run.clone(),
+            workflow: W::NAME.to_owned(),
+            definition_hash: W::DEFINITION_HASH,
+            parent: launch.parent.clone(),
+            input: Value::encode(&input).map_err(LaunchError::Input)?,
+            status: RunStatus::Running,
+            outcome: None,
+            mermaid: W::MERMAID.to_owned(),
+            created_at: SystemTime::now(),
+            finished_at: None,
+        };
+        let journal = self
+            .store()
+            .create_run(record)
+            .await
+            .map_err(LaunchError::Store)?;
+        self.events().emit(|| Event::RunStarted {
+            run: launch.run.clone(),
+            workflow: W::NAME,
+            parent: launch.parent.clone(),
+        });
+        let ctx = RunContext::new(
+            self.clone(),
+            launch.run.clone(),
+            W::NAME,
+            journal,
+            Vec::new(),
+            launch.cancel.clone(),
+            launch.parent.is_none(),
+        );
+        self.track(&ctx);
+        let deadline = W::DEADLINE.map(|limit| Instant::now() + limit);
+        let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
+        Ok(drive(ctx, workflow, Start::Body { input, deadline }, 0).instrument(span))
+    }
+
+    /// Picks up a recorded run that has not finished: checks it was started
+    /// under this definition, decodes its input, emits `RunResumed`, and
+    /// returns its task, which replays the journal.
+    pub(crate) async fn prepare_resume<W: Workflow>(
+        &self,
+        launch: &Launch,
+        workflow: W,
+    ) -> Result<impl Future<Output = RunEnd<W>> + Send + 'static + use<W>, LaunchError> {
+        self.learn::<W>();
+        let (ctx, start, journaled) = self
+            .load::<W>(&launch.run, launch.cancel.clone(), launch.parent.is_none())
+            .await?;
+        self.events().emit(|| Event::RunResumed {
+            run: launch.run.clone(),
+            workflow: W::NAME,
+            journaled,
+        });
+        self.track(&ctx);
+        let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
+        Ok(drive(ctx, workflow, start, 0).instrument(span))
+    }
+
+    /// A context for recorded run `run` with its journal so far, what its
+    /// task is to do, and how many entries it replays.
+    pub(super) async fn load<W: Workflow>(
+        &self,
+        run: &RunId,
+        cancel: CancellationToken,
+        unloadable: bool,
+    ) -> Result<(RunContext, Start<W::Input>, usize), LaunchError> {
+        let Some((record, journaled, journal)) = self
+            .store()
+            .open_run(run)
+            .await
+            .map_err(LaunchError::Store)?
+        else {
+            return Err(LaunchError::Resume(EngineError::UnknownRun {
+                run: run.clone(),
+            }));
+        };
+        if record.status.is_ended() {
+            // Another worker finished it since it was listed.
+            return Err(LaunchError::Store(StoreError::RunFinished {
+                run: run.clone(),
+            }));
+        }
+        if record.definition_hash != W::DEFINITION_HASH
+            && !W::COMPATIBLE_WITH.contains(&record.definition_hash)
+        {
+            return Err(LaunchError::Resume(EngineError::DefinitionChanged {
+                run: run.clone(),
+                workflow: W::NAME,
+                recorded: record.definition_hash,
+                current: W::DEFINITION_HASH,
+            }));
+        }
+        let start = if record.status == RunStatus::Compensating {
+            // Stopped while undoing its steps: the body is not run again.
+            Start::Rollback(record.outcome.unwrap_or(RunOutcome::Cancelled))
+        } else {
+            let input = record.input.decode().map_err(|source| {
+                LaunchError::Resume(EngineError::Decode {
+                    run: run.clone(),
+                    what: "input",
+                    source: Box::new(source),
+                })
+            })?;
+            let clock = self.clock();
+            let deadline = W::DEADLINE.map(|limit| clock.instant_at(record.created_at + limit));
+            Start::Body { input, deadline }
+        };
+        let count = journaled.len();
+        let ctx = RunContext::new(
+            self.clone(),
+            run.clone(),
+            W::NAME,
+            journal,
+            journaled,
+            cancel,
+            unloadable,
+        );
+        Ok((ctx, start, count))
+    }
+}
+
+/// What a run's task does.
+pub(crate) enum Start<I> {
+    /// Runs the body with `input`, stopping it at `deadline`.
+    Body { input: I, deadline: Option<Instant> },
+    /// Finishes the rollback of a run recorded compensating; it then ends as
+    /// the recorded outcome says.
+    Rollback(RunOutcome),
+}

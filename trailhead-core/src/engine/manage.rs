@@ -1,0 +1,205 @@
+//! Managing recorded runs by id: cancelling one, whether or not this engine
+//! drives it, and retrying a failed one with its children.
+
+use super::{Engine, Launch, RunHandle};
+use crate::store::{RunRecord, RunStatus, StepOutcome};
+use crate::{EngineError, RunId, StoreError, Workflow};
+
+impl Engine {
+    /// Cancels run `run` by its id: a run of this engine stops as with
+    /// [`RunHandle::cancel`]; a run recorded as running but not running here
+    /// (its process stopped) is recorded as cancelled.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`] if there is no such run;
+    /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it already
+    /// finished, and with [`StoreError::LeaseHeld`] if another live worker
+    /// (another process on the same store) is driving it: only its owner can
+    /// stop it, and cancelling across workers is not supported yet.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not have cancelled the run.
+    pub async fn cancel(&self, run: &RunId) -> Result<(), EngineError> {
+        let live = self.inner.runs.get(run);
+        if let Some(live) = live {
+            live.cancel.cancel();
+            return Ok(());
+        }
+        // Unloaded while it slept: woken now, cancelled, to be rolled back
+        // (once shutting down, it is cancelled in the store as below).
+        if !self.is_shutting_down()
+            && let Some(wake) = self.take_timer(run)
+        {
+            let _ = wake(self.clone(), true).await;
+            return Ok(());
+        }
+        let Some((record, journaled, journal)) = self.store().open_run(run).await? else {
+            return Err(EngineError::UnknownRun { run: run.clone() });
+        };
+        match record.status {
+            RunStatus::Running => {}
+            // Already being undone; the engine that resumes it finishes.
+            RunStatus::Compensating => return Ok(()),
+            _ => {
+                return Err(EngineError::Store(StoreError::RunFinished {
+                    run: run.clone(),
+                }));
+            }
+        }
+        // Its process stopped. With completed steps it may have something to
+        // undo: it is left compensating, and `resume` rolls it back (only its
+        // workflow knows how). Without, it is simply cancelled.
+        let children = self.cancel_gone_children(run).await?;
+        let undoable = journaled
+            .iter()
+            .any(|step| matches!(step.outcome, StepOutcome::Completed(_)));
+        if undoable || children {
+            self.store()
+                .begin_compensation(run, crate::store::RunOutcome::Cancelled)
+                .await?;
+        } else {
+            journal.finish(crate::store::RunOutcome::Cancelled).await?;
+        }
+        Ok(())
+    }
+
+    /// Cancels the unfinished descendants of `run`, whose process stopped:
+    /// left compensating for the parent's rollback to undo. Whether there
+    /// were any.
+    async fn cancel_gone_children(&self, run: &RunId) -> Result<bool, EngineError> {
+        let running = self.store().list_runs(Some(RunStatus::Running)).await?;
+        let children = descendants(&running, run);
+        for child in &children {
+            self.store()
+                .begin_compensation(&child.id, crate::store::RunOutcome::Cancelled)
+                .await?;
+        }
+        Ok(!children.is_empty())
+    }
+
+    /// Retries a failed (or cancelled) run of `workflow` from its last good
+    /// step: the run is running again, its completed steps replay from the
+    /// journal, and the steps that failed run anew (their failed entries are
+    /// kept aside, not lost). Failed child runs it started are reopened too,
+    /// so its calls retry them.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownRun`]; [`EngineError::OtherWorkflow`] if the run
+    /// is not a run of `workflow`; [`EngineError::Store`] with
+    /// [`StoreError::NotEnded`] if it is running or completed; and as
+    /// [`Engine::resume`] (a changed definition, an undecodable input).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave the run reopened but not running;
+    /// [`Engine::resume`] picks it up.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a tokio runtime.
+    pub async fn retry<W: Workflow>(
+        &self,
+        workflow: W,
+        run: &RunId,
+    ) -> Result<RunHandle<W>, EngineError> {
+        self.refuse_if_shutting_down(W::NAME, Some(run))?;
+        let Some(record) = self.store().run(run).await? else {
+            return Err(EngineError::UnknownRun { run: run.clone() });
+        };
+        if record.workflow != W::NAME {
+            return Err(EngineError::OtherWorkflow {
+                run: run.clone(),
+                recorded: record.workflow,
+                given: W::NAME,
+            });
+        }
+        self.store().reopen_run(run).await?;
+        let runs = self.store().list_runs(None).await?;
+        for child in descendants(&runs, run) {
+            if matches!(
+                child.status,
+                RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
+            ) {
+                self.store().reopen_run(&child.id).await?;
+            }
+        }
+        let launch = Launch::new(
+            run.clone(),
+            None,
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let task = self
+            .prepare_resume(&launch, workflow)
+            .await
+            .map_err(|error| error.into_engine_error(&launch.run))?;
+        let task = self.stoppable(launch.run.clone(), task);
+        Ok(RunHandle::new(launch, tokio::spawn(task)))
+    }
+}
+
+/// The descendants of run `root` among `runs`, found through their
+/// [`parent`](RunRecord::parent) links: its children first, then each one's
+/// own, depth first. A descendant is found only through parents in `runs`.
+fn descendants<'a>(runs: &'a [RunRecord], root: &'a RunId) -> Vec<&'a RunRecord> {
+    let mut found = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for child in runs.iter().filter(|r| r.parent.as_ref() == Some(parent)) {
+            found.push(child);
+            parents.push(&child.id);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::store::Value;
+
+    fn record(id: &str, parent: Option<&str>) -> RunRecord {
+        RunRecord {
+            id: RunId::new(id),
+            workflow: "wf".to_owned(),
+            definition_hash: 0,
+            parent: parent.map(RunId::new),
+            input: Value::encode(&()).expect("unit encodes"),
+            status: RunStatus::Running,
+            outcome: None,
+            mermaid: String::new(),
+            created_at: SystemTime::now(),
+            finished_at: None,
+        }
+    }
+
+    fn ids(found: &[&RunRecord]) -> Vec<String> {
+        found.iter().map(|r| r.id.to_string()).collect()
+    }
+
+    #[test]
+    fn descendants_are_found_through_parent_links_not_ids() {
+        // A child whose id does not start with its parent's is still its
+        // child; a run whose id does but whose parent is another is not.
+        let runs = [
+            record("p", None),
+            record("p/a", Some("p")),
+            record("elsewhere", Some("p/a")),
+            record("p/b", Some("q")),
+            record("q", None),
+        ];
+        let root = RunId::new("p");
+        assert_eq!(ids(&descendants(&runs, &root)), ["p/a", "elsewhere"]);
+        assert!(descendants(&runs, &RunId::new("elsewhere")).is_empty());
+    }
+
+    #[test]
+    fn a_grandchild_is_not_found_without_its_parent_in_the_list() {
+        let runs = [record("p/a/x", Some("p/a"))];
+        assert!(descendants(&runs, &RunId::new("p")).is_empty());
+    }
+}
