@@ -98,7 +98,7 @@ use crate::{BreakerConfig, RetryPolicy};
 /// assert!(matches!(events.recv().await, Some(Event::RunStarted { .. })));
 /// assert!(matches!(events.recv().await, Some(Event::RunCompleted { .. })));
 /// let record = engine.run_record(&id).await?.expect("the run is recorded");
-/// assert_eq!(record.status, RunStatus::Completed);
+/// assert_eq!(record.status(), RunStatus::Completed);
 /// # Ok(())
 /// # }
 /// ```
@@ -178,9 +178,9 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::UnknownRun`] if there is no such run,
-    /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it finished,
-    /// [`EngineError::Encode`] if `value` does not serialize or would not
+    /// [`EngineError::Store`] with [`StoreError::UnknownRun`] if there is no
+    /// such run, with [`StoreError::RunFinished`] if it finished, and with
+    /// [`StoreError::Encode`] if `value` does not serialize or would not
     /// read back as it is ([`Value::encode`]); for a run of a
     /// known definition, [`EngineError::UnknownSignal`] if the workflow
     /// waits for no signal `name` and [`EngineError::SignalType`] if `value`
@@ -204,9 +204,9 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::UnknownRun`] if there is no such run;
-    /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it already
-    /// finished, and with [`StoreError::LeaseHeld`] if another live worker
+    /// [`EngineError::Store`] with [`StoreError::UnknownRun`] if there is no
+    /// such run, with [`StoreError::RunFinished`] if it already finished, and
+    /// with [`StoreError::LeaseHeld`] if another live worker
     /// (another process on the same store) is driving it: only its owner can
     /// stop it, and cancelling across workers is not supported yet.
     ///
@@ -228,9 +228,9 @@ impl Engine {
             return Ok(());
         }
         let Some((record, journaled, journal)) = self.store().open_run(run).await? else {
-            return Err(EngineError::UnknownRun { run: run.clone() });
+            return Err(StoreError::UnknownRun { run: run.clone() }.into());
         };
-        match record.status {
+        match record.status() {
             RunStatus::Running => {}
             // Already being undone; the engine that resumes it finishes.
             RunStatus::Compensating => return Ok(()),
@@ -249,7 +249,7 @@ impl Engine {
             .any(|step| matches!(step.outcome, StepOutcome::Completed(_)));
         if undoable || children {
             self.store()
-                .begin_compensation(run, crate::store::RunOutcome::Cancelled)
+                .begin_compensation(run, crate::store::AfterCompensation::Cancelled)
                 .await?;
         } else {
             journal.finish(crate::store::RunOutcome::Cancelled).await?;
@@ -270,7 +270,7 @@ impl Engine {
                 .filter(|r| r.parent.as_ref() == Some(&parent))
             {
                 self.store()
-                    .begin_compensation(&child.id, crate::store::RunOutcome::Cancelled)
+                    .begin_compensation(&child.id, crate::store::AfterCompensation::Cancelled)
                     .await?;
                 parents.push(child.id.clone());
                 any = true;
@@ -287,9 +287,10 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::UnknownRun`]; [`EngineError::OtherWorkflow`] if the run
-    /// is not a run of `workflow`; [`EngineError::Store`] with
-    /// [`StoreError::NotEnded`] if it is running or completed; and as
+    /// [`EngineError::Store`] with [`StoreError::UnknownRun`] if there is no
+    /// such run; [`EngineError::OtherWorkflow`] if the run is not a run of
+    /// `workflow`; [`EngineError::Store`] with [`StoreError::NotEnded`] if it
+    /// is running or completed; and as
     /// [`Engine::resume`] (a changed definition, an undecodable input).
     ///
     /// # Cancel safety
@@ -307,7 +308,7 @@ impl Engine {
     ) -> Result<RunHandle<W>, EngineError> {
         self.refuse_if_shutting_down(W::NAME, Some(run))?;
         let Some(record) = self.store().run(run).await? else {
-            return Err(EngineError::UnknownRun { run: run.clone() });
+            return Err(StoreError::UnknownRun { run: run.clone() }.into());
         };
         if record.workflow != W::NAME {
             return Err(EngineError::OtherWorkflow {
@@ -321,7 +322,7 @@ impl Engine {
         for child in self.store().list_runs(None).await? {
             if child.id.as_str().starts_with(&prefix)
                 && matches!(
-                    child.status,
+                    child.status(),
                     RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
                 )
             {
@@ -458,8 +459,9 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Encode`] if the input cannot be serialized, and
-    /// [`EngineError::Store`] if the store fails to record the run.
+    /// [`EngineError::Store`] with [`StoreError::Encode`] if the input cannot
+    /// be serialized, and [`EngineError::Store`] if the store fails to record
+    /// the run.
     ///
     /// # Cancel safety
     ///
@@ -481,8 +483,8 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::RunExists`] if the store already has a run `id`, and the
-    /// errors of [`Engine::start`].
+    /// [`EngineError::Store`] with [`StoreError::RunExists`] if the store
+    /// already has a run `id`, and the errors of [`Engine::start`].
     ///
     /// # Cancel safety
     ///
@@ -532,7 +534,8 @@ impl Engine {
     /// # Errors
     ///
     /// - [`EngineError::DefinitionChanged`] as above;
-    /// - [`EngineError::Decode`] if a run's recorded input no longer fits;
+    /// - [`EngineError::Store`] with [`StoreError::Decode`] if a run's recorded
+    ///   input no longer fits;
     /// - [`EngineError::Store`] if the store cannot be read.
     ///
     /// Runs are claimed first (see [`store::lease`](crate::store::lease)): a
@@ -656,21 +659,14 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::UnknownRun`] if there is no such run;
-    /// [`EngineError::Store`] if the store fails.
+    /// [`EngineError::Store`] with [`StoreError::UnknownRun`] if there is no
+    /// such run, and if the store fails.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: it only reads.
     pub async fn journal(&self, run: &RunId) -> Result<Vec<StepRecord>, EngineError> {
-        self.inner
-            .store
-            .journal(run)
-            .await
-            .map_err(|error| match error {
-                StoreError::UnknownRun { run } => EngineError::UnknownRun { run },
-                error => EngineError::Store(error),
-            })
+        Ok(self.inner.store.journal(run).await?)
     }
 
     /// The record of run `run`, if there is one.

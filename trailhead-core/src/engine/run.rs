@@ -15,7 +15,7 @@ use tracing::Instrument;
 use super::suspend::Finish;
 use super::{Engine, RunContext};
 use crate::compensation::{Rollback, RollbackFailed};
-use crate::store::{RunOutcome, RunRecord, RunStatus, Value};
+use crate::store::{AfterCompensation, RunOutcome, RunRecord, RunState, Value};
 use crate::{CodecError, EngineError, Event, RunError, RunId, StepKey, StoreError, Workflow};
 
 /// A run about to be launched: who it is, who started it, what cancels it.
@@ -50,12 +50,12 @@ pub(crate) enum LaunchError {
 impl LaunchError {
     pub(crate) fn into_engine_error(self, run: &RunId) -> EngineError {
         match self {
-            Self::Input(source) => EngineError::Encode {
+            Self::Input(source) => EngineError::Store(StoreError::Encode {
                 run: run.clone(),
+                step: None,
                 what: "input",
                 source: Box::new(source),
-            },
-            Self::Store(StoreError::RunExists { run }) => EngineError::RunExists { run },
+            }),
             Self::Store(error) => EngineError::Store(error),
             Self::Resume(error) => error,
         }
@@ -78,11 +78,9 @@ impl Engine {
             definition_hash: W::DEFINITION_HASH,
             parent: launch.parent.clone(),
             input: Value::encode(&input).map_err(LaunchError::Input)?,
-            status: RunStatus::Running,
-            outcome: None,
+            state: RunState::Running,
             mermaid: W::MERMAID.to_owned(),
             created_at: SystemTime::now(),
-            finished_at: None,
         };
         let journal = self
             .store()
@@ -145,11 +143,11 @@ impl Engine {
             .await
             .map_err(LaunchError::Store)?
         else {
-            return Err(LaunchError::Resume(EngineError::UnknownRun {
-                run: run.clone(),
-            }));
+            return Err(LaunchError::Resume(EngineError::Store(
+                StoreError::UnknownRun { run: run.clone() },
+            )));
         };
-        if record.status.is_ended() {
+        if record.state.is_ended() {
             // Another worker finished it since it was listed.
             return Err(LaunchError::Store(StoreError::RunFinished {
                 run: run.clone(),
@@ -165,16 +163,17 @@ impl Engine {
                 current: W::DEFINITION_HASH,
             }));
         }
-        let start = if record.status == RunStatus::Compensating {
+        let start = if let RunState::Compensating(then) = record.state {
             // Stopped while undoing its steps: the body is not run again.
-            Start::Rollback(record.outcome.unwrap_or(RunOutcome::Cancelled))
+            Start::Rollback(then.into())
         } else {
             let input = record.input.decode().map_err(|source| {
-                LaunchError::Resume(EngineError::Decode {
+                LaunchError::Resume(EngineError::Store(StoreError::Decode {
                     run: run.clone(),
+                    step: None,
                     what: "input",
                     source: Box::new(source),
-                })
+                }))
             })?;
             let clock = self.clock();
             let deadline = W::DEADLINE.map(|limit| clock.instant_at(record.created_at + limit));
@@ -376,8 +375,11 @@ async fn roll_back<W: Workflow>(
         engine: &ctx.engine,
         resumed,
     };
+    let Ok(then) = AfterCompensation::try_from(outcome.clone()) else {
+        return Ok((end, outcome)); // not an end a rollback leads to
+    };
     let undone = rollback
-        .undo_run(ctx.run_id(), W::NAME, outcome.clone(), W::compensation)
+        .undo_run(ctx.run_id(), W::NAME, then, W::compensation)
         .await?;
     match undone.result {
         Ok(()) => Ok((end, outcome)),
@@ -556,11 +558,12 @@ impl<W: Workflow> RunEnd<W> {
                 run,
                 message: format!("the run panicked: {}", panic_message(&*payload)),
             }),
-            Self::Unencodable(source) => RunError::Engine(EngineError::Encode {
+            Self::Unencodable(source) => RunError::Engine(EngineError::Store(StoreError::Encode {
                 run,
+                step: None,
                 what: "output",
                 source: Box::new(source),
-            }),
+            })),
             Self::Unrecorded(error) => RunError::Engine(EngineError::Store(error)),
             Self::Halted(StoreError::LeaseLost { worker, .. }) => {
                 RunError::LeaseLost { run, worker }
@@ -642,8 +645,8 @@ impl<W: Workflow> RunHandle<W> {
     /// - [`RunError::Failed`] with the workflow's error;
     /// - [`RunError::Cancelled`] after [`RunHandle::cancel`];
     /// - [`RunError::Engine`]: [`EngineError::TaskFailed`] if the workflow
-    ///   panicked (the run is recorded as failed), [`EngineError::Encode`] if
-    ///   the output cannot be serialized, [`EngineError::Store`] if the outcome
+    ///   panicked (the run is recorded as failed), [`EngineError::Store`] with
+    ///   [`StoreError::Encode`] if the output cannot be serialized, [`EngineError::Store`] if the outcome
     ///   cannot be recorded.
     ///
     /// # Cancel safety

@@ -90,19 +90,16 @@ impl Engine {
         value: T,
     ) -> Result<(), EngineError> {
         let payload =
-            crate::store::Value::encode_unread(&value).map_err(|source| EngineError::Encode {
+            crate::store::Value::encode_unread(&value).map_err(|source| StoreError::Encode {
                 run: run.clone(),
+                step: None,
                 what: "signal",
                 source: Box::new(source),
             })?;
         if workflow.is_some() || !self.inner.definitions.is_empty() {
             self.check_signal(run, workflow, name, &payload).await?;
         }
-        match self.store().send_signal(run, name, payload).await {
-            Ok(()) => {}
-            Err(StoreError::UnknownRun { run }) => return Err(EngineError::UnknownRun { run }),
-            Err(error) => return Err(EngineError::Store(error)),
-        }
+        self.store().send_signal(run, name, payload).await?;
         let waiter = self.signal_waiters().get(run).cloned();
         if let Some(waiter) = waiter {
             waiter.notify_waiters();
@@ -119,7 +116,7 @@ impl Engine {
         payload: &crate::store::Value,
     ) -> Result<(), EngineError> {
         let Some(record) = self.store().run(run).await? else {
-            return Err(EngineError::UnknownRun { run: run.clone() });
+            return Err(StoreError::UnknownRun { run: run.clone() }.into());
         };
         if let Some(given) = workflow
             && record.workflow != given
@@ -130,7 +127,7 @@ impl Engine {
                 given,
             });
         }
-        if record.status.is_ended() {
+        if record.state.is_ended() {
             // The store refuses it: the run finished.
             return Ok(());
         }
