@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use support::{Calls, drain, journal_keys, step_started, until};
 use trailhead::{
-    Engine, Error, Event, RunError, RunId, RunOutcome, RunStatus, SqliteStore, StepOutcome,
-    StepRecord, workflow,
+    AfterCompensation, Engine, Error, Event, RunError, RunId, RunOutcome, RunState, RunStatus,
+    SqliteStore, StepOutcome, StepRecord, workflow,
 };
 
 /// The tests of `trip` share `UNDONE`, so they take turns.
@@ -674,8 +674,10 @@ async fn cancelling_a_run_undoes_its_completed_steps_but_not_the_running_one() {
     ))
     .await;
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status(), RunStatus::Compensating);
-    assert_eq!(record.outcome().cloned(), Some(RunOutcome::Cancelled));
+    assert_eq!(
+        record.state,
+        RunState::Compensating(AfterCompensation::Cancelled)
+    );
 
     let error = soon(handle.result()).await.unwrap_err();
     assert!(
@@ -861,8 +863,10 @@ fn cancelling_a_run_whose_process_is_gone_leaves_it_for_resume_to_roll_back() {
 
         engine.cancel(&run).await.unwrap();
         let record = engine.run_record(&run).await.unwrap().unwrap();
-        assert_eq!(record.status(), RunStatus::Compensating);
-        assert_eq!(record.outcome().cloned(), Some(RunOutcome::Cancelled));
+        assert_eq!(
+            record.state,
+            RunState::Compensating(AfterCompensation::Cancelled)
+        );
         assert!(ORPHAN.take().is_empty(), "only its workflow can undo it");
 
         let handles = engine.resume(orphan).await.unwrap();
