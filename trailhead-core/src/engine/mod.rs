@@ -181,10 +181,10 @@ impl Engine {
     /// [`EngineError::Store`] with [`StoreError::UnknownRun`] if there is no
     /// such run, with [`StoreError::RunFinished`] if it finished, and with
     /// [`StoreError::Encode`] if `value` does not serialize or would not
-    /// read back as it is ([`Value::encode`]); for a run of a
-    /// known definition, [`EngineError::UnknownSignal`] if the workflow
-    /// waits for no signal `name` and [`EngineError::SignalType`] if `value`
-    /// does not decode as the type it declares.
+    /// read back as it is ([`Value::encode`](crate::store::Value::encode));
+    /// for a run of a known definition, [`EngineError::UnknownSignal`] if the
+    /// workflow waits for no signal `name` and [`EngineError::SignalType`] if
+    /// `value` does not decode as the type it declares.
     ///
     /// # Cancel safety
     ///
