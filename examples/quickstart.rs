@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use trailhead::{Engine, EngineError, Event, RunHandle, RunId, RunOutcome, RunStatus, workflow};
+use trailhead::{
+    Engine, EngineError, Event, RunHandle, RunId, RunOutcome, RunStatus, StoreError, workflow,
+};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Order {
@@ -291,11 +293,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             match engine.start_with_id(run.clone(), fulfil_order, order).await {
                 Ok(handle) => follow(handle, &mut events).await?,
                 // Another process started it between our look and our start.
-                Err(EngineError::RunExists { run }) => println!("run {run} was started elsewhere"),
+                Err(EngineError::Store(StoreError::RunExists { run })) => {
+                    println!("run {run} was started elsewhere")
+                }
                 Err(error) => return Err(error.into()),
             }
         }
-        Some(record) => match (record.status, record.outcome) {
+        Some(record) => match (record.status(), record.outcome()) {
             (RunStatus::Completed, Some(RunOutcome::Completed(output))) => {
                 let fulfilment: Fulfilment = output.decode()?;
                 println!(

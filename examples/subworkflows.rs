@@ -44,11 +44,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for run in engine.store().list_runs(None).await? {
         let parent = run
             .parent
+            .as_ref()
             .map(|p| format!(" (child of {p})"))
             .unwrap_or_default();
         println!(
             "  run {} {}{parent}: {:?}",
-            run.id, run.workflow, run.status
+            run.id,
+            run.workflow,
+            run.status()
         );
     }
     Ok(())

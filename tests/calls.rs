@@ -65,7 +65,7 @@ async fn a_call_runs_a_child_with_its_own_record_and_journal() {
     assert_eq!(children.len(), 2);
     for child in &children {
         assert_eq!(child.workflow, "checked");
-        assert_eq!(child.status, RunStatus::Completed);
+        assert_eq!(child.status(), RunStatus::Completed);
         assert_eq!(journal_keys(&engine, &child.id).await, ["check"]);
     }
 }

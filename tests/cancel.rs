@@ -44,7 +44,7 @@ async fn cancel_stops_a_run_in_the_middle_of_a_step() {
         .await
         .unwrap()
         .expect("the run is recorded");
-    assert_eq!(record.status, RunStatus::Cancelled);
+    assert_eq!(record.status(), RunStatus::Cancelled);
     let journal = engine.journal(&run).await.unwrap();
     assert_eq!(journal.len(), 1, "only the finished step is journaled");
 }

@@ -178,9 +178,9 @@ fn a_resumed_run_gives_exactly_what_the_uninterrupted_run_gave() {
         resumed.assert_same(&live);
 
         let record = engine.run_record(&run).await.unwrap().unwrap();
-        assert_eq!(record.status, RunStatus::Completed);
-        let Some(trailhead::RunOutcome::Completed(output)) = record.outcome else {
-            panic!("{:?}", record.outcome);
+        assert_eq!(record.status(), RunStatus::Completed);
+        let Some(trailhead::RunOutcome::Completed(output)) = record.outcome().cloned() else {
+            panic!("{:?}", record.outcome().cloned());
         };
         output.decode::<Report>().unwrap().assert_same(&live);
     });
@@ -304,7 +304,7 @@ async fn a_run_journaled_as_json_by_an_older_build_resumes() {
         .unwrap();
     assert_eq!(record.input.codec(), Codec::Json);
     assert_eq!(
-        record.outcome,
+        record.outcome().cloned(),
         Some(trailhead::RunOutcome::Completed(
             Value::encode(&"tea for 300".to_owned()).unwrap()
         ))

@@ -143,14 +143,14 @@ fn crash_and_recover(kills: u32) {
                 .unwrap()
                 .expect("the run exists");
             assert_eq!(
-                record.status,
+                record.status(),
                 RunStatus::Completed,
                 "{run} after {kills} kills"
             );
             // a=2; loop adds 1..=6 (21) → 23, odd → +24 = 47; tail adds 1..=5
             // (15) → 62; fan: 1+11+21+31+41+51 = 156; nap 20.
             assert_eq!(
-                record.outcome,
+                record.outcome().cloned(),
                 Some(trailhead::RunOutcome::Completed(
                     trailhead::store::Value::encode(&serde_json::json!(62 + 156 + 20)).unwrap()
                 ))

@@ -171,7 +171,7 @@ fn runs_suspended_by_a_full_disk_complete_once_space_is_freed() {
         for n in 0..RUNS {
             let id = RunId::new(format!("night-{n}"));
             let record = engine.run_record(&id).await.unwrap().unwrap();
-            assert_eq!(record.status, RunStatus::Running, "not failed: {id}");
+            assert_eq!(record.status(), RunStatus::Running, "not failed: {id}");
         }
         assert!(UNDONE.lock().unwrap().is_empty(), "nothing rolled back");
 

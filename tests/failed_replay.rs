@@ -176,7 +176,7 @@ fn a_failed_step_replays_as_failed_after_a_kill() {
         for run in ["typed", "legacy"] {
             let run = RunId::new(run);
             let record = engine.run_record(&run).await.unwrap().unwrap();
-            assert_eq!(record.status, RunStatus::Running, "{run}");
+            assert_eq!(record.status(), RunStatus::Running, "{run}");
             let journal = engine.journal(&run).await.unwrap();
             assert_eq!(journal.len(), 1, "{run}: {journal:?}");
             assert!(journal[0].outcome.failure().is_some(), "{run}: {journal:?}");

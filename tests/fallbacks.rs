@@ -145,7 +145,7 @@ async fn a_step_that_fails_for_good_gives_its_fallback() {
             .any(|event| matches!(event, Event::RunCompleted { .. }))
     );
     let record = engine.run_record(&id).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.status(), RunStatus::Completed);
 }
 
 #[tokio::test(start_paused = true)]
@@ -426,7 +426,7 @@ async fn a_fallen_back_step_is_not_compensated() {
     assert!(keys.contains(&"undo:seat".to_owned()), "{keys:?}");
     assert!(!keys.contains(&"undo:meal".to_owned()), "{keys:?}");
     let record = engine.run_record(&id).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
 }
 
 // ---- resume -----------------------------------------------------------------

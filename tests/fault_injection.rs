@@ -362,11 +362,11 @@ async fn a_panicking_step_fails_its_run_with_the_message_and_the_engine_goes_on(
     assert_eq!(attempts, 1);
     assert_eq!(
         outcome,
-        StepOutcome::Failed(trailhead::FailedStep {
-            message: "the step panicked: disk on fire: 7".to_owned(),
-            class: trailhead::ErrorClass::Permanent,
-            cause: trailhead::FailureCause::Panicked("disk on fire: 7".to_owned()),
-        })
+        StepOutcome::Failed(trailhead::FailedStep::new(
+            "the step panicked: disk on fire: 7".to_owned(),
+            trailhead::ErrorClass::Permanent,
+            trailhead::FailureCause::Panicked("disk on fire: 7".to_owned())
+        ))
     );
     let failed = support::drain(&mut events)
         .into_iter()
@@ -379,7 +379,7 @@ async fn a_panicking_step_fails_its_run_with_the_message_and_the_engine_goes_on(
         Some("the step panicked: disk on fire: 7")
     );
     let record = engine.run_record(&id).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
     assert!(running(&engine).await.is_empty());
 
     // The engine runs the next workflow (and the same one) as usual.
@@ -436,11 +436,11 @@ async fn a_panicking_blocking_step_fails_with_the_message() {
     let (_, outcome) = only_entry(&engine, &id).await;
     assert_eq!(
         outcome,
-        StepOutcome::Failed(trailhead::FailedStep {
-            message: "the step panicked: cannot crunch zero".to_owned(),
-            class: trailhead::ErrorClass::Permanent,
-            cause: trailhead::FailureCause::Panicked("cannot crunch zero".to_owned()),
-        })
+        StepOutcome::Failed(trailhead::FailedStep::new(
+            "the step panicked: cannot crunch zero".to_owned(),
+            trailhead::ErrorClass::Permanent,
+            trailhead::FailureCause::Panicked("cannot crunch zero".to_owned())
+        ))
     );
     assert!(running(&engine).await.is_empty());
     assert_eq!(crunches::run(&engine, 8).await.unwrap(), 125);
@@ -479,7 +479,7 @@ async fn a_child_whose_step_panics_fails_the_call() {
     );
     let runs = engine.store().list_runs(None).await.unwrap();
     assert_eq!(runs.len(), 2);
-    assert!(runs.iter().all(|run| run.status == RunStatus::Failed));
+    assert!(runs.iter().all(|run| run.status() == RunStatus::Failed));
     assert_eq!(child_panics::run(&engine, 4).await.unwrap(), 5);
 }
 

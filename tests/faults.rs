@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use trailhead::store::{Journal, RunOutcome, RunRecord, RunStatus, StepRecord, StoreFuture};
+use trailhead::store::{
+    AfterCompensation, RunOutcome, RunRecord, RunStatus, RunWriter, StepRecord, StoreFuture,
+};
 use trailhead::{
     DatabaseProblem, Engine, MemoryStore, RunError, RunId, SqliteStore, StepFailure, Store,
     StoreError, workflow,
@@ -19,13 +21,13 @@ struct FailingWrites {
 }
 
 #[derive(Debug)]
-struct FailingJournal {
-    inner: Arc<dyn Journal>,
+struct FailingWriter {
+    inner: Arc<dyn RunWriter>,
     run: RunId,
     allowed: Arc<AtomicUsize>,
 }
 
-impl Journal for FailingJournal {
+impl RunWriter for FailingWriter {
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         if self
             .allowed
@@ -54,21 +56,21 @@ impl Store for FailingWrites {
         self.inner.worker()
     }
 
-    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>> {
+    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn RunWriter>> {
         Box::pin(async move {
             let id = run.id.clone();
             let inner = self.inner.create_run(run).await?;
-            Ok(Arc::new(FailingJournal {
+            Ok(Arc::new(FailingWriter {
                 inner,
                 run: id,
                 allowed: Arc::clone(&self.allowed),
-            }) as Arc<dyn Journal>)
+            }) as Arc<dyn RunWriter>)
         })
     }
     fn open_run(
         &self,
         run: &RunId,
-    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn Journal>)>> {
+    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn RunWriter>)>> {
         self.inner.open_run(run)
     }
     fn run(&self, run: &RunId) -> StoreFuture<'_, Option<RunRecord>> {
@@ -89,8 +91,8 @@ impl Store for FailingWrites {
     fn begin_compensation(
         &self,
         run: &RunId,
-        then: RunOutcome,
-    ) -> StoreFuture<'_, Arc<dyn Journal>> {
+        then: AfterCompensation,
+    ) -> StoreFuture<'_, Arc<dyn RunWriter>> {
         self.inner.begin_compensation(run, then)
     }
     fn send_signal(
@@ -168,7 +170,7 @@ async fn a_store_that_keeps_failing_suspends_the_run_instead_of_failing_it() {
     }
     // Not failed, not rolled back: still running, with what it journaled.
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Running);
+    assert_eq!(record.status(), RunStatus::Running);
     let journal = engine.journal(&run).await.unwrap();
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0].key.to_string(), "count");
@@ -213,30 +215,21 @@ fn a_journaled_record_that_no_longer_fits_its_type_is_a_typed_error() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = SqliteStore::open(&path).unwrap();
-        let record = RunRecord {
-            id: run.clone(),
-            workflow: "three".to_owned(),
-            definition_hash: three::DEFINITION_HASH,
-            parent: None,
-            input: trailhead::store::Value::encode(&serde_json::json!(1)).unwrap(),
-            status: RunStatus::Running,
-            outcome: None,
-            mermaid: String::new(),
-            created_at: std::time::SystemTime::now(),
-            finished_at: None,
-        };
+        let input = trailhead::store::Value::encode(&serde_json::json!(1)).unwrap();
+        let record = RunRecord::new(run.clone(), "three", input)
+            .with_definition_hash(three::DEFINITION_HASH);
         let journal = store.create_run(record).await.unwrap();
         // `count` returns a u64; a string was journaled (an older type, say).
         journal
-            .record_step(StepRecord {
-                key: "count".parse().unwrap(),
-                outcome: trailhead::StepOutcome::Completed(
+            .record_step(StepRecord::new(
+                "count".parse().unwrap(),
+                trailhead::StepOutcome::Completed(
                     trailhead::store::Value::encode(&serde_json::json!("two")).unwrap(),
                 ),
-                attempts: 1,
-                started_at: std::time::SystemTime::now(),
-                finished_at: std::time::SystemTime::now(),
-            })
+                1,
+                std::time::SystemTime::now(),
+                std::time::SystemTime::now(),
+            ))
             .await
             .unwrap();
         let engine = Engine::builder().store(store).build();

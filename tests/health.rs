@@ -267,7 +267,7 @@ async fn a_run_whose_compensation_failed_is_reported_with_its_step() {
     assert!(!health.is_healthy());
     assert_eq!(health.in_flight, 0);
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::CompensationFailed);
+    assert_eq!(record.status(), RunStatus::CompensationFailed);
 }
 
 // ---- breakers -----------------------------------------------------------------
@@ -435,7 +435,7 @@ async fn a_body_that_panics_once_is_restarted_from_its_journal() {
             .any(|event| matches!(event, Event::RunFailed { .. }))
     );
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.status(), RunStatus::Completed);
     assert_eq!(engine.health().await.unwrap().in_flight, 0);
 }
 
@@ -492,7 +492,7 @@ async fn a_body_that_keeps_panicking_fails_after_three_drives_and_is_undone() {
     assert_eq!(UNDONE.take(), ["unbook 7"]);
     assert_eq!(journal_keys(&engine, &run).await, ["booked", "undo:booked"]);
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
     assert!(
         events
             .iter()
@@ -571,5 +571,5 @@ async fn a_run_cancelled_while_waiting_to_restart_is_cancelled_and_undone() {
     assert_eq!(counted("cancelled/body"), 1, "not driven again");
     assert_eq!(UNDONE.take(), ["unbook 7"]);
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Cancelled);
+    assert_eq!(record.status(), RunStatus::Cancelled);
 }

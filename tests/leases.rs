@@ -102,7 +102,7 @@ async fn leases_fence_writes_and_leave_live_workers_alone() {
     let keys: Vec<String> = journal.iter().map(|entry| entry.key.to_string()).collect();
     assert_eq!(keys, ["book"], "the gate's output was not journaled");
     let record = one.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Running, "left to its new owner");
+    assert_eq!(record.status(), RunStatus::Running, "left to its new owner");
     assert!(
         one.health().await.unwrap().suspended.is_empty(),
         "a run taken over is not suspended here"
@@ -118,5 +118,5 @@ async fn leases_fence_writes_and_leave_live_workers_alone() {
     );
     assert_eq!(executed(), ["gate(2)"], "the booking replayed");
     let record = two.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.status(), RunStatus::Completed);
 }

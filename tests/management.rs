@@ -93,7 +93,7 @@ async fn a_failed_run_is_retried_from_its_last_good_step() {
             .all(|entry| matches!(entry.outcome, StepOutcome::Completed(_)))
     );
     assert_eq!(
-        engine.run_record(&run).await.unwrap().unwrap().status,
+        engine.run_record(&run).await.unwrap().unwrap().status(),
         RunStatus::Completed
     );
     // A completed run is not retried.
@@ -136,7 +136,7 @@ async fn retrying_a_run_reopens_its_failed_child() {
         "the child's step ran again"
     );
     assert_eq!(
-        engine.run_record(&child).await.unwrap().unwrap().status,
+        engine.run_record(&child).await.unwrap().unwrap().status(),
         RunStatus::Completed,
         "the child was reopened and completed"
     );
@@ -154,12 +154,12 @@ async fn a_run_is_cancelled_by_its_id() {
         Err(trailhead::RunError::Cancelled { .. })
     ));
     assert_eq!(
-        engine.run_record(&run).await.unwrap().unwrap().status,
+        engine.run_record(&run).await.unwrap().unwrap().status(),
         RunStatus::Cancelled
     );
     assert!(matches!(
         engine.cancel(&RunId::new("no-such-run")).await,
-        Err(EngineError::UnknownRun { .. })
+        Err(EngineError::Store(StoreError::UnknownRun { .. }))
     ));
     assert!(matches!(
         engine.cancel(&run).await,

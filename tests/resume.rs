@@ -82,7 +82,7 @@ fn a_stopped_run_resumes_from_its_last_journaled_step() {
         let engine = Engine::builder().store(store).build();
         let record = engine.run_record(&run).await.unwrap().unwrap();
         assert_eq!(
-            record.status,
+            record.status(),
             RunStatus::Running,
             "the stop left the run unfinished"
         );
@@ -104,7 +104,7 @@ fn a_stopped_run_resumes_from_its_last_journaled_step() {
         assert_eq!(sorted.len(), keys.len(), "no key journaled twice: {keys:?}");
         assert_eq!(keys.len(), 3 + 3 + 1 + 2);
         assert_eq!(
-            engine.run_record(&run).await.unwrap().unwrap().status,
+            engine.run_record(&run).await.unwrap().unwrap().status(),
             RunStatus::Completed
         );
         assert!(
@@ -130,18 +130,9 @@ fn a_run_started_under_another_definition_is_not_resumed() {
     runtime.block_on(async {
         let store = SqliteStore::open(&path).unwrap();
         // A run recorded by an older build of `renamed_long`.
-        let record = trailhead::RunRecord {
-            id: RunId::new("old"),
-            workflow: "renamed_long".to_owned(),
-            definition_hash: 0x0bad,
-            parent: None,
-            input: support::value(serde_json::json!(1)),
-            status: RunStatus::Running,
-            outcome: None,
-            mermaid: String::new(),
-            created_at: std::time::SystemTime::now(),
-            finished_at: None,
-        };
+        let input = support::value(serde_json::json!(1));
+        let record = trailhead::RunRecord::new(RunId::new("old"), "renamed_long", input)
+            .with_definition_hash(0x0bad);
         trailhead::Store::create_run(&store, record).await.unwrap();
         let engine = Engine::builder().store(store).build();
         let error = engine.resume(renamed_long).await.unwrap_err();
@@ -203,18 +194,9 @@ mod v3 {
 
 /// Records an unfinished run of `versioned` under `hash`, as an older build would have.
 async fn recorded_run(store: &SqliteStore, id: &str, hash: u64) {
-    let record = trailhead::RunRecord {
-        id: RunId::new(id),
-        workflow: "versioned".to_owned(),
-        definition_hash: hash,
-        parent: None,
-        input: support::value(serde_json::json!(5)),
-        status: RunStatus::Running,
-        outcome: None,
-        mermaid: String::new(),
-        created_at: std::time::SystemTime::now(),
-        finished_at: None,
-    };
+    let input = support::value(serde_json::json!(5));
+    let record =
+        trailhead::RunRecord::new(RunId::new(id), "versioned", input).with_definition_hash(hash);
     trailhead::Store::create_run(store, record).await.unwrap();
 }
 

@@ -76,7 +76,7 @@ async fn twenty_thousand_short_runs_leave_at_most_the_default_thousand_in_memory
     engine.apply_retention().await.unwrap();
     let runs = store.list_runs(None).await.unwrap();
     assert_eq!(runs.len(), kept);
-    assert!(runs.iter().all(|run| run.status == RunStatus::Completed));
+    assert!(runs.iter().all(|run| run.status() == RunStatus::Completed));
     // The newest are the ones kept.
     let last = last.unwrap();
     assert!(runs.iter().any(|run| run.id == last));
@@ -156,7 +156,7 @@ async fn a_child_run_stays_while_its_parent_runs_and_goes_with_it() {
     assert_eq!(engine.apply_retention().await.unwrap(), 0);
     let child_run = RunId::new(format!("{run}/child"));
     let child_record = store.run(&child_run).await.unwrap().expect("kept");
-    assert_eq!(child_record.status, RunStatus::Completed);
+    assert_eq!(child_record.status(), RunStatus::Completed);
     engine.signal(&run, "go", 10_u64).await.unwrap();
     assert_eq!(handle.result().await.unwrap(), 12);
     let_sweeps_run().await;

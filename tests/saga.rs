@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use support::{Calls, drain, journal_keys, step_started, until};
 use trailhead::{
-    Engine, Error, Event, RunError, RunId, RunOutcome, RunStatus, SqliteStore, StepOutcome,
-    StepRecord, workflow,
+    AfterCompensation, Engine, Error, Event, RunError, RunId, RunOutcome, RunState, RunStatus,
+    SqliteStore, StepOutcome, StepRecord, workflow,
 };
 
 /// The tests of `trip` share `UNDONE`, so they take turns.
@@ -85,7 +85,7 @@ async fn a_completed_run_undoes_nothing() {
     assert_eq!(handle.result().await.unwrap(), 1 + 3 + 2 + 4 + 5 + 6);
     assert!(UNDONE.take().is_empty());
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.status(), RunStatus::Completed);
     assert!(
         journal_keys(&engine, &run)
             .await
@@ -214,7 +214,7 @@ async fn a_fan_out_is_undone_item_by_item_last_completed_first() {
             .contains(&"undo:pay".to_owned())
     );
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
 }
 
 #[tokio::test(start_paused = true)]
@@ -320,10 +320,10 @@ async fn a_completed_call_is_undone_by_the_child_compensations_where_it_complete
     // The child had completed; undone for its parent, it is recorded as
     // compensated (keeping its output), and the parent as failed.
     let child_record = engine.run_record(&child).await.unwrap().unwrap();
-    assert_eq!(child_record.status, RunStatus::Compensated);
+    assert_eq!(child_record.status(), RunStatus::Compensated);
     assert!(
         matches!(
-            &child_record.outcome,
+            child_record.outcome(),
             Some(trailhead::RunOutcome::Compensated { cause, .. }) if cause.contains(run.as_str())
         ),
         "{child_record:?}"
@@ -337,7 +337,7 @@ async fn a_completed_call_is_undone_by_the_child_compensations_where_it_complete
     assert_eq!(compensated[0].id, child);
     assert_eq!(engine.health().await.unwrap().compensated, 1);
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
 
     // Both runs announce their rollback; the child's compensations are
     // reported under the child run.
@@ -390,7 +390,7 @@ async fn a_failing_child_undoes_itself_and_the_parent_undoes_only_its_own_steps(
         .into_iter()
         .find(|record| record.parent.as_ref() == Some(&run))
         .expect("the child run is recorded");
-    assert_eq!(child.status, RunStatus::Failed);
+    assert_eq!(child.status(), RunStatus::Failed);
     let child_journal = engine.journal(&child.id).await.unwrap();
     assert_eq!(
         undo_entries(&child_journal),
@@ -487,7 +487,7 @@ async fn a_compensation_that_fails_twice_is_retried_and_journaled_once() {
             .any(|event| matches!(event, Event::CompensationFailed { .. }))
     );
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
 }
 
 static STUCK: Calls = Calls::new();
@@ -554,14 +554,14 @@ async fn a_compensation_that_fails_for_good_stops_the_rollback() {
     );
 
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::CompensationFailed);
+    assert_eq!(record.status(), RunStatus::CompensationFailed);
     assert!(
         matches!(
-            &record.outcome,
+            record.outcome(),
             Some(RunOutcome::CompensationFailed { step, .. }) if step.to_string() == "b"
         ),
         "{:?}",
-        record.outcome
+        record.outcome().cloned()
     );
 
     let events = drain(&mut events);
@@ -634,7 +634,7 @@ async fn a_panicking_compensation_is_a_failed_attempt() {
         matches!(&undo.outcome, StepOutcome::Failed(failed) if failed.message.contains("panicked"))
     );
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::CompensationFailed);
+    assert_eq!(record.status(), RunStatus::CompensationFailed);
 }
 
 // ---- cancellation and deadlines --------------------------------------------
@@ -674,8 +674,10 @@ async fn cancelling_a_run_undoes_its_completed_steps_but_not_the_running_one() {
     ))
     .await;
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Compensating);
-    assert_eq!(record.outcome, Some(RunOutcome::Cancelled));
+    assert_eq!(
+        record.state,
+        RunState::Compensating(AfterCompensation::Cancelled)
+    );
 
     let error = soon(handle.result()).await.unwrap_err();
     assert!(
@@ -688,7 +690,7 @@ async fn cancelling_a_run_undoes_its_completed_steps_but_not_the_running_one() {
         ["a", "b", "undo:b", "undo:a"]
     );
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Cancelled);
+    assert_eq!(record.status(), RunStatus::Cancelled);
     let events = drain(&mut events);
     assert!(events.iter().any(|event| matches!(
         event,
@@ -748,11 +750,11 @@ async fn a_run_past_its_deadline_is_stopped_and_undone() {
         ["a", "b", "undo:b", "undo:a"]
     );
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
     assert!(
-        matches!(&record.outcome, Some(RunOutcome::Failed(text)) if text.contains("deadline")),
+        matches!(record.outcome(), Some(RunOutcome::Failed(text)) if text.contains("deadline")),
         "{:?}",
-        record.outcome
+        record.outcome().cloned()
     );
 }
 
@@ -790,7 +792,7 @@ async fn a_panicking_step_fails_the_run_and_its_completed_steps_are_undone() {
         ["undo:a"]
     );
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
 }
 
 // ---- runs whose process is gone -----------------------------------------------
@@ -854,15 +856,17 @@ fn cancelling_a_run_whose_process_is_gone_leaves_it_for_resume_to_roll_back() {
             .build();
         let record = engine.run_record(&run).await.unwrap().unwrap();
         assert_eq!(
-            record.status,
+            record.status(),
             RunStatus::Running,
             "left running by its process"
         );
 
         engine.cancel(&run).await.unwrap();
         let record = engine.run_record(&run).await.unwrap().unwrap();
-        assert_eq!(record.status, RunStatus::Compensating);
-        assert_eq!(record.outcome, Some(RunOutcome::Cancelled));
+        assert_eq!(
+            record.state,
+            RunState::Compensating(AfterCompensation::Cancelled)
+        );
         assert!(ORPHAN.take().is_empty(), "only its workflow can undo it");
 
         let handles = engine.resume(orphan).await.unwrap();
@@ -883,7 +887,7 @@ fn cancelling_a_run_whose_process_is_gone_leaves_it_for_resume_to_roll_back() {
                 .all(|record| matches!(record.outcome, StepOutcome::Completed(_)))
         );
         let record = engine.run_record(&run).await.unwrap().unwrap();
-        assert_eq!(record.status, RunStatus::Cancelled);
+        assert_eq!(record.status(), RunStatus::Cancelled);
         // Nothing is left to resume.
         assert!(engine.resume(orphan).await.unwrap().is_empty());
     });
@@ -901,7 +905,7 @@ fn cancelling_a_run_whose_process_is_gone_with_nothing_done_just_cancels_it() {
             .build();
         engine.cancel(&run).await.unwrap();
         let record = engine.run_record(&run).await.unwrap().unwrap();
-        assert_eq!(record.status, RunStatus::Cancelled);
+        assert_eq!(record.status(), RunStatus::Cancelled);
         assert!(journal_keys(&engine, &run).await.is_empty());
         assert!(engine.resume(orphan).await.unwrap().is_empty());
     });
@@ -941,7 +945,7 @@ async fn cancelling_a_run_unloaded_in_a_long_sleep_rolls_it_back_before_cancel_r
     engine.cancel(&run).await.unwrap();
     assert_eq!(NAPPING.take(), ["release 2", "release 1"]);
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Cancelled);
+    assert_eq!(record.status(), RunStatus::Cancelled);
     assert_eq!(engine.unloaded_runs(), 0);
     let journal = engine.journal(&run).await.unwrap();
     assert_eq!(undo_entries(&journal), ["undo:b", "undo:a"]);
@@ -997,7 +1001,7 @@ async fn cancelling_a_parent_during_a_call_undoes_the_child_then_the_parent() {
     let child = run.child(&trailhead::StepKey::new("nested_child", &[]));
     assert_eq!(journal_keys(&engine, &child).await, ["inner", "undo:inner"]);
     let child = engine.run_record(&child).await.unwrap().unwrap();
-    assert_eq!(child.status, RunStatus::Cancelled);
+    assert_eq!(child.status(), RunStatus::Cancelled);
 }
 
 /// BUG (reported): `Engine::cancel` on a parent whose process is gone undoes
@@ -1034,7 +1038,11 @@ fn cancelling_a_gone_parent_during_a_call_undoes_the_child_too() {
         }
         let child = run.child(&trailhead::StepKey::new("nested_child", &[]));
         let record = engine.run_record(&child).await.unwrap().unwrap();
-        assert!(record.status.is_ended(), "the child is {:?}", record.status);
+        assert!(
+            record.status().is_ended(),
+            "the child is {:?}",
+            record.status()
+        );
         assert_eq!(journal_keys(&engine, &child).await, ["inner", "undo:inner"]);
         assert_eq!(NESTED.take(), ["release 5", "release 1"]);
     });

@@ -183,7 +183,7 @@ fn status_of(runtime: &tokio::runtime::Runtime, dir: &Path, run: &str) -> RunSta
             .store(SqliteStore::open(dir.join("runs.db")).unwrap())
             .build();
         let record = engine.run_record(&RunId::new(run)).await.unwrap();
-        record.expect("the run is recorded").status
+        record.expect("the run is recorded").status()
     })
 }
 
@@ -243,18 +243,18 @@ fn killed_again_and_again_during_the_rollback_every_run_is_undone_once_in_revers
         for run in &runs {
             let record = engine.run_record(&RunId::new(run.as_str())).await.unwrap();
             let record = record.expect("the run is recorded");
-            assert_eq!(record.status, RunStatus::Failed, "{run} after the kills");
+            assert_eq!(record.status(), RunStatus::Failed, "{run} after the kills");
             assert!(
-                matches!(&record.outcome, Some(RunOutcome::Failed(text)) if text.contains("declined")),
+                matches!(record.outcome(), Some(RunOutcome::Failed(text)) if text.contains("declined")),
                 "{run}: {:?}",
-                record.outcome
+                record.outcome().cloned()
             );
             let child = format!("{run}/crash_stay");
             let record = engine.run_record(&RunId::new(child.as_str())).await.unwrap();
             let record = record.expect("the child run is recorded");
             // The child had completed; undone for its parent, it is recorded
             // compensated.
-            assert_eq!(record.status, RunStatus::Compensated, "{child}");
+            assert_eq!(record.status(), RunStatus::Compensated, "{child}");
             for id in [run.clone(), child] {
                 let journal = engine.journal(&RunId::new(id.as_str())).await.unwrap();
                 journals.insert(id, journal);

@@ -126,8 +126,8 @@ async fn a_run_still_going_after_the_grace_is_left_running_and_a_new_engine_resu
     // Stopped as by a crash: no outcome, no rollback, no end event.
     for stopped in [&run, &child] {
         let record = engine.run_record(stopped).await.unwrap().unwrap();
-        assert_eq!(record.status, RunStatus::Running, "{stopped}");
-        assert_eq!(record.outcome, None);
+        assert_eq!(record.status(), RunStatus::Running, "{stopped}");
+        assert_eq!(record.outcome(), None);
     }
     assert_eq!(support::journal_keys(&engine, &run).await, ["first"]);
     assert!(support::journal_keys(&engine, &child).await.is_empty());
@@ -153,7 +153,7 @@ async fn a_run_still_going_after_the_grace_is_left_running_and_a_new_engine_resu
     assert_eq!(SLOW.load(Ordering::SeqCst), 2, "the stopped step ran again");
     for ended in [&run, &child] {
         let record = engine.run_record(ended).await.unwrap().unwrap();
-        assert_eq!(record.status, RunStatus::Completed, "{ended}");
+        assert_eq!(record.status(), RunStatus::Completed, "{ended}");
     }
 }
 
@@ -181,5 +181,5 @@ async fn a_sleeping_run_is_left_for_resume_and_not_woken() {
         "its timer did not fire"
     );
     let record = engine.run_record(&run).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Running);
+    assert_eq!(record.status(), RunStatus::Running);
 }

@@ -103,7 +103,7 @@ async fn unknown_and_finished_runs_are_typed_errors() {
     let engine = Engine::new();
     assert!(matches!(
         engine.signal(&RunId::new("nobody"), "approval", true).await,
-        Err(EngineError::UnknownRun { .. })
+        Err(EngineError::Store(StoreError::UnknownRun { .. }))
     ));
     let handle = engine.start(review, "spec".to_owned()).await.unwrap();
     let run = handle.id().clone();

@@ -178,9 +178,9 @@ fn two_processes_resuming_one_file_drive_each_run_once() {
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(record.status, RunStatus::Completed);
+            assert_eq!(record.status(), RunStatus::Completed);
             assert_eq!(
-                record.outcome,
+                record.outcome().cloned(),
                 Some(RunOutcome::Completed(
                     trailhead::store::Value::encode(&(n * 10 + (n + 1) * 100)).unwrap()
                 ))

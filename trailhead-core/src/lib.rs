@@ -88,8 +88,9 @@ pub use policy::{Backoff, Delays, RetryPolicy, StepPolicy};
 pub use step::current::{StepAttempt, current_step};
 #[doc(no_inline)]
 pub use store::{
-    DatabaseProblem, FailedStep, FailureCause, MemoryStore, Retention, RunOutcome, RunRecord,
-    RunStatus, SqliteStore, StepOutcome, StepRecord, Store, Synchronous,
+    AfterCompensation, DatabaseProblem, FailedStep, FailureCause, MemoryStore, Retention,
+    RunOutcome, RunRecord, RunState, RunStatus, SqliteStore, StepOutcome, StepRecord, Store,
+    Synchronous,
 };
 pub use workflow::{SignalSpec, Workflow};
 

@@ -97,7 +97,7 @@ async fn a_panic_in_a_blocking_step_fails_the_step() {
     );
     let record = engine.run_record(&id).await.unwrap().unwrap();
     assert_eq!(
-        record.outcome,
+        record.outcome().cloned(),
         Some(RunOutcome::Failed(
             "step `explode` of run `r` failed after 1 attempt(s): the step panicked: blocking kaboom"
                 .into()

@@ -65,9 +65,9 @@ async fn a_child_run_has_its_own_record_and_journal() {
     assert_eq!(record.workflow, "child");
     assert_eq!(record.parent, Some(parent.clone()));
     assert_eq!(record.input, value(json!(4)));
-    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.status(), RunStatus::Completed);
     assert_eq!(
-        record.outcome,
+        record.outcome().cloned(),
         Some(RunOutcome::Completed(value(json!(40))))
     );
 
@@ -139,7 +139,7 @@ async fn a_failed_child_fails_the_call_with_its_error() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(child.status, RunStatus::Failed);
+    assert_eq!(child.status(), RunStatus::Failed);
     let journal = engine.journal(&parent).await.unwrap();
     assert_eq!(journal[1].key.name(), "ship");
     assert!(
@@ -168,7 +168,7 @@ async fn cancelling_the_parent_cancels_the_child_first() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(child.status, RunStatus::Cancelled);
+    assert_eq!(child.status(), RunStatus::Cancelled);
     assert_eq!(
         drain(&mut events)[4..],
         [
@@ -191,5 +191,5 @@ async fn a_call_inside_a_loop_names_the_child_after_its_key() {
         .unwrap();
     assert_eq!(handle.result().await.unwrap(), 10);
     let child = engine.run_record(&RunId::new("p/ship[2]")).await.unwrap();
-    assert_eq!(child.unwrap().status, RunStatus::Completed);
+    assert_eq!(child.unwrap().status(), RunStatus::Completed);
 }

@@ -64,8 +64,8 @@ async fn a_cancelled_run_drops_its_body_and_is_recorded_as_cancelled() {
     assert!(began.elapsed() < Duration::from_secs(2));
 
     let record = engine.run_record(&id).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Cancelled);
-    assert_eq!(record.outcome, Some(RunOutcome::Cancelled));
+    assert_eq!(record.status(), RunStatus::Cancelled);
+    assert_eq!(record.outcome().cloned(), Some(RunOutcome::Cancelled));
     assert!(engine.journal(&id).await.unwrap().is_empty());
     assert_eq!(
         drain(&mut events),
@@ -87,7 +87,7 @@ async fn dropping_the_handle_does_not_cancel_the_run() {
 
     tokio::time::sleep(Duration::from_secs(11)).await;
     let record = engine.run_record(&id).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.status(), RunStatus::Completed);
     assert_eq!(drain(&mut events).last().unwrap(), "r completed");
 }
 
@@ -101,5 +101,5 @@ async fn cancelling_a_finished_run_changes_nothing() {
     handle.cancel();
     assert_eq!(handle.result().await.unwrap(), 1);
     let record = engine.run_record(&id).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.status(), RunStatus::Completed);
 }

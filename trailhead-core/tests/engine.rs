@@ -95,12 +95,12 @@ async fn a_run_is_recorded_with_its_input_output_and_journal() {
     assert_eq!(record.mermaid, "flowchart TD\n  pipeline");
     assert_eq!(record.input, value(json!(" 21 ")));
     assert_eq!(record.parent, None);
-    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.status(), RunStatus::Completed);
     assert_eq!(
-        record.outcome,
+        record.outcome().cloned(),
         Some(RunOutcome::Completed(value(json!(84))))
     );
-    assert!(record.finished_at.unwrap() >= record.created_at);
+    assert!(record.finished_at().unwrap() >= record.created_at);
 
     let journal = engine.journal(&id).await.unwrap();
     let entries: Vec<_> = journal
@@ -184,7 +184,7 @@ async fn a_taken_run_id_is_refused() {
         .start_with_id(id.clone(), Pipeline, "2".into())
         .await
         .unwrap_err();
-    assert!(matches!(&error, EngineError::RunExists { run } if *run == id));
+    assert!(matches!(&error, EngineError::Store(StoreError::RunExists { run }) if *run == id));
     assert_eq!(error.run(), Some(&id));
     let record = engine.run_record(&id).await.unwrap().unwrap();
     assert_eq!(
@@ -201,7 +201,7 @@ async fn unknown_runs_have_no_record_and_no_journal() {
     assert!(engine.run_record(&id).await.unwrap().is_none());
     assert!(matches!(
         engine.journal(&id).await,
-        Err(EngineError::UnknownRun { run }) if run == id
+        Err(EngineError::Store(StoreError::UnknownRun { run })) if run == id
     ));
 }
 
@@ -243,7 +243,7 @@ async fn a_step_output_that_cannot_be_journaled_fails_the_step() {
     };
     assert!(matches!(
         &error.failure,
-        StepFailure::Journal(StoreError::Encode { step, what: "output", .. }) if step.name() == "map"
+        StepFailure::Journal(StoreError::Encode { step: Some(step), what: "output", .. }) if step.name() == "map"
     ));
     assert!(std::error::Error::source(&error).is_some());
 }
@@ -256,12 +256,12 @@ async fn an_output_that_cannot_be_encoded_fails_the_run() {
     let result = handle.result().await;
     assert!(matches!(
         result,
-        Err(RunError::Engine(EngineError::Encode { run, what: "output", .. })) if run == id
+        Err(RunError::Engine(EngineError::Store(StoreError::Encode { run, step: None, what: "output", .. }))) if run == id
     ));
     let record = engine.run_record(&id).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
     assert!(matches!(
-        record.outcome,
+        record.outcome().cloned(),
         Some(RunOutcome::Failed(text)) if text.starts_with("could not encode the output")
     ));
 }
@@ -274,7 +274,9 @@ async fn an_input_that_cannot_be_encoded_starts_nothing() {
         .start_with_id(id.clone(), BadInput, Some(None))
         .await
         .unwrap_err();
-    assert!(matches!(error, EngineError::Encode { run, what: "input", .. } if run == id));
+    assert!(
+        matches!(error, EngineError::Store(StoreError::Encode { run, step: None, what: "input", .. }) if run == id)
+    );
     assert!(engine.run_record(&id).await.unwrap().is_none());
 }
 
@@ -299,7 +301,7 @@ async fn a_panicking_workflow_is_recorded_as_failed() {
     );
     let record = engine.run_record(&id).await.unwrap().unwrap();
     assert_eq!(
-        record.outcome,
+        record.outcome().cloned(),
         Some(RunOutcome::Failed("the run panicked: kaboom".into()))
     );
     assert_eq!(

@@ -189,7 +189,7 @@ async fn a_step_gives_up_after_its_last_attempt() {
     assert_eq!(journal[0].outcome.failure(), Some("boom 3"));
     assert_eq!(journal[0].attempts, 3);
     let record = engine.run_record(&RunId::new("r")).await.unwrap().unwrap();
-    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.status(), RunStatus::Failed);
 }
 
 #[tokio::test(start_paused = true)]

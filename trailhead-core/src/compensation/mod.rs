@@ -9,7 +9,7 @@
 //! call completed.
 //!
 //! Everything is driven by the journal, not by the workflow body: the run is
-//! first recorded as [`Compensating`](crate::RunStatus::Compensating) with the
+//! first recorded as [`Compensating`](crate::RunState::Compensating) with the
 //! outcome it will end with, and each compensation is journaled under the
 //! step's [`undo`](crate::StepKey::undo) key once it succeeded. A process that
 //! dies during the rollback leaves the run compensating; resuming it runs the

@@ -13,7 +13,9 @@ use tracing::Instrument;
 
 use super::Compensation;
 use crate::engine::panic_message;
-use crate::store::{Journal, RunOutcome, RunStatus, StepOutcome, StepRecord, Value};
+use crate::store::{
+    AfterCompensation, RunOutcome, RunState, RunStatus, RunWriter, StepOutcome, StepRecord, Value,
+};
 use crate::{Engine, Event, RetryPolicy, RunId, StepKey, StoreError};
 
 /// Undoes runs of one engine.
@@ -44,7 +46,7 @@ impl From<StoreError> for RollbackFailed {
 /// A rollback that began: the journal to record the run's end through, and
 /// whether every compensation ran.
 pub(crate) struct Undone {
-    pub(crate) journal: Arc<dyn Journal>,
+    pub(crate) journal: Arc<dyn RunWriter>,
     pub(crate) result: Result<(), RollbackFailed>,
 }
 
@@ -59,7 +61,7 @@ impl Rollback<'_> {
         &'a self,
         run: &'a RunId,
         workflow: &'a str,
-        then: RunOutcome,
+        then: AfterCompensation,
         compensation: fn(&str) -> Option<Compensation>,
     ) -> Boxed<'a, Result<Undone, StoreError>> {
         Box::pin(async move {
@@ -79,8 +81,8 @@ impl Rollback<'_> {
         &self,
         run: &RunId,
         workflow: &str,
-        then: &RunOutcome,
-        journal: &dyn Journal,
+        then: &AfterCompensation,
+        journal: &dyn RunWriter,
         compensation: fn(&str) -> Option<Compensation>,
     ) -> Result<(), RollbackFailed> {
         let records = self.engine.store().journal(run).await?;
@@ -92,7 +94,7 @@ impl Rollback<'_> {
         self.engine.events().emit(|| Event::RunCompensating {
             run: run.clone(),
             workflow: workflow.to_owned(),
-            cause: cause_of(then),
+            cause: then.cause().to_owned(),
         });
         if self.resumed {
             self.undo_stranded_children(run, &records, journal, compensation)
@@ -132,7 +134,7 @@ impl Rollback<'_> {
         &self,
         run: &RunId,
         records: &[StepRecord],
-        journal: &dyn Journal,
+        journal: &dyn RunWriter,
         compensation: fn(&str) -> Option<Compensation>,
     ) -> Result<(), RollbackFailed> {
         for child in self
@@ -171,7 +173,7 @@ impl Rollback<'_> {
     async fn undo_step(
         &self,
         run: &RunId,
-        journal: &dyn Journal,
+        journal: &dyn RunWriter,
         key: &StepKey,
         value: &Value,
         retry: RetryPolicy,
@@ -263,7 +265,7 @@ impl Rollback<'_> {
     async fn undo_child(
         &self,
         run: &RunId,
-        journal: &dyn Journal,
+        journal: &dyn RunWriter,
         key: &StepKey,
         compensation: fn(&str) -> Option<Compensation>,
     ) -> Result<(), RollbackFailed> {
@@ -272,21 +274,23 @@ impl Rollback<'_> {
             return Ok(()); // a call replayed from a journal whose child is gone
         };
         let started = Instant::now();
-        match record.status {
-            RunStatus::Completed | RunStatus::Compensating => {}
-            // Undone already (a stop came before this run journaled it).
-            RunStatus::Compensated => return self.child_undone(journal, key, started).await,
-            _ => return Ok(()),
-        }
         // A completed child ends compensated, its output kept; a resumed
-        // rollback keeps the outcome recorded when it began.
-        let then = match record.outcome.clone() {
-            Some(RunOutcome::Completed(output)) => RunOutcome::Compensated {
+        // rollback keeps the end recorded when it began.
+        let then = match record.state {
+            RunState::Ended {
+                outcome: RunOutcome::Completed(output),
+                ..
+            } => AfterCompensation::Compensated {
                 output,
                 cause: format!("its parent run `{run}` was undone"),
             },
-            Some(outcome) => outcome,
-            None => RunOutcome::Cancelled,
+            RunState::Compensating(then) => then,
+            // Undone already (a stop came before this run journaled it).
+            RunState::Ended {
+                outcome: RunOutcome::Compensated { .. },
+                ..
+            } => return self.child_undone(journal, key, started).await,
+            RunState::Running | RunState::Ended { .. } => return Ok(()),
         };
         let Undone {
             journal: child_journal,
@@ -295,7 +299,7 @@ impl Rollback<'_> {
             .undo_run(&child, &record.workflow, then.clone(), compensation)
             .await?;
         let ended = match &result {
-            Ok(()) => then,
+            Ok(()) => then.into(),
             Err(RollbackFailed::Compensation { step, error }) => RunOutcome::CompensationFailed {
                 step: step.clone(),
                 error: error.clone(),
@@ -316,7 +320,7 @@ impl Rollback<'_> {
     /// Journals the undo of the `call` at `key`, whose child run is undone.
     async fn child_undone(
         &self,
-        journal: &dyn Journal,
+        journal: &dyn RunWriter,
         key: &StepKey,
         started: Instant,
     ) -> Result<(), RollbackFailed> {
@@ -331,17 +335,5 @@ impl Rollback<'_> {
             })
             .await?;
         Ok(())
-    }
-}
-
-/// Why a run is undone, as text.
-fn cause_of(then: &RunOutcome) -> String {
-    match then {
-        RunOutcome::Failed(error) => error.clone(),
-        RunOutcome::Cancelled => "cancelled".to_owned(),
-        RunOutcome::Completed(_) => "its parent run is undone".to_owned(),
-        RunOutcome::CompensationFailed { cause, .. } | RunOutcome::Compensated { cause, .. } => {
-            cause.clone()
-        }
     }
 }

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Engine, LiveRun};
-use crate::store::{FailedStep, Journal, StepOutcome, StepRecord, Value};
+use crate::store::{FailedStep, RunWriter, StepOutcome, StepRecord, Value};
 use crate::{RunId, StepKey};
 
 /// What a running workflow body calls into: one per run.
@@ -26,7 +26,7 @@ use crate::{RunId, StepKey};
 pub struct RunContext {
     pub(crate) engine: Engine,
     pub(crate) run: RunId,
-    pub(crate) journal: Arc<dyn Journal>,
+    pub(crate) journal: Arc<dyn RunWriter>,
     /// Outputs of steps completed before a resume; empty for a new run.
     pub(crate) replay: HashMap<StepKey, Value>,
     /// Steps that failed for good before a resume, with their attempts: they
@@ -54,7 +54,7 @@ impl RunContext {
         engine: Engine,
         run: RunId,
         workflow: &'static str,
-        journal: Arc<dyn Journal>,
+        journal: Arc<dyn RunWriter>,
         journaled: Vec<StepRecord>,
         cancel: CancellationToken,
         unloadable: bool,

@@ -11,7 +11,7 @@ use super::launch::Start;
 use super::suspend::unload;
 use super::{RunContext, RunEnd, panic_message};
 use crate::compensation::{Rollback, RollbackFailed};
-use crate::store::{RunOutcome, Value};
+use crate::store::{AfterCompensation, RunOutcome, Value};
 use crate::{Event, StoreError, Workflow};
 
 /// How the body's `select!` was left: the body returned, or something
@@ -189,8 +189,11 @@ async fn roll_back<W: Workflow>(
         engine: &ctx.engine,
         resumed,
     };
+    let Ok(then) = AfterCompensation::try_from(outcome.clone()) else {
+        return Ok((end, outcome)); // not an end a rollback leads to
+    };
     let undone = rollback
-        .undo_run(ctx.run_id(), W::NAME, outcome.clone(), W::compensation)
+        .undo_run(ctx.run_id(), W::NAME, then, W::compensation)
         .await?;
     match undone.result {
         Ok(()) => Ok((end, outcome)),

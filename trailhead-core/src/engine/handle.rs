@@ -41,9 +41,9 @@ impl<W: Workflow> RunHandle<W> {
     /// - [`RunError::Failed`] with the workflow's error;
     /// - [`RunError::Cancelled`] after [`RunHandle::cancel`];
     /// - [`RunError::Engine`]: [`EngineError::TaskFailed`] if the workflow
-    ///   panicked (the run is recorded as failed), [`EngineError::Encode`] if
-    ///   the output cannot be serialized, [`EngineError::Store`] if the outcome
-    ///   cannot be recorded.
+    ///   panicked (the run is recorded as failed), [`EngineError::Store`] with
+    ///   [`StoreError::Encode`](crate::StoreError::Encode) if the output cannot be serialized, and
+    ///   [`EngineError::Store`] if the outcome cannot be recorded.
     ///
     /// # Cancel safety
     ///

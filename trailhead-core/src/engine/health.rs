@@ -160,15 +160,16 @@ impl Engine {
             .len();
         let failed_compensations = failed
             .into_iter()
-            .filter_map(|record| match record.outcome {
-                Some(crate::RunOutcome::CompensationFailed { step, error, .. }) => {
-                    Some(FailedCompensation {
-                        run: record.id,
-                        workflow: record.workflow,
-                        step,
-                        error,
-                    })
-                }
+            .filter_map(|record| match record.state {
+                crate::store::RunState::Ended {
+                    outcome: crate::RunOutcome::CompensationFailed { step, error, .. },
+                    ..
+                } => Some(FailedCompensation {
+                    run: record.id,
+                    workflow: record.workflow,
+                    step,
+                    error,
+                }),
                 _ => None,
             })
             .collect();

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::drive::drive;
 use super::{Engine, RunContext, RunEnd};
-use crate::store::{RunOutcome, RunRecord, RunStatus, Value};
+use crate::store::{RunOutcome, RunRecord, RunState, Value};
 use crate::{CodecError, EngineError, Event, RunId, StoreError, Workflow};
 
 /// A run about to be launched: who it is, who started it, what cancels it.
@@ -45,12 +45,12 @@ pub(crate) enum LaunchError {
 impl LaunchError {
     pub(crate) fn into_engine_error(self, run: &RunId) -> EngineError {
         match self {
-            Self::Input(source) => EngineError::Encode {
+            Self::Input(source) => EngineError::Store(StoreError::Encode {
                 run: run.clone(),
+                step: None,
                 what: "input",
                 source: Box::new(source),
-            },
-            Self::Store(StoreError::RunExists { run }) => EngineError::RunExists { run },
+            }),
             Self::Store(error) => EngineError::Store(error),
             Self::Resume(error) => error,
         }
@@ -73,11 +73,9 @@ impl Engine {
             definition_hash: W::DEFINITION_HASH,
             parent: launch.parent.clone(),
             input: Value::encode(&input).map_err(LaunchError::Input)?,
-            status: RunStatus::Running,
-            outcome: None,
+            state: RunState::Running,
             mermaid: W::MERMAID.to_owned(),
             created_at: SystemTime::now(),
-            finished_at: None,
         };
         let journal = self
             .store()
@@ -140,11 +138,11 @@ impl Engine {
             .await
             .map_err(LaunchError::Store)?
         else {
-            return Err(LaunchError::Resume(EngineError::UnknownRun {
-                run: run.clone(),
-            }));
+            return Err(LaunchError::Resume(EngineError::Store(
+                StoreError::UnknownRun { run: run.clone() },
+            )));
         };
-        if record.status.is_ended() {
+        if record.state.is_ended() {
             // Another worker finished it since it was listed.
             return Err(LaunchError::Store(StoreError::RunFinished {
                 run: run.clone(),
@@ -160,16 +158,17 @@ impl Engine {
                 current: W::DEFINITION_HASH,
             }));
         }
-        let start = if record.status == RunStatus::Compensating {
+        let start = if let RunState::Compensating(then) = record.state {
             // Stopped while undoing its steps: the body is not run again.
-            Start::Rollback(record.outcome.unwrap_or(RunOutcome::Cancelled))
+            Start::Rollback(then.into())
         } else {
             let input = record.input.decode().map_err(|source| {
-                LaunchError::Resume(EngineError::Decode {
+                LaunchError::Resume(EngineError::Store(StoreError::Decode {
                     run: run.clone(),
+                    step: None,
                     what: "input",
                     source: Box::new(source),
-                })
+                }))
             })?;
             let clock = self.clock();
             let deadline = W::DEADLINE.map(|limit| clock.instant_at(record.created_at + limit));

@@ -12,9 +12,9 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::UnknownRun`] if there is no such run;
-    /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it already
-    /// finished, and with [`StoreError::LeaseHeld`] if another live worker
+    /// [`EngineError::Store`] with [`StoreError::UnknownRun`] if there is no
+    /// such run, with [`StoreError::RunFinished`] if it already finished, and
+    /// with [`StoreError::LeaseHeld`] if another live worker
     /// (another process on the same store) is driving it: only its owner can
     /// stop it, and cancelling across workers is not supported yet.
     ///
@@ -36,9 +36,9 @@ impl Engine {
             return Ok(());
         }
         let Some((record, journaled, journal)) = self.store().open_run(run).await? else {
-            return Err(EngineError::UnknownRun { run: run.clone() });
+            return Err(StoreError::UnknownRun { run: run.clone() }.into());
         };
-        match record.status {
+        match record.status() {
             RunStatus::Running => {}
             // Already being undone; the engine that resumes it finishes.
             RunStatus::Compensating => return Ok(()),
@@ -57,7 +57,7 @@ impl Engine {
             .any(|step| matches!(step.outcome, StepOutcome::Completed(_)));
         if undoable || children {
             self.store()
-                .begin_compensation(run, crate::store::RunOutcome::Cancelled)
+                .begin_compensation(run, crate::store::AfterCompensation::Cancelled)
                 .await?;
         } else {
             journal.finish(crate::store::RunOutcome::Cancelled).await?;
@@ -73,7 +73,7 @@ impl Engine {
         let children = descendants(&running, run);
         for child in &children {
             self.store()
-                .begin_compensation(&child.id, crate::store::RunOutcome::Cancelled)
+                .begin_compensation(&child.id, crate::store::AfterCompensation::Cancelled)
                 .await?;
         }
         Ok(!children.is_empty())
@@ -87,9 +87,10 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::UnknownRun`]; [`EngineError::OtherWorkflow`] if the run
-    /// is not a run of `workflow`; [`EngineError::Store`] with
-    /// [`StoreError::NotEnded`] if it is running or completed; and as
+    /// [`EngineError::Store`] with [`StoreError::UnknownRun`] if there is no
+    /// such run; [`EngineError::OtherWorkflow`] if the run is not a run of
+    /// `workflow`; [`EngineError::Store`] with [`StoreError::NotEnded`] if it
+    /// is running or completed; and as
     /// [`Engine::resume`] (a changed definition, an undecodable input).
     ///
     /// # Cancel safety
@@ -107,7 +108,7 @@ impl Engine {
     ) -> Result<RunHandle<W>, EngineError> {
         self.refuse_if_shutting_down(W::NAME, Some(run))?;
         let Some(record) = self.store().run(run).await? else {
-            return Err(EngineError::UnknownRun { run: run.clone() });
+            return Err(StoreError::UnknownRun { run: run.clone() }.into());
         };
         if record.workflow != W::NAME {
             return Err(EngineError::OtherWorkflow {
@@ -120,7 +121,7 @@ impl Engine {
         let runs = self.store().list_runs(None).await?;
         for child in descendants(&runs, run) {
             if matches!(
-                child.status,
+                child.status(),
                 RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
             ) {
                 self.store().reopen_run(&child.id).await?;
@@ -157,23 +158,19 @@ fn descendants<'a>(runs: &'a [RunRecord], root: &'a RunId) -> Vec<&'a RunRecord>
 
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
 
     use super::*;
     use crate::store::Value;
 
     fn record(id: &str, parent: Option<&str>) -> RunRecord {
-        RunRecord {
-            id: RunId::new(id),
-            workflow: "wf".to_owned(),
-            definition_hash: 0,
-            parent: parent.map(RunId::new),
-            input: Value::encode(&()).expect("unit encodes"),
-            status: RunStatus::Running,
-            outcome: None,
-            mermaid: String::new(),
-            created_at: SystemTime::now(),
-            finished_at: None,
+        let record = RunRecord::new(
+            RunId::new(id),
+            "wf",
+            Value::encode(&()).expect("unit encodes"),
+        );
+        match parent {
+            Some(parent) => record.with_parent(RunId::new(parent)),
+            None => record,
         }
     }
 

@@ -112,7 +112,7 @@ pub(crate) use live::LiveRun;
 /// assert!(matches!(events.recv().await, Some(Event::RunStarted { .. })));
 /// assert!(matches!(events.recv().await, Some(Event::RunCompleted { .. })));
 /// let record = engine.run_record(&id).await?.expect("the run is recorded");
-/// assert_eq!(record.status, RunStatus::Completed);
+/// assert_eq!(record.status(), RunStatus::Completed);
 /// # Ok(())
 /// # }
 /// ```

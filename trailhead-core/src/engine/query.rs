@@ -2,28 +2,21 @@
 
 use super::Engine;
 use crate::store::{RunRecord, StepRecord};
-use crate::{EngineError, RunId, StoreError};
+use crate::{EngineError, RunId};
 
 impl Engine {
     /// The journal of run `run`, in the order its steps finished.
     ///
     /// # Errors
     ///
-    /// [`EngineError::UnknownRun`] if there is no such run;
-    /// [`EngineError::Store`] if the store fails.
+    /// [`EngineError::Store`] with [`StoreError::UnknownRun`](crate::StoreError::UnknownRun) if there is no
+    /// such run, and if the store fails.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: it only reads.
     pub async fn journal(&self, run: &RunId) -> Result<Vec<StepRecord>, EngineError> {
-        self.inner
-            .store
-            .journal(run)
-            .await
-            .map_err(|error| match error {
-                StoreError::UnknownRun { run } => EngineError::UnknownRun { run },
-                error => EngineError::Store(error),
-            })
+        Ok(self.inner.store.journal(run).await?)
     }
 
     /// The record of run `run`, if there is one.

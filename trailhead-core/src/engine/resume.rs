@@ -31,7 +31,8 @@ impl Engine {
     /// # Errors
     ///
     /// - [`EngineError::DefinitionChanged`] as above;
-    /// - [`EngineError::Decode`] if a run's recorded input no longer fits;
+    /// - [`EngineError::Store`] with [`StoreError::Decode`](crate::StoreError::Decode) if a run's recorded
+    ///   input no longer fits;
     /// - [`EngineError::Store`] if the store cannot be read.
     ///
     /// Runs are claimed first (see [`store::lease`](crate::store::lease)): a

@@ -80,13 +80,13 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::UnknownRun`] if there is no such run,
-    /// [`EngineError::Store`] with [`StoreError::RunFinished`] if it finished,
-    /// [`EngineError::Encode`] if `value` does not serialize or would not
-    /// read back as it is ([`Value::encode`](crate::store::Value::encode)); for a run of a
-    /// known definition, [`EngineError::UnknownSignal`] if the workflow
-    /// waits for no signal `name` and [`EngineError::SignalType`] if `value`
-    /// does not decode as the type it declares.
+    /// [`EngineError::Store`] with [`StoreError::UnknownRun`] if there is no
+    /// such run, with [`StoreError::RunFinished`] if it finished, and with
+    /// [`StoreError::Encode`] if `value` does not serialize or would not
+    /// read back as it is ([`Value::encode`](crate::store::Value::encode));
+    /// for a run of a known definition, [`EngineError::UnknownSignal`] if the
+    /// workflow waits for no signal `name` and [`EngineError::SignalType`] if
+    /// `value` does not decode as the type it declares.
     ///
     /// # Cancel safety
     ///
@@ -126,19 +126,16 @@ impl Engine {
         value: T,
     ) -> Result<(), EngineError> {
         let payload =
-            crate::store::Value::encode_unread(&value).map_err(|source| EngineError::Encode {
+            crate::store::Value::encode_unread(&value).map_err(|source| StoreError::Encode {
                 run: run.clone(),
+                step: None,
                 what: "signal",
                 source: Box::new(source),
             })?;
         if workflow.is_some() || !self.inner.definitions.is_empty() {
             self.check_signal(run, workflow, name, &payload).await?;
         }
-        match self.store().send_signal(run, name, payload).await {
-            Ok(()) => {}
-            Err(StoreError::UnknownRun { run }) => return Err(EngineError::UnknownRun { run }),
-            Err(error) => return Err(EngineError::Store(error)),
-        }
+        self.store().send_signal(run, name, payload).await?;
         self.inner.runs.wake_signal_waiter(run);
         Ok(())
     }
@@ -152,7 +149,7 @@ impl Engine {
         payload: &crate::store::Value,
     ) -> Result<(), EngineError> {
         let Some(record) = self.store().run(run).await? else {
-            return Err(EngineError::UnknownRun { run: run.clone() });
+            return Err(StoreError::UnknownRun { run: run.clone() }.into());
         };
         if let Some(given) = workflow
             && record.workflow != given
@@ -163,7 +160,7 @@ impl Engine {
                 given,
             });
         }
-        if record.status.is_ended() {
+        if record.state.is_ended() {
             // The store refuses it: the run finished.
             return Ok(());
         }

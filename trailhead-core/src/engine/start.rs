@@ -13,8 +13,9 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Encode`] if the input cannot be serialized, and
-    /// [`EngineError::Store`] if the store fails to record the run.
+    /// [`EngineError::Store`] with [`StoreError::Encode`](crate::StoreError::Encode) if the input cannot
+    /// be serialized, and [`EngineError::Store`] if the store fails to record
+    /// the run.
     ///
     /// # Cancel safety
     ///
@@ -36,8 +37,8 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::RunExists`] if the store already has a run `id`, and the
-    /// errors of [`Engine::start`].
+    /// [`EngineError::Store`] with [`StoreError::RunExists`](crate::StoreError::RunExists) if the store
+    /// already has a run `id`, and the errors of [`Engine::start`].
     ///
     /// # Cancel safety
     ///

@@ -9,10 +9,9 @@ use crate::store::Codec;
 /// back something else) after a resume.
 ///
 /// It is the `source` of [`StoreError::Encode`](crate::StoreError::Encode) and
-/// [`StoreError::Decode`](crate::StoreError::Decode), and of
-/// [`EngineError::Encode`](crate::EngineError::Encode) and
-/// [`EngineError::Decode`](crate::EngineError::Decode), which name the run and
-/// the step; each variant here names the Rust type.
+/// [`StoreError::Decode`](crate::StoreError::Decode), which name the run, the
+/// step when there is one, and which value; each variant here names the Rust
+/// type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CodecError {

@@ -1,35 +1,17 @@
-use crate::{CodecError, RunId, StoreError};
+use crate::{RunId, StoreError};
 
 /// The engine could not start, run or record a run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
-    /// A run with this id already exists.
-    #[error("run `{run}` already exists")]
-    RunExists {
-        /// The id that is taken.
-        run: RunId,
-    },
-    /// The store has no run with this id.
-    #[error("no run `{run}` in the store")]
-    UnknownRun {
-        /// The id that was looked up.
-        run: RunId,
-    },
-    /// The store failed.
+    /// The store refused or failed: an unknown run
+    /// ([`StoreError::UnknownRun`]), a run id taken
+    /// ([`StoreError::RunExists`]), a run's input or output that would not
+    /// encode or decode ([`StoreError::Encode`], [`StoreError::Decode`]), or
+    /// the database failing. The store's error is the one shape for each of
+    /// those, whichever engine method met it.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A run's input or output (or a signal's payload) could not be encoded
-    /// for the store, or would not read back as it was ([`CodecError`]).
-    #[error("could not encode the {what} of run `{run}`: {source}")]
-    Encode {
-        /// The run whose value could not be encoded.
-        run: RunId,
-        /// Which value: `"input"` or `"output"`.
-        what: &'static str,
-        /// Why the value was refused (boxed: errors stay small).
-        source: Box<CodecError>,
-    },
     /// A recorded run's workflow definition differs from the one given to
     /// resume it: its journal's keys may not mean the same steps any more.
     #[error(
@@ -55,16 +37,6 @@ pub enum EngineError {
         recorded: String,
         /// The workflow given.
         given: &'static str,
-    },
-    /// A recorded run's input no longer deserializes into the workflow's input.
-    #[error("could not decode the recorded {what} of run `{run}`: {source}")]
-    Decode {
-        /// The run whose record could not be decoded.
-        run: RunId,
-        /// Which value: `"input"` or `"output"`.
-        what: &'static str,
-        /// Why the record did not read back (boxed: errors stay small).
-        source: Box<CodecError>,
     },
     /// The engine is shutting down ([`Engine::shutdown`](crate::Engine::shutdown)):
     /// it starts, resumes and retries no more runs.
@@ -137,11 +109,7 @@ impl EngineError {
     /// The run this error is about, when known.
     pub fn run(&self) -> Option<&RunId> {
         match self {
-            Self::RunExists { run }
-            | Self::UnknownRun { run }
-            | Self::Encode { run, .. }
-            | Self::Decode { run, .. }
-            | Self::DefinitionChanged { run, .. }
+            Self::DefinitionChanged { run, .. }
             | Self::OtherWorkflow { run, .. }
             | Self::UnknownSignal { run, .. }
             | Self::SignalType { run, .. }

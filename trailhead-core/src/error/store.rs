@@ -69,15 +69,18 @@ pub enum StoreError {
         /// The run that has not ended (`run` itself, a descendant, or its parent).
         unended: RunId,
     },
-    /// A step's value could not be encoded for the journal, or would not read
-    /// back as it was ([`CodecError`]): the step fails the same way every time.
-    #[error("could not encode the {what} of step `{step}` of run `{run}`: {source}")]
+    /// A value could not be encoded for the store, or would not read back as
+    /// it was ([`CodecError`]): a step's output (the step fails the same way
+    /// every time), or a run's input or output, or a signal's payload.
+    #[error("could not encode the {what} of {}: {source}", of(run, step.as_ref()))]
     Encode {
-        /// The run the step belongs to.
+        /// The run the value belongs to.
         run: RunId,
-        /// The step whose value could not be encoded.
-        step: StepKey,
-        /// Which value: `"output"`, or `"input"` of a child run started by `call`.
+        /// The step whose value it is; `None` for the run's own input or
+        /// output, or a signal sent to it.
+        step: Option<StepKey>,
+        /// Which value: `"output"`, `"input"` (of a run, or of a child run
+        /// started by `call`), `"signal"` (a signal's payload).
         what: &'static str,
         /// Why the value was refused (boxed: errors stay small).
         source: Box<CodecError>,
@@ -92,16 +95,34 @@ pub enum StoreError {
         /// What went wrong.
         problem: DatabaseProblem,
     },
-    /// A journaled step output could not be deserialized into the step's type.
-    #[error("could not decode the journaled output of step `{step}` of run `{run}`: {source}")]
+    /// A recorded value does not read back as the type asked for: a step's
+    /// journaled output, a received signal's payload, or a run's recorded
+    /// input or output ([`CodecError`]).
+    #[error(
+        "could not decode the {} {what} of {}: {source}",
+        step.as_ref().map_or("recorded", |_| "journaled"),
+        of(run, step.as_ref())
+    )]
     Decode {
-        /// The run the step belongs to.
+        /// The run the value belongs to.
         run: RunId,
-        /// The step whose journal entry could not be decoded.
-        step: StepKey,
-        /// Why the entry did not read back (boxed: errors stay small).
+        /// The step whose journal entry it is; `None` for the run's own
+        /// input or output.
+        step: Option<StepKey>,
+        /// Which value: `"output"`, `"input"`, `"signal"` (a received
+        /// signal's payload).
+        what: &'static str,
+        /// Why the value did not read back (boxed: errors stay small).
         source: Box<CodecError>,
     },
+}
+
+/// `` step `s` of run `r` ``, or `` run `r` `` without a step.
+fn of(run: &RunId, step: Option<&StepKey>) -> String {
+    match step {
+        Some(step) => format!("step `{step}` of run `{run}`"),
+        None => format!("run `{run}`"),
+    }
 }
 
 /// Why a store's database failed.

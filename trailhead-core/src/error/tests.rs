@@ -108,3 +108,47 @@ fn boxed_error_converts_from_step_errors_and_messages() {
     assert_eq!(format!("{:?}", Error::msg(7)), "Message(\"7\")");
     assert_eq!(Error::new(Declined).to_string(), "card declined");
 }
+
+#[test]
+fn codec_errors_name_the_run_and_the_step_when_there_is_one() {
+    let source = || {
+        Box::new(CodecError::NullInSome {
+            ty: "Option<Option<u8>>",
+        })
+    };
+    let of_step = StoreError::Encode {
+        run: RunId::new("r"),
+        step: Some(StepKey::new("charge", &[1])),
+        what: "output",
+        source: source(),
+    };
+    assert!(
+        of_step
+            .to_string()
+            .starts_with("could not encode the output of step `charge[1]` of run `r`: "),
+        "{of_step}"
+    );
+    let of_run = StoreError::Decode {
+        run: RunId::new("r"),
+        step: None,
+        what: "input",
+        source: source(),
+    };
+    assert!(
+        of_run
+            .to_string()
+            .starts_with("could not decode the recorded input of run `r`: "),
+        "{of_run}"
+    );
+    // One shape for the engine too: the store's error, naming the run.
+    let engine = EngineError::from(of_run);
+    assert_eq!(engine.run().unwrap().as_str(), "r");
+    assert!(matches!(
+        engine,
+        EngineError::Store(StoreError::Decode {
+            step: None,
+            what: "input",
+            ..
+        })
+    ));
+}

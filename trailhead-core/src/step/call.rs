@@ -8,7 +8,7 @@ use tracing::Instrument;
 use super::site::StepSite;
 use crate::engine::{Launch, LaunchError, RunEnd};
 use crate::key::KeyRef;
-use crate::store::RunOutcome;
+use crate::store::{RunOutcome, RunState};
 use crate::{CodecError, EngineError, RunContext, StepError, StepFailure, StoreError, Workflow};
 
 /// A child run found already recorded.
@@ -128,36 +128,33 @@ impl RunContext {
             .run(child)
             .await
             .map_err(LaunchError::Store)?
-            .ok_or_else(|| LaunchError::Resume(EngineError::UnknownRun { run: child.clone() }))?;
-        if !record.status.is_ended() {
+            .ok_or_else(|| {
+                LaunchError::Resume(EngineError::Store(StoreError::UnknownRun {
+                    run: child.clone(),
+                }))
+            })?;
+        let RunState::Ended { outcome, .. } = record.state else {
             // Running, or undoing its steps: either way it goes on.
             return Ok(Existing::Running(
                 self.engine.prepare_resume(launch, workflow).await?,
             ));
-        }
-        Ok(match record.outcome {
-            None => {
-                return Err(LaunchError::Resume(EngineError::TaskFailed {
-                    run: child.clone(),
-                    message: "it ended without a recorded outcome".to_owned(),
-                }));
-            }
-            Some(RunOutcome::Completed(value)) => {
+        };
+        Ok(match outcome {
+            RunOutcome::Completed(value) => {
                 let output = value.decode().map_err(|source| {
-                    LaunchError::Resume(EngineError::Decode {
+                    LaunchError::Resume(EngineError::Store(StoreError::Decode {
                         run: child.clone(),
+                        step: None,
                         what: "output",
                         source: Box::new(source),
-                    })
+                    }))
                 })?;
                 Existing::Ended(RunEnd::Completed(output))
             }
-            Some(RunOutcome::Cancelled) => Existing::Ended(RunEnd::Cancelled),
-            Some(
-                RunOutcome::Failed(text)
-                | RunOutcome::CompensationFailed { cause: text, .. }
-                | RunOutcome::Compensated { cause: text, .. },
-            ) => {
+            RunOutcome::Cancelled => Existing::Ended(RunEnd::Cancelled),
+            RunOutcome::Failed(text)
+            | RunOutcome::CompensationFailed { cause: text, .. }
+            | RunOutcome::Compensated { cause: text, .. } => {
                 return Err(LaunchError::Resume(EngineError::TaskFailed {
                     run: child.clone(),
                     message: format!("it had already failed: {text}"),
@@ -169,7 +166,7 @@ impl RunContext {
     fn encode_error(&self, key: KeyRef<'_>, what: &'static str, source: CodecError) -> StoreError {
         StoreError::Encode {
             run: self.run.clone(),
-            step: key.to_key(),
+            step: Some(key.to_key()),
             what,
             source: Box::new(source),
         }

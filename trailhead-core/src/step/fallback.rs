@@ -32,7 +32,7 @@ impl RunContext {
                 return Err(StepError {
                     failure: StepFailure::Journal(StoreError::Encode {
                         run: self.run.clone(),
-                        step: error.step.clone(),
+                        step: Some(error.step.clone()),
                         what: "fallback",
                         source: Box::new(source),
                     }),

@@ -195,7 +195,8 @@ impl RunContext {
             Err(source) => {
                 let failure = StepFailure::Journal(StoreError::Decode {
                     run: self.run.clone(),
-                    step: key.clone(),
+                    step: Some(key.clone()),
+                    what: "output",
                     source: Box::new(source),
                 });
                 self.engine.events().emit(|| Event::StepFailed {

@@ -131,7 +131,8 @@ impl RunContext {
                 key,
                 StoreError::Decode {
                     run: self.run.clone(),
-                    step: key.to_key(),
+                    step: Some(key.to_key()),
+                    what: "signal",
                     source: Box::new(source),
                 },
             )

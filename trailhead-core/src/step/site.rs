@@ -211,7 +211,7 @@ impl<'a> StepSite<'a> {
         let encode = || {
             output.to_journal().map_err(|source| StoreError::Encode {
                 run: self.ctx.run.clone(),
-                step: self.key.to_key(),
+                step: Some(self.key.to_key()),
                 what: "output",
                 source: Box::new(source),
             })

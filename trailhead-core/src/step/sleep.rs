@@ -36,7 +36,8 @@ impl RunContext {
                         key,
                         StoreError::Decode {
                             run: self.run.clone(),
-                            step: key.to_key(),
+                            step: Some(key.to_key()),
+                            what: "wake-up time",
                             source: Box::new(source),
                         },
                     )

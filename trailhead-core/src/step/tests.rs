@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::__private::{no_decode, text_only, transient};
-use crate::store::{MemoryStore, RunRecord, RunStatus, StepOutcome, StepRecord, Store, Value};
+use crate::store::{MemoryStore, RunRecord, StepOutcome, StepRecord, Store, Value};
 use crate::{
     Engine, Event, RetryPolicy, RunContext, RunId, StepFailure, StepKey, StepPolicy, StoreError,
     Workflow,
@@ -34,11 +34,9 @@ async fn resumed(entries: &[(&'static str, &[u32], Value)]) -> (Engine, RunConte
             definition_hash: 0,
             parent: None,
             input: encoded(()),
-            status: RunStatus::Running,
-            outcome: None,
+            state: crate::store::RunState::Running,
             mermaid: String::new(),
             created_at: SystemTime::now(),
-            finished_at: None,
         })
         .await
         .unwrap();
@@ -158,7 +156,7 @@ async fn a_journaled_output_of_the_wrong_type_fails_without_running() {
     assert_eq!(error.attempts, 0);
     assert!(matches!(
         &error.failure,
-        StepFailure::Journal(StoreError::Decode { run, step, .. })
+        StepFailure::Journal(StoreError::Decode { run, step: Some(step), .. })
             if run.as_str() == "r" && step.name() == "a"
     ));
     assert!(error.to_string().starts_with(

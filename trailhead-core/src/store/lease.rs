@@ -3,7 +3,7 @@
 //! A run has exactly one owner at a time, whatever the store: the worker
 //! whose lease it holds. A lease is the worker's id plus an *epoch*, a number
 //! the store raises every time another worker claims the run. Every write a
-//! run's [`Journal`](super::Journal) makes (a step's entry, how the run ended,
+//! run's [`RunWriter`](super::RunWriter) makes (a step's entry, how the run ended,
 //! the start of its rollback, a received signal) is checked against the
 //! epoch it was opened with, in the same transaction as the write: once the run
 //! was taken over, the old owner's writes are refused with

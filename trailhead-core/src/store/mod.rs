@@ -3,8 +3,15 @@
 //! A [`Store`] keeps one [`RunRecord`] per run and, per run, a journal of
 //! [`StepRecord`]s: the output of every finished step, under its
 //! [`StepKey`]. A resumed run replays its journal instead of executing the steps
-//! again. Creating or opening a run returns a [`Journal`], a handle on that one
-//! run, so recording a step never takes a store-wide lock.
+//! again. Creating or opening a run returns a [`RunWriter`], a handle that
+//! writes that one run (its steps, then how it ended), so recording a step
+//! never takes a store-wide lock. (To read a run's journal, use
+//! [`Store::journal`] or [`Engine::journal`](crate::Engine::journal).)
+//!
+//! A run's record keeps where it is in one [`RunState`]: running, being
+//! undone ([`RunState::Compensating`], with how it will end), or ended with
+//! its [`RunOutcome`] and the time; [`RunStatus`] is the discriminant runs
+//! are listed by.
 //!
 //! Stores never overwrite: a step recorded twice, or any record after the run
 //! finished, is a [`StoreError`].
@@ -80,7 +87,9 @@
 pub mod lease;
 mod memory;
 pub mod retention;
+mod run_record;
 mod sqlite;
+mod step_record;
 mod value;
 
 use std::fmt::Debug;
@@ -89,15 +98,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
-
-use crate::{ErrorClass, RunId, StepKey, StoreError};
-
-pub use crate::error::{CodecError, DatabaseProblem};
+pub use crate::error::{CodecError, DatabaseProblem, StoreError};
+pub use crate::{ErrorClass, RunId, StepKey};
 pub use lease::WorkerId;
 pub use memory::MemoryStore;
 pub use retention::{Keep, Retention};
+pub use run_record::{AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus};
 pub use sqlite::{SqliteStore, Synchronous};
+pub use step_record::{FailedStep, FailureCause, StepOutcome, StepRecord};
 pub use value::{Codec, Value};
 
 /// The future a store operation returns.
@@ -106,7 +114,7 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// A place to record runs and their journals.
 ///
 /// Implementations are shared by every run of an engine, so they are `Sync`
-/// and keep per-run state behind the [`Journal`] handles they return.
+/// and keep per-run state behind the [`RunWriter`] handles they return.
 pub trait Store: Send + Sync + Debug + 'static {
     /// The worker this store instance claims runs for (see [`lease`]).
     fn worker(&self) -> &WorkerId;
@@ -115,7 +123,7 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// returns the run's journal handle.
     ///
     /// Fails with [`StoreError::RunExists`] if the id is taken.
-    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>>;
+    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn RunWriter>>;
 
     /// Opens an existing run for resuming: its record, its journal so far (in
     /// the order it was written), and the handle. `None` if there is no such run.
@@ -128,7 +136,7 @@ pub trait Store: Send + Sync + Debug + 'static {
     fn open_run(
         &self,
         run: &RunId,
-    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn Journal>)>>;
+    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn RunWriter>)>>;
 
     /// The record of a run, if there is one.
     fn run(&self, run: &RunId) -> StoreFuture<'_, Option<RunRecord>>;
@@ -166,9 +174,10 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// [`StoreError::NotEnded`] if it is still running or completed.
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()>;
 
-    /// Starts undoing `run`: it is compensating until
-    /// [`Journal::finish`] records `then`, how it ends once its compensations
-    /// ran. Returns the journal handle the compensations are recorded through.
+    /// Starts undoing `run`: it is [compensating](RunState::Compensating)
+    /// until [`RunWriter::finish`] records how it ended (`then`, once its
+    /// compensations ran). Returns the handle the compensations are recorded
+    /// through.
     ///
     /// A running run enters compensation when it fails or is cancelled; a
     /// completed child run does when its parent is undone. Asking again for a
@@ -185,8 +194,8 @@ pub trait Store: Send + Sync + Debug + 'static {
     fn begin_compensation(
         &self,
         run: &RunId,
-        then: RunOutcome,
-    ) -> StoreFuture<'_, Arc<dyn Journal>>;
+        then: AfterCompensation,
+    ) -> StoreFuture<'_, Arc<dyn RunWriter>>;
 
     /// The records of all runs, or of those with `status`, oldest first.
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>>;
@@ -214,13 +223,11 @@ pub trait Store: Send + Sync + Debug + 'static {
                 .list_runs(None)
                 .await?
                 .into_iter()
-                .filter(|run| run.parent.is_none() && run.status.is_ended())
+                .filter(|run| run.parent.is_none() && run.state.is_ended())
                 .map(|run| {
-                    (
-                        run.id,
-                        run.status,
-                        run.finished_at.unwrap_or(run.created_at),
-                    )
+                    let at = run.finished_at().unwrap_or(run.created_at);
+                    let status = run.status();
+                    (run.id, status, at)
                 })
                 .collect();
             let mut removed = 0;
@@ -245,264 +252,25 @@ pub trait Store: Send + Sync + Debug + 'static {
     }
 }
 
-/// One run's journal: appends step records and records the outcome.
+/// The writer of one run: appends its step records and records how it
+/// ended.
 ///
 /// A per-run handle, so the hot path takes no store-wide lock. Every write is
 /// fenced by the lease the handle was opened under: once another worker took
 /// the run over, it fails with [`StoreError::LeaseLost`] and writes nothing.
-pub trait Journal: Send + Sync + Debug {
+pub trait RunWriter: Send + Sync + Debug {
     /// Appends a step's record.
     ///
     /// Fails with [`StoreError::DuplicateStep`] if the key is already recorded
     /// (the existing entry is kept) and [`StoreError::RunFinished`] after
-    /// [`finish`](Journal::finish).
+    /// [`finish`](RunWriter::finish).
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()>;
 
-    /// Records how the run ended, closes the journal and releases the lease.
+    /// Records how the run ended (its state becomes [`RunState::Ended`], at
+    /// the time the store takes now), closes the journal and releases the
+    /// lease.
     ///
     /// Fails with [`StoreError::RunFinished`] if the run already finished and
     /// [`StoreError::LeaseLost`] once the run was taken over.
     fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()>;
-}
-
-/// Everything recorded about one run, apart from its journal.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunRecord {
-    /// The run's id.
-    pub id: RunId,
-    /// The workflow's name.
-    pub workflow: String,
-    /// The structural hash of the workflow definition the run started under.
-    pub definition_hash: u64,
-    /// The run that started this one with `call`, if any.
-    pub parent: Option<RunId>,
-    /// The input, serialized.
-    pub input: Value,
-    /// Where the run is.
-    pub status: RunStatus,
-    /// How the run ended, once it has; while it is
-    /// [compensating](RunStatus::Compensating), how it will end.
-    pub outcome: Option<RunOutcome>,
-    /// The workflow's Mermaid flowchart.
-    pub mermaid: String,
-    /// When the run was created.
-    pub created_at: SystemTime,
-    /// When the run finished, once it has.
-    pub finished_at: Option<SystemTime>,
-}
-
-/// Where a run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RunStatus {
-    /// Started and not finished.
-    Running,
-    /// Returned its output.
-    Completed,
-    /// Returned an error (or could not finish).
-    Failed,
-    /// Was cancelled.
-    Cancelled,
-    /// Failed or was cancelled, and is running the compensations of its
-    /// completed steps; its `outcome` says how it will end. Unfinished: a
-    /// resumed engine finishes the rollback.
-    Compensating,
-    /// A compensation failed for good: the rollback stopped at that step, and
-    /// what it would have undone is still done. Needs a person.
-    CompensationFailed,
-    /// Completed, then undone: a child run whose parent's rollback ran the
-    /// compensations of its completed steps. Its output stays in its outcome
-    /// ([`RunOutcome::Compensated`]), but none of its effects do.
-    Compensated,
-}
-
-impl RunStatus {
-    /// Whether the run has ended (nothing more will be recorded for it).
-    pub fn is_ended(self) -> bool {
-        !matches!(self, Self::Running | Self::Compensating)
-    }
-}
-
-/// How a run ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum RunOutcome {
-    /// The output, serialized.
-    Completed(Value),
-    /// The error's text.
-    Failed(String),
-    /// The run was cancelled.
-    Cancelled,
-    /// The run failed or was cancelled (`cause`), and the compensation of
-    /// step `step` then failed for good with `error`.
-    CompensationFailed {
-        /// The step whose compensation failed.
-        step: StepKey,
-        /// The compensation's last error.
-        error: String,
-        /// Why the run was being undone.
-        cause: String,
-    },
-    /// The run completed with `output`, and was then undone (`cause`): its
-    /// completed steps were compensated because its parent run was rolled
-    /// back.
-    Compensated {
-        /// The output it had completed with, serialized.
-        output: Value,
-        /// Why it was undone.
-        cause: String,
-    },
-}
-
-impl RunOutcome {
-    /// The status a run with this outcome has.
-    pub fn status(&self) -> RunStatus {
-        match self {
-            Self::Completed(_) => RunStatus::Completed,
-            Self::Failed(_) => RunStatus::Failed,
-            Self::Cancelled => RunStatus::Cancelled,
-            Self::CompensationFailed { .. } => RunStatus::CompensationFailed,
-            Self::Compensated { .. } => RunStatus::Compensated,
-        }
-    }
-}
-
-/// The journal entry of one finished step.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StepRecord {
-    /// The step's key.
-    pub key: StepKey,
-    /// What the step gave.
-    pub outcome: StepOutcome,
-    /// Attempts made.
-    pub attempts: u32,
-    /// When the first attempt started.
-    pub started_at: SystemTime,
-    /// When the last attempt ended.
-    pub finished_at: SystemTime,
-}
-
-/// What a finished step gave.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum StepOutcome {
-    /// The output, serialized.
-    Completed(Value),
-    /// The step failed for good: its last failure, as the journal keeps it.
-    /// A resumed run gets this failure back without running the step again.
-    Failed(FailedStep),
-    /// The step failed for good and its `.fallback(..)` gave this value
-    /// instead. It replays like an output, but nothing is compensated for it:
-    /// the step's own effect did not happen.
-    FellBack(Value),
-}
-
-/// What the journal keeps of a step that failed for good: enough to give a
-/// resumed run the same failure without running the step again.
-///
-/// Rows written by older builds held the failure's text alone; they read
-/// back as a [permanent](ErrorClass::Permanent) failure of
-/// [`FailureCause::Other`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FailedStep {
-    /// The failure's text.
-    pub message: String,
-    /// Whether it was transient or permanent when it failed the step.
-    pub class: ErrorClass,
-    /// What failed.
-    pub cause: FailureCause,
-}
-
-/// What made a step fail for good, as journaled.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum FailureCause {
-    /// The step's own error: encoded when its type implements serde's
-    /// `Serialize` and `DeserializeOwned` (a resumed run gets the very value
-    /// back as [`StepFailure::Error`](crate::StepFailure::Error)), else
-    /// `None` (it gets
-    /// [`StepFailure::FailedBefore`](crate::StepFailure::FailedBefore) with
-    /// the message and class).
-    Error(Option<Value>),
-    /// The last attempt timed out after this long.
-    TimedOut(std::time::Duration),
-    /// The last attempt panicked with this message.
-    Panicked(String),
-    /// Anything else: an open breaker, a child run, an unknown resource.
-    Other,
-}
-
-impl FailedStep {
-    /// A failure known only by its text (as older builds journaled it).
-    pub fn from_message(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            class: ErrorClass::Permanent,
-            cause: FailureCause::Other,
-        }
-    }
-}
-
-impl std::fmt::Display for FailedStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// A failed step's entry: the record, or the bare text older builds wrote.
-/// Read field by field (not through an untagged enum, whose buffering the
-/// journal's values do not survive).
-impl<'de> Deserialize<'de> for FailedStep {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(FailedStepVisitor)
-    }
-}
-
-struct FailedStepVisitor;
-
-impl<'de> serde::de::Visitor<'de> for FailedStepVisitor {
-    type Value = FailedStep;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a failed step's record or its text")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<FailedStep, E> {
-        Ok(FailedStep::from_message(text))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FailedStep, A::Error> {
-        use serde::de::Error as _;
-        let (mut message, mut class, mut cause) = (None, None, None);
-        while let Some(field) = map.next_key::<String>()? {
-            match field.as_str() {
-                "message" => message = Some(map.next_value()?),
-                "class" => class = Some(map.next_value()?),
-                "cause" => cause = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(FailedStep {
-            message: message.ok_or_else(|| A::Error::missing_field("message"))?,
-            class: class.ok_or_else(|| A::Error::missing_field("class"))?,
-            cause: cause.ok_or_else(|| A::Error::missing_field("cause"))?,
-        })
-    }
-}
-
-impl StepOutcome {
-    /// The failure's text, if the step failed.
-    pub fn failure(&self) -> Option<&str> {
-        match self {
-            Self::Failed(failed) => Some(&failed.message),
-            Self::Completed(_) | Self::FellBack(_) => None,
-        }
-    }
-
-    /// The value the step gave its workflow, if it gave one.
-    pub fn value(&self) -> Option<&Value> {
-        match self {
-            Self::Completed(value) | Self::FellBack(value) => Some(value),
-            Self::Failed(_) => None,
-        }
-    }
 }

@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
-//! use trailhead_core::{MemoryStore, RunId, RunOutcome, RunRecord, RunStatus, Store};
+//! use trailhead_core::{MemoryStore, RunId, RunOutcome, RunRecord, Store};
 //! use trailhead_core::store::Retention;
 //!
 //! const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -45,20 +45,10 @@
 //!     .with_failed_for(7 * DAY);
 //!
 //! let store = MemoryStore::new();
-//! let record = RunRecord {
-//!     id: RunId::new("order-42"),
-//!     workflow: "fulfil".to_owned(),
-//!     definition_hash: 0,
-//!     parent: None,
-//!     input: trailhead_core::store::Value::encode(&()).unwrap(),
-//!     status: RunStatus::Running,
-//!     outcome: None,
-//!     mermaid: String::new(),
-//!     created_at: SystemTime::now(),
-//!     finished_at: None,
-//! };
-//! let journal = store.create_run(record).await?;
-//! journal.finish(RunOutcome::Completed(trailhead_core::store::Value::encode(&"shipped".to_owned()).unwrap())).await?;
+//! let input = trailhead_core::store::Value::encode(&()).unwrap();
+//! let record = RunRecord::new(RunId::new("order-42"), "fulfil", input);
+//! let writer = store.create_run(record).await?;
+//! writer.finish(RunOutcome::Completed(trailhead_core::store::Value::encode(&"shipped".to_owned()).unwrap())).await?;
 //!
 //! // Tomorrow the run has expired.
 //! let removed = store.apply_retention(&retention, SystemTime::now() + 2 * DAY).await?;

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use crate::store::{
-    Journal, Retention, RunOutcome, RunRecord, RunStatus, StepRecord, Store, StoreFuture, Value,
-    WorkerId,
+    AfterCompensation, Retention, RunRecord, RunStatus, RunWriter, StepRecord, Store, StoreFuture,
+    Value, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
@@ -78,14 +78,14 @@ impl Store for MemoryStore {
         &self.worker
     }
 
-    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>> {
+    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn RunWriter>> {
         Box::pin(async move {
             match self.runs().entry(run.id.clone()) {
                 Entry::Occupied(_) => Err(StoreError::RunExists { run: run.id }),
                 Entry::Vacant(slot) => {
                     let journal = Arc::new(MemoryRun::new(run));
                     slot.insert(Arc::clone(&journal));
-                    Ok(journal as Arc<dyn Journal>)
+                    Ok(journal as Arc<dyn RunWriter>)
                 }
             }
         })
@@ -94,12 +94,12 @@ impl Store for MemoryStore {
     fn open_run(
         &self,
         run: &RunId,
-    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn Journal>)>> {
+    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn RunWriter>)>> {
         let run = run.clone();
         Box::pin(async move {
             Ok(self.get(&run).map(|journal| {
                 let (record, steps) = journal.snapshot();
-                (record, steps, journal as Arc<dyn Journal>)
+                (record, steps, journal as Arc<dyn RunWriter>)
             }))
         })
     }
@@ -151,14 +151,14 @@ impl Store for MemoryStore {
     fn begin_compensation(
         &self,
         run: &RunId,
-        then: RunOutcome,
-    ) -> StoreFuture<'_, Arc<dyn Journal>> {
+        then: AfterCompensation,
+    ) -> StoreFuture<'_, Arc<dyn RunWriter>> {
         // Under the table lock, as `reopen_run`.
         let table = self.runs();
         let begun = match table.get(run) {
             Some(found) => found
                 .begin_compensation(then)
-                .map(|()| Arc::clone(found) as Arc<dyn Journal>),
+                .map(|()| Arc::clone(found) as Arc<dyn RunWriter>),
             None => Err(StoreError::UnknownRun { run: run.clone() }),
         };
         drop(table);
@@ -171,7 +171,7 @@ impl Store for MemoryStore {
             let mut records: Vec<_> = runs
                 .iter()
                 .map(|run| run.record())
-                .filter(|record| status.is_none_or(|status| record.status == status))
+                .filter(|record| status.is_none_or(|status| record.status() == status))
                 .collect();
             records.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
             Ok(records)

@@ -8,18 +8,20 @@ use std::time::SystemTime;
 use super::key_hash::BuildKeyHasher;
 use super::lock;
 use crate::store::{
-    Journal, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, StoreFuture, Value,
+    AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus, RunWriter, StepOutcome,
+    StepRecord, StoreFuture, Value,
 };
 use crate::{RunId, StepKey, StoreError};
 
-/// One run in a [`MemoryStore`](super::MemoryStore); also its [`Journal`].
+/// One run in a [`MemoryStore`](super::MemoryStore); also its [`RunWriter`].
 #[derive(Debug)]
 pub(super) struct MemoryRun {
-    state: Mutex<RunState>,
+    state: Mutex<Kept>,
 }
 
+/// Everything kept of the run, behind its mutex.
 #[derive(Debug)]
-struct RunState {
+struct Kept {
     record: RunRecord,
     /// Signals sent to the run, in order, with the step that received each.
     signals: Vec<Signal>,
@@ -61,7 +63,7 @@ impl Hasher for IdentityHasher {
 impl MemoryRun {
     pub(super) fn new(record: RunRecord) -> Self {
         Self {
-            state: Mutex::new(RunState {
+            state: Mutex::new(Kept {
                 record,
                 steps: Vec::new(),
                 by_hash: HashMap::default(),
@@ -71,7 +73,7 @@ impl MemoryRun {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, RunState> {
+    fn state(&self) -> MutexGuard<'_, Kept> {
         lock(&self.state)
     }
 
@@ -84,7 +86,7 @@ impl MemoryRun {
     pub(super) fn standing(&self) -> (Option<RunId>, RunStatus, Option<SystemTime>) {
         let state = self.state();
         let record = &state.record;
-        (record.parent.clone(), record.status, record.finished_at)
+        (record.parent.clone(), record.status(), record.finished_at())
     }
 
     /// The record and the journal in write order.
@@ -96,7 +98,7 @@ impl MemoryRun {
     fn append(&self, record: StepRecord) -> Result<(), StoreError> {
         let mut state = self.state();
         let state = &mut *state;
-        if state.record.status.is_ended() {
+        if state.record.state.is_ended() {
             return Err(StoreError::RunFinished {
                 run: state.record.id.clone(),
             });
@@ -124,7 +126,7 @@ impl MemoryRun {
 
     pub(super) fn send_signal(&self, name: &str, payload: Value) -> Result<(), StoreError> {
         let mut state = self.state();
-        if state.record.status != RunStatus::Running {
+        if state.record.state != RunState::Running {
             return Err(StoreError::RunFinished {
                 run: state.record.id.clone(),
             });
@@ -158,7 +160,7 @@ impl MemoryRun {
         let mut state = self.state();
         let state = &mut *state;
         if !matches!(
-            state.record.status,
+            state.record.status(),
             RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
         ) {
             return Err(StoreError::NotEnded {
@@ -182,26 +184,22 @@ impl MemoryRun {
             state.by_hash.entry(hash).or_insert(index);
         }
         state.steps = kept;
-        state.record.status = RunStatus::Running;
-        state.record.outcome = None;
-        state.record.finished_at = None;
+        state.record.state = RunState::Running;
         Ok(())
     }
 
-    pub(super) fn begin_compensation(&self, then: RunOutcome) -> Result<(), StoreError> {
+    pub(super) fn begin_compensation(&self, then: AfterCompensation) -> Result<(), StoreError> {
         let mut state = self.state();
         let record = &mut state.record;
-        match record.status {
-            RunStatus::Compensating => {}
-            RunStatus::Running | RunStatus::Completed => {
-                record.status = RunStatus::Compensating;
-                record.outcome = Some(then);
-                record.finished_at = None;
-            }
-            RunStatus::Failed
-            | RunStatus::Cancelled
-            | RunStatus::CompensationFailed
-            | RunStatus::Compensated => {
+        match record.state {
+            // A resumed rollback keeps the end it recorded first.
+            RunState::Compensating(_) => {}
+            RunState::Running
+            | RunState::Ended {
+                outcome: RunOutcome::Completed(_),
+                ..
+            } => record.state = RunState::Compensating(then),
+            RunState::Ended { .. } => {
                 return Err(StoreError::RunFinished {
                     run: record.id.clone(),
                 });
@@ -213,19 +211,17 @@ impl MemoryRun {
     fn close(&self, outcome: RunOutcome) -> Result<(), StoreError> {
         let mut state = self.state();
         let record = &mut state.record;
-        if record.status.is_ended() {
+        if record.state.is_ended() {
             return Err(StoreError::RunFinished {
                 run: record.id.clone(),
             });
         }
-        record.status = outcome.status();
-        record.outcome = Some(outcome);
-        record.finished_at = Some(SystemTime::now());
+        record.state = RunState::ended(outcome, SystemTime::now());
         Ok(())
     }
 }
 
-impl Journal for MemoryRun {
+impl RunWriter for MemoryRun {
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         Box::pin(async move { self.append(record) })
     }

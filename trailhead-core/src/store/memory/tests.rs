@@ -11,11 +11,9 @@ fn record(id: &str) -> RunRecord {
         definition_hash: 7,
         parent: None,
         input: Value::encode(&1_u8).unwrap(),
-        status: RunStatus::Running,
-        outcome: None,
+        state: crate::store::RunState::Running,
         mermaid: String::new(),
         created_at: SystemTime::now(),
-        finished_at: None,
     }
 }
 
@@ -89,9 +87,12 @@ async fn finish_sets_status_and_closes_the_journal() {
         .await
         .unwrap();
     let run = store.run(&RunId::new("r")).await.unwrap().unwrap();
-    assert_eq!(run.status, RunStatus::Failed);
-    assert_eq!(run.outcome, Some(RunOutcome::Failed("boom".into())));
-    assert!(run.finished_at.is_some());
+    assert_eq!(run.status(), RunStatus::Failed);
+    assert_eq!(
+        run.outcome().cloned(),
+        Some(RunOutcome::Failed("boom".into()))
+    );
+    assert!(run.finished_at().is_some());
     assert!(matches!(
         journal.record_step(step("late", &[], 0)).await,
         Err(StoreError::RunFinished { .. })
@@ -101,7 +102,7 @@ async fn finish_sets_status_and_closes_the_journal() {
         Err(StoreError::RunFinished { .. })
     ));
     assert_eq!(
-        store.run(&RunId::new("r")).await.unwrap().unwrap().status,
+        store.run(&RunId::new("r")).await.unwrap().unwrap().status(),
         RunStatus::Failed
     );
 }

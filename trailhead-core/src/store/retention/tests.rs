@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::store::{
-    Journal, MemoryStore, Retention, RunOutcome, RunRecord, RunStatus, SqliteStore, StepOutcome,
+    MemoryStore, Retention, RunOutcome, RunRecord, RunStatus, RunWriter, SqliteStore, StepOutcome,
     StepRecord, Store,
 };
 use crate::{RunId, StepKey, StoreError};
@@ -53,11 +53,9 @@ fn record(id: &str, parent: Option<&str>) -> RunRecord {
         definition_hash: 1,
         parent: parent.map(RunId::new),
         input: crate::store::Value::encode(&serde_json::json!(null)).unwrap(),
-        status: RunStatus::Running,
-        outcome: None,
+        state: crate::store::RunState::Running,
         mermaid: String::new(),
         created_at: SystemTime::now(),
-        finished_at: None,
     }
 }
 
@@ -73,7 +71,7 @@ fn completed_step(name: &'static str) -> StepRecord {
     }
 }
 
-async fn start(store: &dyn Store, id: &str, parent: Option<&str>) -> Arc<dyn Journal> {
+async fn start(store: &dyn Store, id: &str, parent: Option<&str>) -> Arc<dyn RunWriter> {
     let journal = store.create_run(record(id, parent)).await.unwrap();
     journal.record_step(completed_step("s")).await.unwrap();
     journal
@@ -204,7 +202,10 @@ async fn runs_that_have_not_ended_are_never_removed(store: &dyn Store) {
     start(store, "running", None).await;
     let compensating = start(store, "compensating", None).await;
     store
-        .begin_compensation(&RunId::new("compensating"), failed())
+        .begin_compensation(
+            &RunId::new("compensating"),
+            crate::store::AfterCompensation::Failed("boom".to_owned()),
+        )
         .await
         .unwrap();
     drop(compensating);

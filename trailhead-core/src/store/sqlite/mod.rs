@@ -79,8 +79,8 @@ use self::error::database_error;
 use self::rows::{RUN_COLUMNS, run_from_row, status_to_sql, step_from_row};
 use self::writer::{Answer, Write, Writer};
 use super::{
-    DatabaseProblem, Journal, Retention, RunOutcome, RunRecord, RunStatus, StepRecord, Store,
-    StoreFuture, Value, WorkerId,
+    AfterCompensation, DatabaseProblem, Retention, RunOutcome, RunRecord, RunStatus, RunWriter,
+    StepRecord, Store, StoreFuture, Value, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -299,8 +299,8 @@ impl SqliteStore {
 
     /// The journal of `run`, writing under lease `epoch` (`None`: the run has
     /// ended, and the handle's writes are refused as such).
-    fn journal_handle(&self, run: RunId, epoch: Option<i64>) -> Arc<dyn Journal> {
-        Arc::new(SqliteJournal {
+    fn journal_handle(&self, run: RunId, epoch: Option<i64>) -> Arc<dyn RunWriter> {
+        Arc::new(SqliteRunWriter {
             run,
             epoch: epoch.unwrap_or(0),
             writer: Arc::clone(&self.inner.writer),
@@ -333,7 +333,7 @@ impl Store for SqliteStore {
         self.inner.writer.worker()
     }
 
-    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn Journal>> {
+    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn RunWriter>> {
         Box::pin(async move {
             let id = run.id.clone();
             let epoch = self.claim(Write::CreateRun(run)).await?;
@@ -344,7 +344,7 @@ impl Store for SqliteStore {
     fn open_run(
         &self,
         run: &RunId,
-    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn Journal>)>> {
+    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn RunWriter>)>> {
         let run = run.clone();
         Box::pin(async move {
             let epoch = match self.claim(Write::Claim { run: run.clone() }).await {
@@ -410,8 +410,8 @@ impl Store for SqliteStore {
     fn begin_compensation(
         &self,
         run: &RunId,
-        then: RunOutcome,
-    ) -> StoreFuture<'_, Arc<dyn Journal>> {
+        then: AfterCompensation,
+    ) -> StoreFuture<'_, Arc<dyn RunWriter>> {
         let run = run.clone();
         Box::pin(async move {
             let write = Write::BeginCompensation {
@@ -487,14 +487,14 @@ impl Store for SqliteStore {
 
 /// One run's journal in a [`SqliteStore`]: writes go through the writer thread.
 #[derive(Debug)]
-struct SqliteJournal {
+struct SqliteRunWriter {
     run: RunId,
     /// The lease epoch every write is fenced by.
     epoch: i64,
     writer: Arc<Writer>,
 }
 
-impl Journal for SqliteJournal {
+impl RunWriter for SqliteRunWriter {
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         let write = Write::Step {
             run: self.run.clone(),

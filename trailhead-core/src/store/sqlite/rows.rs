@@ -6,7 +6,8 @@ use rusqlite::Row;
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 
 use crate::store::{
-    Codec, DatabaseProblem, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, Value,
+    AfterCompensation, Codec, DatabaseProblem, RunOutcome, RunRecord, RunState, RunStatus,
+    StepOutcome, StepRecord, Value,
 };
 use crate::{RunId, StepKey};
 
@@ -114,6 +115,75 @@ pub(super) fn run_outcome_to_sql(outcome: &RunOutcome) -> Value {
     }
 }
 
+/// A run's state as its three columns hold it: `status`, `outcome` (how it
+/// ended, or how a compensating run will end) and `finished_at`.
+pub(super) fn state_to_sql(state: &RunState) -> (&'static str, Option<Value>, Option<i64>) {
+    let status = status_to_sql(state.status());
+    match state {
+        RunState::Running => (status, None, None),
+        RunState::Compensating(then) => {
+            let then = RunOutcome::from(then.clone());
+            (status, Some(run_outcome_to_sql(&then)), None)
+        }
+        RunState::Ended { outcome, at } => (
+            status,
+            Some(run_outcome_to_sql(outcome)),
+            Some(time_to_sql(*at)),
+        ),
+    }
+}
+
+/// A run's state from its columns; a pair no run can be in (a running run
+/// with an outcome or an end time, an ended one without an outcome or with
+/// another status's outcome, a compensating one headed for an end a rollback
+/// does not lead to) is malformed. Rows from older builds read as they
+/// meant: a compensating run without an outcome was cancelled, an ended one
+/// without a time ended when it was created.
+fn state_from_sql(
+    status: &str,
+    outcome: ValueRef<'_>,
+    finished_at: Option<i64>,
+    created_at: i64,
+) -> Result<RunState, DatabaseProblem> {
+    let status = status_from_sql(status)?;
+    let outcome = match outcome {
+        ValueRef::Null => None,
+        outcome => Some(run_outcome_from_sql(outcome)?),
+    };
+    let impossible = |what: &str| {
+        DatabaseProblem::Malformed(format!(
+            "a {} run {what}",
+            status_to_sql(status).replace('_', " ")
+        ))
+    };
+    match status {
+        RunStatus::Running if outcome.is_some() => Err(impossible("has an outcome")),
+        RunStatus::Running | RunStatus::Compensating if finished_at.is_some() => {
+            Err(impossible("has an end time"))
+        }
+        RunStatus::Running => Ok(RunState::Running),
+        RunStatus::Compensating => match outcome.map(AfterCompensation::try_from) {
+            None => Ok(RunState::Compensating(AfterCompensation::Cancelled)),
+            Some(Ok(then)) => Ok(RunState::Compensating(then)),
+            Some(Err(outcome)) => Err(impossible(&format!(
+                "is to end {}",
+                status_to_sql(outcome.status()).replace('_', " ")
+            ))),
+        },
+        ended => match outcome {
+            None => Err(impossible("has no outcome")),
+            Some(outcome) if outcome.status() != ended => Err(impossible(&format!(
+                "has a {} outcome",
+                status_to_sql(outcome.status()).replace('_', " ")
+            ))),
+            Some(outcome) => Ok(RunState::ended(
+                outcome,
+                time_from_sql(finished_at.unwrap_or(created_at)),
+            )),
+        },
+    }
+}
+
 fn step_outcome_from_sql(value: ValueRef<'_>) -> Result<StepOutcome, DatabaseProblem> {
     let (codec, bytes) = cell(value, "a step outcome")?;
     match Value::split_entry(codec, bytes) {
@@ -159,14 +229,9 @@ pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, 
             definition_hash: definition_hash.cast_unsigned(),
             parent: parent.map(RunId::new),
             input: value_from_sql(input, "a run's input")?,
-            status: status_from_sql(&status)?,
-            outcome: match outcome {
-                ValueRef::Null => None,
-                outcome => Some(run_outcome_from_sql(outcome)?),
-            },
+            state: state_from_sql(&status, outcome, finished_at, created_at)?,
             mermaid,
             created_at: time_from_sql(created_at),
-            finished_at: finished_at.map(time_from_sql),
         })
     })())
 }

@@ -3,7 +3,8 @@ use std::time::SystemTime;
 
 use super::{SqliteStore, Synchronous};
 use crate::store::{
-    Codec, DatabaseProblem, RunOutcome, RunRecord, RunStatus, StepOutcome, StepRecord, Store, Value,
+    AfterCompensation, Codec, DatabaseProblem, RunOutcome, RunRecord, RunState, RunStatus,
+    StepOutcome, StepRecord, Store, Value,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -19,11 +20,9 @@ pub(super) fn record(id: &str) -> RunRecord {
         definition_hash: u64::MAX - 7,
         parent: None,
         input: value(serde_json::json!({"order": 42})),
-        status: RunStatus::Running,
-        outcome: None,
+        state: crate::store::RunState::Running,
         mermaid: "flowchart TD".to_owned(),
         created_at: SystemTime::now(),
-        finished_at: None,
     }
 }
 
@@ -66,7 +65,7 @@ async fn runs_and_journals_survive_reopening_the_file() {
         "all 64 bits of the hash kept"
     );
     assert_eq!(run.input, value(serde_json::json!({"order": 42})));
-    assert_eq!(run.status, RunStatus::Running);
+    assert_eq!(run.status(), RunStatus::Running);
     let keys: Vec<String> = journal.iter().map(|r| r.key.to_string()).collect();
     assert_eq!(keys, ["charge", "pack[3][1]"]);
     assert_eq!(
@@ -78,7 +77,7 @@ async fn runs_and_journals_survive_reopening_the_file() {
     assert_eq!(running.len(), 1);
     let finished = store.run(&RunId::new("r2")).await.unwrap().unwrap();
     assert_eq!(
-        finished.outcome,
+        finished.outcome().cloned(),
         Some(RunOutcome::Completed(value(serde_json::json!("done"))))
     );
     assert!(store.open_run(&RunId::new("nope")).await.unwrap().is_none());
@@ -238,7 +237,7 @@ async fn a_reopened_run_keeps_its_good_steps_and_sets_failed_ones_aside() {
         .unwrap();
     store.reopen_run(&RunId::new("r")).await.unwrap();
     let (run, entries, journal) = store.open_run(&RunId::new("r")).await.unwrap().unwrap();
-    assert_eq!(run.status, RunStatus::Running);
+    assert_eq!(run.status(), RunStatus::Running);
     assert_eq!(entries.len(), 1, "only the good step stays in the journal");
     journal
         .record_step(step("bad", serde_json::json!(2)))
@@ -348,7 +347,10 @@ async fn values_are_stored_as_cbor_blobs_and_read_back_faithfully() {
         .await
         .unwrap();
     let finished = store.run(&RunId::new("r")).await.unwrap().unwrap();
-    assert_eq!(finished.outcome, Some(RunOutcome::Completed(encoded)));
+    assert_eq!(
+        finished.outcome().cloned(),
+        Some(RunOutcome::Completed(encoded))
+    );
 
     // A failed CBOR entry is retired when the run is retried; the rest stay.
     let store = SqliteStore::open(&path).unwrap();
@@ -426,11 +428,11 @@ async fn rows_written_as_json_by_older_builds_still_read() {
     );
     let done = store.run(&RunId::new("done")).await.unwrap().unwrap();
     assert_eq!(
-        done.outcome,
+        done.outcome().cloned(),
         Some(RunOutcome::Completed(json(r#""shipped""#)))
     );
     let gone = store.run(&RunId::new("gone")).await.unwrap().unwrap();
-    assert_eq!(gone.outcome, Some(RunOutcome::Cancelled));
+    assert_eq!(gone.outcome().cloned(), Some(RunOutcome::Cancelled));
     let received = store
         .receive_signal(&RunId::new("old"), "go", &StepKey::new("wait", &[]))
         .await
@@ -464,7 +466,7 @@ async fn rows_written_as_json_by_older_builds_still_read() {
     let run = store.run(&RunId::new("old")).await.unwrap().unwrap();
     assert_eq!(run.input, json(r#"{"order":42}"#));
     assert_eq!(
-        run.outcome,
+        run.outcome().cloned(),
         Some(RunOutcome::Completed(value(serde_json::json!("ok"))))
     );
 
@@ -500,4 +502,120 @@ fn the_failed_prefix_retired_steps_match_is_how_a_failed_outcome_encodes() {
         super::writer::RETIRED.contains(&format!("substr(outcome, 1, 8) = x'{prefix}'")),
         "{prefix}"
     );
+}
+
+#[tokio::test]
+async fn a_row_whose_columns_no_run_can_be_in_reads_as_malformed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    // Each row's status, outcome and end time, and what reading it says.
+    let impossible = [
+        (
+            "running",
+            r#"'"Cancelled"'"#,
+            "NULL",
+            "a running run has an outcome",
+        ),
+        ("running", "NULL", "5", "a running run has an end time"),
+        (
+            "compensating",
+            r#"'"Cancelled"'"#,
+            "5",
+            "a compensating run has an end time",
+        ),
+        (
+            "compensating",
+            r#"'{"Completed":1}'"#,
+            "NULL",
+            "a compensating run is to end completed",
+        ),
+        ("failed", "NULL", "5", "a failed run has no outcome"),
+        (
+            "completed",
+            r#"'"Cancelled"'"#,
+            "5",
+            "a completed run has a cancelled outcome",
+        ),
+    ];
+    for (n, (status, outcome, finished_at, expected)) in impossible.iter().enumerate() {
+        connection
+            .execute(
+                &format!(
+                    "INSERT INTO runs (id, workflow, definition_hash, input, status, outcome, mermaid, created_at, finished_at)
+                     VALUES ('r{n}', 'w', 1, '1', '{status}', {outcome}, '', 0, {finished_at})"
+                ),
+                [],
+            )
+            .unwrap();
+        let run = RunId::new(format!("r{n}"));
+        let error = store.run(&run).await.unwrap_err();
+        let StoreError::Database {
+            run: Some(named),
+            problem: DatabaseProblem::Malformed(text),
+            ..
+        } = &error
+        else {
+            panic!("not a malformed record: {error:?}");
+        };
+        assert_eq!(named, &run);
+        assert_eq!(text, expected);
+        connection
+            .execute("DELETE FROM runs WHERE id = ?1", [run.as_str()])
+            .unwrap();
+    }
+    // What older builds wrote reads as it meant: a compensating run without
+    // its end was cancelled; an ended run without a time ended when created.
+    connection
+        .execute_batch(
+            r#"INSERT INTO runs (id, workflow, definition_hash, input, status, outcome, mermaid, created_at)
+                 VALUES ('undoing', 'w', 1, '1', 'compensating', NULL, '', 0),
+                        ('done', 'w', 1, '1', 'cancelled', '"Cancelled"', '', 0);"#,
+        )
+        .unwrap();
+    let undoing = store.run(&RunId::new("undoing")).await.unwrap().unwrap();
+    assert_eq!(
+        undoing.state,
+        RunState::Compensating(AfterCompensation::Cancelled)
+    );
+    let done = store.run(&RunId::new("done")).await.unwrap().unwrap();
+    assert_eq!(
+        done.state,
+        RunState::ended(RunOutcome::Cancelled, SystemTime::UNIX_EPOCH)
+    );
+}
+
+#[tokio::test]
+async fn each_state_is_written_to_its_columns_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("runs.db")).unwrap();
+    let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    let states = [
+        RunState::Running,
+        RunState::Compensating(AfterCompensation::Failed("boom".into())),
+        RunState::Compensating(AfterCompensation::Compensated {
+            output: value(serde_json::json!(3)),
+            cause: "its parent run `p` was undone".into(),
+        }),
+        RunState::ended(RunOutcome::Completed(value(serde_json::json!("ok"))), at),
+        RunState::ended(
+            RunOutcome::CompensationFailed {
+                step: StepKey::new("charge", &[]),
+                error: "refund refused".into(),
+                cause: "declined".into(),
+            },
+            at,
+        ),
+    ];
+    for (n, state) in states.into_iter().enumerate() {
+        let record = record(&format!("s{n}")).with_state(state.clone());
+        store.create_run(record.clone()).await.unwrap();
+        let read = store.run(&record.id).await.unwrap().unwrap();
+        assert_eq!(read.state, state);
+        assert_eq!(read.status(), state.status());
+        assert_eq!(read.finished_at(), state.finished_at());
+        let listed = store.list_runs(Some(state.status())).await.unwrap();
+        assert!(listed.iter().any(|listed| listed.id == record.id), "{n}");
+    }
 }

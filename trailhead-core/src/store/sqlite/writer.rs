@@ -23,10 +23,11 @@ use tokio::sync::oneshot;
 
 use super::error::database_error;
 use super::rows::{
-    Cell, run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql, value_from_sql,
+    Cell, run_outcome_to_sql, state_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql,
+    value_from_sql,
 };
 use super::workers::Workers;
-use crate::store::{RunOutcome, RunRecord, StepRecord, Value, WorkerId};
+use crate::store::{AfterCompensation, RunOutcome, RunRecord, StepRecord, Value, WorkerId};
 use crate::{RunId, StoreError};
 
 /// Most writes committed together.
@@ -71,7 +72,7 @@ pub(super) enum Write {
     /// to end as `then`: answers with the epoch.
     BeginCompensation {
         run: RunId,
-        then: RunOutcome,
+        then: AfterCompensation,
     },
     /// Removes an ended run with everything recorded for it and its children.
     Remove {
@@ -282,7 +283,7 @@ fn apply(
     let me = workers.me().as_str();
     match write {
         Write::CreateRun(record) => {
-            let outcome = record.outcome.as_ref().map(run_outcome_to_sql);
+            let (status, outcome, finished_at) = state_to_sql(&record.state);
             let inserted = cached(connection,
                 "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec, lease_owner, lease_epoch)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)",
@@ -292,11 +293,11 @@ fn apply(
                     record.definition_hash.cast_signed(),
                     record.parent.as_ref().map(RunId::as_str),
                     Cell(&record.input),
-                    status_to_sql(record.status),
+                    status,
                     outcome.as_ref().map(Cell),
                     record.mermaid,
                     time_to_sql(record.created_at),
-                    record.finished_at.map(time_to_sql),
+                    finished_at,
                     record.input.codec().name(),
                     me,
                 ],
@@ -428,7 +429,10 @@ fn apply(
                 connection,
                 "UPDATE runs SET status = 'compensating', outcome = ?2, finished_at = NULL
                  WHERE id = ?1 AND status IN ('running', 'completed')",
-                params![run.as_str(), Cell(&run_outcome_to_sql(then))],
+                params![
+                    run.as_str(),
+                    Cell(&run_outcome_to_sql(&then.clone().into()))
+                ],
             )
             .map_err(|error| fail(run, &error))?;
             Ok(Answer::Claimed(Some(epoch)))
