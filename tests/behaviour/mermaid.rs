@@ -1,6 +1,7 @@
 //! Every workflow's Mermaid flowchart, compared against committed snapshots in
-//! `tests/snapshots/`. Refresh them with `UPDATE_SNAPSHOTS=1 cargo test --test behaviour mermaid`
-//! and read the diff before committing.
+//! `tests/snapshots/`. Refresh them with
+//! `UPDATE_SNAPSHOTS=1 cargo test --test behaviour mermaid` and read the diff
+//! before committing.
 
 use std::path::PathBuf;
 
