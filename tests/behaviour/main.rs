@@ -1,0 +1,40 @@
+//! The behaviour tests: workflows run in this process, one module per area.
+//!
+//! They are one test binary (not one per file) so that tokio, the bundled
+//! SQLite and serde_json are linked once; `cargo test --test behaviour <area>`
+//! runs one area, e.g. `cargo test --test behaviour retries::`.
+
+mod support;
+
+mod branches;
+mod breakers;
+mod calls;
+mod cancel;
+mod codec;
+mod errors;
+mod events;
+mod fallbacks;
+mod fan_out;
+mod faults;
+mod graph;
+mod health;
+mod idempotency;
+mod keys;
+mod leases;
+mod loops;
+mod management;
+// Public: its workflow takes public types, as an application's would.
+pub mod mermaid;
+mod resources;
+mod resume;
+mod retention;
+mod retries;
+mod saga;
+mod shutdown;
+mod signal_types;
+mod signals;
+mod sleep;
+mod steps;
+mod tracing;
+mod unload;
+mod worker_threads;
