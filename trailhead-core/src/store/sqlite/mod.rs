@@ -60,29 +60,29 @@
 //! # }
 //! ```
 
+mod apply;
 mod error;
 mod file;
 mod integrity;
+mod lease;
 mod retention;
 mod rows;
 mod schema;
+mod store;
 mod workers;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use rusqlite::{Connection, OpenFlags};
 
 use self::error::database_error;
-use self::rows::{RUN_COLUMNS, run_from_row, status_to_sql, step_from_row};
+use self::rows::{RUN_COLUMNS, run_from_row, step_from_row};
+use self::store::SqliteRunWriter;
 use self::writer::{Answer, Write, Writer};
-use super::{
-    AfterCompensation, DatabaseProblem, Retention, RunOutcome, RunRecord, RunStatus, RunWriter,
-    StepRecord, Store, StoreFuture, Value, WorkerId,
-};
-use crate::{RunId, StepKey, StoreError};
+use super::{DatabaseProblem, RunRecord, RunWriter, StepRecord};
+use crate::{RunId, StoreError};
 
 /// When a commit counts as done.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -326,193 +326,6 @@ fn configure(connection: &Connection, synchronous: Synchronous) -> rusqlite::Res
     };
     connection.pragma_update(None, "synchronous", level)?;
     Ok(())
-}
-
-impl Store for SqliteStore {
-    fn worker(&self) -> &WorkerId {
-        self.inner.writer.worker()
-    }
-
-    fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn RunWriter>> {
-        Box::pin(async move {
-            let id = run.id.clone();
-            let epoch = self.claim(Write::CreateRun(run)).await?;
-            Ok(self.journal_handle(id, epoch))
-        })
-    }
-
-    fn open_run(
-        &self,
-        run: &RunId,
-    ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn RunWriter>)>> {
-        let run = run.clone();
-        Box::pin(async move {
-            let epoch = match self.claim(Write::Claim { run: run.clone() }).await {
-                Ok(epoch) => epoch,
-                Err(StoreError::UnknownRun { .. }) => return Ok(None),
-                Err(error) => return Err(error),
-            };
-            // Read after the claim: nothing written before it is missed.
-            let Some(record) = self.fetch_run(&run).await? else {
-                return Ok(None);
-            };
-            let journal = self.fetch_journal(&run).await?;
-            Ok(Some((record, journal, self.journal_handle(run, epoch))))
-        })
-    }
-
-    fn run(&self, run: &RunId) -> StoreFuture<'_, Option<RunRecord>> {
-        let run = run.clone();
-        Box::pin(async move { self.fetch_run(&run).await })
-    }
-
-    fn journal(&self, run: &RunId) -> StoreFuture<'_, Vec<StepRecord>> {
-        let run = run.clone();
-        Box::pin(async move { self.fetch_journal(&run).await })
-    }
-
-    fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> StoreFuture<'_, ()> {
-        let write = Write::Signal {
-            run: run.clone(),
-            name: name.to_owned(),
-            payload,
-        };
-        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
-    }
-
-    fn receive_signal(
-        &self,
-        run: &RunId,
-        name: &str,
-        key: &StepKey,
-    ) -> StoreFuture<'_, Option<Value>> {
-        let write = Write::Receive {
-            run: run.clone(),
-            name: name.to_owned(),
-            key: key.to_string(),
-        };
-        Box::pin(async move {
-            match self.inner.writer.write(write).await? {
-                Answer::Signal(payload) => Ok(payload),
-                other => unreachable!("a receive answers with a signal, not {other:?}"),
-            }
-        })
-    }
-
-    fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
-        let write = Write::Reopen {
-            run: run.clone(),
-            at: SystemTime::now(),
-        };
-        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
-    }
-
-    fn begin_compensation(
-        &self,
-        run: &RunId,
-        then: AfterCompensation,
-    ) -> StoreFuture<'_, Arc<dyn RunWriter>> {
-        let run = run.clone();
-        Box::pin(async move {
-            let write = Write::BeginCompensation {
-                run: run.clone(),
-                then,
-            };
-            let epoch = self.claim(write).await?;
-            Ok(self.journal_handle(run, epoch))
-        })
-    }
-
-    fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
-        Box::pin(async move {
-            let status = status.map(status_to_sql);
-            let rows = self
-                .read(None, move |connection| {
-                    let sql = match status {
-                        Some(_) => format!("SELECT {RUN_COLUMNS} FROM runs WHERE status = ?1 ORDER BY created_at, id"),
-                        None => format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY created_at, id"),
-                    };
-                    let mut statement = connection.prepare_cached(&sql)?;
-                    match status {
-                        Some(status) => statement.query_map([status], run_from_row)?.collect::<Result<Vec<_>, _>>(),
-                        None => statement.query_map([], run_from_row)?.collect::<Result<Vec<_>, _>>(),
-                    }
-                })
-                .await?;
-            rows.into_iter()
-                .map(|record| record.map_err(|problem| self.malformed(None, problem)))
-                .collect()
-        })
-    }
-
-    fn remove_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
-        let write = Write::Remove { run: run.clone() };
-        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
-    }
-
-    fn apply_retention(&self, retention: &Retention, now: SystemTime) -> StoreFuture<'_, usize> {
-        let retention = *retention;
-        Box::pin(async move {
-            if retention.keeps_all() {
-                return Ok(0);
-            }
-            let expired = self
-                .read(None, move |connection| {
-                    retention::expired(connection, &retention, now)
-                })
-                .await?;
-            // One write per run, committed together by the writer's batching.
-            let removals = expired.into_iter().map(|id| {
-                self.inner.writer.write(Write::Remove {
-                    run: RunId::new(id),
-                })
-            });
-            let mut removed = 0;
-            for outcome in futures::future::join_all(removals).await {
-                match outcome {
-                    Ok(_) => removed += 1,
-                    // Reopened or removed since it was chosen: it stays.
-                    Err(StoreError::NotRemovable { .. } | StoreError::UnknownRun { .. }) => {}
-                    Err(error) => return Err(error),
-                }
-            }
-            Ok(removed)
-        })
-    }
-
-    fn default_retention(&self) -> Retention {
-        Retention::durable()
-    }
-}
-
-/// One run's journal in a [`SqliteStore`]: writes go through the writer thread.
-#[derive(Debug)]
-struct SqliteRunWriter {
-    run: RunId,
-    /// The lease epoch every write is fenced by.
-    epoch: i64,
-    writer: Arc<Writer>,
-}
-
-impl RunWriter for SqliteRunWriter {
-    fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
-        let write = Write::Step {
-            run: self.run.clone(),
-            epoch: self.epoch,
-            record,
-        };
-        Box::pin(async move { self.writer.write(write).await.map(drop) })
-    }
-
-    fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {
-        let write = Write::Finish {
-            run: self.run.clone(),
-            epoch: self.epoch,
-            outcome,
-            at: SystemTime::now(),
-        };
-        Box::pin(async move { self.writer.write(write).await.map(drop) })
-    }
 }
 
 #[cfg(test)]

@@ -499,7 +499,7 @@ fn the_failed_prefix_retired_steps_match_is_how_a_failed_outcome_encodes() {
         .collect();
     assert_eq!(&failed.bytes()[2..8], b"Failed");
     assert!(
-        super::writer::RETIRED.contains(&format!("substr(outcome, 1, 8) = x'{prefix}'")),
+        super::apply::RETIRED.contains(&format!("substr(outcome, 1, 8) = x'{prefix}'")),
         "{prefix}"
     );
 }

@@ -3,6 +3,7 @@
 mod encoded;
 mod faithful;
 mod render;
+mod serde_impl;
 #[cfg(test)]
 mod tests;
 
@@ -11,8 +12,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use self::encoded::Encoded;
 use self::faithful::{Checked, Findings, MAX_DEPTH, Refusal};
@@ -382,61 +383,5 @@ impl fmt::Debug for Value {
         write!(f, "{codec}(")?;
         fmt::Display::fmt(self, f)?;
         f.write_str(")")
-    }
-}
-
-/// A [`Value`] inside another serde value: its codec and bytes.
-#[derive(Serialize, Deserialize)]
-struct Wire<'a> {
-    codec: Cow<'a, str>,
-    #[serde(borrow, with = "serde_bytes")]
-    bytes: Cow<'a, [u8]>,
-}
-
-/// A [`Value`] inside another, human-readable serde value: the bytes in hex,
-/// and the value shown as JSON for the reader.
-#[derive(Serialize, Deserialize)]
-struct Shown<'a> {
-    codec: Cow<'a, str>,
-    hex: Cow<'a, str>,
-    #[serde(default, skip_deserializing)]
-    shown: Option<serde_json::Value>,
-}
-
-impl Serialize for Value {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let codec = Cow::Borrowed(self.codec().name());
-        if serializer.is_human_readable() {
-            Shown {
-                codec,
-                hex: Cow::Owned(render::hex(self.bytes())),
-                shown: Some(self.to_json()),
-            }
-            .serialize(serializer)
-        } else {
-            Wire {
-                codec,
-                bytes: Cow::Borrowed(self.bytes()),
-            }
-            .serialize(serializer)
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let (codec, bytes) = if deserializer.is_human_readable() {
-            let shown = Shown::deserialize(deserializer)?;
-            let bytes = render::from_hex(&shown.hex)
-                .ok_or_else(|| D::Error::custom("`hex` is not a hex string"))?;
-            (shown.codec, bytes)
-        } else {
-            let wire = Wire::deserialize(deserializer)?;
-            (wire.codec, wire.bytes.into_owned())
-        };
-        let codec = Codec::from_name(&codec)
-            .ok_or_else(|| D::Error::custom(format!("unknown codec `{codec}`")))?;
-        Ok(Self::from_bytes(codec, bytes))
     }
 }

@@ -1,0 +1,273 @@
+//! What each [`Write`] does to the tables, inside the writer's transaction:
+//! the SQL of the journal, the run records, signals and claims.
+
+use std::path::Path;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+
+use super::error::database_error;
+use super::lease::{claim, missing_or_finished, owner_of, refused};
+use super::rows::{
+    Cell, run_outcome_to_sql, state_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql,
+    value_from_sql,
+};
+use super::workers::Workers;
+use super::writer::{Answer, Write};
+use crate::store::Value;
+use crate::{RunId, StoreError};
+
+/// A primary key already taken: the record exists. Any other constraint
+/// failing means damage, and goes to [`database_error`] as `Corrupt`.
+fn is_constraint(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    failure.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                )
+    )
+}
+
+pub(super) fn apply(
+    connection: &Connection,
+    path: &Path,
+    workers: &Workers,
+    write: &Write,
+) -> Result<Answer, StoreError> {
+    let fail =
+        |run: &RunId, error: &rusqlite::Error| database_error(path, Some(run.clone()), error);
+    let me = workers.me().as_str();
+    match write {
+        Write::CreateRun(record) => {
+            let (status, outcome, finished_at) = state_to_sql(&record.state);
+            let inserted = cached(connection,
+                "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec, lease_owner, lease_epoch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)",
+                params![
+                    record.id.as_str(),
+                    record.workflow,
+                    record.definition_hash.cast_signed(),
+                    record.parent.as_ref().map(RunId::as_str),
+                    Cell(&record.input),
+                    status,
+                    outcome.as_ref().map(Cell),
+                    record.mermaid,
+                    time_to_sql(record.created_at),
+                    finished_at,
+                    record.input.codec().name(),
+                    me,
+                ],
+            );
+            match inserted {
+                Ok(_) => Ok(Answer::Claimed(Some(1))),
+                Err(error) if is_constraint(&error) => Err(StoreError::RunExists {
+                    run: record.id.clone(),
+                }),
+                Err(error) => Err(fail(&record.id, &error)),
+            }
+        }
+        Write::Claim { run } => claim(connection, workers, run, &["running", "compensating"])
+            .map_err(|error| error.into_store_error(path, run))
+            .map(Answer::Claimed),
+        Write::Step { run, epoch, record } => {
+            let outcome = step_outcome_to_sql(&record.outcome);
+            let inserted = cached(
+                connection,
+                "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at, codec)
+                 SELECT ?1, ?2, (SELECT COUNT(*) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7
+                 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating')
+                               AND lease_owner = ?8 AND lease_epoch = ?9)",
+                params![
+                    run.as_str(),
+                    record.key.to_string(),
+                    Cell(&outcome),
+                    i64::from(record.attempts),
+                    time_to_sql(record.started_at),
+                    time_to_sql(record.finished_at),
+                    outcome.codec().name(),
+                    me,
+                    epoch,
+                ],
+            );
+            match inserted {
+                Ok(1) => Ok(Answer::Done),
+                Ok(_) => Err(refused(connection, path, workers, run)),
+                Err(error) if is_constraint(&error) => Err(StoreError::DuplicateStep {
+                    run: run.clone(),
+                    step: record.key.clone(),
+                }),
+                Err(error) => Err(fail(run, &error)),
+            }
+        }
+        Write::Finish {
+            run,
+            epoch,
+            outcome,
+            at,
+        } => {
+            // Ending the run releases its lease.
+            let updated = cached(
+                connection,
+                "UPDATE runs SET status = ?2, outcome = ?3, finished_at = ?4, lease_owner = NULL
+                 WHERE id = ?1 AND status IN ('running', 'compensating')
+                   AND lease_owner = ?5 AND lease_epoch = ?6",
+                params![
+                    run.as_str(),
+                    status_to_sql(outcome.status()),
+                    Cell(&run_outcome_to_sql(outcome)),
+                    time_to_sql(*at),
+                    me,
+                    epoch,
+                ],
+            );
+            match updated {
+                Ok(1) => Ok(Answer::Done),
+                Ok(_) => Err(refused(connection, path, workers, run)),
+                Err(error) => Err(fail(run, &error)),
+            }
+        }
+        Write::Signal { run, name, payload } => {
+            let inserted = cached(connection,
+                "INSERT INTO signals (run_id, name, payload)
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status = 'running')",
+                params![run.as_str(), name, Cell(payload)],
+            );
+            match inserted {
+                Ok(1) => Ok(Answer::Done),
+                Ok(_) => Err(missing_or_finished(connection, path, run)),
+                Err(error) => Err(fail(run, &error)),
+            }
+        }
+        Write::Reopen { run, at } => {
+            let reopened = connection
+                .execute(
+                    "UPDATE runs SET status = 'running', outcome = NULL, finished_at = NULL,
+                            lease_owner = ?2, lease_epoch = lease_epoch + 1
+                     WHERE id = ?1 AND status IN ('failed', 'cancelled', 'compensated')",
+                    params![run.as_str(), me],
+                )
+                .map_err(|error| fail(run, &error))?;
+            if reopened == 0 {
+                return Err(match missing_or_finished(connection, path, run) {
+                    StoreError::RunFinished { run } => StoreError::NotEnded { run },
+                    other => other,
+                });
+            }
+            connection
+                .execute(
+                    &format!("INSERT INTO retired_steps (run_id, key, outcome, attempts, started_at, finished_at, retired_at)
+                     SELECT run_id, key, outcome, attempts, started_at, finished_at, ?2
+                     FROM steps WHERE run_id = ?1 AND ({RETIRED})"),
+                    params![run.as_str(), time_to_sql(*at)],
+                )
+                .and_then(|_| {
+                    connection.execute(
+                        &format!("DELETE FROM steps WHERE run_id = ?1 AND ({RETIRED})"),
+                        [run.as_str()],
+                    )
+                })
+                .map_err(|error| fail(run, &error))?;
+            Ok(Answer::Done)
+        }
+        Write::BeginCompensation { run, then } => {
+            let claimed = claim(
+                connection,
+                workers,
+                run,
+                &["running", "completed", "compensating"],
+            )
+            .map_err(|error| error.into_store_error(path, run))?;
+            let Some(epoch) = claimed else {
+                return Err(StoreError::RunFinished { run: run.clone() });
+            };
+            // A resumed rollback (already compensating) keeps the outcome it had.
+            cached(
+                connection,
+                "UPDATE runs SET status = 'compensating', outcome = ?2, finished_at = NULL
+                 WHERE id = ?1 AND status IN ('running', 'completed')",
+                params![
+                    run.as_str(),
+                    Cell(&run_outcome_to_sql(&then.clone().into()))
+                ],
+            )
+            .map_err(|error| fail(run, &error))?;
+            Ok(Answer::Claimed(Some(epoch)))
+        }
+        Write::Receive { run, name, key } => {
+            if owner_of(connection, run)
+                .map_err(|error| fail(run, &error))?
+                .as_deref()
+                != Some(me)
+            {
+                return Err(refused(connection, path, workers, run));
+            }
+            receive(connection, run, name, key)
+                .map(Answer::Signal)
+                .map_err(|error| fail(run, &error))
+        }
+        Write::Remove { run } => {
+            super::retention::remove(connection, path, run).map(|()| Answer::Done)
+        }
+    }
+}
+
+/// The payload `key` received before, or the oldest unreceived signal `name`,
+/// now marked received by `key`.
+fn receive(
+    connection: &Connection,
+    run: &RunId,
+    name: &str,
+    key: &str,
+) -> rusqlite::Result<Option<Value>> {
+    let payload: Option<(i64, Value)> = connection
+        .query_row(
+            "SELECT id, payload FROM signals WHERE run_id = ?1 AND received_by = ?3
+             UNION ALL
+             SELECT * FROM (SELECT id, payload FROM signals
+                            WHERE run_id = ?1 AND name = ?2 AND received_by IS NULL ORDER BY id LIMIT 1)
+             LIMIT 1",
+            params![run.as_str(), name, key],
+            |row| {
+                let payload = value_from_sql(row.get_ref(1)?, "a signal's payload")
+                    .map_err(|problem| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            1,
+                            rusqlite::types::Type::Blob,
+                            Box::new(problem),
+                        )
+                    })?;
+                Ok((row.get(0)?, payload))
+            },
+        )
+        .optional()?;
+    let Some((id, payload)) = payload else {
+        return Ok(None);
+    };
+    connection.execute(
+        "UPDATE signals SET received_by = ?2 WHERE id = ?1",
+        params![id, key],
+    )?;
+    Ok(Some(payload))
+}
+
+/// Entries a retried run loses from its journal: failed steps, compensations,
+/// and the steps those compensations undid (all run again). A failed step's
+/// outcome is `{"Failed": …}`: JSON text from older builds, CBOR since (a map
+/// of one entry, `a1`, whose key is the text `Failed`, `66 4661696c6564`).
+pub(super) const RETIRED: &str =
+    "outcome LIKE '{\"Failed\"%' OR substr(outcome, 1, 8) = x'a1664661696c6564'
+    OR key LIKE 'undo:%'
+    OR 'undo:' || key IN (SELECT key FROM steps AS undo WHERE undo.run_id = steps.run_id)";
+
+/// Runs `sql` through the connection's statement cache: the writer runs the
+/// same few statements for every write, and preparing them anew each time was
+/// a fifth of its time.
+fn cached<P: rusqlite::Params>(
+    connection: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    connection.prepare_cached(sql)?.execute(params)
+}
