@@ -220,7 +220,7 @@ async fn what_would_not_read_back_fails_the_same_way_live_and_when_run_again() {
         "nothing journaled: the step runs again on a retry"
     );
 
-    let again = engine.retry(doubly_optional, &run).await.unwrap();
+    let again = engine.rerun(doubly_optional, &run).await.unwrap();
     let Err(RunError::Failed { error: second, .. }) = again.result().await else {
         panic!("the retried step must fail the same way");
     };

@@ -505,7 +505,9 @@ async fn a_body_that_keeps_panicking_fails_after_three_drives_and_is_undone() {
 async fn a_single_drive_policy_does_not_restart() {
     let _turn = TURN.lock().await;
     UNDONE.take();
-    let engine = Engine::builder().restarts(RetryPolicy::attempts(1)).build();
+    let engine = Engine::builder()
+        .panic_restarts(RetryPolicy::attempts(1))
+        .build();
     let mut events = engine.subscribe();
     let started = tokio::time::Instant::now();
     let error = always_trips_after_booking::run(&engine, "single".to_owned())
@@ -528,7 +530,7 @@ async fn the_restart_policy_sets_the_drives_and_their_delays() {
     let _turn = TURN.lock().await;
     UNDONE.take();
     let policy = RetryPolicy::attempts(4).with_backoff(Backoff::fixed(Duration::from_secs(5)));
-    let engine = Engine::builder().restarts(policy).build();
+    let engine = Engine::builder().panic_restarts(policy).build();
     let mut events = engine.subscribe();
     let started = tokio::time::Instant::now();
     let error = always_trips_after_booking::run(&engine, "fixed".to_owned())

@@ -78,7 +78,7 @@ async fn a_failed_run_is_retried_from_its_last_good_step() {
     let journal = engine.journal(&run).await.unwrap();
     assert!(matches!(journal[1].outcome, StepOutcome::Failed(_)));
 
-    let retried = engine.retry(pipeline, &run).await.unwrap();
+    let retried = engine.rerun(pipeline, &run).await.unwrap();
     assert_eq!(retried.result().await.unwrap(), 20);
     assert_eq!(
         CHEAP_CALLS.load(Ordering::SeqCst),
@@ -98,11 +98,11 @@ async fn a_failed_run_is_retried_from_its_last_good_step() {
     );
     // A completed run is not retried.
     assert!(matches!(
-        engine.retry(pipeline, &run).await,
+        engine.rerun(pipeline, &run).await,
         Err(EngineError::Store(StoreError::NotEnded { .. }))
     ));
     assert!(matches!(
-        engine.retry(stuck, &run).await,
+        engine.rerun(stuck, &run).await,
         Err(EngineError::OtherWorkflow { .. })
     ));
 }
@@ -128,7 +128,7 @@ async fn retrying_a_run_reopens_its_failed_child() {
         .id
         .clone();
 
-    let retried = engine.retry(retried_parent, &run).await.unwrap();
+    let retried = engine.rerun(retried_parent, &run).await.unwrap();
     assert_eq!(retried.result().await.unwrap(), 101);
     assert_eq!(
         CHILD_CALLS.load(Ordering::SeqCst),

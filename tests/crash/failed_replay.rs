@@ -3,7 +3,7 @@
 //! card again when the run is resumed. The workflow gets the journaled
 //! failure: its own error, typed, when the error type implements serde's
 //! traits; `StepFailure::FailedBefore` with the text and class otherwise.
-//! Only `Engine::retry` runs the step again.
+//! Only `Engine::rerun` runs the step again.
 //!
 //! The process is this test binary (`child_process_entry`). The failing step
 //! has a concurrent sibling that the failure drops; the sibling's drop guard
@@ -140,7 +140,7 @@ fn child_process_entry() {
                 }
             }
             "retry" => {
-                let handle = engine.retry(checkout, &RunId::new("typed")).await.unwrap();
+                let handle = engine.rerun(checkout, &RunId::new("typed")).await.unwrap();
                 report(format!(
                     "retried {:?}",
                     handle.result().await.map_err(|e| e.to_string())

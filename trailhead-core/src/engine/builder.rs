@@ -43,7 +43,7 @@ impl Engine {
                 breakers: HashMap::new(),
                 unload_after: Duration::from_secs(60),
                 stalled_after: Duration::from_secs(5 * 60),
-                restarts: RetryPolicy::attempts(3).with_backoff(crate::Backoff::exponential(
+                panic_restarts: RetryPolicy::attempts(3).with_backoff(crate::Backoff::exponential(
                     Duration::from_secs(1),
                     Duration::from_secs(60),
                 )),
@@ -73,7 +73,7 @@ pub(super) struct Config {
     pub(super) stalled_after: Duration,
     /// How often a run whose body panicked is driven (restarted), and after
     /// what delays.
-    pub(super) restarts: RetryPolicy,
+    pub(super) panic_restarts: RetryPolicy,
     /// How journal writes that fail for a store reason are tried again.
     pub(super) journal_retries: RetryPolicy,
     /// How many events the subscribers' ring holds.
@@ -182,8 +182,8 @@ impl EngineBuilder {
     /// [`Event::RunRestarting`](crate::Event::RunRestarting); once the
     /// attempts are spent the panic fails the run. (A panic inside a step is
     /// that step's failure, under the step's own retry policy.)
-    pub fn restarts(mut self, policy: RetryPolicy) -> Self {
-        self.config.restarts = policy;
+    pub fn panic_restarts(mut self, policy: RetryPolicy) -> Self {
+        self.config.panic_restarts = policy;
         self
     }
 

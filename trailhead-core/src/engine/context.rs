@@ -60,7 +60,7 @@ impl RunContext {
         unloadable: bool,
     ) -> Self {
         // Completed steps (and fallbacks) replay their value; steps that
-        // failed for good replay their failure. Only `Engine::retry` (which
+        // failed for good replay their failure. Only `Engine::rerun` (which
         // retires failed entries) runs a failed step again.
         let mut replay = HashMap::new();
         let mut failed = HashMap::new();

@@ -75,7 +75,7 @@ pub(super) async fn drive<W: Workflow>(
                     return unload(ctx, workflow, until);
                 }
                 Err(payload) => {
-                    let policy = ctx.engine.restarts();
+                    let policy = ctx.engine.panic_restarts();
                     if restarts + 1 < policy.max_attempts() {
                         let error = panic_message(&*payload);
                         if let Some((ctx, start)) = reload::<W>(&ctx, restarts + 1, error).await {
@@ -134,7 +134,7 @@ async fn reload<W: Workflow>(
     let engine = &ctx.engine;
     let run = ctx.run_id();
     let delay = engine
-        .restarts()
+        .panic_restarts()
         .backoff()
         .delays()
         .nth(restart as usize - 1)

@@ -79,7 +79,7 @@ impl Engine {
         Ok(!children.is_empty())
     }
 
-    /// Retries a failed (or cancelled) run of `workflow` from its last good
+    /// Runs a failed (or cancelled) run of `workflow` again from its last good
     /// step: the run is running again, its completed steps replay from the
     /// journal, and the steps that failed run anew (their failed entries are
     /// kept aside, not lost). Failed child runs it started are reopened too,
@@ -101,7 +101,7 @@ impl Engine {
     /// # Panics
     ///
     /// If called outside a tokio runtime.
-    pub async fn retry<W: Workflow>(
+    pub async fn rerun<W: Workflow>(
         &self,
         workflow: W,
         run: &RunId,

@@ -161,8 +161,8 @@ impl Engine {
     }
 
     /// How runs whose body panicked are restarted.
-    pub(crate) fn restarts(&self) -> RetryPolicy {
-        self.inner.config.restarts
+    pub(crate) fn panic_restarts(&self) -> RetryPolicy {
+        self.inner.config.panic_restarts
     }
 
     /// The circuit breaker `name`, if the engine has one.

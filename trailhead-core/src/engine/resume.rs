@@ -16,7 +16,7 @@ impl Engine {
     /// last journaled step. A step journaled as failed for good gives the same
     /// failure again without running (see
     /// [`StepFailure::FailedBefore`](crate::StepFailure::FailedBefore));
-    /// only [`Engine::retry`] runs it again. Steps are at-least-once: one that ran but was not
+    /// only [`Engine::rerun`] runs it again. Steps are at-least-once: one that ran but was not
     /// journaled before the stop runs again. Runs started by `call` are resumed
     /// by their parent, not here.
     ///

@@ -120,7 +120,7 @@ pub enum StepFailure<E> {
     /// as [`StepFailure::TimedOut`] or [`StepFailure::Panicked`], and
     /// anything else as this. A workflow that matches on its own error type
     /// sees this one as "not my error": make the error serializable to get it
-    /// back typed. Only [`Engine::retry`](crate::Engine::retry) runs the step
+    /// back typed. Only [`Engine::rerun`](crate::Engine::rerun) runs the step
     /// again.
     #[error("{message}")]
     FailedBefore {
