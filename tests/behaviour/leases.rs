@@ -120,3 +120,72 @@ async fn leases_fence_writes_and_leave_live_workers_alone() {
     let record = two.run_record(&run).await.unwrap().unwrap();
     assert_eq!(record.status(), RunStatus::Completed);
 }
+
+static UNDONE: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+async fn reserve(x: u64) -> Result<u64, std::io::Error> {
+    Ok(x)
+}
+
+async fn release(x: u64) -> Result<(), std::io::Error> {
+    UNDONE.lock().unwrap().push(x);
+    Ok(())
+}
+
+async fn never() -> Result<(), std::io::Error> {
+    std::future::pending().await
+}
+
+workflow! {
+    workflow reserved_forever(x: u64) -> Result<(), trailhead::Error> {
+        let reserved = step reserve(x).compensate(release);
+        step never().after(reserved);
+        Ok(())
+    }
+}
+
+/// A takeover first noticed when the run is claimed again for its rollback
+/// (no journal write in between) is the same situation as a refused write,
+/// and reads the same: `LeaseLost`, nothing undone, nothing suspended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_found_by_the_rollback_is_a_lost_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let one = Engine::builder()
+        .store(SqliteStore::open(&path).unwrap())
+        .build();
+    let mut events = one.subscribe();
+    let run = RunId::new("held-1");
+    let handle = one
+        .start_with_id(run.clone(), reserved_forever, 7)
+        .await
+        .unwrap();
+    support::step_started(&mut events, "never").await;
+
+    // A live worker on the same file holds the run now.
+    let two_store = SqliteStore::open(&path).unwrap();
+    let two = trailhead::Store::worker(&two_store).to_string();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE runs SET lease_owner = ?2, lease_epoch = lease_epoch + 1 WHERE id = ?1",
+            [run.as_str(), two.as_str()],
+        )
+        .unwrap();
+
+    // Cancelling starts the rollback, whose claim finds worker two.
+    handle.cancel();
+    match handle.result().await.unwrap_err() {
+        RunError::LeaseLost { run: lost, worker } => {
+            assert_eq!(lost, run);
+            assert_eq!(&worker, trailhead::Store::worker(one.store().as_ref()));
+        }
+        other => panic!("expected the lease to be lost, got {other}"),
+    }
+    assert!(UNDONE.lock().unwrap().is_empty(), "nothing was compensated");
+    assert!(
+        one.health().await.unwrap().suspended.is_empty(),
+        "a run taken over is not suspended here"
+    );
+    drop(two_store);
+}

@@ -214,6 +214,17 @@ async fn roll_back<W: Workflow>(
 /// forgets it, emits its end, and gives the end to whoever waits.
 fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<W>) -> RunEnd<W> {
     ctx.engine.untrack(ctx.run_id());
+    let end = match end {
+        // Claiming the run again (to roll it back) found another live worker
+        // holding it: the run was taken over, as a refused fenced write says.
+        RunEnd::Halted(StoreError::LeaseHeld { run, .. }) => {
+            RunEnd::Halted(StoreError::LeaseLost {
+                run,
+                worker: ctx.engine.store().worker().clone(),
+            })
+        }
+        end => end,
+    };
     if let RunEnd::Halted(error) = &end
         && !matches!(error, StoreError::LeaseLost { .. })
     {
