@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::Paths;
-use super::workflow::{Params, items};
+use super::workflow::{Params, identity, items};
 use crate::ctxt::Ctxt;
 use crate::mermaid::Diagram;
 use crate::model::result_types;
@@ -27,16 +27,12 @@ pub(super) fn skeleton(paths: &Paths, def: &WorkflowDef) -> TokenStream {
     // No hash: a definition that does not compile runs nothing.
     let items = items(paths, def, (ok_type, err_type), (&diagram, 0), &[]);
     let input_type = Params::of(def).input_type();
+    let identity = identity(def, &input_type, (ok_type, err_type));
     quote! {
         #items
 
         impl #private::Workflow for #name {
-            type Input = #input_type;
-            type Output = #ok_type;
-            type Error = #err_type;
-            const NAME: &'static str = #name::NAME;
-            const MERMAID: &'static str = #name::MERMAID;
-            const DEFINITION_HASH: u64 = #name::DEFINITION_HASH;
+            #identity
 
             fn execute<'__run>(
                 self,

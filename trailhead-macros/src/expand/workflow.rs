@@ -48,6 +48,7 @@ pub(super) fn expand(
         (diagram, hash),
         &workflow.signals,
     );
+    let identity = identity(def, &input_type, (ok_type, err_type));
     let signals = signal_specs(&private, &workflow.signals);
     let name = &def.name;
     let compatible = &def.compatible_with;
@@ -66,12 +67,7 @@ pub(super) fn expand(
 
         #[automatically_derived]
         impl #private::Workflow for #name {
-            type Input = #input_type;
-            type Output = #ok_type;
-            type Error = #err_type;
-            const NAME: &'static str = #name::NAME;
-            const MERMAID: &'static str = #name::MERMAID;
-            const DEFINITION_HASH: u64 = #name::DEFINITION_HASH;
+            #identity
             const COMPATIBLE_WITH: &'static [u64] = &[#(#compatible),*];
             const COMPENSATES: bool = #compensates;
             const DEADLINE: ::core::option::Option<#private::Duration> = #deadline;
@@ -339,5 +335,23 @@ fn compensation_table(private: &TokenStream, sites: &[Site]) -> TokenStream {
                 _ => ::core::option::Option::None,
             }
         }
+    }
+}
+
+/// The `Workflow` impl's types and the constants every expansion has, the
+/// skeleton's too: what the workflow takes and gives, and who it is.
+pub(super) fn identity(
+    def: &WorkflowDef,
+    input_type: &TokenStream,
+    (ok_type, err_type): (&Type, &Type),
+) -> TokenStream {
+    let name = &def.name;
+    quote! {
+        type Input = #input_type;
+        type Output = #ok_type;
+        type Error = #err_type;
+        const NAME: &'static str = #name::NAME;
+        const MERMAID: &'static str = #name::MERMAID;
+        const DEFINITION_HASH: u64 = #name::DEFINITION_HASH;
     }
 }
