@@ -11,7 +11,7 @@ pub use crate::compensation::generated::{
     CallCompensation, CallOf, NotAWorkflow, Undo, Undone, compensate_step, compensated, undo_with,
 };
 pub use crate::parallel::{Done, Node, Slot, fan_out, fan_out_all, run_graph};
-pub use crate::step::{Journaled, StepResult};
+pub use crate::step::{Journaled, StepResult, StepSpec};
 pub use crate::workflow::{BoxError, SignalCheck, signal_accepts};
 pub use crate::{Backoff, ErrorClass, RetryPolicy, RunContext, SignalSpec, StepPolicy, Workflow};
 

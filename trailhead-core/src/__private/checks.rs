@@ -23,8 +23,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::step::{Journaled, StepResult};
-use crate::{Engine, EngineError, ErrorClass, RunContext, RunId, StepError, StepPolicy, Workflow};
+use crate::step::{Journaled, StepResult, StepSpec};
+use crate::{Engine, EngineError, ErrorClass, RunContext, RunId, StepError, Workflow};
 
 /// What a step's function returns, as the step runs it: a `Result` whose
 /// output the journal can hold and whose error can be shown.
@@ -40,12 +40,9 @@ pub trait StepReturn: Sized {
     type Output;
 
     /// [`RunContext::step_once`]: `f` is called once.
-    #[allow(clippy::too_many_arguments)]
     fn once<F, Fut, K, C, D>(
         ctx: &RunContext,
-        name: &'static str,
-        path: &[u32],
-        policy: StepPolicy,
+        step: StepSpec<'_>,
         f: F,
         classify: K,
         encode_error: C,
@@ -59,12 +56,9 @@ pub trait StepReturn: Sized {
         D: Fn(&crate::store::Value, &Cell<Option<Self::Failure>>);
 
     /// [`RunContext::step`]: `f` is called once per attempt.
-    #[allow(clippy::too_many_arguments)]
     fn retried<F, Fut, P, C, D>(
         ctx: &RunContext,
-        name: &'static str,
-        path: &[u32],
-        policy: StepPolicy,
+        step: StepSpec<'_>,
         f: F,
         retry_if: P,
         encode_error: C,
@@ -78,12 +72,9 @@ pub trait StepReturn: Sized {
         D: Fn(&crate::store::Value, &Cell<Option<Self::Failure>>);
 
     /// [`RunContext::step_blocking`]: `f` is called on the blocking pool.
-    #[allow(clippy::too_many_arguments)]
     fn blocking<F, P, C, D>(
         ctx: &RunContext,
-        name: &'static str,
-        path: &[u32],
-        policy: StepPolicy,
+        step: StepSpec<'_>,
         f: F,
         retry_if: P,
         encode_error: C,
@@ -112,9 +103,7 @@ where
 
     fn once<F, Fut, K, C, D>(
         ctx: &RunContext,
-        name: &'static str,
-        path: &[u32],
-        policy: StepPolicy,
+        step: StepSpec<'_>,
         f: F,
         classify: K,
         encode_error: C,
@@ -127,14 +116,12 @@ where
         C: Fn(&R::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<R::Err>>),
     {
-        ctx.step_once(name, path, policy, f, classify, encode_error, decode_error)
+        ctx.step_once(step, f, classify, encode_error, decode_error)
     }
 
     fn retried<F, Fut, P, C, D>(
         ctx: &RunContext,
-        name: &'static str,
-        path: &[u32],
-        policy: StepPolicy,
+        step: StepSpec<'_>,
         f: F,
         retry_if: P,
         encode_error: C,
@@ -147,14 +134,12 @@ where
         C: Fn(&R::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<R::Err>>),
     {
-        ctx.step(name, path, policy, f, retry_if, encode_error, decode_error)
+        ctx.step(step, f, retry_if, encode_error, decode_error)
     }
 
     fn blocking<F, P, C, D>(
         ctx: &RunContext,
-        name: &'static str,
-        path: &[u32],
-        policy: StepPolicy,
+        step: StepSpec<'_>,
         f: F,
         retry_if: P,
         encode_error: C,
@@ -168,7 +153,7 @@ where
         C: Fn(&R::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<R::Err>>),
     {
-        ctx.step_blocking(name, path, policy, f, retry_if, encode_error, decode_error)
+        ctx.step_blocking(step, f, retry_if, encode_error, decode_error)
     }
 }
 

@@ -3,24 +3,21 @@
 use std::fmt::Display;
 use std::sync::Arc;
 
-use super::{Journaled, StepResult};
-use crate::{RunContext, StepError, StepPolicy};
+use super::{Journaled, StepResult, StepSpec};
+use crate::{RunContext, StepError};
 
 impl RunContext {
-    /// Runs step `name` at loop indices `path` by calling `f` on tokio's
-    /// blocking pool, once per attempt, with `step`'s retries and timeout.
+    /// Runs step `step` by calling `f` on tokio's blocking pool, once per
+    /// attempt, with `step`'s retries and timeout.
     ///
     /// A timed-out attempt's thread cannot be stopped: it runs to its end and
     /// its result is dropped. A panic in `f` resumes in the attempt's future,
     /// where it fails the attempt like in an async step
     /// ([`StepFailure::Panicked`](crate::StepFailure::Panicked)).
     #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
     pub async fn step_blocking<F, R, P, C, D>(
         &self,
-        name: &'static str,
-        path: &[u32],
-        policy: StepPolicy,
+        step: StepSpec<'_>,
         f: F,
         retry_if: P,
         encode_error: C,
@@ -36,16 +33,9 @@ impl RunContext {
         D: Fn(&crate::store::Value, &std::cell::Cell<Option<R::Err>>),
     {
         let f = Arc::new(f);
-        self.step(
-            name,
-            path,
-            policy,
-            || on_blocking_pool(Arc::clone(&f)),
-            retry_if,
-            encode_error,
-            decode_error,
-        )
-        .await
+        let attempt = || on_blocking_pool(Arc::clone(&f));
+        self.step(step, attempt, retry_if, encode_error, decode_error)
+            .await
     }
 }
 

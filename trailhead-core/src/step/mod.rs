@@ -21,6 +21,7 @@ mod journaled;
 mod signal;
 mod site;
 mod sleep;
+mod spec;
 
 use std::cell::Cell;
 use std::fmt::Display;
@@ -29,15 +30,14 @@ use std::time::Duration;
 
 use crate::key::KeyRef;
 use crate::store::{FailedStep, FailureCause};
-use crate::{
-    ErrorClass, Event, RunContext, StepError, StepFailure, StepKey, StepPolicy, StoreError,
-};
+use crate::{ErrorClass, Event, RunContext, StepError, StepFailure, StepKey, StoreError};
 use site::StepSite;
 
 pub use journaled::{Journaled, StepResult};
+pub use spec::StepSpec;
 
 impl RunContext {
-    /// Runs step `name` at loop indices `path`: each attempt is a call of `f`.
+    /// Runs step `step`: each attempt is a call of `f`.
     ///
     /// A failed attempt is retried when attempts are left and the failure is
     /// [transient](crate::ErrorClass::Transient): for the step's own error,
@@ -45,12 +45,9 @@ impl RunContext {
     /// (a timeout is retried, a panic is not). `f` comes before `retry_if` so
     /// that a closure passed as `retry_if` has its argument type inferred.
     #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
     pub async fn step<F, Fut, P, C, D>(
         &self,
-        name: &'static str,
-        path: &[u32],
-        policy: StepPolicy,
+        step: StepSpec<'_>,
         mut f: F,
         retry_if: P,
         encode_error: C,
@@ -66,7 +63,7 @@ impl RunContext {
         C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
-        let key = KeyRef { name, path };
+        let (key, policy) = (step.key(), step.policy);
         if let Some(output) = self.replayed(key, decode_error)? {
             return Ok(output);
         }
@@ -102,19 +99,16 @@ impl RunContext {
         }
     }
 
-    /// Runs step `name` at loop indices `path` once: `f` may move its
-    /// arguments. `policy.retry` is ignored; the timeout applies.
-    #[doc(hidden)]
+    /// Runs step `step` once: `f` may move its arguments. `policy.retry` is
+    /// ignored; the timeout applies.
     ///
     /// `classify` gives the class of the step's own error, journaled with a
     /// failure; `encode_error` and `decode_error` journal that error and read
     /// it back (when its type allows).
-    #[allow(clippy::too_many_arguments)]
+    #[doc(hidden)]
     pub async fn step_once<F, Fut, K, C, D>(
         &self,
-        name: &'static str,
-        path: &[u32],
-        policy: StepPolicy,
+        step: StepSpec<'_>,
         f: F,
         classify: K,
         encode_error: C,
@@ -130,7 +124,7 @@ impl RunContext {
         C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
-        let key = KeyRef { name, path };
+        let (key, policy) = (step.key(), step.policy);
         if let Some(output) = self.replayed(key, decode_error)? {
             return Ok(output);
         }

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use super::StepSpec;
 use crate::__private::{no_decode, text_only, transient};
 use crate::store::{MemoryStore, RunRecord, StepOutcome, StepRecord, Store, Value};
 use crate::{
@@ -81,9 +82,7 @@ async fn journaled_steps_replay_without_running() {
 
     let a = ctx
         .step(
-            "a",
-            &[],
-            StepPolicy::DEFAULT,
+            StepSpec::new("a", &[], StepPolicy::DEFAULT),
             run,
             retry_any,
             text_only,
@@ -93,9 +92,7 @@ async fn journaled_steps_replay_without_running() {
         .unwrap();
     let b: String = ctx
         .step_once(
-            "b",
-            &[0],
-            StepPolicy::DEFAULT,
+            StepSpec::new("b", &[0], StepPolicy::DEFAULT),
             || async { Ok::<_, String>("new".to_owned()) },
             transient,
             text_only,
@@ -108,9 +105,7 @@ async fn journaled_steps_replay_without_running() {
     // Same name, another loop index: not journaled, so it runs.
     let b1 = ctx
         .step_once(
-            "b",
-            &[1],
-            StepPolicy::DEFAULT,
+            StepSpec::new("b", &[1], StepPolicy::DEFAULT),
             || async { Ok::<_, String>("new".to_owned()) },
             transient,
             text_only,
@@ -139,9 +134,7 @@ async fn a_journaled_output_of_the_wrong_type_fails_without_running() {
     let ran = Cell::new(false);
     let error = ctx
         .step(
-            "a",
-            &[],
-            StepPolicy::DEFAULT,
+            StepSpec::new("a", &[], StepPolicy::DEFAULT),
             || {
                 ran.set(true);
                 async { Ok::<u32, String>(1) }
@@ -193,9 +186,7 @@ async fn a_panic_making_or_polling_an_attempt_fails_the_step() {
     let (engine, ctx) = resumed(&[]).await;
     let making = ctx
         .step_once(
-            "make",
-            &[],
-            StepPolicy::DEFAULT,
+            StepSpec::new("make", &[], StepPolicy::DEFAULT),
             || -> std::future::Ready<Result<u32, String>> { panic!("while making") },
             transient,
             text_only,
@@ -212,9 +203,7 @@ async fn a_panic_making_or_polling_an_attempt_fails_the_step() {
     let policy = StepPolicy::new().with_timeout(Duration::from_secs(1));
     let polling = ctx
         .step_once(
-            "poll",
-            &[],
-            policy,
+            StepSpec::new("poll", &[], policy),
             || async {
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 if true {
@@ -265,9 +254,7 @@ async fn a_panic_is_not_retried_and_a_timeout_is_even_when_errors_are_not() {
     let attempts = Cell::new(0);
     let panicked = ctx
         .step(
-            "panics",
-            &[],
-            policy,
+            StepSpec::new("panics", &[], policy),
             || {
                 attempts.set(attempts.get() + 1);
                 async {
@@ -289,9 +276,7 @@ async fn a_panic_is_not_retried_and_a_timeout_is_even_when_errors_are_not() {
     let policy = policy.with_timeout(Duration::from_secs(1));
     let timed_out = ctx
         .step(
-            "hangs",
-            &[],
-            policy,
+            StepSpec::new("hangs", &[], policy),
             std::future::pending::<Result<(), String>>,
             |_| false,
             text_only,

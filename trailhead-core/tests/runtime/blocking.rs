@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::{Boom, retry_any};
-use trailhead_core::__private::{no_decode, text_only};
+use trailhead_core::__private::{StepSpec, no_decode, text_only};
 use trailhead_core::{
     Backoff, Engine, RetryPolicy, RunError, RunId, RunOutcome, StepError, StepFailure, StepPolicy,
 };
@@ -15,9 +15,7 @@ use trailhead_core::{
 // Returns the name of the thread the step ran on.
 impl_workflow!(WhereAmI("where_am_i"): () => String, StepError<Boom>, |ctx, ()| {
     ctx.step_blocking(
-        "where",
-        &[],
-        StepPolicy::DEFAULT,
+        StepSpec::new("where", &[], StepPolicy::DEFAULT),
         || Ok(format!("{:?}", std::thread::current().id())),
         retry_any, text_only, no_decode,
     )
@@ -30,9 +28,7 @@ impl_workflow!(FlakyBlocking("flaky_blocking"): u32 => u32, StepError<Boom>, |ct
     let policy = StepPolicy::new()
         .with_retry(RetryPolicy::attempts(5).with_backoff(Backoff::fixed(Duration::from_millis(10))));
     ctx.step_blocking(
-        "compute",
-        &[],
-        policy,
+        StepSpec::new("compute", &[], policy),
         move || {
             let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
             if call <= failures { Err(Boom(call)) } else { Ok(call) }
@@ -44,9 +40,7 @@ impl_workflow!(FlakyBlocking("flaky_blocking"): u32 => u32, StepError<Boom>, |ct
 
 impl_workflow!(PanicsBlocking("panics_blocking"): () => (), StepError<Boom>, |ctx, ()| {
     ctx.step_blocking(
-        "explode",
-        &[],
-        StepPolicy::DEFAULT,
+        StepSpec::new("explode", &[], StepPolicy::DEFAULT),
         || -> Result<(), Boom> { panic!("blocking kaboom") },
         retry_any, text_only, no_decode,
     )

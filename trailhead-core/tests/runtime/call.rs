@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{Boom, drain, retry_any, value};
 use serde_json::json;
-use trailhead_core::__private::{no_decode, text_only};
+use trailhead_core::__private::{StepSpec, no_decode, text_only};
 use trailhead_core::{
     Engine, Error, RunError, RunId, RunOutcome, RunStatus, StepError, StepFailure, StepKey,
     StepOutcome, StepPolicy,
@@ -15,9 +15,7 @@ use trailhead_core::{
 // Multiplies by ten; fails on zero; naps `input` seconds first when above 100.
 impl_workflow!(Child("child"): u64 => u64, StepError<Boom>, |ctx, n| {
     ctx.step(
-        "work",
-        &[],
-        StepPolicy::DEFAULT,
+        StepSpec::new("work", &[], StepPolicy::DEFAULT),
         || async move {
             if n > 100 {
                 tokio::time::sleep(Duration::from_secs(n)).await;
@@ -33,9 +31,7 @@ impl_workflow!(Child("child"): u64 => u64, StepError<Boom>, |ctx, n| {
 impl_workflow!(Parent("parent"): u64 => u64, Error, |ctx, n| {
     let n = ctx
         .step(
-            "prepare",
-            &[],
-            StepPolicy::DEFAULT,
+            StepSpec::new("prepare", &[], StepPolicy::DEFAULT),
             || async move { Ok::<_, Boom>(n) },
             retry_any, text_only, no_decode,
         )

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Boom, drain, retry_any};
 use tokio::time::Instant;
-use trailhead_core::__private::{no_decode, text_only};
+use trailhead_core::__private::{StepSpec, no_decode, text_only};
 use trailhead_core::{Engine, RunError, RunId, RunOutcome, RunStatus, StepError, StepPolicy};
 
 /// Set when the `nap` step's future is dropped before it finishes.
@@ -27,9 +27,7 @@ impl Drop for DropFlag {
 // Sleeps `input` seconds in one step.
 impl_workflow!(Sleeper("sleeper"): u64 => u64, StepError<Boom>, |ctx, secs| {
     ctx.step(
-        "nap",
-        &[],
-        StepPolicy::DEFAULT,
+        StepSpec::new("nap", &[], StepPolicy::DEFAULT),
         || async move {
             let mut flag = DropFlag(Some(&NAP_DROPPED));
             tokio::time::sleep(Duration::from_secs(secs)).await;

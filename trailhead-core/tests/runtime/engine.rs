@@ -5,7 +5,7 @@ use crate::common;
 use common::{Boom, drain, retry_any, value};
 use futures::StreamExt;
 use serde_json::json;
-use trailhead_core::__private::{no_decode, text_only, transient};
+use trailhead_core::__private::{StepSpec, no_decode, text_only, transient};
 use trailhead_core::{
     Engine, EngineError, Error, RunError, RunId, RunOutcome, RunStatus, StepError, StepFailure,
     StepKey, StepOutcome, StepPolicy, StoreError,
@@ -15,9 +15,7 @@ use trailhead_core::{
 impl_workflow!(Pipeline("pipeline"): String => u64, Error, |ctx, text| {
     let n: u64 = ctx
         .step_once(
-            "parse",
-            &[],
-            StepPolicy::DEFAULT,
+            StepSpec::new("parse", &[], StepPolicy::DEFAULT),
             || async move { text.trim().parse::<u64>().map_err(Error::new) },
             transient,
             text_only,
@@ -28,9 +26,7 @@ impl_workflow!(Pipeline("pipeline"): String => u64, Error, |ctx, text| {
     for i in 0..2_u32 {
         total += ctx
             .step(
-                "double",
-                &[i],
-                StepPolicy::DEFAULT,
+                StepSpec::new("double", &[i], StepPolicy::DEFAULT),
                 || async move { Ok::<_, Boom>(n * 2) },
                 retry_any, text_only, no_decode,
             )
@@ -42,10 +38,10 @@ impl_workflow!(Pipeline("pipeline"): String => u64, Error, |ctx, text| {
 // Runs step `a` twice: the journal must refuse the second entry.
 impl_workflow!(Twice("twice"): () => u32, StepError<Boom>, |ctx, ()| {
     let first = ctx
-        .step("a", &[], StepPolicy::DEFAULT, || async { Ok(1) }, retry_any, text_only, no_decode)
+        .step(StepSpec::new("a", &[], StepPolicy::DEFAULT), || async { Ok(1) }, retry_any, text_only, no_decode)
         .await?;
     let second = ctx
-        .step("a", &[], StepPolicy::DEFAULT, || async { Ok(2) }, retry_any, text_only, no_decode)
+        .step(StepSpec::new("a", &[], StepPolicy::DEFAULT), || async { Ok(2) }, retry_any, text_only, no_decode)
         .await?;
     Ok(first + second)
 });
@@ -56,9 +52,7 @@ type Unencodable = Option<Option<u32>>;
 impl_workflow!(BadStepOutput("bad_step_output"): () => u32, StepError<Boom>, |ctx, ()| {
     let map = ctx
         .step(
-            "map",
-            &[],
-            StepPolicy::DEFAULT,
+            StepSpec::new("map", &[], StepPolicy::DEFAULT),
             || async { Ok::<Unencodable, Boom>(Some(None)) },
             retry_any, text_only, no_decode,
         )

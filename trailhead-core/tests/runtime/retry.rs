@@ -8,7 +8,7 @@ use common::{Boom, drain, retry_any, value};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::time::Instant;
-use trailhead_core::__private::{no_decode, text_only};
+use trailhead_core::__private::{StepSpec, no_decode, text_only};
 use trailhead_core::{
     Backoff, Engine, Event, RetryPolicy, RunError, RunId, RunStatus, StepError, StepFailure,
     StepKey, StepOutcome, StepPolicy,
@@ -42,9 +42,7 @@ impl Plan {
 impl_workflow!(Flaky("flaky"): Plan => u32, StepError<Boom>, |ctx, plan| {
     let mut calls = 0;
     ctx.step(
-        "fetch",
-        &[],
-        plan.policy(),
+        StepSpec::new("fetch", &[], plan.policy()),
         || {
             calls += 1;
             let call = calls;
@@ -60,9 +58,7 @@ impl_workflow!(Picky("picky"): () => u32, StepError<Boom>, |ctx, ()| {
     let mut calls = 0;
     let policy = Plan { failures: 0, max_attempts: 5, jitter: false }.policy();
     ctx.step(
-        "fetch",
-        &[],
-        policy,
+        StepSpec::new("fetch", &[], policy),
         || {
             calls += 1;
             let call = calls;
@@ -90,9 +86,7 @@ impl_workflow!(Slow("slow"): Sleeps => u64, StepError<Boom>, |ctx, input| {
         .with_timeout(Duration::from_secs(1));
     let mut sleeps = input.sleeps_ms.into_iter();
     ctx.step(
-        "slow",
-        &[],
-        policy,
+        StepSpec::new("slow", &[], policy),
         || {
             let sleep = sleeps.next().unwrap();
             async move {

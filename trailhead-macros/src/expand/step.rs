@@ -53,6 +53,7 @@ impl StepExpander<'_> {
         let name = &site.name;
         let path = key_path(step.depth);
         let policy = step_policy(private, step.options, &|expr| self.user(expr));
+        let spec = step_spec(private, name, &path, &policy);
         // Without `when`, an error is retried when its class is transient: its
         // type's `Classify` impl, else the default (autoref specialization, see
         // `Classified`). The closure comes after the attempt's, so the error's
@@ -79,7 +80,7 @@ impl StepExpander<'_> {
             let thunk = quote!(move || #call);
             let invoke = quote_spanned! {span=>
                 <_ as #private::StepReturn>::blocking(
-                    #ctx, #name, #path, #policy, #thunk, #retry_if, #journal_error,
+                    #ctx, #spec, #thunk, #retry_if, #journal_error,
                 )
             };
             (bindings, invoke)
@@ -87,7 +88,7 @@ impl StepExpander<'_> {
             let thunk = self.thunk(&step.syntax.target);
             let invoke = quote_spanned! {span=>
                 <_ as #private::StepReturn>::retried(
-                    #ctx, #name, #path, #policy, #thunk, #retry_if, #journal_error,
+                    #ctx, #spec, #thunk, #retry_if, #journal_error,
                 )
             };
             (TokenStream::new(), invoke)
@@ -96,7 +97,7 @@ impl StepExpander<'_> {
             let classify = classify(private);
             let invoke = quote_spanned! {span=>
                 <_ as #private::StepReturn>::once(
-                    #ctx, #name, #path, #policy, #thunk, #classify, #journal_error,
+                    #ctx, #spec, #thunk, #classify, #journal_error,
                 )
             };
             (TokenStream::new(), invoke)
@@ -249,10 +250,11 @@ impl StepExpander<'_> {
                 let instead = local("__instead");
                 let classify = classify(private);
                 let journal_error = journal_error(private);
+                let policy = quote!(#private::StepPolicy::new());
+                let spec = step_spec(private, &name, path, &policy);
                 let fallback = quote_spanned! {target.span()=>
                     <_ as #private::StepReturn>::once(
-                        #ctx, #name, #path, #private::StepPolicy::new(), #thunk,
-                        #classify, #journal_error,
+                        #ctx, #spec, #thunk, #classify, #journal_error,
                     )
                     .await
                 };
@@ -303,6 +305,17 @@ impl StepExpander<'_> {
             }
         }}
     }
+}
+
+/// The step's fixed part, built once at its site: its name, loop indices
+/// (see [`key_path`]) and policy.
+fn step_spec(
+    private: &TokenStream,
+    name: &str,
+    path: &TokenStream,
+    policy: &TokenStream,
+) -> TokenStream {
+    quote!(#private::StepSpec::new(#name, #path, #policy))
 }
 
 /// `&[__loop_index_0, __loop_index_1, …]`: the step's place in the loops around it.
