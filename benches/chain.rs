@@ -77,9 +77,7 @@ fn trailhead_one_subscriber(bencher: Bencher<'_, '_>) {
         .with_inputs(|| {
             // A ring that holds the whole run's events: the drainer may fall
             // behind, and this row measures delivering every one of them.
-            let engine = Engine::builder()
-                .event_capacity(2 * N as usize + 2)
-                .build();
+            let engine = Engine::builder().event_capacity(2 * N as usize + 2).build();
             let events = engine.subscribe();
             (engine, events)
         })
