@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::{Engine, EventBus, Inner, context, retention, runs, shutdown, signal, suspend};
+use super::{Engine, EventBus, Inner, context, retention, runs, shutdown, signal, unload};
 use crate::breaker::Breaker;
 use crate::store::{MemoryStore, Retention, Store};
 use crate::{BreakerConfig, RetryPolicy, StoreError};
@@ -244,7 +244,7 @@ impl EngineBuilder {
                 events: EventBus::with_capacity(self.config.event_capacity),
                 definitions: signal::Definitions::default(),
                 runs: runs::Runs::default(),
-                suspended: suspend::Suspended::default(),
+                unloaded: unload::Unloaded::default(),
                 clock: context::RunClock::start(),
                 config: self.config,
             }),

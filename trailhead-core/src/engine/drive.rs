@@ -8,7 +8,7 @@ use futures::FutureExt;
 use tokio::time::Instant;
 
 use super::launch::Start;
-use super::suspend::unload;
+use super::unload::unload;
 use super::{RunContext, RunEnd, panic_message};
 use crate::compensation::{Rollback, RollbackFailed};
 use crate::store::{AfterCompensation, RunOutcome, Value};
@@ -239,7 +239,7 @@ fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<W>) -> RunE
         .events()
         .emit(|| end.event(ctx.run_id().clone(), W::NAME, began.elapsed()));
     // A handle that saw its run unloaded waits through the engine.
-    match ctx.engine.finish_suspended(ctx.run_id(), Box::new(end)) {
+    match ctx.engine.finish_unloaded(ctx.run_id(), Box::new(end)) {
         Some(end) => *end.downcast::<RunEnd<W>>().expect("the run's own end"),
         None => RunEnd::Forwarded,
     }

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::time::Duration;
 
-use super::suspend::Finish;
+use super::unload::Finish;
 use crate::store::RunOutcome;
 use crate::{CodecError, EngineError, Event, RunError, RunId, StepKey, StoreError, Workflow};
 

@@ -6,11 +6,12 @@
 //! cancels the run.
 //!
 //! One idea per file: `builder` makes an engine; `start`, `resume` and
-//! `manage` (cancel or retry by id) are what users ask of it, `query` and
+//! `manage` (cancel or rerun by id) are what users ask of it, `query` and
 //! `health` what they read; `launch` turns a request into a run's task,
 //! `drive` runs that task to its `end`, and `handle` gives the end to the
-//! caller. `runs` is where a live run is found; `suspend` unloads sleeping
-//! runs, `halt` stops those whose store fails, `shutdown` stops them all.
+//! caller. `runs` is where a live run is found; `unload` unloads sleeping
+//! runs, `halt` suspends those whose store fails, `shutdown` stops them all.
+//! `bus` fans events out, `signal` delivers signals, `retention` sweeps.
 
 mod builder;
 mod bus;
@@ -30,7 +31,7 @@ mod runs;
 mod shutdown;
 mod signal;
 mod start;
-mod suspend;
+mod unload;
 
 use std::fmt;
 use std::sync::Arc;
@@ -133,7 +134,7 @@ struct Inner {
     /// halted: where a live run is found.
     runs: runs::Runs,
     /// Runs unloaded while they sleep, and their timers.
-    suspended: suspend::Suspended,
+    unloaded: unload::Unloaded,
     /// Whether the engine is shutting down, and the signal to stop runs.
     shutdown: shutdown::Shutdown,
     /// The retention policy, and when finished runs were last swept.

@@ -1,4 +1,7 @@
 //! The workflow's picture: a Mermaid flowchart, a pure function of the model.
+//! (One file a little over 400 lines: the drawing of every construct is one
+//! recursive walk, kept together so its node ids and order read in one place;
+//! label text is in `text.rs`.)
 //!
 //! Steps are boxes, calls of other workflows are subroutine boxes, branches are
 //! diamonds with their arms labelled, loops are hexagons with a dotted edge back from

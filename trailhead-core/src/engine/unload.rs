@@ -30,7 +30,7 @@ type Wake = Box<dyn FnOnce(Engine, bool) -> tokio::task::JoinHandle<()> + Send>;
 
 /// The engine's unloaded runs and their timers.
 #[derive(Default)]
-pub(crate) struct Suspended {
+pub(crate) struct Unloaded {
     /// Answer channels of handles whose run is (or was) unloaded.
     finishers: Mutex<HashMap<RunId, oneshot::Sender<Finish>>>,
     /// When to wake what, in order.
@@ -40,9 +40,9 @@ pub(crate) struct Suspended {
     service: OnceLock<()>,
 }
 
-impl std::fmt::Debug for Suspended {
+impl std::fmt::Debug for Unloaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Suspended").finish_non_exhaustive()
+        f.debug_struct("Unloaded").finish_non_exhaustive()
     }
 }
 
@@ -56,7 +56,7 @@ impl Engine {
     /// The receiving end for the handle of a run being unloaded, the first
     /// time it is; `None` when the handle is already waiting on one.
     pub(crate) fn finisher(&self, run: &RunId) -> Option<oneshot::Receiver<Finish>> {
-        let mut finishers = lock(&self.inner.suspended.finishers);
+        let mut finishers = lock(&self.inner.unloaded.finishers);
         if finishers.contains_key(run) {
             return None;
         }
@@ -67,8 +67,8 @@ impl Engine {
 
     /// Answers the handle of a run that was unloaded; gives `finish` back when
     /// no handle waits through the engine (the run was never unloaded).
-    pub(crate) fn finish_suspended(&self, run: &RunId, finish: Finish) -> Option<Finish> {
-        let sender = lock(&self.inner.suspended.finishers).remove(run);
+    pub(crate) fn finish_unloaded(&self, run: &RunId, finish: Finish) -> Option<Finish> {
+        let sender = lock(&self.inner.unloaded.finishers).remove(run);
         match sender {
             Some(sender) => {
                 // A dropped handle no longer wants the answer.
@@ -81,11 +81,11 @@ impl Engine {
 
     /// Runs `wake` at `at`, on the engine's timer task.
     pub(crate) fn wake_at(&self, at: Instant, run: RunId, wake: Wake) {
-        let suspended = &self.inner.suspended;
-        let sequence = suspended.sequence.fetch_add(1, Ordering::Relaxed);
-        lock(&suspended.timers).insert((at, sequence), (run, wake));
-        suspended.changed.notify_one();
-        suspended.service.get_or_init(|| {
+        let unloaded = &self.inner.unloaded;
+        let sequence = unloaded.sequence.fetch_add(1, Ordering::Relaxed);
+        lock(&unloaded.timers).insert((at, sequence), (run, wake));
+        unloaded.changed.notify_one();
+        unloaded.service.get_or_init(|| {
             tokio::spawn(timer_service(Arc::downgrade(&self.inner)));
         });
     }
@@ -93,7 +93,7 @@ impl Engine {
     /// Takes the timer entry of unloaded run `run`, if it has one: to wake
     /// it now instead.
     pub(crate) fn take_timer(&self, run: &RunId) -> Option<Wake> {
-        let mut timers = lock(&self.inner.suspended.timers);
+        let mut timers = lock(&self.inner.unloaded.timers);
         let key = timers
             .iter()
             .find(|(_, (waiting, _))| waiting == run)
@@ -103,26 +103,26 @@ impl Engine {
 
     /// Whether run `run` is unloaded here, waiting for its timer.
     pub(crate) fn is_unloaded(&self, run: &RunId) -> bool {
-        lock(&self.inner.suspended.timers)
+        lock(&self.inner.unloaded.timers)
             .values()
             .any(|(waiting, _)| waiting == run)
     }
 
     /// How many runs are unloaded, waiting for their timer.
     pub fn unloaded_runs(&self) -> usize {
-        lock(&self.inner.suspended.timers).len()
+        lock(&self.inner.unloaded.timers).len()
     }
 
     /// Stops the timer task, for a shutdown: unloaded runs are not woken.
     pub(crate) fn stop_timers(&self) {
-        self.inner.suspended.changed.notify_one();
+        self.inner.unloaded.changed.notify_one();
     }
 
     /// The unloaded runs, left for `resume`; their handles are answered
     /// that the engine shut down.
     pub(crate) fn leave_unloaded(&self) -> Vec<RunId> {
-        lock(&self.inner.suspended.finishers).clear();
-        lock(&self.inner.suspended.timers)
+        lock(&self.inner.unloaded.finishers).clear();
+        lock(&self.inner.unloaded.timers)
             .values()
             .map(|(run, _)| run.clone())
             .collect()
@@ -139,14 +139,14 @@ async fn timer_service(engine: Weak<Inner>) {
         if inner.shutdown.is_closed() {
             return;
         }
-        let notify = Arc::clone(&inner.suspended.changed);
+        let notify = Arc::clone(&inner.unloaded.changed);
         let changed = notify.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
         let now = Instant::now();
         let mut due = Vec::new();
         let next = {
-            let mut timers = lock(&inner.suspended.timers);
+            let mut timers = lock(&inner.unloaded.timers);
             while let Some(entry) = timers.first_entry() {
                 if entry.key().0 > now {
                     break;
