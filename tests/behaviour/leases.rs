@@ -48,6 +48,25 @@ fn open_gate() {
     OPENED.notify_waiters();
 }
 
+/// An engine on the store file at `path`: a worker of its own.
+fn worker(path: &std::path::Path) -> Engine {
+    Engine::builder()
+        .store(SqliteStore::open(path).unwrap())
+        .build()
+}
+
+/// Gives `run`'s lease to `owner` under the next epoch, behind its holder's
+/// back (as a worker that found the holder dead would take it).
+fn hand_over(path: &std::path::Path, run: &RunId, owner: &str) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute(
+            "UPDATE runs SET lease_owner = ?2, lease_epoch = lease_epoch + 1 WHERE id = ?1",
+            [run.as_str(), owner],
+        )
+        .unwrap();
+}
+
 /// One test: the statics above are shared.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leases_fence_writes_and_leave_live_workers_alone() {
@@ -55,9 +74,7 @@ async fn leases_fence_writes_and_leave_live_workers_alone() {
     let path = dir.path().join("runs.db");
 
     // Worker one starts a run that waits at the gate.
-    let one = Engine::builder()
-        .store(SqliteStore::open(&path).unwrap())
-        .build();
+    let one = worker(&path);
     let mut events = one.subscribe();
     let run = RunId::new("trip-1");
     let handle = one.start_with_id(run.clone(), trip, 1).await.unwrap();
@@ -83,12 +100,7 @@ async fn leases_fence_writes_and_leave_live_workers_alone() {
     // Someone takes the run over behind worker one's back (as a worker that
     // found it dead would): worker one's next write is refused, and it drops
     // the run without journaling the gate or undoing the booking.
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.execute(
-        "UPDATE runs SET lease_owner = 'thief', lease_epoch = lease_epoch + 1 WHERE id = ?1",
-        [run.as_str()],
-    )
-    .unwrap();
+    hand_over(&path, &run, "thief");
     open_gate();
     match handle.result().await.unwrap_err() {
         RunError::LeaseLost { run: lost, worker } => {
@@ -151,9 +163,7 @@ workflow! {
 async fn a_takeover_found_by_the_rollback_is_a_lost_lease() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("runs.db");
-    let one = Engine::builder()
-        .store(SqliteStore::open(&path).unwrap())
-        .build();
+    let one = worker(&path);
     let mut events = one.subscribe();
     let run = RunId::new("held-1");
     let handle = one
@@ -165,13 +175,7 @@ async fn a_takeover_found_by_the_rollback_is_a_lost_lease() {
     // A live worker on the same file holds the run now.
     let two_store = SqliteStore::open(&path).unwrap();
     let two = trailhead::Store::worker(&two_store).to_string();
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute(
-            "UPDATE runs SET lease_owner = ?2, lease_epoch = lease_epoch + 1 WHERE id = ?1",
-            [run.as_str(), two.as_str()],
-        )
-        .unwrap();
+    hand_over(&path, &run, &two);
 
     // Cancelling starts the rollback, whose claim finds worker two.
     handle.cancel();
