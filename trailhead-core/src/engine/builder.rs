@@ -93,7 +93,9 @@ pub struct EngineBuilder {
 
 impl EngineBuilder {
     /// How many events the ring shared by [subscribers](Engine::subscribe)
-    /// holds (default 4096; at least 1). A subscriber that falls this many
+    /// holds at least (default 4096; from 1 to 16 Mi, rounded up to a power
+    /// of two). It is allocated whole, about 150 bytes an event, on the first
+    /// subscription. A subscriber that falls this many
     /// events behind loses the oldest and receives
     /// [`Event::Lagged`](crate::Event::Lagged) in their place: see
     /// [`EventReceiver`](crate::EventReceiver#a-slow-subscriber). The ring

@@ -16,6 +16,10 @@ use crate::{Event, EventReceiver};
 /// How many events the ring holds unless the builder says otherwise.
 pub(crate) const DEFAULT_CAPACITY: usize = 4096;
 
+/// The largest ring: 16 Mi events. The ring is allocated whole on the first
+/// subscription, and tokio's refuses (panics at) half of `usize::MAX`.
+pub(crate) const MAX_CAPACITY: usize = 1 << 24;
+
 /// Sends each event to every live subscriber.
 ///
 /// The subscriber count is kept in an atomic, decremented by the receiver's
@@ -36,10 +40,12 @@ impl Default for EventBus {
 }
 
 impl EventBus {
-    /// A bus whose ring holds `capacity` events (at least one).
+    /// A bus whose ring holds at least `capacity` events: one at the least,
+    /// [`MAX_CAPACITY`] at the most, rounded up to a power of two (as tokio's
+    /// ring is).
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
-            capacity: capacity.max(1),
+            capacity: capacity.clamp(1, MAX_CAPACITY),
             ring: OnceLock::new(),
             subscribers: Arc::default(),
         }
@@ -122,6 +128,12 @@ mod tests {
         drop(kept);
         assert!(!bus.is_active());
         bus.emit(|| unreachable!("the last subscriber left"));
+    }
+
+    #[test]
+    fn the_capacity_is_kept_within_what_the_ring_can_be() {
+        assert_eq!(EventBus::with_capacity(0).capacity, 1);
+        assert_eq!(EventBus::with_capacity(usize::MAX).capacity, MAX_CAPACITY);
     }
 
     #[test]
