@@ -99,9 +99,10 @@ pub use workflow::{SignalSpec, Workflow};
 // `trailhead::__private::Journaled`); generated code uses `__private`.
 #[doc(hidden)]
 pub use __private::{
-    CallableWorkflow, FanOutItems, IntoWorkflowError, Journaled, SameSignalType, SignalValue,
-    StepResult, StepReturn,
+    CallableWorkflow, FanOutItems, IntoWorkflowError, SameSignalType, SignalValue, StepReturn,
 };
+#[doc(hidden)]
+pub use step::{Journaled, StepResult};
 
 #[doc = include_str!("../docs/dsl.md")]
 #[macro_export]
