@@ -137,13 +137,8 @@ impl Rollback<'_> {
         journal: &dyn RunWriter,
         compensation: fn(&str) -> Option<Compensation>,
     ) -> Result<(), RollbackFailed> {
-        for child in self
-            .engine
-            .store()
-            .list_runs(Some(RunStatus::Compensating))
-            .await?
-        {
-            if child.parent.as_ref() != Some(run) {
+        for child in self.engine.store().children(run).await? {
+            if child.status() != RunStatus::Compensating {
                 continue;
             }
             let key = child

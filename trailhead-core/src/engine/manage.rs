@@ -65,12 +65,34 @@ impl Engine {
         Ok(())
     }
 
+    /// The runs below `root` in the tree of `call`s, found through their
+    /// [`parent`](RunRecord::parent) links: each child `through` accepts,
+    /// and the descendants of those (a child it refuses hides its own).
+    pub(super) async fn descendants(
+        &self,
+        root: &RunId,
+        through: impl Fn(&RunRecord) -> bool,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let mut found = Vec::new();
+        let mut parents = vec![root.clone()];
+        while let Some(parent) = parents.pop() {
+            for child in self.store().children(&parent).await? {
+                if through(&child) {
+                    parents.push(child.id.clone());
+                    found.push(child);
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Cancels the unfinished descendants of `run`, whose process stopped:
     /// left compensating for the parent's rollback to undo. Whether there
     /// were any.
     async fn cancel_gone_children(&self, run: &RunId) -> Result<bool, EngineError> {
-        let running = self.store().list_runs(Some(RunStatus::Running)).await?;
-        let children = descendants(&running, run);
+        let children = self
+            .descendants(run, |child| child.status() == RunStatus::Running)
+            .await?;
         for child in &children {
             self.store()
                 .begin_compensation(&child.id, crate::store::AfterCompensation::Cancelled)
@@ -118,8 +140,7 @@ impl Engine {
             });
         }
         self.store().reopen_run(run).await?;
-        let runs = self.store().list_runs(None).await?;
-        for child in descendants(&runs, run) {
+        for child in self.descendants(run, |_| true).await? {
             if matches!(
                 child.status(),
                 RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
@@ -141,62 +162,63 @@ impl Engine {
     }
 }
 
-/// The descendants of run `root` among `runs`, found through their
-/// [`parent`](RunRecord::parent) links: its children first, then each one's
-/// own, depth first. A descendant is found only through parents in `runs`.
-fn descendants<'a>(runs: &'a [RunRecord], root: &'a RunId) -> Vec<&'a RunRecord> {
-    let mut found = Vec::new();
-    let mut parents = vec![root];
-    while let Some(parent) = parents.pop() {
-        for child in runs.iter().filter(|r| r.parent.as_ref() == Some(parent)) {
-            found.push(child);
-            parents.push(&child.id);
-        }
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
-
     use super::*;
     use crate::store::Value;
 
-    fn record(id: &str, parent: Option<&str>) -> RunRecord {
-        let record = RunRecord::new(
-            RunId::new(id),
-            "wf",
-            Value::encode(&()).expect("unit encodes"),
-        );
-        match parent {
-            Some(parent) => record.with_parent(RunId::new(parent)),
-            None => record,
+    /// An engine whose store holds runs `(id, parent)`.
+    async fn engine_with(runs: &[(&str, Option<&str>)]) -> Engine {
+        let engine = Engine::new();
+        for (id, parent) in runs {
+            let record = RunRecord::new(
+                RunId::new(*id),
+                "wf",
+                Value::encode(&()).expect("unit encodes"),
+            );
+            let record = match parent {
+                Some(parent) => record.with_parent(RunId::new(*parent)),
+                None => record,
+            };
+            engine.store().create_run(record).await.unwrap();
         }
+        engine
     }
 
-    fn ids(found: &[&RunRecord]) -> Vec<String> {
+    async fn ids(engine: &Engine, root: &str) -> Vec<String> {
+        let found = engine
+            .descendants(&RunId::new(root), |_| true)
+            .await
+            .unwrap();
         found.iter().map(|r| r.id.to_string()).collect()
     }
 
-    #[test]
-    fn descendants_are_found_through_parent_links_not_ids() {
+    #[tokio::test]
+    async fn descendants_are_found_through_parent_links_not_ids() {
         // A child whose id does not start with its parent's is still its
         // child; a run whose id does but whose parent is another is not.
-        let runs = [
-            record("p", None),
-            record("p/a", Some("p")),
-            record("elsewhere", Some("p/a")),
-            record("p/b", Some("q")),
-            record("q", None),
-        ];
-        let root = RunId::new("p");
-        assert_eq!(ids(&descendants(&runs, &root)), ["p/a", "elsewhere"]);
-        assert!(descendants(&runs, &RunId::new("elsewhere")).is_empty());
+        let engine = engine_with(&[
+            ("p", None),
+            ("p/a", Some("p")),
+            ("elsewhere", Some("p/a")),
+            ("q", None),
+            ("p/b", Some("q")),
+        ])
+        .await;
+        assert_eq!(ids(&engine, "p").await, ["p/a", "elsewhere"]);
+        assert!(ids(&engine, "elsewhere").await.is_empty());
     }
 
-    #[test]
-    fn a_grandchild_is_not_found_without_its_parent_in_the_list() {
-        let runs = [record("p/a/x", Some("p/a"))];
-        assert!(descendants(&runs, &RunId::new("p")).is_empty());
+    #[tokio::test]
+    async fn a_grandchild_is_not_found_without_its_parent() {
+        let engine = engine_with(&[("p", None), ("p/a/x", Some("p/a"))]).await;
+        assert!(ids(&engine, "p").await.is_empty());
+        // Nor through a child the walk does not go through.
+        let engine = engine_with(&[("p", None), ("p/a", Some("p")), ("x", Some("p/a"))]).await;
+        let through_none = engine
+            .descendants(&RunId::new("p"), |_| false)
+            .await
+            .unwrap();
+        assert!(through_none.is_empty());
     }
 }

@@ -200,6 +200,20 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// The records of all runs, or of those with `status`, oldest first.
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>>;
 
+    /// The records of the runs that `run` started with `call` (those whose
+    /// [`parent`](RunRecord::parent) it is), oldest first.
+    ///
+    /// The default lists every run and keeps its children; the SQLite store
+    /// reads them by its parent index.
+    fn children(&self, run: &RunId) -> StoreFuture<'_, Vec<RunRecord>> {
+        let run = run.clone();
+        Box::pin(async move {
+            let mut runs = self.list_runs(None).await?;
+            runs.retain(|child| child.parent.as_ref() == Some(&run));
+            Ok(runs)
+        })
+    }
+
     /// Removes run `run` and everything recorded for it: its record, its
     /// journal, its signals, the entries set aside when it was retried, and
     /// its child runs with all of theirs.

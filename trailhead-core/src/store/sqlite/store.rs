@@ -131,6 +131,27 @@ impl Store for SqliteStore {
         })
     }
 
+    fn children(&self, run: &RunId) -> StoreFuture<'_, Vec<RunRecord>> {
+        let run = run.clone();
+        let parent = run.clone();
+        Box::pin(async move {
+            let rows = self
+                .read(Some(parent.clone()), move |connection| {
+                    let sql = format!(
+                        "SELECT {RUN_COLUMNS} FROM runs WHERE parent = ?1 ORDER BY created_at, id"
+                    );
+                    connection
+                        .prepare_cached(&sql)?
+                        .query_map([parent.as_str()], run_from_row)?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .await?;
+            rows.into_iter()
+                .map(|record| record.map_err(|problem| self.malformed(Some(run.clone()), problem)))
+                .collect()
+        })
+    }
+
     fn remove_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
         let write = Write::Remove { run: run.clone() };
         Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
