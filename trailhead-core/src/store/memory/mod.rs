@@ -62,6 +62,14 @@ impl MemoryStore {
         lock(&self.runs)
     }
 
+    /// The records `keep` keeps, oldest first; only those are copied.
+    fn records(&self, keep: impl Fn(&RunRecord) -> bool) -> Vec<RunRecord> {
+        let runs: Vec<_> = self.runs().values().cloned().collect();
+        let mut records: Vec<_> = runs.iter().filter_map(|run| run.record_if(&keep)).collect();
+        records.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        records
+    }
+
     fn get(&self, run: &RunId) -> Option<Arc<MemoryRun>> {
         self.runs().get(run).cloned()
     }
@@ -166,16 +174,13 @@ impl Store for MemoryStore {
     }
 
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
-        Box::pin(async move {
-            let runs: Vec<_> = self.runs().values().cloned().collect();
-            let mut records: Vec<_> = runs
-                .iter()
-                .map(|run| run.record())
-                .filter(|record| status.is_none_or(|status| record.status() == status))
-                .collect();
-            records.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-            Ok(records)
-        })
+        let records = self.records(|record| status.is_none_or(|status| record.status() == status));
+        Box::pin(std::future::ready(Ok(records)))
+    }
+
+    fn children(&self, run: &RunId) -> StoreFuture<'_, Vec<RunRecord>> {
+        let records = self.records(|record| record.parent.as_ref() == Some(run));
+        Box::pin(std::future::ready(Ok(records)))
     }
 
     fn remove_run(&self, run: &RunId) -> StoreFuture<'_, ()> {

@@ -82,6 +82,13 @@ impl MemoryRun {
         self.state().record.clone()
     }
 
+    /// A copy of the run's record, if `keep` keeps it (nothing is copied
+    /// otherwise).
+    pub(super) fn record_if(&self, keep: impl Fn(&RunRecord) -> bool) -> Option<RunRecord> {
+        let state = self.state();
+        keep(&state.record).then(|| state.record.clone())
+    }
+
     /// The run's parent, status and finish time: what retention looks at.
     pub(super) fn standing(&self) -> (Option<RunId>, RunStatus, Option<SystemTime>) {
         let state = self.state();

@@ -132,7 +132,8 @@ fn has_wal(path: &Path) -> bool {
     std::fs::metadata(sidecar(path, "-wal")).is_ok_and(|metadata| metadata.len() > 0)
 }
 
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+/// `path` with `suffix` appended to its file name: a file beside it.
+pub(super) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)

@@ -283,17 +283,35 @@ impl SqliteStore {
     }
 
     async fn fetch_journal(&self, id: &RunId) -> Result<Vec<StepRecord>, StoreError> {
-        let key = id.as_str().to_owned();
+        self.read_all(
+            Some(id.clone()),
+            "SELECT key, outcome, attempts, started_at, finished_at FROM steps WHERE run_id = ?1 ORDER BY seq"
+                .to_owned(),
+            vec![id.as_str().to_owned()],
+            step_from_row,
+        )
+        .await
+    }
+
+    /// Every row `sql` gives for `params`, each read by `from_row`; a row
+    /// that does not read as a record is malformed (for `run`, if given).
+    async fn read_all<T: Send + 'static>(
+        &self,
+        run: Option<RunId>,
+        sql: String,
+        params: Vec<String>,
+        from_row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Result<T, DatabaseProblem>>,
+    ) -> Result<Vec<T>, StoreError> {
         let rows = self
-            .read(Some(id.clone()), move |connection| {
-                let mut statement = connection.prepare_cached(
-                    "SELECT key, outcome, attempts, started_at, finished_at FROM steps WHERE run_id = ?1 ORDER BY seq",
-                )?;
-                statement.query_map([key], step_from_row)?.collect::<Result<Vec<_>, _>>()
+            .read(run.clone(), move |connection| {
+                connection
+                    .prepare_cached(&sql)?
+                    .query_map(rusqlite::params_from_iter(params), from_row)?
+                    .collect::<Result<Vec<_>, _>>()
             })
             .await?;
         rows.into_iter()
-            .map(|record| record.map_err(|problem| self.malformed(Some(id.clone()), problem)))
+            .map(|record| record.map_err(|problem| self.malformed(run.clone(), problem)))
             .collect()
     }
 

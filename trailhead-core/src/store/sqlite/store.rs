@@ -110,46 +110,19 @@ impl Store for SqliteStore {
     }
 
     fn list_runs(&self, status: Option<RunStatus>) -> StoreFuture<'_, Vec<RunRecord>> {
-        Box::pin(async move {
-            let status = status.map(status_to_sql);
-            let rows = self
-                .read(None, move |connection| {
-                    let sql = match status {
-                        Some(_) => format!("SELECT {RUN_COLUMNS} FROM runs WHERE status = ?1 ORDER BY created_at, id"),
-                        None => format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY created_at, id"),
-                    };
-                    let mut statement = connection.prepare_cached(&sql)?;
-                    match status {
-                        Some(status) => statement.query_map([status], run_from_row)?.collect::<Result<Vec<_>, _>>(),
-                        None => statement.query_map([], run_from_row)?.collect::<Result<Vec<_>, _>>(),
-                    }
-                })
-                .await?;
-            rows.into_iter()
-                .map(|record| record.map_err(|problem| self.malformed(None, problem)))
-                .collect()
-        })
+        let (filter, params) = match status {
+            Some(status) => ("WHERE status = ?1", vec![status_to_sql(status).to_owned()]),
+            None => ("", Vec::new()),
+        };
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs {filter} ORDER BY created_at, id");
+        Box::pin(self.read_all(None, sql, params, run_from_row))
     }
 
     fn children(&self, run: &RunId) -> StoreFuture<'_, Vec<RunRecord>> {
-        let run = run.clone();
-        let parent = run.clone();
-        Box::pin(async move {
-            let rows = self
-                .read(Some(parent.clone()), move |connection| {
-                    let sql = format!(
-                        "SELECT {RUN_COLUMNS} FROM runs WHERE parent = ?1 ORDER BY created_at, id"
-                    );
-                    connection
-                        .prepare_cached(&sql)?
-                        .query_map([parent.as_str()], run_from_row)?
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .await?;
-            rows.into_iter()
-                .map(|record| record.map_err(|problem| self.malformed(Some(run.clone()), problem)))
-                .collect()
-        })
+        let sql =
+            format!("SELECT {RUN_COLUMNS} FROM runs WHERE parent = ?1 ORDER BY created_at, id");
+        let params = vec![run.as_str().to_owned()];
+        Box::pin(self.read_all(Some(run.clone()), sql, params, run_from_row))
     }
 
     fn remove_run(&self, run: &RunId) -> StoreFuture<'_, ()> {

@@ -86,9 +86,7 @@ impl Drop for Workers {
 
 /// `<database>-workers`, beside the database.
 fn dir_of(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push("-workers");
-    PathBuf::from(name)
+    super::file::sidecar(database, "-workers")
 }
 
 fn file_of(dir: &Path, worker: &str) -> PathBuf {
