@@ -112,12 +112,9 @@ impl<W: Workflow> RunEnd<W> {
                 run,
                 message: format!("the run panicked: {}", panic_message(&*payload)),
             }),
-            Self::Unencodable(source) => RunError::Engine(EngineError::Store(StoreError::Encode {
-                run,
-                step: None,
-                what: "output",
-                source: Box::new(source),
-            })),
+            Self::Unencodable(source) => RunError::Engine(EngineError::Store(StoreError::encode(
+                run, None, "output", source,
+            ))),
             Self::Unrecorded(error) => RunError::Engine(EngineError::Store(error)),
             Self::Halted(StoreError::LeaseLost { worker, .. }) => {
                 RunError::LeaseLost { run, worker }

@@ -45,12 +45,9 @@ pub(crate) enum LaunchError {
 impl LaunchError {
     pub(crate) fn into_engine_error(self, run: &RunId) -> EngineError {
         match self {
-            Self::Input(source) => EngineError::Store(StoreError::Encode {
-                run: run.clone(),
-                step: None,
-                what: "input",
-                source: Box::new(source),
-            }),
+            Self::Input(source) => {
+                EngineError::Store(StoreError::encode(run.clone(), None, "input", source))
+            }
             Self::Store(error) => EngineError::Store(error),
             Self::Resume(error) => error,
         }
@@ -59,7 +56,7 @@ impl LaunchError {
 
 impl Engine {
     /// Records the run, emits `RunStarted`, and returns the run's task for the
-    /// caller to spawn.
+    /// caller to spawn (stopped by a shutdown whose grace ran out).
     pub(crate) async fn prepare<W: Workflow>(
         &self,
         launch: &Launch,
@@ -99,7 +96,8 @@ impl Engine {
         self.track(&ctx);
         let deadline = W::DEADLINE.map(|limit| Instant::now() + limit);
         let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
-        Ok(drive(ctx, workflow, Start::Body { input, deadline }, 0).instrument(span))
+        let task = drive(ctx, workflow, Start::Body { input, deadline }, 0).instrument(span);
+        Ok(self.stoppable(launch.run.clone(), task))
     }
 
     /// Picks up a recorded run that has not finished: checks it was started
@@ -121,7 +119,8 @@ impl Engine {
         });
         self.track(&ctx);
         let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
-        Ok(drive(ctx, workflow, start, 0).instrument(span))
+        let task = drive(ctx, workflow, start, 0).instrument(span);
+        Ok(self.stoppable(launch.run.clone(), task))
     }
 
     /// A context for recorded run `run` with its journal so far, what its
@@ -148,9 +147,7 @@ impl Engine {
                 run: run.clone(),
             }));
         }
-        if record.definition_hash != W::DEFINITION_HASH
-            && !W::COMPATIBLE_WITH.contains(&record.definition_hash)
-        {
+        if !super::signal::Definition::of::<W>().runs(record.definition_hash) {
             return Err(LaunchError::Resume(EngineError::DefinitionChanged {
                 run: run.clone(),
                 workflow: W::NAME,
@@ -163,12 +160,12 @@ impl Engine {
             Start::Rollback(then.into())
         } else {
             let input = record.input.decode().map_err(|source| {
-                LaunchError::Resume(EngineError::Store(StoreError::Decode {
-                    run: run.clone(),
-                    step: None,
-                    what: "input",
-                    source: Box::new(source),
-                }))
+                LaunchError::Resume(EngineError::Store(StoreError::decode(
+                    run.clone(),
+                    None,
+                    "input",
+                    source,
+                )))
             })?;
             let clock = self.clock();
             let deadline = W::DEADLINE.map(|limit| clock.instant_at(record.created_at + limit));

@@ -157,7 +157,6 @@ impl Engine {
             .prepare_resume(&launch, workflow)
             .await
             .map_err(|error| error.into_engine_error(&launch.run))?;
-        let task = self.stoppable(launch.run.clone(), task);
         Ok(RunHandle::new(launch, tokio::spawn(task)))
     }
 }

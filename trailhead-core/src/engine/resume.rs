@@ -83,7 +83,8 @@ impl Engine {
         strict: bool,
     ) -> Result<Vec<RunHandle<W>>, EngineError> {
         self.refuse_if_shutting_down(W::NAME, None)?;
-        let known = |hash: u64| hash == W::DEFINITION_HASH || W::COMPATIBLE_WITH.contains(&hash);
+        let definition = super::signal::Definition::of::<W>();
+        let known = |hash: u64| definition.runs(hash);
         // Runs stopped while undoing their steps finish their rollback.
         let mut runs: Vec<RunRecord> = self.store().list_runs(Some(RunStatus::Running)).await?;
         runs.extend(
@@ -117,7 +118,6 @@ impl Engine {
                 Err(LaunchError::Store(StoreError::RunFinished { .. })) => continue,
                 Err(error) => return Err(error.into_engine_error(&launch.run)),
             };
-            let task = self.stoppable(launch.run.clone(), task);
             handles.push(RunHandle::new(launch, tokio::spawn(task)));
         }
         Ok(handles)

@@ -134,11 +134,14 @@ impl Engine {
 
     /// The run `run`'s task, stopped where it stands once the shutdown's
     /// grace runs out.
-    pub(crate) fn stoppable<W: Workflow>(
+    pub(crate) fn stoppable<W: Workflow, F>(
         &self,
         run: RunId,
-        task: impl Future<Output = RunEnd<W>> + Send + 'static,
-    ) -> impl Future<Output = RunEnd<W>> + Send + 'static {
+        task: F,
+    ) -> impl Future<Output = RunEnd<W>> + Send + 'static + use<W, F>
+    where
+        F: Future<Output = RunEnd<W>> + Send + 'static,
+    {
         let engine = self.clone();
         async move {
             let shutdown = &engine.inner.shutdown;

@@ -22,16 +22,17 @@ use crate::{EngineError, RunId, StoreError, Workflow};
 #[derive(Default)]
 pub(super) struct Definitions(RwLock<HashMap<&'static str, Definition>>);
 
-/// What a signal is checked against.
+/// A workflow's definition as the engine checks runs against it: which
+/// recorded hashes it may resume, and what a signal is checked against.
 #[derive(Clone, Copy)]
-struct Definition {
+pub(super) struct Definition {
     hash: u64,
     compatible_with: &'static [u64],
     signals: &'static [SignalSpec],
 }
 
 impl Definition {
-    fn of<W: Workflow>() -> Self {
+    pub(super) fn of<W: Workflow>() -> Self {
         Self {
             hash: W::DEFINITION_HASH,
             compatible_with: W::COMPATIBLE_WITH,
@@ -41,7 +42,7 @@ impl Definition {
 
     /// Whether a run recorded under `hash` is a run of this definition (one
     /// it may resume).
-    fn runs(&self, hash: u64) -> bool {
+    pub(super) fn runs(&self, hash: u64) -> bool {
         self.hash == hash || self.compatible_with.contains(&hash)
     }
 }
@@ -125,13 +126,8 @@ impl Engine {
         name: &str,
         value: T,
     ) -> Result<(), EngineError> {
-        let payload =
-            crate::store::Value::encode_unread(&value).map_err(|source| StoreError::Encode {
-                run: run.clone(),
-                step: None,
-                what: "signal",
-                source: Box::new(source),
-            })?;
+        let payload = crate::store::Value::encode_unread(&value)
+            .map_err(|source| StoreError::encode(run.clone(), None, "signal", source))?;
         if workflow.is_some() || !self.inner.definitions.is_empty() {
             self.check_signal(run, workflow, name, &payload).await?;
         }

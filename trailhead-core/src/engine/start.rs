@@ -59,7 +59,6 @@ impl Engine {
             .prepare(&launch, workflow, input)
             .await
             .map_err(|error| error.into_engine_error(&launch.run))?;
-        let task = self.stoppable(launch.run.clone(), task);
         Ok(RunHandle::new(launch, tokio::spawn(task)))
     }
 

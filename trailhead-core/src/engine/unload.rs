@@ -197,7 +197,7 @@ pub(super) fn unload<W: Workflow>(ctx: RunContext, workflow: W, until: Instant) 
                 }
                 let launch = Launch::new(resumed, None, cancel);
                 match engine.prepare_resume(&launch, workflow).await {
-                    Ok(task) => drop(engine.stoppable(launch.run.clone(), task).await),
+                    Ok(task) => drop(task.await),
                     Err(error) => {
                         let error = error.into_engine_error(&launch.run);
                         tracing::error!(run = %launch.run, %error, "could not resume an unloaded run");

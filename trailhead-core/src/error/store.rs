@@ -164,6 +164,38 @@ pub enum DatabaseProblem {
 }
 
 impl StoreError {
+    /// [`StoreError::Encode`]: the `what` of `step` (or of the run itself)
+    /// of run `run` could not be encoded.
+    pub(crate) fn encode(
+        run: RunId,
+        step: Option<StepKey>,
+        what: &'static str,
+        source: CodecError,
+    ) -> Self {
+        Self::Encode {
+            run,
+            step,
+            what,
+            source: Box::new(source),
+        }
+    }
+
+    /// [`StoreError::Decode`]: the recorded `what` of `step` (or of the run
+    /// itself) of run `run` could not be decoded.
+    pub(crate) fn decode(
+        run: RunId,
+        step: Option<StepKey>,
+        what: &'static str,
+        source: CodecError,
+    ) -> Self {
+        Self::Decode {
+            run,
+            step,
+            what,
+            source: Box::new(source),
+        }
+    }
+
     /// Whether the store is at fault rather than the run: its database is
     /// full, locked, unreachable or damaged. A journal write that fails so
     /// says nothing about the business: the engine retries it and, if the

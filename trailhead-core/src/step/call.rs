@@ -104,7 +104,6 @@ impl RunContext {
             }
             Err(error) => return Err(error),
         };
-        let task = self.engine.stoppable(launch.run.clone(), task);
         match self.children().spawn(task).await {
             Ok(end) => Ok(end),
             // The child's task catches panics, so only a runtime shutting down
@@ -142,12 +141,12 @@ impl RunContext {
         Ok(match outcome {
             RunOutcome::Completed(value) => {
                 let output = value.decode().map_err(|source| {
-                    LaunchError::Resume(EngineError::Store(StoreError::Decode {
-                        run: child.clone(),
-                        step: None,
-                        what: "output",
-                        source: Box::new(source),
-                    }))
+                    LaunchError::Resume(EngineError::Store(StoreError::decode(
+                        child.clone(),
+                        None,
+                        "output",
+                        source,
+                    )))
                 })?;
                 Existing::Ended(RunEnd::Completed(output))
             }
@@ -164,11 +163,6 @@ impl RunContext {
     }
 
     fn encode_error(&self, key: KeyRef<'_>, what: &'static str, source: CodecError) -> StoreError {
-        StoreError::Encode {
-            run: self.run.clone(),
-            step: Some(key.to_key()),
-            what,
-            source: Box::new(source),
-        }
+        StoreError::encode(self.run.clone(), Some(key.to_key()), what, source)
     }
 }

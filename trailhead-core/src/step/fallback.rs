@@ -30,12 +30,12 @@ impl RunContext {
             Ok(encoded) => encoded,
             Err(source) => {
                 return Err(StepError {
-                    failure: StepFailure::Journal(StoreError::Encode {
-                        run: self.run.clone(),
-                        step: Some(error.step.clone()),
-                        what: "fallback",
-                        source: Box::new(source),
-                    }),
+                    failure: StepFailure::Journal(StoreError::encode(
+                        self.run.clone(),
+                        Some(error.step.clone()),
+                        "fallback",
+                        source,
+                    )),
                     ..error
                 });
             }

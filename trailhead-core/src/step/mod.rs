@@ -187,12 +187,12 @@ impl RunContext {
                 Ok(Some(output))
             }
             Err(source) => {
-                let failure = StepFailure::Journal(StoreError::Decode {
-                    run: self.run.clone(),
-                    step: Some(key.clone()),
-                    what: "output",
-                    source: Box::new(source),
-                });
+                let failure = StepFailure::Journal(StoreError::decode(
+                    self.run.clone(),
+                    Some(key.clone()),
+                    "output",
+                    source,
+                ));
                 self.engine.events().emit(|| Event::StepFailed {
                     run: self.run.clone(),
                     step: key.clone(),

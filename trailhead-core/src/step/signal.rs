@@ -129,12 +129,7 @@ impl RunContext {
         T::from_journal(value).map_err(|source| {
             self.journal_failure(
                 key,
-                StoreError::Decode {
-                    run: self.run.clone(),
-                    step: Some(key.to_key()),
-                    what: "signal",
-                    source: Box::new(source),
-                },
+                StoreError::decode(self.run.clone(), Some(key.to_key()), "signal", source),
             )
         })
     }

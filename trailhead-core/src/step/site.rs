@@ -209,11 +209,13 @@ impl<'a> StepSite<'a> {
         self.settled.store(true, Ordering::Relaxed);
         let ended = Instant::now();
         let encode = || {
-            output.to_journal().map_err(|source| StoreError::Encode {
-                run: self.ctx.run.clone(),
-                step: Some(self.key.to_key()),
-                what: "output",
-                source: Box::new(source),
+            output.to_journal().map_err(|source| {
+                StoreError::encode(
+                    self.ctx.run.clone(),
+                    Some(self.key.to_key()),
+                    "output",
+                    source,
+                )
             })
         };
         let value = match encode() {

@@ -34,12 +34,12 @@ impl RunContext {
                 .map_err(|source| {
                     self.journal_failure(
                         key,
-                        StoreError::Decode {
-                            run: self.run.clone(),
-                            step: Some(key.to_key()),
-                            what: "wake-up time",
-                            source: Box::new(source),
-                        },
+                        StoreError::decode(
+                            self.run.clone(),
+                            Some(key.to_key()),
+                            "wake-up time",
+                            source,
+                        ),
                     )
                 })?,
             None => {
