@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::ctxt::Ctxt;
 use crate::model::scope::{pattern_bindings, stmt_used_names};
-use crate::model::walk::{block_nodes, child_blocks, stmt_sites};
+use crate::model::walk::{block_nodes, child_blocks, stmt_own_sites, stmt_sites};
 use crate::model::{Block, Stmt, Workflow};
 use crate::suggest::did_you_mean;
 
@@ -23,7 +23,8 @@ fn block(cx: &Ctxt, workflow: &Workflow<'_>, block: &Block<'_>) {
     let made = made_per_stmt(workflow, block);
     let outside = outside_names(workflow, block);
     for (i, stmt) in block.stmts.iter().enumerate() {
-        stmt_sites(stmt, &mut |_, options| {
+        // Nested blocks' sites are checked by their own block's pass.
+        stmt_own_sites(stmt, &mut |_, options| {
             for ident in options.after.iter().flatten() {
                 let name = ident.to_string();
                 if made[..i].iter().any(|names| names.contains(&name)) {

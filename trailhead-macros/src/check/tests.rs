@@ -27,6 +27,27 @@ fn after_must_name_an_earlier_binding_or_step() {
 }
 
 #[test]
+fn an_after_in_a_nested_block_is_checked_once_in_its_own_block() {
+    let errors = errors_of(quote! {
+        workflow w(n: u32) -> Result<u32, E> {
+            if n > 1 {
+                step first(n);
+                step second(n).after(first);
+                step third(n).after(missing);
+            }
+            Ok(n)
+        }
+    });
+    // Waiting for an earlier step of the same block is fine; the unknown
+    // name is one error, not one per enclosing block.
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("no binding or step `missing`"),
+        "{errors:#?}"
+    );
+}
+
+#[test]
 fn after_may_name_what_is_outside_the_block() {
     let errors = errors_of(quote! {
         workflow w(n: u32) -> Result<u32, E> {

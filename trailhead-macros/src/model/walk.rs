@@ -86,6 +86,23 @@ pub(crate) fn stmt_sites(stmt: &Stmt<'_>, f: &mut dyn FnMut(usize, &StepOptions)
     });
 }
 
+/// [`stmt_sites`] without the blocks nested in the statement (an `if`'s
+/// branches, a loop's body, …): the sites that belong to the statement's own
+/// block. A `match` arm is no block: its sites are the statement's.
+pub(crate) fn stmt_own_sites(stmt: &Stmt<'_>, f: &mut dyn FnMut(usize, &StepOptions)) {
+    if let Stmt::Let {
+        init: Some(node), ..
+    }
+    | Stmt::Expr { node, .. } = stmt
+    {
+        walk_node(node, false, &mut |node| match node {
+            Node::Step(step) => f(step.site, step.options),
+            Node::Call(call) => f(call.site, call.options),
+            _ => {}
+        });
+    }
+}
+
 /// Calls `f` on every node of `block`, each before the nodes inside it: steps
 /// and calls inside plain code, arms, branches, loop and fan-out bodies.
 pub(crate) fn block_nodes<'m, 'a>(block: &'m Block<'a>, f: &mut dyn FnMut(&'m Node<'a>)) {
@@ -104,6 +121,12 @@ pub(crate) fn stmt_nodes<'m, 'a>(stmt: &'m Stmt<'a>, f: &mut dyn FnMut(&'m Node<
 }
 
 fn node_nodes<'m, 'a>(node: &'m Node<'a>, f: &mut dyn FnMut(&'m Node<'a>)) {
+    walk_node(node, true, f);
+}
+
+/// Calls `f` on `node` and the nodes inside it; on those of its nested
+/// blocks too if `into_blocks`.
+fn walk_node<'m, 'a>(node: &'m Node<'a>, into_blocks: bool, f: &mut dyn FnMut(&'m Node<'a>)) {
     f(node);
     let rusts: Vec<&'m Rust<'a>> = match node {
         Node::Rust(rust) => vec![rust],
@@ -122,13 +145,20 @@ fn node_nodes<'m, 'a>(node: &'m Node<'a>, f: &mut dyn FnMut(&'m Node<'a>)) {
         }
     };
     for rust in rusts {
-        rust.sites.iter().for_each(|site| node_nodes(site, f));
+        rust.sites
+            .iter()
+            .for_each(|site| walk_node(site, into_blocks, f));
     }
     if let Node::Match(branch) = node {
-        branch.arms.iter().for_each(|arm| node_nodes(&arm.body, f));
+        branch
+            .arms
+            .iter()
+            .for_each(|arm| walk_node(&arm.body, into_blocks, f));
     }
-    for block in child_blocks(node) {
-        block_nodes(block, f);
+    if into_blocks {
+        for block in child_blocks(node) {
+            block_nodes(block, f);
+        }
     }
 }
 
