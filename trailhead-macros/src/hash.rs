@@ -11,6 +11,7 @@
 
 use quote::ToTokens;
 
+use crate::model::options::{Backoff, Duration, Retry, RetryPolicy, StepOptions};
 use crate::model::{Block, Else, If, LoopKind, Node, Rust, Stmt, Workflow};
 use crate::parse::Target;
 
@@ -66,12 +67,12 @@ impl Shape<'_, '_> {
                     self.hash.word("blocking");
                 }
                 self.target(&step.syntax.target);
-                self.options(&step.syntax.options.written);
+                self.options(step.options);
             }
             Node::Call(call) => {
                 self.site("call", call.site);
                 self.target(&call.syntax.target);
-                self.options(&call.syntax.options.written);
+                self.options(call.options);
             }
             Node::Sleep(sleep) => self.site("sleep", sleep.site),
             Node::Signal(signal) => {
@@ -157,14 +158,90 @@ impl Shape<'_, '_> {
         }
     }
 
-    /// The options as written, in order: each changes how the site runs or is
-    /// undone. (Their arguments are code the step's journal depends on.)
-    fn options(&mut self, options: &[crate::parse::RawOption]) {
-        for option in options {
-            self.hash.word(&option.method.to_string());
-            for arg in &option.args {
-                self.hash.tokens(arg);
+    /// The options that change how the site runs or is undone, read from the
+    /// model in a fixed order, so that the order they are written in and the
+    /// unit of a duration (`5s`, `5000ms`) do not matter. `.name(..)` is the
+    /// site's key, hashed with the site; `.map_err(..)` is plain Rust on the
+    /// error, which the journal does not hold.
+    fn options(&mut self, options: &StepOptions) {
+        // Destructured, so that a new option must be placed here.
+        let StepOptions {
+            retry,
+            timeout,
+            name: _,
+            map_err: _,
+            after,
+            resource,
+            compensate,
+            irreversible,
+            fallback,
+            fallback_step,
+            breaker,
+        } = options;
+        if let Some(retry) = retry {
+            self.hash.word("retry");
+            self.retry(retry);
+        }
+        if let Some(timeout) = timeout {
+            self.hash.word("timeout");
+            match timeout {
+                Duration::Literal(lit) => self.hash.word(&lit.millis.to_string()),
+                Duration::Expr(expr) => self.hash.tokens(expr),
             }
+        }
+        for name in after.iter().flatten() {
+            self.hash.word("after");
+            self.hash.word(&name.to_string());
+        }
+        for (option, name) in [("resource", resource), ("breaker", breaker)] {
+            if let Some(name) = name {
+                self.hash.word(option);
+                self.hash.word(&name.value());
+            }
+        }
+        if let Some(compensate) = compensate {
+            self.hash.word("compensate");
+            self.hash.tokens(&compensate.func);
+            if let Some(retry) = &compensate.retry {
+                self.retry(retry);
+            }
+        }
+        if irreversible.is_some() {
+            self.hash.word("irreversible");
+        }
+        if let Some(fallback) = fallback {
+            self.hash.word("fallback");
+            self.hash.tokens(fallback);
+        }
+        if let Some(step) = fallback_step {
+            self.hash.word("fallback step");
+            self.target(step);
+        }
+    }
+
+    fn retry(&mut self, retry: &Retry) {
+        match &retry.policy {
+            RetryPolicy::Literal {
+                attempts,
+                backoff,
+                jitter,
+            } => {
+                self.hash.word(&attempts.to_string());
+                match backoff {
+                    Some(Backoff::Exponential { initial, max }) => {
+                        self.hash
+                            .word(&format!("{}..{}", initial.millis, max.millis));
+                    }
+                    Some(Backoff::Fixed(delay)) => self.hash.word(&delay.millis.to_string()),
+                    None => self.hash.word("-"),
+                }
+                self.hash.word(&format!("{jitter:?}"));
+            }
+            RetryPolicy::Expr(expr) => self.hash.tokens(expr),
+        }
+        match &retry.when {
+            Some(when) => self.hash.tokens(when),
+            None => self.hash.word("-"),
         }
     }
 }
@@ -281,6 +358,33 @@ mod tests {
                 assert_ne!(a, b, "{hashes:x?}");
             }
         }
+    }
+
+    #[test]
+    fn the_order_and_units_options_are_written_in_keep_the_hash() {
+        let written = hash_and_diagram(quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let charged = step charge(total).retry(3).timeout(5s).map_err(|e| e);
+                Ok(charged)
+            }
+        })
+        .0;
+        let rewritten = hash_and_diagram(quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let charged = step charge(total).timeout(5000ms).map_err(|error| error).retry(3);
+                Ok(charged)
+            }
+        })
+        .0;
+        assert_eq!(written, rewritten);
+        let longer = hash_and_diagram(quote! {
+            workflow order(total: u32) -> Result<u32, E> {
+                let charged = step charge(total).retry(3).timeout(6s);
+                Ok(charged)
+            }
+        })
+        .0;
+        assert_ne!(written, longer, "another timeout is another definition");
     }
 
     #[test]
