@@ -16,6 +16,7 @@ mod events;
 mod fallbacks;
 mod fan_out;
 mod faults;
+mod fleet;
 mod graph;
 mod health;
 mod idempotency;

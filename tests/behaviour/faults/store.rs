@@ -49,6 +49,10 @@ impl RunWriter for FailingWriter {
     fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {
         self.inner.finish(outcome)
     }
+
+    fn release(&self, wake_at: Option<std::time::SystemTime>) -> StoreFuture<'_, ()> {
+        self.inner.release(wake_at)
+    }
 }
 
 impl Store for FailingWrites {
@@ -110,6 +114,15 @@ impl Store for FailingWrites {
         key: &trailhead::StepKey,
     ) -> StoreFuture<'_, Option<trailhead::store::Value>> {
         self.inner.receive_signal(run, name, key)
+    }
+    fn enqueue_run(&self, run: RunRecord) -> StoreFuture<'_, ()> {
+        self.inner.enqueue_run(run)
+    }
+    fn claim_runs(
+        &self,
+        offer: &trailhead::store::ClaimOffer,
+    ) -> StoreFuture<'_, trailhead::store::Claimed> {
+        self.inner.claim_runs(offer)
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::{Engine, EventBus, Inner, context, retention, runs, shutdown, signal, unload};
+use super::{Engine, EventBus, Inner, context, retention, runs, shutdown, signal, unload, worker};
 use crate::breaker::Breaker;
 use crate::store::{MemoryStore, Retention, Store};
 use crate::{BreakerConfig, RetryPolicy, StoreError};
@@ -54,6 +54,8 @@ impl Engine {
                     ),
                 ),
                 event_capacity: super::bus::DEFAULT_CAPACITY,
+                worker_concurrency: 64,
+                poll_interval: Duration::from_secs(1),
             },
         }
     }
@@ -78,6 +80,11 @@ pub(super) struct Config {
     pub(super) journal_retries: RetryPolicy,
     /// How many events the subscribers' ring holds.
     pub(super) event_capacity: usize,
+    /// The most claimed runs a worker drives at once.
+    pub(super) worker_concurrency: usize,
+    /// How often a worker looks for runs to claim, and a run waiting for a
+    /// signal looks for one, when the store does not notify.
+    pub(super) poll_interval: Duration,
 }
 
 /// Configures an [`Engine`].
@@ -232,6 +239,26 @@ impl EngineBuilder {
         }
     }
 
+    /// The most runs this engine, as a [worker](Engine::register), claims
+    /// and drives at once (default 64; 0 is taken as 1). Runs it
+    /// [starts](Engine::start) itself are not counted: they are driven here
+    /// whatever the limit.
+    pub fn worker_concurrency(mut self, runs: usize) -> Self {
+        self.config.worker_concurrency = runs.max(1);
+        self
+    }
+
+    /// How often a [worker](Engine::register) looks for runs to claim when
+    /// nothing woke it, and a run waiting for a signal looks for one sent
+    /// from another process (default 1 s). A store that notifies (the
+    /// in-memory store; PostgreSQL with notifications on) wakes them at
+    /// once; on a SQLite file shared by processes this is how soon another
+    /// process's enqueue or signal is seen. At least 1 ms.
+    pub fn poll_interval(mut self, every: Duration) -> Self {
+        self.config.poll_interval = every.max(Duration::from_millis(1));
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
         let store = self
@@ -247,6 +274,7 @@ impl EngineBuilder {
                 definitions: signal::Definitions::default(),
                 runs: runs::Runs::default(),
                 unloaded: unload::Unloaded::default(),
+                fleet: worker::Fleet::default(),
                 clock: context::RunClock::start(),
                 config: self.config,
             }),

@@ -8,7 +8,7 @@ use futures::FutureExt;
 use tokio::time::Instant;
 
 use super::launch::Start;
-use super::unload::unload;
+use super::unload::{release, unload};
 use super::{RunContext, RunEnd, panic_message};
 use crate::compensation::{Rollback, RollbackFailed};
 use crate::store::{AfterCompensation, RunOutcome, Value};
@@ -72,6 +72,10 @@ pub(super) async fn drive<W: Workflow>(
                 Ok(BodyExit::Unloaded(until)) => {
                     // A deadline before the wake-up wakes it to be stopped.
                     let until = deadline.map_or(until, |deadline| deadline.min(until));
+                    // A worker's run holds no lease while it sleeps.
+                    if ctx.engine.works_on::<W>() {
+                        return release(ctx, began, until).await;
+                    }
                     return unload(ctx, workflow, until);
                 }
                 Err(payload) => {
@@ -212,7 +216,7 @@ async fn roll_back<W: Workflow>(
 
 /// The engine's last word on a run that ended (or was left to be resumed):
 /// forgets it, emits its end, and gives the end to whoever waits.
-fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<W>) -> RunEnd<W> {
+pub(super) fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<W>) -> RunEnd<W> {
     ctx.engine.untrack(ctx.run_id());
     let end = match end {
         // Claiming the run again (to roll it back) found another live worker

@@ -38,6 +38,9 @@ pub(crate) enum RunEnd<W: Workflow> {
     Unloaded(Option<tokio::sync::oneshot::Receiver<Finish>>),
     /// The end was given to the handle through the engine.
     Forwarded,
+    /// The run was handed back to the store while it sleeps: any worker
+    /// may end it, and its handle reads the end from the store.
+    Released(super::Engine),
     /// The engine shut down before the run ended; it is left for `resume`.
     Stopped,
 }
@@ -121,10 +124,12 @@ impl<W: Workflow> RunEnd<W> {
             }
             Self::Halted(cause) => RunError::Suspended { run, cause },
             Self::Stopped => RunError::Engine(EngineError::Interrupted { run }),
-            Self::Unloaded(_) | Self::Forwarded => RunError::Engine(EngineError::TaskFailed {
-                run,
-                message: "the run's end was given elsewhere".to_owned(),
-            }),
+            Self::Unloaded(_) | Self::Forwarded | Self::Released(_) => {
+                RunError::Engine(EngineError::TaskFailed {
+                    run,
+                    message: "the run's end was given elsewhere".to_owned(),
+                })
+            }
         })
     }
 }
@@ -149,6 +154,7 @@ impl<W: Workflow> fmt::Display for RunEnd<W> {
             Self::Halted(error) => write!(f, "halted: {error}"),
             Self::Unloaded(_) => f.write_str("unloaded until it wakes"),
             Self::Forwarded => f.write_str("ended"),
+            Self::Released(_) => f.write_str("handed back to the store until it wakes"),
             Self::Stopped => f.write_str("stopped by the engine's shutdown"),
         }
     }

@@ -12,18 +12,41 @@ use crate::{EngineError, RunError, RunId, Workflow};
 ///
 /// Made by [`Engine::start`](super::Engine::start). Dropping the handle does **not** cancel the run;
 /// it goes on and is recorded as usual.
+///
+/// A handle from [`Engine::enqueue`](super::Engine::enqueue) or
+/// [`Engine::handle`](super::Engine::handle) is for a run driven by
+/// whichever worker claims it: its result is read from the store once the
+/// run ended there.
 pub struct RunHandle<W: Workflow> {
     run: RunId,
-    cancel: CancellationToken,
-    task: JoinHandle<RunEnd<W>>,
+    driver: Driver<W>,
+}
+
+/// Who drives the run: this engine's task, or any worker of the store.
+enum Driver<W: Workflow> {
+    Here {
+        cancel: CancellationToken,
+        task: JoinHandle<RunEnd<W>>,
+    },
+    Elsewhere(super::Engine),
 }
 
 impl<W: Workflow> RunHandle<W> {
     pub(crate) fn new(launch: Launch, task: JoinHandle<RunEnd<W>>) -> Self {
         Self {
             run: launch.run,
-            cancel: launch.cancel,
-            task,
+            driver: Driver::Here {
+                cancel: launch.cancel,
+                task,
+            },
+        }
+    }
+
+    /// A handle to run `run`, driven by whichever worker holds it.
+    pub(crate) fn elsewhere(engine: super::Engine, run: RunId) -> Self {
+        Self {
+            run,
+            driver: Driver::Elsewhere(engine),
         }
     }
 
@@ -50,7 +73,13 @@ impl<W: Workflow> RunHandle<W> {
     /// Dropping the future does not cancel the run, but the result is lost:
     /// the handle is consumed.
     pub async fn result(self) -> Result<W::Output, RunError<W::Error>> {
-        match self.task.await {
+        let task = match self.driver {
+            Driver::Here { task, .. } => task,
+            Driver::Elsewhere(engine) => return engine.ended_elsewhere::<W>(self.run).await,
+        };
+        match task.await {
+            // Handed back to the store while it sleeps: any worker ends it.
+            Ok(RunEnd::Released(engine)) => engine.ended_elsewhere::<W>(self.run).await,
             // Unloaded while it slept: its end comes through the engine.
             Ok(RunEnd::Unloaded(Some(finisher))) => match finisher.await {
                 Ok(end) => match end.downcast::<RunEnd<W>>() {
@@ -84,17 +113,85 @@ impl<W: Workflow> RunHandle<W> {
     /// on a run that already ended. A run unloaded while it sleeps notices the
     /// cancellation only when it wakes; [`Engine::cancel`](super::Engine::cancel) stops it at once.
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        match &self.driver {
+            Driver::Here { cancel, .. } => cancel.cancel(),
+            Driver::Elsewhere(engine) => {
+                let (engine, run) = (engine.clone(), self.run.clone());
+                tokio::spawn(async move {
+                    if let Err(error) = engine.cancel(&run).await {
+                        tracing::warn!(%run, %error, "could not cancel the run");
+                    }
+                });
+            }
+        }
     }
 }
 
 impl<W: Workflow> fmt::Debug for RunHandle<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RunHandle")
-            .field("run", &self.run)
-            .field("workflow", &W::NAME)
-            .field("cancelled", &self.cancel.is_cancelled())
-            .field("finished", &self.task.is_finished())
-            .finish()
+        let mut f = f.debug_struct("RunHandle");
+        f.field("run", &self.run).field("workflow", &W::NAME);
+        match &self.driver {
+            Driver::Here { cancel, task } => f
+                .field("cancelled", &cancel.is_cancelled())
+                .field("finished", &task.is_finished()),
+            Driver::Elsewhere(_) => f.field("driven", &"by any worker"),
+        }
+        .finish()
+    }
+}
+
+impl super::Engine {
+    /// Waits until run `run` ended in the store, whichever worker ended it,
+    /// and gives its result as recorded: the output decoded, a failure as
+    /// its recorded text ([`RunError::FailedEarlier`]).
+    pub(crate) async fn ended_elsewhere<W: Workflow>(
+        &self,
+        run: RunId,
+    ) -> Result<W::Output, RunError<W::Error>> {
+        let mut events = self.subscribe();
+        let mut notices = self.store().notices();
+        let mut delay = std::time::Duration::from_millis(2);
+        loop {
+            let record = self
+                .store()
+                .run(&run)
+                .await
+                .map_err(|error| RunError::Engine(EngineError::Store(error)))?;
+            let Some(record) = record else {
+                return Err(RunError::Engine(EngineError::Store(
+                    crate::StoreError::UnknownRun { run },
+                )));
+            };
+            if let crate::store::RunState::Ended { outcome, .. } = &record.state {
+                return RunEnd::<W>::recorded(outcome).into_result(run);
+            }
+            let ours = async {
+                while let Some(event) = events.recv().await {
+                    if event.run() == Some(&run) {
+                        return;
+                    }
+                }
+                std::future::pending().await
+            };
+            let noticed = async {
+                match notices.as_mut() {
+                    Some(receiver) => loop {
+                        match receiver.recv().await {
+                            Ok(crate::store::Notice::Ended(ended)) if ended == run => return,
+                            Ok(_) => {}
+                            Err(_) => return,
+                        }
+                    },
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = ours => {}
+                () = noticed => {}
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(self.poll_interval());
+        }
     }
 }

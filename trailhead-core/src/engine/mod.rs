@@ -12,6 +12,8 @@
 //! caller. `runs` is where a live run is found; `unload` unloads sleeping
 //! runs, `halt` suspends those whose store fails, `shutdown` stops them all.
 //! `bus` fans events out, `signal` delivers signals, `retention` sweeps.
+//! `worker` makes the engine a worker of a shared store: registered
+//! workflows, the claim loop, enqueued runs.
 
 mod builder;
 mod bus;
@@ -32,6 +34,7 @@ mod shutdown;
 mod signal;
 mod start;
 mod unload;
+mod worker;
 
 use std::fmt;
 use std::sync::Arc;
@@ -141,6 +144,8 @@ struct Inner {
     sweeper: retention::Sweeper,
     /// The definitions met so far, to check the signals sent to their runs.
     definitions: signal::Definitions,
+    /// The workflows registered as a worker, and the claim loop's state.
+    fleet: worker::Fleet,
 }
 
 impl Engine {
@@ -179,6 +184,11 @@ impl Engine {
     /// The engine's wall-clock timeline.
     pub(crate) fn clock(&self) -> context::RunClock {
         self.inner.clock
+    }
+
+    /// How often to look again for what the store does not notify.
+    pub(crate) fn poll_interval(&self) -> Duration {
+        self.inner.config.poll_interval
     }
 
     /// Sleeps at least this long unload their run.

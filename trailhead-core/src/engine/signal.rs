@@ -40,6 +40,16 @@ impl Definition {
         }
     }
 
+    /// The definition's own hash.
+    pub(super) fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// The older hashes it declares itself compatible with.
+    pub(super) fn compatible(&self) -> &'static [u64] {
+        self.compatible_with
+    }
+
     /// Whether a run recorded under `hash` is a run of this definition (one
     /// it may resume).
     pub(super) fn runs(&self, hash: u64) -> bool {

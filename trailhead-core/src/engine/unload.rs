@@ -208,3 +208,31 @@ pub(super) fn unload<W: Workflow>(ctx: RunContext, workflow: W, until: Instant) 
     );
     RunEnd::Unloaded(finisher)
 }
+
+/// Hands the run back to the store until `until`, for any worker of the
+/// store to wake: the run of a registered workflow holds no lease while it
+/// sleeps. Its handle then reads its end from the store.
+pub(super) async fn release<W: Workflow>(
+    ctx: RunContext,
+    began: Instant,
+    until: Instant,
+) -> RunEnd<W> {
+    let engine = ctx.engine.clone();
+    let run = ctx.run_id().clone();
+    let wake = ctx.clock.wall_time(until);
+    let released =
+        super::halt::with_store_retries(&engine, || ctx.journal.release(Some(wake))).await;
+    if let Err(error) = released {
+        // Still held here (or taken over): as any failed write of the run.
+        return super::drive::forget(&ctx, began, RunEnd::Halted(error));
+    }
+    engine.events().emit(|| Event::RunUnloaded {
+        run: run.clone(),
+        workflow: W::NAME,
+        until: wake,
+    });
+    engine.untrack(&run);
+    drop(ctx);
+    engine.poke_claims();
+    RunEnd::Released(engine)
+}

@@ -59,7 +59,7 @@ impl RunContext {
             Ok(RunEnd::Unencodable(source)) => {
                 StepFailure::Journal(self.encode_error(key, "output", source))
             }
-            Ok(RunEnd::Unloaded(_) | RunEnd::Forwarded) => {
+            Ok(RunEnd::Unloaded(_) | RunEnd::Forwarded | RunEnd::Released(_)) => {
                 unreachable!("child runs are not unloaded")
             }
             // The child stopped because the store failed: so does this run.

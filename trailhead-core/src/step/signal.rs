@@ -72,6 +72,7 @@ impl RunContext {
             attempt: 1,
         });
         let waiter = self.engine.signal_waiter(&self.run);
+        let notifies = self.engine.listen_to_store();
         let received = loop {
             let notified = waiter.notified();
             tokio::pin!(notified);
@@ -85,14 +86,26 @@ impl RunContext {
                 .await;
             match stored.map_err(|error| self.journal_failure(key, error))? {
                 Some(value) => break Some(value),
-                None => match deadline {
-                    None => notified.await,
-                    Some(deadline) => {
-                        if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                            break None;
+                None => {
+                    // A store that does not notify is asked again now and then:
+                    // the signal may come from another process.
+                    let look_again =
+                        (!notifies).then(|| Instant::now() + self.engine.poll_interval());
+                    let wake = match (deadline, look_again) {
+                        (Some(deadline), Some(again)) => Some(deadline.min(again)),
+                        (deadline, again) => deadline.or(again),
+                    };
+                    match wake {
+                        None => notified.await,
+                        Some(wake) => {
+                            if tokio::time::timeout_at(wake, notified).await.is_err()
+                                && deadline.is_some_and(|deadline| Instant::now() >= deadline)
+                            {
+                                break None;
+                            }
                         }
                     }
-                },
+                }
             }
         };
         let entry = match &received {

@@ -24,14 +24,31 @@
 //!   killed) is claimed at once by the next worker that asks;
 //! - **release**: recording how the run ended releases its lease.
 //!
+//! - **hand back**: [`RunWriter::release`](super::RunWriter::release) gives
+//!   up the lease without ending the run (it sleeps, or its worker drains):
+//!   the run is claimable again from its wake-up time;
+//! - **claim due runs**: [`Store::claim_runs`](super::Store::claim_runs)
+//!   takes, for a worker, the due runs of the definitions it has: enqueued
+//!   ones ([`Store::enqueue_run`](super::Store::enqueue_run)), handed-back
+//!   ones whose time came, and those of workers that are gone. Workers
+//!   claiming at once get disjoint runs.
+//!
 //! A store instance is one worker: [`SqliteStore::open`](super::SqliteStore::open)
 //! registers a new worker for the process that opened the file (clones of the
 //! store share it), so several processes can share one file and each run is
 //! driven by one of them. On one machine a worker's liveness is its lock on a
 //! file beside the database, which the operating system releases when the
-//! process dies, so takeover needs no expiry and no heartbeat; stores shared
-//! across machines (PostgreSQL) add lease expiry to the same protocol. A
-//! [`MemoryStore`](super::MemoryStore) lives in one process and is one worker.
+//! process dies, so takeover needs no expiry and no heartbeat (a process that
+//! is stopped, not dead, keeps its runs until it goes on); stores shared
+//! across machines (PostgreSQL) add lease expiry to the same protocol, and a
+//! worker whose lease expired hears of it
+//! ([`Store::lease_expiries`](super::Store::lease_expiries)) and halts its
+//! runs. A [`MemoryStore`](super::MemoryStore) lives in one process and is
+//! one worker.
+//!
+//! An [`Engine`](crate::Engine) becomes a worker of its store for the
+//! workflows it [registers](crate::Engine::register): it claims their runs
+//! in a loop woken by the store's [`Notice`]s and polls otherwise.
 
 use std::fmt;
 use std::sync::Arc;
@@ -70,4 +87,53 @@ impl fmt::Debug for WorkerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WorkerId({})", self.0)
     }
+}
+
+/// What a worker offers to run when it claims: the workflow definitions it
+/// has, and how many more runs it can take now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClaimOffer {
+    /// `(workflow name, definition hash)` pairs: a run is offered only if
+    /// its workflow and the hash it was started under are one of them.
+    pub definitions: Vec<(String, u64)>,
+    /// The most runs to claim.
+    pub limit: usize,
+}
+
+impl ClaimOffer {
+    /// An offer of up to `limit` runs of `definitions`.
+    pub fn new(definitions: Vec<(String, u64)>, limit: usize) -> Self {
+        Self { definitions, limit }
+    }
+
+    /// Whether a run of `workflow` started under `hash` is offered.
+    pub fn takes(&self, workflow: &str, hash: u64) -> bool {
+        self.definitions
+            .iter()
+            .any(|(name, known)| name == workflow && *known == hash)
+    }
+}
+
+/// What [`Store::claim_runs`](super::Store::claim_runs) claimed.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Claimed {
+    /// The runs now owned by the claiming worker, oldest first.
+    pub runs: Vec<super::RunRecord>,
+    /// When the next run of the offer becomes due, if one waits for a time.
+    pub next_due: Option<std::time::SystemTime>,
+}
+
+/// What a store tells its workers as it happens (see
+/// [`Store::notices`](super::Store::notices)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// A run may be claimable: one was enqueued or handed back.
+    Runnable,
+    /// A signal was sent to the run.
+    Signal(crate::RunId),
+    /// The run ended.
+    Ended(crate::RunId),
 }

@@ -100,7 +100,7 @@ use std::time::SystemTime;
 
 pub use crate::error::{CodecError, DatabaseProblem, StoreError};
 pub use crate::{ErrorClass, RunId, StepKey};
-pub use lease::WorkerId;
+pub use lease::{ClaimOffer, Claimed, Notice, WorkerId};
 pub use memory::MemoryStore;
 pub use retention::{Keep, Retention};
 pub use run_record::{AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus};
@@ -257,6 +257,43 @@ pub trait Store: Send + Sync + Debug + 'static {
         })
     }
 
+    /// Records `run` for any worker of the store to claim: it has no owner
+    /// yet, and is claimable at once (see [`claim_runs`](Store::claim_runs)).
+    /// `run` must be [`Running`](RunState::Running) and top-level.
+    ///
+    /// Fails with [`StoreError::RunExists`] if the id is taken.
+    fn enqueue_run(&self, run: RunRecord) -> StoreFuture<'_, ()>;
+
+    /// Claims for this store's worker up to `offer.limit` unfinished
+    /// top-level runs of the definitions in `offer` that are due: enqueued,
+    /// handed back with a wake-up time that has come
+    /// ([`RunWriter::release`]), or owned by a worker that is gone. Each is
+    /// claimed under a new epoch, as by [`open_run`](Store::open_run), which
+    /// then opens it without claiming it again. Runs of other definitions
+    /// are left for workers that have them.
+    ///
+    /// Workers claiming at the same time get disjoint runs. Returns the
+    /// claimed runs, oldest first, and when the next run of the offer
+    /// becomes due, if one waits for a time.
+    fn claim_runs(&self, offer: &ClaimOffer) -> StoreFuture<'_, Claimed>;
+
+    /// What the store tells its workers as it happens, when it can (a
+    /// database that notifies, or an in-process store): runs to claim,
+    /// signals sent. `None` for a store whose workers poll. Notices are
+    /// hints: a worker that misses some (its receiver lagged) claims anyway.
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<Notice>> {
+        None
+    }
+
+    /// Tells when this store's worker lost its leases all at once: it could
+    /// not prove it was alive in time (a lease that expires), so every run
+    /// it drives may have been taken over. The number goes up each time.
+    /// `None` for stores whose workers cannot expire (one process, or
+    /// liveness by a lock the operating system holds).
+    fn lease_expiries(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
     /// The retention an engine applies to this store unless
     /// [told otherwise](crate::EngineBuilder::retention). The default keeps
     /// every run ([`Retention::new`]); the memory store's is
@@ -279,6 +316,15 @@ pub trait RunWriter: Send + Sync + Debug {
     /// (the existing entry is kept) and [`StoreError::RunFinished`] after
     /// [`finish`](RunWriter::finish).
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()>;
+
+    /// Hands the run back without ending it: the lease is released and any
+    /// worker may claim the run from `wake_at` on (at once if `None`). A run
+    /// that sleeps holds no lease; a worker that drains hands back what it
+    /// could not finish. The handle takes no more writes.
+    ///
+    /// Fails with [`StoreError::RunFinished`] if the run finished and
+    /// [`StoreError::LeaseLost`] once it was taken over.
+    fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()>;
 
     /// Records how the run ended (its state becomes [`RunState::Ended`], at
     /// the time the store takes now), closes the journal and releases the

@@ -9,9 +9,11 @@ use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
+use tokio::sync::broadcast;
+
 use crate::store::{
-    AfterCompensation, Retention, RunRecord, RunStatus, RunWriter, StepRecord, Store, StoreFuture,
-    Value, WorkerId,
+    AfterCompensation, ClaimOffer, Claimed, Notice, Retention, RunRecord, RunStatus, RunWriter,
+    StepRecord, Store, StoreFuture, Value, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
@@ -41,6 +43,8 @@ use run::MemoryRun;
 pub struct MemoryStore {
     runs: Arc<Mutex<HashMap<RunId, Arc<MemoryRun>>>>,
     worker: WorkerId,
+    /// Runs enqueued and signals sent, for the engine's claim loop.
+    notices: broadcast::Sender<Notice>,
 }
 
 impl Default for MemoryStore {
@@ -48,6 +52,7 @@ impl Default for MemoryStore {
         Self {
             runs: Arc::default(),
             worker: WorkerId::generate(),
+            notices: broadcast::channel(256).0,
         }
     }
 }
@@ -91,7 +96,7 @@ impl Store for MemoryStore {
             match self.runs().entry(run.id.clone()) {
                 Entry::Occupied(_) => Err(StoreError::RunExists { run: run.id }),
                 Entry::Vacant(slot) => {
-                    let journal = Arc::new(MemoryRun::new(run));
+                    let journal = Arc::new(MemoryRun::new(run, None));
                     slot.insert(Arc::clone(&journal));
                     Ok(journal as Arc<dyn RunWriter>)
                 }
@@ -131,6 +136,9 @@ impl Store for MemoryStore {
         let sent = self
             .known(run)
             .and_then(|found| found.send_signal(name, payload));
+        if sent.is_ok() {
+            let _ = self.notices.send(Notice::Signal(run.clone()));
+        }
         Box::pin(std::future::ready(sent))
     }
 
@@ -189,6 +197,46 @@ impl Store for MemoryStore {
 
     fn apply_retention(&self, retention: &Retention, now: SystemTime) -> StoreFuture<'_, usize> {
         Box::pin(std::future::ready(Ok(self.sweep(retention, now))))
+    }
+
+    fn enqueue_run(&self, run: RunRecord) -> StoreFuture<'_, ()> {
+        let enqueued = match self.runs().entry(run.id.clone()) {
+            Entry::Occupied(_) => Err(StoreError::RunExists { run: run.id }),
+            Entry::Vacant(slot) => {
+                slot.insert(Arc::new(MemoryRun::new(run, Some(SystemTime::now()))));
+                Ok(())
+            }
+        };
+        if enqueued.is_ok() {
+            let _ = self.notices.send(Notice::Runnable);
+        }
+        Box::pin(std::future::ready(enqueued))
+    }
+
+    fn claim_runs(&self, offer: &ClaimOffer) -> StoreFuture<'_, Claimed> {
+        let now = SystemTime::now();
+        let runs: Vec<_> = self.runs().values().cloned().collect();
+        let mut claimed = Claimed::default();
+        for run in runs {
+            if claimed.runs.len() >= offer.limit {
+                break;
+            }
+            match run.claim(offer, now) {
+                Ok(record) => claimed.runs.push(record),
+                Err(Some(due)) => {
+                    claimed.next_due = Some(claimed.next_due.map_or(due, |next| next.min(due)));
+                }
+                Err(None) => {}
+            }
+        }
+        claimed
+            .runs
+            .sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Box::pin(std::future::ready(Ok(claimed)))
+    }
+
+    fn notices(&self) -> Option<broadcast::Receiver<Notice>> {
+        Some(self.notices.subscribe())
     }
 
     fn default_retention(&self) -> Retention {

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use super::key_hash::BuildKeyHasher;
 use super::lock;
 use crate::store::{
-    AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus, RunWriter, StepOutcome,
-    StepRecord, StoreFuture, Value,
+    AfterCompensation, ClaimOffer, RunOutcome, RunRecord, RunState, RunStatus, RunWriter,
+    StepOutcome, StepRecord, StoreFuture, Value,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -32,6 +32,9 @@ struct Kept {
     /// Key hash → position of the first record with that hash, for the
     /// duplicate check. Two keys sharing a hash (rare) fall back to a scan.
     by_hash: HashMap<u64, usize, BuildHasherDefault<IdentityHasher>>,
+    /// Left for a worker to claim from this time on (enqueued, or handed
+    /// back); `None` while the store's worker drives it.
+    claimable_from: Option<SystemTime>,
 }
 
 /// A signal sent to a run.
@@ -61,7 +64,9 @@ impl Hasher for IdentityHasher {
 }
 
 impl MemoryRun {
-    pub(super) fn new(record: RunRecord) -> Self {
+    /// A run driven by the store's worker (`claimable_from` is `None`) or
+    /// left for a worker to claim from that time on.
+    pub(super) fn new(record: RunRecord, claimable_from: Option<SystemTime>) -> Self {
         Self {
             state: Mutex::new(Kept {
                 record,
@@ -69,7 +74,30 @@ impl MemoryRun {
                 by_hash: HashMap::default(),
                 signals: Vec::new(),
                 retired: Vec::new(),
+                claimable_from,
             }),
+        }
+    }
+
+    /// Claims the run if `offer` takes it and it is due at `now`: its record.
+    /// Otherwise `Err` with when it becomes due, if it waits for a time.
+    pub(super) fn claim(
+        &self,
+        offer: &ClaimOffer,
+        now: SystemTime,
+    ) -> Result<RunRecord, Option<SystemTime>> {
+        let mut state = self.state();
+        let record = &state.record;
+        let offered = record.parent.is_none()
+            && !record.state.is_ended()
+            && offer.takes(&record.workflow, record.definition_hash);
+        match state.claimable_from {
+            Some(from) if offered && from <= now => {
+                state.claimable_from = None;
+                Ok(state.record.clone())
+            }
+            Some(from) if offered => Err(Some(from)),
+            _ => Err(None),
         }
     }
 
@@ -231,6 +259,19 @@ impl MemoryRun {
 impl RunWriter for MemoryRun {
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         Box::pin(async move { self.append(record) })
+    }
+
+    fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut state = self.state();
+            if state.record.state.is_ended() {
+                return Err(StoreError::RunFinished {
+                    run: state.record.id.clone(),
+                });
+            }
+            state.claimable_from = Some(wake_at.unwrap_or_else(SystemTime::now));
+            Ok(())
+        })
     }
 
     fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {

@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 use super::error::database_error;
-use super::lease::{claim, missing_or_finished, owner_of, refused};
+use super::lease::{claim, claim_due, missing_or_finished, owner_of, refused};
 use super::rows::{
     Cell, run_outcome_to_sql, state_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql,
     value_from_sql,
@@ -41,31 +41,30 @@ pub(super) fn apply(
     let me = workers.me().as_str();
     match write {
         Write::CreateRun(record) => {
-            let (status, outcome, finished_at) = state_to_sql(&record.state);
-            let inserted = cached(connection,
-                "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec, lease_owner, lease_epoch)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)",
-                params![
-                    record.id.as_str(),
-                    record.workflow,
-                    record.definition_hash.cast_signed(),
-                    record.parent.as_ref().map(RunId::as_str),
-                    Cell(&record.input),
-                    status,
-                    outcome.as_ref().map(Cell),
-                    record.mermaid,
-                    time_to_sql(record.created_at),
-                    finished_at,
-                    record.input.codec().name(),
-                    me,
-                ],
+            insert_run(connection, path, record, Some(me), None).map(|()| Answer::Claimed(Some(1)))
+        }
+        Write::Enqueue { record, at } => {
+            insert_run(connection, path, record, None, Some(*at)).map(|()| Answer::Done)
+        }
+        Write::ClaimDue { offer, now } => claim_due(connection, workers, offer, *now)
+            .map(|(runs, next)| Answer::ClaimedDue(runs, next))
+            .map_err(|error| database_error(path, None, &error)),
+        Write::Release {
+            run,
+            epoch,
+            wake_at,
+        } => {
+            let updated = cached(
+                connection,
+                "UPDATE runs SET lease_owner = NULL, run_at = ?2
+                 WHERE id = ?1 AND status IN ('running', 'compensating')
+                   AND lease_owner = ?3 AND lease_epoch = ?4",
+                params![run.as_str(), time_to_sql(*wake_at), me, epoch],
             );
-            match inserted {
-                Ok(_) => Ok(Answer::Claimed(Some(1))),
-                Err(error) if is_constraint(&error) => Err(StoreError::RunExists {
-                    run: record.id.clone(),
-                }),
-                Err(error) => Err(fail(&record.id, &error)),
+            match updated {
+                Ok(1) => Ok(Answer::Done),
+                Ok(_) => Err(refused(connection, path, workers, run)),
+                Err(error) => Err(fail(run, &error)),
             }
         }
         Write::Claim { run } => claim(connection, workers, run, &["running", "compensating"])
@@ -210,6 +209,45 @@ pub(super) fn apply(
         Write::Remove { run } => {
             super::retention::remove(connection, path, run).map(|()| Answer::Done)
         }
+    }
+}
+
+/// Records a new run, owned by `owner` (epoch 1) or by nobody, claimable
+/// from `run_at`.
+fn insert_run(
+    connection: &Connection,
+    path: &Path,
+    record: &crate::store::RunRecord,
+    owner: Option<&str>,
+    run_at: Option<std::time::SystemTime>,
+) -> Result<(), StoreError> {
+    let (status, outcome, finished_at) = state_to_sql(&record.state);
+    let inserted = cached(connection,
+        "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec, lease_owner, lease_epoch, run_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            record.id.as_str(),
+            record.workflow,
+            record.definition_hash.cast_signed(),
+            record.parent.as_ref().map(RunId::as_str),
+            Cell(&record.input),
+            status,
+            outcome.as_ref().map(Cell),
+            record.mermaid,
+            time_to_sql(record.created_at),
+            finished_at,
+            record.input.codec().name(),
+            owner,
+            i64::from(owner.is_some()),
+            run_at.map(time_to_sql),
+        ],
+    );
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(error) if is_constraint(&error) => Err(StoreError::RunExists {
+            run: record.id.clone(),
+        }),
+        Err(error) => Err(database_error(path, Some(record.id.clone()), &error)),
     }
 }
 

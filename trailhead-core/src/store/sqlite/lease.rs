@@ -6,9 +6,12 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use std::time::SystemTime;
+
 use super::error::database_error;
+use super::rows::{time_from_sql, time_to_sql};
 use super::workers::Workers;
-use crate::store::WorkerId;
+use crate::store::{ClaimOffer, WorkerId};
 use crate::{RunId, StoreError};
 
 /// Why claiming a run failed.
@@ -66,9 +69,90 @@ pub(super) fn claim(
     }
     let epoch = epoch + 1;
     connection
-        .prepare_cached("UPDATE runs SET lease_owner = ?2, lease_epoch = ?3 WHERE id = ?1")?
+        .prepare_cached(
+            "UPDATE runs SET lease_owner = ?2, lease_epoch = ?3, run_at = NULL WHERE id = ?1",
+        )?
         .execute(params![run.as_str(), workers.me().as_str(), epoch])?;
     Ok(Some(epoch))
+}
+
+/// Claims for this worker up to `offer.limit` due top-level runs of the
+/// offer: unowned ones whose time has come (oldest due first), then those of
+/// workers that are gone. Returns their ids and when the next unowned run of
+/// the offer becomes due.
+pub(super) fn claim_due(
+    connection: &Connection,
+    workers: &Workers,
+    offer: &ClaimOffer,
+    now: SystemTime,
+) -> rusqlite::Result<(Vec<RunId>, Option<SystemTime>)> {
+    let now = time_to_sql(now);
+    let me = workers.me().as_str();
+    let owners: Vec<String> = connection
+        .prepare_cached(
+            "SELECT DISTINCT lease_owner FROM runs
+             WHERE status IN ('running', 'compensating') AND parent IS NULL
+               AND lease_owner IS NOT NULL AND lease_owner != ?1",
+        )?
+        .query_map([me], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let gone: Vec<String> = owners
+        .into_iter()
+        .filter(|owner| !workers.is_alive(owner))
+        .collect();
+    let mut due: Vec<(String, String, i64)> = connection
+        .prepare_cached(
+            "SELECT id, workflow, definition_hash FROM runs
+             WHERE lease_owner IS NULL AND parent IS NULL
+               AND status IN ('running', 'compensating') AND COALESCE(run_at, 0) <= ?1
+             ORDER BY COALESCE(run_at, 0), created_at, id",
+        )?
+        .query_map([now], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for owner in &gone {
+        let orphans = connection
+            .prepare_cached(
+                "SELECT id, workflow, definition_hash FROM runs
+                 WHERE lease_owner = ?1 AND parent IS NULL
+                   AND status IN ('running', 'compensating')
+                 ORDER BY created_at, id",
+            )?
+            .query_map([owner], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        due.extend(orphans);
+    }
+    let mut claimed = Vec::new();
+    for (id, workflow, hash) in due {
+        if claimed.len() >= offer.limit {
+            break;
+        }
+        if !offer.takes(&workflow, hash.cast_unsigned()) {
+            continue;
+        }
+        connection
+            .prepare_cached(
+                "UPDATE runs SET lease_owner = ?2, lease_epoch = lease_epoch + 1, run_at = NULL
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, me])?;
+        claimed.push(RunId::new(id));
+    }
+    let waiting: Vec<(String, i64, i64)> = connection
+        .prepare_cached(
+            "SELECT workflow, definition_hash, MIN(run_at) FROM runs
+             WHERE lease_owner IS NULL AND parent IS NULL
+               AND status IN ('running', 'compensating') AND run_at > ?1
+             GROUP BY workflow, definition_hash",
+        )?
+        .query_map([now], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let next = waiting
+        .into_iter()
+        .filter(|(workflow, hash, _)| offer.takes(workflow, hash.cast_unsigned()))
+        .map(|(_, _, at)| at)
+        .min()
+        .map(time_from_sql);
+    Ok((claimed, next))
 }
 
 pub(super) fn owner_of(connection: &Connection, run: &RunId) -> rusqlite::Result<Option<String>> {

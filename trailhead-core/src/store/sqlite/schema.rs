@@ -13,7 +13,7 @@ use super::error::problem;
 use crate::store::DatabaseProblem;
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 8;
+pub(super) const VERSION: i64 = 9;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -84,6 +84,11 @@ const MIGRATIONS: &[&str] = &[
     // table changes (SQLite keeps a BLOB in a TEXT column as it is), but an
     // older build must refuse the file rather than misread its BLOBs.
     "SELECT 1;",
+    // 9: the fleet. `run_at` is when an unowned run (enqueued, or handed back
+    // while it sleeps) may be claimed; claimable runs are found by index.
+    "ALTER TABLE runs ADD COLUMN run_at INTEGER;
+    CREATE INDEX runs_claimable ON runs (run_at)
+        WHERE lease_owner IS NULL AND parent IS NULL AND status IN ('running', 'compensating');",
 ];
 
 /// What a database holds, judged by the marker table.

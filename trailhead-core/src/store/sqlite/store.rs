@@ -9,8 +9,8 @@ use super::rows::{RUN_COLUMNS, run_from_row, status_to_sql};
 use super::writer::{Answer, Write, Writer};
 use super::{SqliteStore, retention};
 use crate::store::{
-    AfterCompensation, Retention, RunOutcome, RunRecord, RunStatus, RunWriter, StepRecord, Store,
-    StoreFuture, Value, WorkerId,
+    AfterCompensation, ClaimOffer, Claimed, Retention, RunOutcome, RunRecord, RunStatus, RunWriter,
+    StepRecord, Store, StoreFuture, Value, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -163,6 +163,37 @@ impl Store for SqliteStore {
     fn default_retention(&self) -> Retention {
         Retention::durable()
     }
+
+    fn enqueue_run(&self, run: RunRecord) -> StoreFuture<'_, ()> {
+        let write = Write::Enqueue {
+            record: run,
+            at: SystemTime::now(),
+        };
+        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+    }
+
+    fn claim_runs(&self, offer: &ClaimOffer) -> StoreFuture<'_, Claimed> {
+        let write = Write::ClaimDue {
+            offer: offer.clone(),
+            now: SystemTime::now(),
+        };
+        Box::pin(async move {
+            let (ids, next_due) = match self.inner.writer.write(write).await? {
+                Answer::ClaimedDue(ids, next) => (ids, next),
+                other => unreachable!("a claim of due runs answers with them, not {other:?}"),
+            };
+            let mut claimed = Claimed {
+                runs: Vec::with_capacity(ids.len()),
+                next_due,
+            };
+            for id in ids {
+                if let Some(record) = self.fetch_run(&id).await? {
+                    claimed.runs.push(record);
+                }
+            }
+            Ok(claimed)
+        })
+    }
 }
 
 /// One run's journal in a [`SqliteStore`]: writes go through the writer thread.
@@ -180,6 +211,15 @@ impl RunWriter for SqliteRunWriter {
             run: self.run.clone(),
             epoch: self.epoch,
             record,
+        };
+        Box::pin(async move { self.writer.write(write).await.map(drop) })
+    }
+
+    fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()> {
+        let write = Write::Release {
+            run: self.run.clone(),
+            epoch: self.epoch,
+            wake_at: wake_at.unwrap_or_else(SystemTime::now),
         };
         Box::pin(async move { self.writer.write(write).await.map(drop) })
     }

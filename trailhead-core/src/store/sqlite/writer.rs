@@ -24,7 +24,9 @@ use tokio::sync::oneshot;
 use super::apply::apply;
 use super::error::database_error;
 use super::workers::Workers;
-use crate::store::{AfterCompensation, RunOutcome, RunRecord, StepRecord, Value, WorkerId};
+use crate::store::{
+    AfterCompensation, ClaimOffer, RunOutcome, RunRecord, StepRecord, Value, WorkerId,
+};
 use crate::{RunId, StoreError};
 
 /// Most writes committed together.
@@ -75,6 +77,23 @@ pub(super) enum Write {
     Remove {
         run: RunId,
     },
+    /// Records a run with no owner, claimable from `at`.
+    Enqueue {
+        record: RunRecord,
+        at: SystemTime,
+    },
+    /// Claims due runs of the offer: answers with their ids and the next
+    /// due time.
+    ClaimDue {
+        offer: ClaimOffer,
+        now: SystemTime,
+    },
+    /// Hands the run back, claimable from `wake_at`.
+    Release {
+        run: RunId,
+        epoch: i64,
+        wake_at: SystemTime,
+    },
 }
 
 /// What a write answers.
@@ -86,6 +105,8 @@ pub(super) enum Answer {
     /// The run is this worker's under this epoch; `None` if it has ended
     /// (nothing to claim: its journal takes no writes).
     Claimed(Option<i64>),
+    /// The runs claimed for this worker, and when the next becomes due.
+    ClaimedDue(Vec<RunId>, Option<SystemTime>),
 }
 
 #[derive(Debug)]
@@ -160,7 +181,7 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let gone = || StoreError::Database {
             path: self.path.clone(),
-            run: Some(run.clone()),
+            run: run.clone(),
             problem: crate::store::DatabaseProblem::Other(
                 "the writer thread has stopped".to_owned(),
             ),
@@ -209,7 +230,7 @@ fn commit(
             Err(error) => {
                 return batch
                     .iter()
-                    .map(|r| Err(database_error(path, Some(run_of(&r.write)), &error)))
+                    .map(|r| Err(database_error(path, run_of(&r.write), &error)))
                     .collect();
             }
         };
@@ -221,29 +242,31 @@ fn commit(
                 if outcome.is_ok() {
                     savepoint
                         .commit()
-                        .map_err(|error| database_error(path, Some(run_of(&request.write)), &error))
+                        .map_err(|error| database_error(path, run_of(&request.write), &error))
                         .and(outcome)
                 } else {
                     let _ = savepoint.rollback();
                     outcome
                 }
             }
-            Err(error) => Err(database_error(path, Some(run_of(&request.write)), &error)),
+            Err(error) => Err(database_error(path, run_of(&request.write), &error)),
         };
         outcomes.push(outcome);
     }
     if let Err(error) = transaction.commit() {
         return batch
             .iter()
-            .map(|r| Err(database_error(path, Some(run_of(&r.write)), &error)))
+            .map(|r| Err(database_error(path, run_of(&r.write), &error)))
             .collect();
     }
     outcomes
 }
 
-fn run_of(write: &Write) -> RunId {
-    match write {
-        Write::CreateRun(record) => record.id.clone(),
+/// The run a write is for; `None` for a claim of many.
+fn run_of(write: &Write) -> Option<RunId> {
+    Some(match write {
+        Write::CreateRun(record) | Write::Enqueue { record, .. } => record.id.clone(),
+        Write::ClaimDue { .. } => return None,
         Write::Claim { run }
         | Write::Step { run, .. }
         | Write::Finish { run, .. }
@@ -251,6 +274,7 @@ fn run_of(write: &Write) -> RunId {
         | Write::Receive { run, .. }
         | Write::Reopen { run, .. }
         | Write::BeginCompensation { run, .. }
+        | Write::Release { run, .. }
         | Write::Remove { run } => run.clone(),
-    }
+    })
 }

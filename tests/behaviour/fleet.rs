@@ -1,0 +1,169 @@
+//! Workers sharing one store: runs enqueued by one engine are claimed and
+//! driven by another that registered the workflow; a sleeping run holds no
+//! lease and is woken by whichever worker is free; a run of a worker that
+//! died is claimed by the next; a worker leaves alone the runs of a
+//! definition it does not have.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use trailhead::{Engine, RunError, RunStatus, SqliteStore, StoreError, workflow};
+
+/// Which worker ran which step, in order.
+static RAN: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+
+/// Set once the first worker of a test is gone: steps say whether it was.
+static FIRST_GONE: AtomicBool = AtomicBool::new(false);
+
+async fn note(x: u64) -> Result<u64, std::io::Error> {
+    let phase = if FIRST_GONE.load(Ordering::SeqCst) {
+        "after"
+    } else {
+        "before"
+    };
+    RAN.lock().unwrap().push((phase.to_owned(), x));
+    Ok(x + 1)
+}
+
+workflow! {
+    workflow double_note(x: u64) -> Result<u64, trailhead::Error> {
+        let a = step note(x);
+        sleep 300ms;
+        let b = step note(a * 10);
+        Ok(b)
+    }
+
+    workflow once(x: u64) -> Result<u64, trailhead::Error> {
+        let a = step note(x);
+        Ok(a)
+    }
+}
+
+fn ran_for(xs: &[u64]) -> Vec<(String, u64)> {
+    RAN.lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, x)| xs.contains(x))
+        .cloned()
+        .collect()
+}
+
+/// A worker engine on the file at `path`, polling often and unloading
+/// sleeps of 100 ms or more.
+fn worker(path: &std::path::Path) -> Engine {
+    Engine::builder()
+        .store(SqliteStore::open(path).unwrap())
+        .poll_interval(Duration::from_millis(20))
+        .unload_sleeps_after(Duration::from_millis(100))
+        .build()
+}
+
+#[tokio::test]
+async fn an_enqueued_run_is_driven_by_the_worker_that_registered_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let client = worker(&path);
+    let busy = worker(&path);
+    busy.register(once);
+
+    let handle = client.enqueue(once, 7001).await.unwrap();
+    assert_eq!(handle.result().await.unwrap(), 7002);
+    // The client never registered `once`: the worker ran the step.
+    let ran = ran_for(&[7001]);
+    assert_eq!(ran.len(), 1, "the step ran once: {ran:?}");
+    drop(busy);
+}
+
+#[tokio::test]
+async fn a_sleeping_run_is_handed_back_and_woken_by_another_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let first = worker(&path);
+    first.register(double_note);
+    let handle = first.enqueue(double_note, 8001).await.unwrap();
+    let id = handle.id().clone();
+    // The first worker claims and runs the first step, then sleeps: the run
+    // is handed back, with no owner, until it wakes.
+    let mut waited = 0;
+    while ran_for(&[8001]).is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+        assert!(waited < 500, "the first worker never claimed the run");
+    }
+    // The first worker goes away; a second one registers and wakes the run.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let record = first.run_record(&id).await.unwrap().unwrap();
+    assert_eq!(record.status(), RunStatus::Running, "asleep, not ended");
+    first.shutdown(Duration::ZERO).await;
+    drop(first);
+    FIRST_GONE.store(true, Ordering::SeqCst);
+    let second = worker(&path);
+    second.register(double_note);
+    assert_eq!(handle.result().await.unwrap(), 80_021);
+    let ran = ran_for(&[8001, 80_020]);
+    assert_eq!(
+        ran,
+        vec![("before".to_owned(), 8001), ("after".to_owned(), 80_020)],
+        "each step ran once, the second on the worker that woke the run"
+    );
+    let record = second.run_record(&id).await.unwrap().unwrap();
+    assert_eq!(record.status(), RunStatus::Completed);
+}
+
+#[tokio::test]
+async fn a_worker_leaves_runs_of_a_definition_it_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let client = worker(&path);
+    let other = worker(&path);
+    // `other` has `double_note` but not `once`.
+    other.register(double_note);
+    let handle = client.enqueue(once, 9001).await.unwrap();
+    let id = handle.id().clone();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(ran_for(&[9001]).is_empty(), "no worker had `once`");
+    let record = client.run_record(&id).await.unwrap().unwrap();
+    assert_eq!(record.status(), RunStatus::Running);
+    // A worker that has it comes up and takes it.
+    let late = worker(&path);
+    late.register(once);
+    assert_eq!(handle.result().await.unwrap(), 9002);
+}
+
+#[tokio::test]
+async fn enqueuing_the_same_id_twice_gives_the_first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let client = worker(&path);
+    let id = trailhead::RunId::new("order-4711");
+    client.enqueue_with_id(id.clone(), once, 1).await.unwrap();
+    let again = client.enqueue_with_id(id.clone(), once, 2).await;
+    assert!(
+        matches!(
+            again,
+            Err(trailhead::EngineError::Store(StoreError::RunExists { ref run })) if *run == id
+        ),
+        "{again:?}"
+    );
+    let record = client.run_record(&id).await.unwrap().unwrap();
+    assert_eq!(
+        record.input.decode::<u64>().unwrap(),
+        1,
+        "the first input is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_handle_from_any_engine_gives_the_recorded_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let client = worker(&path);
+    let handle = client.enqueue(once, 1).await.unwrap();
+    client.cancel(handle.id()).await.unwrap();
+    let elsewhere = client.handle(once, handle.id().clone());
+    assert!(
+        matches!(elsewhere.result().await, Err(RunError::Cancelled { .. })),
+        "a cancelled run reads as cancelled"
+    );
+}
