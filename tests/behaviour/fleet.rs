@@ -167,3 +167,121 @@ async fn a_handle_from_any_engine_gives_the_recorded_failure() {
         "a cancelled run reads as cancelled"
     );
 }
+
+mod queues {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use trailhead::store::{ClaimOffer, Enqueue, Queue, RunRecord, Store, Value};
+    use trailhead::{MemoryStore, RunId};
+
+    static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+    static MOST: AtomicUsize = AtomicUsize::new(0);
+
+    async fn busy(x: u64) -> Result<u64, std::io::Error> {
+        let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+        MOST.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        Ok(x)
+    }
+
+    workflow! {
+        workflow limited(x: u64) -> Result<u64, trailhead::Error> {
+            let y = step busy(x);
+            Ok(y)
+        }
+    }
+
+    fn queued_worker(path: &std::path::Path) -> Engine {
+        Engine::builder()
+            .store(SqliteStore::open(path).unwrap())
+            .poll_interval(Duration::from_millis(10))
+            .queue(Queue::new("pdf").with_concurrency(2))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_queue_limit_holds_for_all_workers_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        let (a, b) = (queued_worker(&path), queued_worker(&path));
+        a.register(limited);
+        b.register(limited);
+        let mut handles = Vec::new();
+        for x in 0..8 {
+            handles.push(
+                a.enqueue_with(limited, x, &Enqueue::to("pdf"))
+                    .await
+                    .unwrap(),
+            );
+        }
+        for (x, handle) in (0..8).zip(handles) {
+            assert_eq!(handle.result().await.unwrap(), x);
+        }
+        // Two workers with room for 64 runs each, and never more than the
+        // queue's two at once.
+        assert_eq!(MOST.load(Ordering::SeqCst), 2);
+    }
+
+    fn record(id: &str) -> RunRecord {
+        RunRecord::new(RunId::new(id), "job", Value::encode(&1_u64).unwrap())
+    }
+
+    fn offer(queue: Queue) -> ClaimOffer {
+        ClaimOffer::new(vec![("job".to_owned(), 0)], 10).with_queues(vec![queue])
+    }
+
+    /// The claims a store makes for a queue's limits, priorities and keys.
+    async fn claims_follow_the_queue(store: &dyn Store) {
+        let rated = Queue::new("mail").with_rate(2, Duration::from_secs(3600));
+        for (id, priority) in [("m1", 0), ("m2", 0), ("m3", 9), ("m4", 0)] {
+            let options = Enqueue::to("mail").with_priority(priority);
+            store.enqueue_run(record(id), &options).await.unwrap();
+        }
+        // Not served: a worker without the queue claims none of its runs.
+        let unserved = ClaimOffer::new(vec![("job".to_owned(), 0)], 10);
+        assert!(store.claim_runs(&unserved).await.unwrap().runs.is_empty());
+        // Two per hour: the highest priority first, then the oldest.
+        let first = store.claim_runs(&offer(rated.clone())).await.unwrap();
+        let ids: Vec<_> = first
+            .runs
+            .iter()
+            .map(|run| run.id.as_str().to_owned())
+            .collect();
+        assert_eq!(ids, ["m3", "m1"]);
+        assert!(
+            store
+                .claim_runs(&offer(rated))
+                .await
+                .unwrap()
+                .runs
+                .is_empty()
+        );
+
+        // A key enqueued twice is one run.
+        let keyed = Enqueue::to("mail").with_dedup_key("invoice-7");
+        let made = store.enqueue_run(record("k1"), &keyed).await.unwrap();
+        assert_eq!(made, trailhead::store::Enqueued::New);
+        let again = store.enqueue_run(record("k2"), &keyed).await.unwrap();
+        assert_eq!(
+            again,
+            trailhead::store::Enqueued::Existing(RunId::new("k1"))
+        );
+        assert!(store.run(&RunId::new("k2")).await.unwrap().is_none());
+        // The same key in another queue is another run.
+        let elsewhere = Enqueue::to("other").with_dedup_key("invoice-7");
+        let other = store.enqueue_run(record("k3"), &elsewhere).await.unwrap();
+        assert_eq!(other, trailhead::store::Enqueued::New);
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_claims_by_queue_priority_and_rate() {
+        claims_follow_the_queue(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_store_claims_by_queue_priority_and_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        claims_follow_the_queue(&SqliteStore::open(dir.path().join("runs.db")).unwrap()).await;
+    }
+}

@@ -115,8 +115,12 @@ impl Store for FailingWrites {
     ) -> StoreFuture<'_, Option<trailhead::store::Value>> {
         self.inner.receive_signal(run, name, key)
     }
-    fn enqueue_run(&self, run: RunRecord) -> StoreFuture<'_, ()> {
-        self.inner.enqueue_run(run)
+    fn enqueue_run(
+        &self,
+        run: RunRecord,
+        options: &trailhead::store::Enqueue,
+    ) -> StoreFuture<'_, trailhead::store::Enqueued> {
+        self.inner.enqueue_run(run, options)
     }
     fn claim_runs(
         &self,

@@ -55,6 +55,7 @@ impl Engine {
                 ),
                 event_capacity: super::bus::DEFAULT_CAPACITY,
                 worker_concurrency: 64,
+                queues: Vec::new(),
                 poll_interval: Duration::from_secs(1),
             },
         }
@@ -82,6 +83,8 @@ pub(super) struct Config {
     pub(super) event_capacity: usize,
     /// The most claimed runs a worker drives at once.
     pub(super) worker_concurrency: usize,
+    /// The named queues this worker serves, with their limits.
+    pub(super) queues: Vec<crate::store::Queue>,
     /// How often a worker looks for runs to claim, and a run waiting for a
     /// signal looks for one, when the store does not notify.
     pub(super) poll_interval: Duration,
@@ -245,6 +248,31 @@ impl EngineBuilder {
     /// whatever the limit.
     pub fn worker_concurrency(mut self, runs: usize) -> Self {
         self.config.worker_concurrency = runs.max(1);
+        self
+    }
+
+    /// Serves the named queue `queue` as a [worker](Engine::register):
+    /// claims runs [enqueued to it](Engine::enqueue_with), under its
+    /// limits, which hold for all the workers of the store together. Declare
+    /// it with the same limits on every worker that serves it; runs of a
+    /// queue no worker declares wait. See [`store::queue`](crate::store::queue).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trailhead_core::{Engine, store::Queue};
+    ///
+    /// let engine = Engine::builder()
+    ///     .queue(Queue::new("emails").with_concurrency(10).with_rate(50, Duration::from_secs(30)))
+    ///     .build();
+    /// # drop(engine);
+    /// ```
+    pub fn queue(mut self, queue: crate::store::Queue) -> Self {
+        self.config
+            .queues
+            .retain(|known| known.name() != queue.name());
+        self.config.queues.push(queue);
         self
     }
 

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::signal::Definition;
 use super::{Engine, Inner, Launch, LaunchError};
-use crate::store::{ClaimOffer, Notice, RunRecord};
+use crate::store::{ClaimOffer, Enqueue, Enqueued, Notice, RunRecord};
 use crate::{RunId, StoreError, Workflow};
 
 /// Resumes a claimed run of a registered workflow on a task of its own.
@@ -170,8 +170,52 @@ impl Engine {
     pub async fn enqueue_with_id<W: Workflow>(
         &self,
         id: RunId,
+        workflow: W,
+        input: W::Input,
+    ) -> Result<super::RunHandle<W>, crate::EngineError> {
+        self.enqueue_as(id, workflow, input, &Enqueue::new()).await
+    }
+
+    /// Like [`Engine::enqueue`], to a named [queue](crate::store::queue),
+    /// with a priority and a deduplication key: a second enqueue with the
+    /// same key to the same queue gives a handle to the run the first one
+    /// made (while it is kept), and records nothing.
+    ///
+    /// ```
+    /// # use trailhead_core::{Engine, Workflow};
+    /// use trailhead_core::store::Enqueue;
+    /// # async fn example<W: Workflow<Input = u64>>(engine: &Engine, welcome: W) -> Result<(), trailhead_core::EngineError> {
+    /// let options = Enqueue::to("emails").with_priority(5).with_dedup_key("welcome:ada");
+    /// let first = engine.enqueue_with(welcome, 7, &options).await?;
+    /// let again = engine.enqueue_with(welcome, 7, &options).await?;
+    /// assert_eq!(first.id(), again.id());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::start`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Engine::enqueue`].
+    pub async fn enqueue_with<W: Workflow>(
+        &self,
+        workflow: W,
+        input: W::Input,
+        options: &Enqueue,
+    ) -> Result<super::RunHandle<W>, crate::EngineError> {
+        self.enqueue_as(RunId::generate(), workflow, input, options)
+            .await
+    }
+
+    async fn enqueue_as<W: Workflow>(
+        &self,
+        id: RunId,
         _workflow: W,
         input: W::Input,
+        options: &Enqueue,
     ) -> Result<super::RunHandle<W>, crate::EngineError> {
         self.refuse_if_shutting_down(W::NAME, Some(&id))?;
         self.learn::<W>();
@@ -180,9 +224,14 @@ impl Engine {
         let record = RunRecord::new(id.clone(), W::NAME, input)
             .with_definition_hash(W::DEFINITION_HASH)
             .with_mermaid(W::MERMAID);
-        self.store().enqueue_run(record).await?;
-        self.poke_claims();
-        Ok(super::RunHandle::elsewhere(self.clone(), id))
+        let run = match self.store().enqueue_run(record, options).await? {
+            Enqueued::Existing(existing) => existing,
+            _ => {
+                self.poke_claims();
+                id
+            }
+        };
+        Ok(super::RunHandle::elsewhere(self.clone(), run))
     }
 
     /// A handle to run `run` of `workflow`, wherever it is driven: its
@@ -227,7 +276,7 @@ impl Engine {
                     .map(|hash| (known.name.to_owned(), hash))
             })
             .collect();
-        ClaimOffer::new(definitions, limit)
+        ClaimOffer::new(definitions, limit).with_queues(self.inner.config.queues.clone())
     }
 
     /// The launcher of a claimed run's definition.

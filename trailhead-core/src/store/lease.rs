@@ -90,21 +90,47 @@ impl fmt::Debug for WorkerId {
 }
 
 /// What a worker offers to run when it claims: the workflow definitions it
-/// has, and how many more runs it can take now.
+/// has, the queues it serves, and how many more runs it can take now.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClaimOffer {
     /// `(workflow name, definition hash)` pairs: a run is offered only if
     /// its workflow and the hash it was started under are one of them.
     pub definitions: Vec<(String, u64)>,
+    /// The named queues served, with their limits; runs of the default
+    /// queue are always offered, runs of other queues never.
+    pub queues: Vec<super::Queue>,
     /// The most runs to claim.
     pub limit: usize,
 }
 
 impl ClaimOffer {
-    /// An offer of up to `limit` runs of `definitions`.
+    /// An offer of up to `limit` runs of `definitions`, from the default
+    /// queue only.
     pub fn new(definitions: Vec<(String, u64)>, limit: usize) -> Self {
-        Self { definitions, limit }
+        Self {
+            definitions,
+            queues: Vec::new(),
+            limit,
+        }
+    }
+
+    /// This offer, serving `queues` too.
+    #[must_use]
+    pub fn with_queues(mut self, queues: Vec<super::Queue>) -> Self {
+        self.queues = queues;
+        self
+    }
+
+    /// Whether runs of queue `queue` are offered (`None`: the default queue,
+    /// always).
+    pub fn serves(&self, queue: Option<&str>) -> bool {
+        queue.is_none_or(|name| self.queue_named(name).is_some())
+    }
+
+    /// The served queue named `name`, with its limits.
+    pub fn queue_named(&self, name: &str) -> Option<&super::Queue> {
+        self.queues.iter().find(|queue| queue.name() == name)
     }
 
     /// Whether a run of `workflow` started under `hash` is offered.

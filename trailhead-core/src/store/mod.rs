@@ -86,6 +86,7 @@
 
 pub mod lease;
 mod memory;
+pub mod queue;
 pub mod retention;
 mod run_record;
 mod sqlite;
@@ -102,6 +103,7 @@ pub use crate::error::{CodecError, DatabaseProblem, StoreError};
 pub use crate::{ErrorClass, RunId, StepKey};
 pub use lease::{ClaimOffer, Claimed, Notice, WorkerId};
 pub use memory::MemoryStore;
+pub use queue::{Enqueue, Enqueued, Queue, Rate};
 pub use retention::{Keep, Retention};
 pub use run_record::{AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus};
 pub use sqlite::{SqliteStore, Synchronous};
@@ -258,14 +260,19 @@ pub trait Store: Send + Sync + Debug + 'static {
     }
 
     /// Records `run` for any worker of the store to claim: it has no owner
-    /// yet, and is claimable at once (see [`claim_runs`](Store::claim_runs)).
-    /// `run` must be [`Running`](RunState::Running) and top-level.
+    /// yet, and is claimable at once (see [`claim_runs`](Store::claim_runs))
+    /// by a worker that offers its queue (see [`queue`]). `run` must be
+    /// [`Running`](RunState::Running) and top-level.
+    ///
+    /// With a deduplication key already recorded for the queue, nothing is
+    /// recorded and the existing run is given ([`Enqueued::Existing`]).
     ///
     /// Fails with [`StoreError::RunExists`] if the id is taken.
-    fn enqueue_run(&self, run: RunRecord) -> StoreFuture<'_, ()>;
+    fn enqueue_run(&self, run: RunRecord, options: &Enqueue) -> StoreFuture<'_, Enqueued>;
 
     /// Claims for this store's worker up to `offer.limit` unfinished
-    /// top-level runs of the definitions in `offer` that are due: enqueued,
+    /// top-level runs of the definitions and queues in `offer` that are due
+    /// and that the queues' limits admit: enqueued,
     /// handed back with a wake-up time that has come
     /// ([`RunWriter::release`]), or owned by a worker that is gone. Each is
     /// claimed under a new epoch, as by [`open_run`](Store::open_run), which

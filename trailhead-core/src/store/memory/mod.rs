@@ -11,9 +11,10 @@ use std::time::SystemTime;
 
 use tokio::sync::broadcast;
 
+use crate::store::queue::Admission;
 use crate::store::{
-    AfterCompensation, ClaimOffer, Claimed, Notice, Retention, RunRecord, RunStatus, RunWriter,
-    StepRecord, Store, StoreFuture, Value, WorkerId,
+    AfterCompensation, ClaimOffer, Claimed, Enqueue, Enqueued, Notice, Retention, RunRecord,
+    RunStatus, RunWriter, StepRecord, Store, StoreFuture, Value, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
@@ -73,6 +74,75 @@ impl MemoryStore {
         let mut records: Vec<_> = runs.iter().filter_map(|run| run.record_if(&keep)).collect();
         records.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         records
+    }
+
+    /// Records an enqueued run, or finds the one its key names.
+    fn enqueue(&self, run: RunRecord, options: &Enqueue) -> Result<Enqueued, StoreError> {
+        let mut runs = self.runs();
+        if let Some(key) = options.dedup_key() {
+            let queue = options.queue().map(str::to_owned);
+            let existing = runs.iter().find(|(_, kept)| {
+                kept.dedup()
+                    .is_some_and(|(other, other_key)| other == queue && other_key == key)
+            });
+            if let Some((id, _)) = existing {
+                return Ok(Enqueued::Existing(id.clone()));
+            }
+        }
+        match runs.entry(run.id.clone()) {
+            Entry::Occupied(_) => Err(StoreError::RunExists { run: run.id }),
+            Entry::Vacant(slot) => {
+                let enqueued = Some((SystemTime::now(), options.clone()));
+                slot.insert(Arc::new(MemoryRun::new(run, enqueued)));
+                Ok(Enqueued::New)
+            }
+        }
+    }
+
+    /// Claims due runs of `offer` under its queues' limits, highest priority
+    /// first, then the longest due.
+    fn claim(&self, offer: &ClaimOffer) -> Claimed {
+        let now = SystemTime::now();
+        let runs: Vec<_> = self.runs().values().cloned().collect();
+        let mut admission = Admission::new(offer, |queue| {
+            let since = queue
+                .rate()
+                .and_then(|rate| now.checked_sub(rate.per))
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let (mut in_flight, mut started) = (0, 0);
+            for run in &runs {
+                let (flying, recent) = run.in_queue(queue.name(), since);
+                in_flight += usize::from(flying);
+                started += usize::from(recent);
+            }
+            Ok::<_, std::convert::Infallible>((in_flight, started))
+        })
+        .unwrap_or_else(|never| match never {});
+        let mut claimed = Claimed::default();
+        let mut candidates = Vec::new();
+        for run in runs {
+            match run.candidate(offer, now) {
+                Ok(candidate) => candidates.push((candidate, run)),
+                Err(Some(due)) => {
+                    claimed.next_due = Some(claimed.next_due.map_or(due, |next| next.min(due)));
+                }
+                Err(None) => {}
+            }
+        }
+        candidates.sort_by(|(a, _), (b, _)| {
+            (b.priority, a.due, a.created_at).cmp(&(a.priority, b.due, b.created_at))
+        });
+        for (candidate, run) in candidates {
+            if claimed.runs.len() >= offer.limit {
+                break;
+            }
+            if admission.admit(candidate.queue.as_deref(), candidate.started)
+                && let Some(record) = run.take(now)
+            {
+                claimed.runs.push(record);
+            }
+        }
+        claimed
     }
 
     fn get(&self, run: &RunId) -> Option<Arc<MemoryRun>> {
@@ -199,40 +269,16 @@ impl Store for MemoryStore {
         Box::pin(std::future::ready(Ok(self.sweep(retention, now))))
     }
 
-    fn enqueue_run(&self, run: RunRecord) -> StoreFuture<'_, ()> {
-        let enqueued = match self.runs().entry(run.id.clone()) {
-            Entry::Occupied(_) => Err(StoreError::RunExists { run: run.id }),
-            Entry::Vacant(slot) => {
-                slot.insert(Arc::new(MemoryRun::new(run, Some(SystemTime::now()))));
-                Ok(())
-            }
-        };
-        if enqueued.is_ok() {
+    fn enqueue_run(&self, run: RunRecord, options: &Enqueue) -> StoreFuture<'_, Enqueued> {
+        let enqueued = self.enqueue(run, options);
+        if matches!(enqueued, Ok(Enqueued::New)) {
             let _ = self.notices.send(Notice::Runnable);
         }
         Box::pin(std::future::ready(enqueued))
     }
 
     fn claim_runs(&self, offer: &ClaimOffer) -> StoreFuture<'_, Claimed> {
-        let now = SystemTime::now();
-        let runs: Vec<_> = self.runs().values().cloned().collect();
-        let mut claimed = Claimed::default();
-        for run in runs {
-            if claimed.runs.len() >= offer.limit {
-                break;
-            }
-            match run.claim(offer, now) {
-                Ok(record) => claimed.runs.push(record),
-                Err(Some(due)) => {
-                    claimed.next_due = Some(claimed.next_due.map_or(due, |next| next.min(due)));
-                }
-                Err(None) => {}
-            }
-        }
-        claimed
-            .runs
-            .sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Box::pin(std::future::ready(Ok(claimed)))
+        Box::pin(std::future::ready(Ok(self.claim(offer))))
     }
 
     fn notices(&self) -> Option<broadcast::Receiver<Notice>> {

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use super::key_hash::BuildKeyHasher;
 use super::lock;
 use crate::store::{
-    AfterCompensation, ClaimOffer, RunOutcome, RunRecord, RunState, RunStatus, RunWriter,
+    AfterCompensation, ClaimOffer, Enqueue, RunOutcome, RunRecord, RunState, RunStatus, RunWriter,
     StepOutcome, StepRecord, StoreFuture, Value,
 };
 use crate::{RunId, StepKey, StoreError};
@@ -35,6 +35,20 @@ struct Kept {
     /// Left for a worker to claim from this time on (enqueued, or handed
     /// back); `None` while the store's worker drives it.
     claimable_from: Option<SystemTime>,
+    /// Its queue, priority and deduplication key.
+    queued: Enqueue,
+    /// When a worker first claimed it (or it was started), for the queue's
+    /// limits; `None` while it waits in its queue.
+    started_at: Option<SystemTime>,
+}
+
+/// A due run a claim may take, and what orders and admits it.
+pub(super) struct Candidate {
+    pub(super) priority: i32,
+    pub(super) due: SystemTime,
+    pub(super) created_at: SystemTime,
+    pub(super) queue: Option<String>,
+    pub(super) started: bool,
 }
 
 /// A signal sent to a run.
@@ -64,9 +78,13 @@ impl Hasher for IdentityHasher {
 }
 
 impl MemoryRun {
-    /// A run driven by the store's worker (`claimable_from` is `None`) or
-    /// left for a worker to claim from that time on.
-    pub(super) fn new(record: RunRecord, claimable_from: Option<SystemTime>) -> Self {
+    /// A run driven by the store's worker (started now), or one enqueued
+    /// with `queued`, claimable from `claimable_from`.
+    pub(super) fn new(record: RunRecord, enqueued: Option<(SystemTime, Enqueue)>) -> Self {
+        let (claimable_from, queued, started_at) = match enqueued {
+            Some((from, queued)) => (Some(from), queued, None),
+            None => (None, Enqueue::default(), Some(record.created_at)),
+        };
         Self {
             state: Mutex::new(Kept {
                 record,
@@ -75,30 +93,65 @@ impl MemoryRun {
                 signals: Vec::new(),
                 retired: Vec::new(),
                 claimable_from,
+                queued,
+                started_at,
             }),
         }
     }
 
-    /// Claims the run if `offer` takes it and it is due at `now`: its record.
-    /// Otherwise `Err` with when it becomes due, if it waits for a time.
-    pub(super) fn claim(
+    /// The run as a claim of `offer` sees it at `now`: a candidate if it is
+    /// due, else when it becomes due (if it waits for a time).
+    pub(super) fn candidate(
         &self,
         offer: &ClaimOffer,
         now: SystemTime,
-    ) -> Result<RunRecord, Option<SystemTime>> {
-        let mut state = self.state();
+    ) -> Result<Candidate, Option<SystemTime>> {
+        let state = self.state();
         let record = &state.record;
         let offered = record.parent.is_none()
             && !record.state.is_ended()
-            && offer.takes(&record.workflow, record.definition_hash);
+            && offer.takes(&record.workflow, record.definition_hash)
+            && offer.serves(state.queued.queue());
         match state.claimable_from {
-            Some(from) if offered && from <= now => {
-                state.claimable_from = None;
-                Ok(state.record.clone())
-            }
-            Some(from) if offered => Err(Some(from)),
+            Some(due) if offered && due <= now => Ok(Candidate {
+                priority: state.queued.priority(),
+                due,
+                created_at: record.created_at,
+                queue: state.queued.queue().map(str::to_owned),
+                started: state.started_at.is_some(),
+            }),
+            Some(due) if offered => Err(Some(due)),
             _ => Err(None),
         }
+    }
+
+    /// Claims the run if it is still claimable: its record.
+    pub(super) fn take(&self, now: SystemTime) -> Option<RunRecord> {
+        let mut state = self.state();
+        state.claimable_from.take()?;
+        state.started_at.get_or_insert(now);
+        Some(state.record.clone())
+    }
+
+    /// Whether the run, if of queue `queue`, is in flight, and whether it
+    /// started at `since` or later.
+    pub(super) fn in_queue(&self, queue: &str, since: SystemTime) -> (bool, bool) {
+        let state = self.state();
+        if state.queued.queue() != Some(queue) {
+            return (false, false);
+        }
+        let started = state.started_at;
+        (
+            started.is_some() && !state.record.state.is_ended(),
+            started.is_some_and(|at| at >= since),
+        )
+    }
+
+    /// The run's queue and deduplication key, if it has a key.
+    pub(super) fn dedup(&self) -> Option<(Option<String>, String)> {
+        let state = self.state();
+        let key = state.queued.dedup_key()?.to_owned();
+        Some((state.queued.queue().map(str::to_owned), key))
     }
 
     fn state(&self) -> MutexGuard<'_, Kept> {

@@ -13,7 +13,7 @@ use super::rows::{
 };
 use super::workers::Workers;
 use super::writer::{Answer, Write};
-use crate::store::Value;
+use crate::store::{Enqueue, Enqueued, Value};
 use crate::{RunId, StoreError};
 
 /// A primary key already taken: the record exists. Any other constraint
@@ -43,8 +43,18 @@ pub(super) fn apply(
         Write::CreateRun(record) => {
             insert_run(connection, path, record, Some(me), None).map(|()| Answer::Claimed(Some(1)))
         }
-        Write::Enqueue { record, at } => {
-            insert_run(connection, path, record, None, Some(*at)).map(|()| Answer::Done)
+        Write::Enqueue {
+            record,
+            options,
+            at,
+        } => {
+            if let Some(existing) =
+                deduplicated(connection, options).map_err(|error| fail(&record.id, &error))?
+            {
+                return Ok(Answer::Enqueued(Enqueued::Existing(existing)));
+            }
+            insert_run(connection, path, record, None, Some((*at, options)))
+                .map(|()| Answer::Enqueued(Enqueued::New))
         }
         Write::ClaimDue { offer, now } => claim_due(connection, workers, offer, *now)
             .map(|(runs, next)| Answer::ClaimedDue(runs, next))
@@ -212,19 +222,39 @@ pub(super) fn apply(
     }
 }
 
-/// Records a new run, owned by `owner` (epoch 1) or by nobody, claimable
-/// from `run_at`.
+/// The run already enqueued with `options`' queue and deduplication key.
+fn deduplicated(connection: &Connection, options: &Enqueue) -> rusqlite::Result<Option<RunId>> {
+    let Some(key) = options.dedup_key() else {
+        return Ok(None);
+    };
+    connection
+        .prepare_cached(
+            "SELECT id FROM runs WHERE COALESCE(queue, '') = COALESCE(?1, '') AND dedup_key = ?2",
+        )?
+        .query_row(params![options.queue(), key], |row| {
+            row.get::<_, String>(0).map(RunId::new)
+        })
+        .optional()
+}
+
+/// Records a new run: started now and owned by `owner` (epoch 1), or
+/// enqueued with no owner, claimable from the time given.
 fn insert_run(
     connection: &Connection,
     path: &Path,
     record: &crate::store::RunRecord,
     owner: Option<&str>,
-    run_at: Option<std::time::SystemTime>,
+    enqueued: Option<(std::time::SystemTime, &Enqueue)>,
 ) -> Result<(), StoreError> {
     let (status, outcome, finished_at) = state_to_sql(&record.state);
+    let (run_at, options) = match enqueued {
+        Some((at, options)) => (Some(time_to_sql(at)), Some(options)),
+        None => (None, None),
+    };
+    let started_at = owner.is_some().then(|| time_to_sql(record.created_at));
     let inserted = cached(connection,
-        "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec, lease_owner, lease_epoch, run_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec, lease_owner, lease_epoch, run_at, queue, priority, dedup_key, started_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         params![
             record.id.as_str(),
             record.workflow,
@@ -239,7 +269,11 @@ fn insert_run(
             record.input.codec().name(),
             owner,
             i64::from(owner.is_some()),
-            run_at.map(time_to_sql),
+            run_at,
+            options.and_then(Enqueue::queue),
+            options.map_or(0, Enqueue::priority),
+            options.and_then(Enqueue::dedup_key),
+            started_at,
         ],
     );
     match inserted {

@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use super::error::database_error;
 use super::rows::{time_from_sql, time_to_sql};
 use super::workers::Workers;
+use crate::store::queue::Admission;
 use crate::store::{ClaimOffer, WorkerId};
 use crate::{RunId, StoreError};
 
@@ -70,15 +71,18 @@ pub(super) fn claim(
     let epoch = epoch + 1;
     connection
         .prepare_cached(
-            "UPDATE runs SET lease_owner = ?2, lease_epoch = ?3, run_at = NULL WHERE id = ?1",
+            "UPDATE runs SET lease_owner = ?2, lease_epoch = ?3, run_at = NULL,
+                             started_at = COALESCE(started_at, created_at)
+             WHERE id = ?1",
         )?
         .execute(params![run.as_str(), workers.me().as_str(), epoch])?;
     Ok(Some(epoch))
 }
 
 /// Claims for this worker up to `offer.limit` due top-level runs of the
-/// offer: unowned ones whose time has come (oldest due first), then those of
-/// workers that are gone. Returns their ids and when the next unowned run of
+/// offer under its queues' limits: those of workers that are gone (in
+/// flight already), then unowned ones whose time has come, highest priority
+/// and longest due first. Returns their ids and when the next unowned run of
 /// the offer becomes due.
 pub(super) fn claim_due(
     connection: &Connection,
@@ -88,6 +92,21 @@ pub(super) fn claim_due(
 ) -> rusqlite::Result<(Vec<RunId>, Option<SystemTime>)> {
     let now = time_to_sql(now);
     let me = workers.me().as_str();
+    let mut admission = Admission::new(offer, |queue| {
+        let since = queue.rate().map_or(i64::MIN, |rate| {
+            now.saturating_sub(i64::try_from(rate.per.as_nanos()).unwrap_or(i64::MAX))
+        });
+        connection
+            .prepare_cached(
+                "SELECT COALESCE(SUM(started_at IS NOT NULL AND status IN ('running', 'compensating')), 0),
+                        COALESCE(SUM(started_at >= ?2), 0)
+                 FROM runs WHERE queue = ?1",
+            )?
+            .query_row(params![queue.name(), since], |row| {
+                let count = |at: usize| row.get::<_, i64>(at).map(|n| usize::try_from(n).unwrap_or(0));
+                Ok((count(0)?, count(1)?))
+            })
+    })?;
     let owners: Vec<String> = connection
         .prepare_cached(
             "SELECT DISTINCT lease_owner FROM runs
@@ -96,63 +115,93 @@ pub(super) fn claim_due(
         )?
         .query_map([me], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let gone: Vec<String> = owners
-        .into_iter()
-        .filter(|owner| !workers.is_alive(owner))
-        .collect();
-    let mut due: Vec<(String, String, i64)> = connection
-        .prepare_cached(
-            "SELECT id, workflow, definition_hash FROM runs
-             WHERE lease_owner IS NULL AND parent IS NULL
-               AND status IN ('running', 'compensating') AND COALESCE(run_at, 0) <= ?1
-             ORDER BY COALESCE(run_at, 0), created_at, id",
-        )?
-        .query_map([now], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for owner in &gone {
-        let orphans = connection
-            .prepare_cached(
-                "SELECT id, workflow, definition_hash FROM runs
-                 WHERE lease_owner = ?1 AND parent IS NULL
-                   AND status IN ('running', 'compensating')
-                 ORDER BY created_at, id",
-            )?
-            .query_map([owner], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        due.extend(orphans);
+    let mut due = Vec::new();
+    for owner in owners.iter().filter(|owner| !workers.is_alive(owner)) {
+        due.extend(candidates(
+            connection,
+            "WHERE lease_owner = ?1 AND parent IS NULL AND status IN ('running', 'compensating')
+             ORDER BY created_at, id",
+            params![owner],
+        )?);
     }
+    due.extend(candidates(
+        connection,
+        "WHERE lease_owner IS NULL AND parent IS NULL
+           AND status IN ('running', 'compensating') AND COALESCE(run_at, 0) <= ?1
+         ORDER BY priority DESC, COALESCE(run_at, 0), created_at, id",
+        params![now],
+    )?);
     let mut claimed = Vec::new();
-    for (id, workflow, hash) in due {
+    for candidate in due {
         if claimed.len() >= offer.limit {
             break;
         }
-        if !offer.takes(&workflow, hash.cast_unsigned()) {
+        if !offer.takes(&candidate.workflow, candidate.hash)
+            || !admission.admit(candidate.queue.as_deref(), candidate.started)
+        {
             continue;
         }
         connection
             .prepare_cached(
-                "UPDATE runs SET lease_owner = ?2, lease_epoch = lease_epoch + 1, run_at = NULL
+                "UPDATE runs SET lease_owner = ?2, lease_epoch = lease_epoch + 1, run_at = NULL,
+                                 started_at = COALESCE(started_at, ?3)
                  WHERE id = ?1",
             )?
-            .execute(params![id, me])?;
-        claimed.push(RunId::new(id));
+            .execute(params![candidate.id, me, now])?;
+        claimed.push(RunId::new(candidate.id));
     }
-    let waiting: Vec<(String, i64, i64)> = connection
+    let waiting: Vec<(String, i64, Option<String>, i64)> = connection
         .prepare_cached(
-            "SELECT workflow, definition_hash, MIN(run_at) FROM runs
+            "SELECT workflow, definition_hash, queue, MIN(run_at) FROM runs
              WHERE lease_owner IS NULL AND parent IS NULL
                AND status IN ('running', 'compensating') AND run_at > ?1
-             GROUP BY workflow, definition_hash",
+             GROUP BY workflow, definition_hash, queue",
         )?
-        .query_map([now], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .query_map([now], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let next = waiting
         .into_iter()
-        .filter(|(workflow, hash, _)| offer.takes(workflow, hash.cast_unsigned()))
-        .map(|(_, _, at)| at)
+        .filter(|(workflow, hash, queue, _)| {
+            offer.takes(workflow, hash.cast_unsigned()) && offer.serves(queue.as_deref())
+        })
+        .map(|(_, _, _, at)| at)
         .min()
         .map(time_from_sql);
     Ok((claimed, next))
+}
+
+/// A run a claim may take.
+struct Candidate {
+    id: String,
+    workflow: String,
+    hash: u64,
+    queue: Option<String>,
+    started: bool,
+}
+
+/// The runs `filter` (a `WHERE … ORDER BY …` of `runs`) selects, as claim
+/// candidates.
+fn candidates(
+    connection: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<Candidate>> {
+    connection
+        .prepare_cached(&format!(
+            "SELECT id, workflow, definition_hash, queue, started_at IS NOT NULL FROM runs {filter}"
+        ))?
+        .query_map(params, |row| {
+            Ok(Candidate {
+                id: row.get(0)?,
+                workflow: row.get(1)?,
+                hash: row.get::<_, i64>(2)?.cast_unsigned(),
+                queue: row.get(3)?,
+                started: row.get(4)?,
+            })
+        })?
+        .collect()
 }
 
 pub(super) fn owner_of(connection: &Connection, run: &RunId) -> rusqlite::Result<Option<String>> {

@@ -84,11 +84,22 @@ const MIGRATIONS: &[&str] = &[
     // table changes (SQLite keeps a BLOB in a TEXT column as it is), but an
     // older build must refuse the file rather than misread its BLOBs.
     "SELECT 1;",
-    // 9: the fleet. `run_at` is when an unowned run (enqueued, or handed back
-    // while it sleeps) may be claimed; claimable runs are found by index.
+    // 9: the fleet. `run_at` is when an unowned run (enqueued, or handed
+    // back while it sleeps) may be claimed; claimable runs are found by index.
+    // Enqueued runs have a queue, a priority and maybe a deduplication key
+    // (unique per queue); `started_at` is when a run was first claimed, for
+    // the queue's limits on runs in flight and runs started per window.
     "ALTER TABLE runs ADD COLUMN run_at INTEGER;
-    CREATE INDEX runs_claimable ON runs (run_at)
-        WHERE lease_owner IS NULL AND parent IS NULL AND status IN ('running', 'compensating');",
+    ALTER TABLE runs ADD COLUMN queue TEXT;
+    ALTER TABLE runs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN dedup_key TEXT;
+    ALTER TABLE runs ADD COLUMN started_at INTEGER;
+    UPDATE runs SET started_at = created_at;
+    CREATE INDEX runs_claimable ON runs (priority DESC, run_at)
+        WHERE lease_owner IS NULL AND parent IS NULL AND status IN ('running', 'compensating');
+    CREATE INDEX runs_by_queue ON runs (queue, started_at) WHERE queue IS NOT NULL;
+    CREATE UNIQUE INDEX runs_by_dedup_key ON runs (COALESCE(queue, ''), dedup_key)
+        WHERE dedup_key IS NOT NULL;",
 ];
 
 /// What a database holds, judged by the marker table.

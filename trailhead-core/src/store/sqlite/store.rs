@@ -9,8 +9,8 @@ use super::rows::{RUN_COLUMNS, run_from_row, status_to_sql};
 use super::writer::{Answer, Write, Writer};
 use super::{SqliteStore, retention};
 use crate::store::{
-    AfterCompensation, ClaimOffer, Claimed, Retention, RunOutcome, RunRecord, RunStatus, RunWriter,
-    StepRecord, Store, StoreFuture, Value, WorkerId,
+    AfterCompensation, ClaimOffer, Claimed, Enqueue, Enqueued, Retention, RunOutcome, RunRecord,
+    RunStatus, RunWriter, StepRecord, Store, StoreFuture, Value, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -164,12 +164,18 @@ impl Store for SqliteStore {
         Retention::durable()
     }
 
-    fn enqueue_run(&self, run: RunRecord) -> StoreFuture<'_, ()> {
+    fn enqueue_run(&self, run: RunRecord, options: &Enqueue) -> StoreFuture<'_, Enqueued> {
         let write = Write::Enqueue {
             record: run,
+            options: options.clone(),
             at: SystemTime::now(),
         };
-        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+        Box::pin(async move {
+            match self.inner.writer.write(write).await? {
+                Answer::Enqueued(enqueued) => Ok(enqueued),
+                other => unreachable!("an enqueue answers with what it did, not {other:?}"),
+            }
+        })
     }
 
     fn claim_runs(&self, offer: &ClaimOffer) -> StoreFuture<'_, Claimed> {

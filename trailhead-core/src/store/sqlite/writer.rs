@@ -25,7 +25,8 @@ use super::apply::apply;
 use super::error::database_error;
 use super::workers::Workers;
 use crate::store::{
-    AfterCompensation, ClaimOffer, RunOutcome, RunRecord, StepRecord, Value, WorkerId,
+    AfterCompensation, ClaimOffer, Enqueue, Enqueued, RunOutcome, RunRecord, StepRecord, Value,
+    WorkerId,
 };
 use crate::{RunId, StoreError};
 
@@ -77,9 +78,11 @@ pub(super) enum Write {
     Remove {
         run: RunId,
     },
-    /// Records a run with no owner, claimable from `at`.
+    /// Records a run with no owner, claimable from `at`: answers whether
+    /// it did, or found the run its key names.
     Enqueue {
         record: RunRecord,
+        options: Enqueue,
         at: SystemTime,
     },
     /// Claims due runs of the offer: answers with their ids and the next
@@ -107,6 +110,8 @@ pub(super) enum Answer {
     Claimed(Option<i64>),
     /// The runs claimed for this worker, and when the next becomes due.
     ClaimedDue(Vec<RunId>, Option<SystemTime>),
+    /// What an enqueue did.
+    Enqueued(Enqueued),
 }
 
 #[derive(Debug)]
