@@ -168,6 +168,57 @@ async fn a_handle_from_any_engine_gives_the_recorded_failure() {
     );
 }
 
+static GATE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+static GATE_OPEN: AtomicBool = AtomicBool::new(false);
+
+async fn held(x: u64) -> Result<u64, std::io::Error> {
+    RAN.lock().unwrap().push(("held".to_owned(), x));
+    while !GATE_OPEN.load(Ordering::SeqCst) {
+        GATE.notified().await;
+    }
+    Ok(x)
+}
+
+workflow! {
+    workflow drained(x: u64) -> Result<u64, trailhead::Error> {
+        let y = step held(x);
+        Ok(y)
+    }
+}
+
+#[tokio::test]
+async fn a_worker_that_shuts_down_hands_its_runs_to_a_live_one_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let leaving = worker(&path);
+    leaving.register(drained);
+    let handle = leaving.enqueue(drained, 6001).await.unwrap();
+    while ran_for(&[6001]).is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Stopped mid-step; `leaving` stays alive (its store is open), so
+    // without the hand-back its lease would hold the run until it exits.
+    let left = leaving.shutdown(Duration::ZERO).await;
+    assert_eq!(left, vec![handle.id().clone()]);
+    let record = leaving.run_record(handle.id()).await.unwrap().unwrap();
+    assert_eq!(record.status(), RunStatus::Running);
+    GATE_OPEN.store(true, Ordering::SeqCst);
+    GATE.notify_waiters();
+    let staying = worker(&path);
+    staying.register(drained);
+    let ended = tokio::time::timeout(Duration::from_secs(20), handle.result()).await;
+    assert_eq!(
+        ended.expect("the live worker claimed the run").unwrap(),
+        6001
+    );
+    assert_eq!(
+        ran_for(&[6001]).len(),
+        2,
+        "the stopped step ran again, once"
+    );
+    drop(leaving);
+}
+
 mod queues {
     use super::*;
     use std::sync::atomic::AtomicUsize;

@@ -47,6 +47,10 @@ impl Engine {
     /// gives [`EngineError::Interrupted`] naming the run, and
     /// [`Engine::resume`] in the next process carries them on from their
     /// journal. Runs unloaded while they sleep are left for `resume` too.
+    /// The runs left are handed back to the store
+    /// ([`RunWriter::release`](crate::store::RunWriter::release)): another
+    /// worker of the store claims them at once, without waiting for this one
+    /// to be found gone.
     ///
     /// Returns the runs left unfinished (stopped, or unloaded), child runs
     /// included, sorted. Steps on the blocking pool that were stopped finish
@@ -108,7 +112,31 @@ impl Engine {
         left.extend(self.leave_unloaded());
         left.sort();
         left.dedup();
+        self.hand_back(&left).await;
         left
+    }
+
+    /// Releases the leases of the runs a shutdown left, so that another
+    /// worker (or the next process's `resume`) claims them at once rather
+    /// than when this worker is found gone.
+    async fn hand_back(&self, runs: &[RunId]) {
+        for run in runs {
+            let released = match self.store().open_run(run).await {
+                Ok(Some((record, _, writer))) if !record.state.is_ended() => {
+                    writer.release(None).await
+                }
+                Ok(_) => Ok(()),
+                Err(error) => Err(error),
+            };
+            match released {
+                Ok(()) => {}
+                // Taken over or ended meanwhile: not ours to hand back.
+                Err(crate::StoreError::LeaseHeld { .. } | crate::StoreError::LeaseLost { .. }) => {}
+                Err(error) => {
+                    tracing::warn!(%run, %error, "could not hand a run back at shutdown");
+                }
+            }
+        }
     }
 
     /// Whether [`shutdown`](Engine::shutdown) was called: the engine takes
