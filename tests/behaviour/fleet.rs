@@ -336,3 +336,59 @@ mod queues {
         claims_follow_the_queue(&SqliteStore::open(dir.path().join("runs.db")).unwrap()).await;
     }
 }
+
+static WATCHED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+static WATCHED_OPEN: AtomicBool = AtomicBool::new(false);
+
+async fn watched_step(x: u64) -> Result<u64, std::io::Error> {
+    RAN.lock().unwrap().push(("watched".to_owned(), x));
+    while !WATCHED_OPEN.load(Ordering::SeqCst) {
+        WATCHED.notified().await;
+    }
+    Ok(x)
+}
+
+workflow! {
+    workflow watched(x: u64) -> Result<u64, trailhead::Error> {
+        let y = step watched_step(x);
+        Ok(y)
+    }
+}
+
+#[tokio::test]
+async fn health_shows_the_workers_their_runs_and_the_queue_depths() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let client = worker(&path);
+    let holder = worker(&path);
+    holder.register(watched);
+    let held = holder.enqueue(watched, 6101).await.unwrap();
+    // Waits: no worker serves `later`.
+    client
+        .enqueue_with(once, 1, &trailhead::store::Enqueue::to("later"))
+        .await
+        .unwrap();
+    while ran_for(&[6101]).is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let fleet = client.health().await.unwrap().fleet;
+    let me = client.store().worker().clone();
+    let other = holder.store().worker().clone();
+    let ids: Vec<_> = fleet.workers.iter().map(|w| w.worker.clone()).collect();
+    assert!(ids.contains(&me) && ids.contains(&other), "{fleet:?}");
+    let holding = fleet.workers.iter().find(|w| w.worker == other).unwrap();
+    assert!(holding.alive);
+    assert_eq!(holding.runs, 1);
+    assert!(holding.oldest_lease.is_some());
+    let later = fleet
+        .queues
+        .iter()
+        .find(|q| q.queue.as_deref() == Some("later"))
+        .unwrap();
+    assert_eq!((later.waiting, later.in_flight), (1, 0));
+    let default = fleet.queues.iter().find(|q| q.queue.is_none()).unwrap();
+    assert_eq!((default.waiting, default.in_flight), (0, 1));
+    WATCHED_OPEN.store(true, Ordering::SeqCst);
+    WATCHED.notify_waiters();
+    held.result().await.unwrap();
+}

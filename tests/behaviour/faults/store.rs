@@ -122,6 +122,9 @@ impl Store for FailingWrites {
     ) -> StoreFuture<'_, trailhead::store::Enqueued> {
         self.inner.enqueue_run(run, options)
     }
+    fn fleet(&self) -> StoreFuture<'_, trailhead::store::FleetStatus> {
+        self.inner.fleet()
+    }
     fn claim_runs(
         &self,
         offer: &trailhead::store::ClaimOffer,

@@ -38,6 +38,10 @@ pub struct Health {
     pub suspended: Vec<SuspendedRun>,
     /// How long one read of the store took while the report was made.
     pub store_latency: Duration,
+    /// The store's workers (this engine's among them) with the runs each
+    /// holds and its oldest lease, and how many runs wait and are in flight
+    /// in each queue: the fleet as the store sees it.
+    pub fleet: crate::store::FleetStatus,
 }
 
 impl Health {
@@ -110,8 +114,8 @@ pub struct FailedCompensation {
 
 impl Engine {
     /// Reports the engine's health: runs in flight and stalled, breakers,
-    /// failed compensations, and the store's latency (timed on the store
-    /// read this report makes anyway).
+    /// failed compensations, the store's latency (timed on the store read
+    /// this report makes anyway), and the fleet of workers and queues.
     ///
     /// # Errors
     ///
@@ -158,6 +162,7 @@ impl Engine {
             .list_runs(Some(RunStatus::Compensated))
             .await?
             .len();
+        let fleet = self.store().fleet().await?;
         let failed_compensations = failed
             .into_iter()
             .filter_map(|record| match record.state {
@@ -186,6 +191,7 @@ impl Engine {
                 suspended
             },
             store_latency,
+            fleet,
         })
     }
 }

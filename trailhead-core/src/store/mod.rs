@@ -84,6 +84,7 @@
 //! parent has not ended, is never removed. See [`retention`] for the rules and
 //! [`EngineBuilder::retention`](crate::EngineBuilder::retention) to choose.
 
+mod fleet;
 pub mod lease;
 mod memory;
 pub mod queue;
@@ -101,6 +102,7 @@ use std::time::SystemTime;
 
 pub use crate::error::{CodecError, DatabaseProblem, StoreError};
 pub use crate::{ErrorClass, RunId, StepKey};
+pub use fleet::{FleetStatus, QueueStatus, WorkerStatus};
 pub use lease::{ClaimOffer, Claimed, Notice, WorkerId};
 pub use memory::MemoryStore;
 pub use queue::{Enqueue, Enqueued, Queue, Rate};
@@ -283,6 +285,10 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// claimed runs, oldest first, and when the next run of the offer
     /// becomes due, if one waits for a time.
     fn claim_runs(&self, offer: &ClaimOffer) -> StoreFuture<'_, Claimed>;
+
+    /// The store's workers (alive, or gone with runs still held) with the
+    /// runs each holds, and the depth of each queue.
+    fn fleet(&self) -> StoreFuture<'_, FleetStatus>;
 
     /// What the store tells its workers as it happens, when it can (a
     /// database that notifies, or an in-process store): runs to claim,

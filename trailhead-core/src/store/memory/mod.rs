@@ -13,8 +13,9 @@ use tokio::sync::broadcast;
 
 use crate::store::queue::Admission;
 use crate::store::{
-    AfterCompensation, ClaimOffer, Claimed, Enqueue, Enqueued, Notice, Retention, RunRecord,
-    RunStatus, RunWriter, StepRecord, Store, StoreFuture, Value, WorkerId,
+    AfterCompensation, ClaimOffer, Claimed, Enqueue, Enqueued, FleetStatus, Notice, QueueStatus,
+    Retention, RunRecord, RunStatus, RunWriter, StepRecord, Store, StoreFuture, Value, WorkerId,
+    WorkerStatus,
 };
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
@@ -279,6 +280,30 @@ impl Store for MemoryStore {
 
     fn claim_runs(&self, offer: &ClaimOffer) -> StoreFuture<'_, Claimed> {
         Box::pin(std::future::ready(Ok(self.claim(offer))))
+    }
+
+    fn fleet(&self) -> StoreFuture<'_, FleetStatus> {
+        let runs: Vec<_> = self.runs().values().cloned().collect();
+        let mut worker = WorkerStatus::new(self.worker.clone(), true);
+        let mut queues = std::collections::BTreeMap::<Option<String>, QueueStatus>::new();
+        for run in runs {
+            let (queue, waiting, in_flight, held) = run.standing_in_fleet();
+            if let Some(since) = held {
+                worker.held_since(since);
+            }
+            if waiting || in_flight {
+                let depth = queues
+                    .entry(queue.clone())
+                    .or_insert_with(|| QueueStatus::new(queue));
+                depth.waiting += usize::from(waiting);
+                depth.in_flight += usize::from(in_flight);
+            }
+        }
+        let status = FleetStatus {
+            workers: vec![worker],
+            queues: queues.into_values().collect(),
+        };
+        Box::pin(std::future::ready(Ok(status)))
     }
 
     fn notices(&self) -> Option<broadcast::Receiver<Notice>> {

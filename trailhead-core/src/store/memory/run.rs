@@ -40,6 +40,8 @@ struct Kept {
     /// When a worker first claimed it (or it was started), for the queue's
     /// limits; `None` while it waits in its queue.
     started_at: Option<SystemTime>,
+    /// When the worker last claimed it.
+    claimed_at: Option<SystemTime>,
 }
 
 /// A due run a claim may take, and what orders and admits it.
@@ -95,6 +97,7 @@ impl MemoryRun {
                 claimable_from,
                 queued,
                 started_at,
+                claimed_at: started_at,
             }),
         }
     }
@@ -130,7 +133,25 @@ impl MemoryRun {
         let mut state = self.state();
         state.claimable_from.take()?;
         state.started_at.get_or_insert(now);
+        state.claimed_at = Some(now);
         Some(state.record.clone())
+    }
+
+    /// How the run counts in the fleet's status: its queue, whether it waits
+    /// in it, whether it is in flight, and since when the worker holds it
+    /// (`None` if it is not held).
+    pub(super) fn standing_in_fleet(&self) -> (Option<String>, bool, bool, Option<SystemTime>) {
+        let state = self.state();
+        let unfinished = !state.record.state.is_ended();
+        let held = (unfinished && state.claimable_from.is_none())
+            .then_some(state.claimed_at)
+            .flatten();
+        (
+            state.queued.queue().map(str::to_owned),
+            unfinished && state.started_at.is_none(),
+            unfinished && state.started_at.is_some(),
+            held,
+        )
     }
 
     /// Whether the run, if of queue `queue`, is in flight, and whether it

@@ -56,6 +56,9 @@ pub(super) fn apply(
             insert_run(connection, path, record, None, Some((*at, options)))
                 .map(|()| Answer::Enqueued(Enqueued::New))
         }
+        Write::Fleet => super::lease::fleet(connection, workers)
+            .map(Answer::Fleet)
+            .map_err(|error| database_error(path, None, &error)),
         Write::ClaimDue { offer, now } => claim_due(connection, workers, offer, *now)
             .map(|(runs, next)| Answer::ClaimedDue(runs, next))
             .map_err(|error| database_error(path, None, &error)),
@@ -253,8 +256,8 @@ fn insert_run(
     };
     let started_at = owner.is_some().then(|| time_to_sql(record.created_at));
     let inserted = cached(connection,
-        "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec, lease_owner, lease_epoch, run_at, queue, priority, dedup_key, started_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        "INSERT INTO runs (id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, codec, lease_owner, lease_epoch, run_at, queue, priority, dedup_key, started_at, claimed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
         params![
             record.id.as_str(),
             record.workflow,

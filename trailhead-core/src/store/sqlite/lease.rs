@@ -72,10 +72,15 @@ pub(super) fn claim(
     connection
         .prepare_cached(
             "UPDATE runs SET lease_owner = ?2, lease_epoch = ?3, run_at = NULL,
-                             started_at = COALESCE(started_at, created_at)
+                             started_at = COALESCE(started_at, created_at), claimed_at = ?4
              WHERE id = ?1",
         )?
-        .execute(params![run.as_str(), workers.me().as_str(), epoch])?;
+        .execute(params![
+            run.as_str(),
+            workers.me().as_str(),
+            epoch,
+            time_to_sql(SystemTime::now())
+        ])?;
     Ok(Some(epoch))
 }
 
@@ -144,7 +149,7 @@ pub(super) fn claim_due(
         connection
             .prepare_cached(
                 "UPDATE runs SET lease_owner = ?2, lease_epoch = lease_epoch + 1, run_at = NULL,
-                                 started_at = COALESCE(started_at, ?3)
+                                 started_at = COALESCE(started_at, ?3), claimed_at = ?3
                  WHERE id = ?1",
             )?
             .execute(params![candidate.id, me, now])?;
@@ -170,6 +175,57 @@ pub(super) fn claim_due(
         .min()
         .map(time_from_sql);
     Ok((claimed, next))
+}
+
+/// The workers that hold unfinished runs or are alive, and the depth of
+/// each queue.
+pub(super) fn fleet(
+    connection: &Connection,
+    workers: &Workers,
+) -> rusqlite::Result<crate::store::FleetStatus> {
+    use crate::store::{FleetStatus, QueueStatus, WorkerStatus};
+    let mut known: std::collections::BTreeMap<String, WorkerStatus> = workers
+        .known()
+        .into_iter()
+        .map(|id| {
+            let alive = workers.is_alive(&id);
+            (id.clone(), WorkerStatus::new(WorkerId::new(id), alive))
+        })
+        .filter(|(_, status)| status.alive)
+        .collect();
+    let held: Vec<(String, i64, Option<i64>)> = connection
+        .prepare_cached(
+            "SELECT lease_owner, COUNT(*), MIN(claimed_at) FROM runs
+             WHERE lease_owner IS NOT NULL AND status IN ('running', 'compensating')
+             GROUP BY lease_owner",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (owner, runs, since) in held {
+        let status = known.entry(owner.clone()).or_insert_with(|| {
+            let alive = workers.is_alive(&owner);
+            WorkerStatus::new(WorkerId::new(owner), alive)
+        });
+        status.runs = usize::try_from(runs).unwrap_or(0);
+        status.oldest_lease = since.map(time_from_sql);
+    }
+    let queues = connection
+        .prepare_cached(
+            "SELECT queue, COALESCE(SUM(started_at IS NULL), 0), COALESCE(SUM(started_at IS NOT NULL), 0)
+             FROM runs WHERE status IN ('running', 'compensating') AND parent IS NULL
+             GROUP BY queue ORDER BY queue",
+        )?
+        .query_map([], |row| {
+            let mut status = QueueStatus::new(row.get(0)?);
+            status.waiting = usize::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+            status.in_flight = usize::try_from(row.get::<_, i64>(2)?).unwrap_or(0);
+            Ok(status)
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(FleetStatus {
+        workers: known.into_values().collect(),
+        queues,
+    })
 }
 
 /// A run a claim may take.

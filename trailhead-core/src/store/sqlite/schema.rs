@@ -88,13 +88,15 @@ const MIGRATIONS: &[&str] = &[
     // back while it sleeps) may be claimed; claimable runs are found by index.
     // Enqueued runs have a queue, a priority and maybe a deduplication key
     // (unique per queue); `started_at` is when a run was first claimed, for
-    // the queue's limits on runs in flight and runs started per window.
+    // the queue's limits on runs in flight and runs started per window;
+    // `claimed_at` when its owner claimed it (the lease's age).
     "ALTER TABLE runs ADD COLUMN run_at INTEGER;
     ALTER TABLE runs ADD COLUMN queue TEXT;
     ALTER TABLE runs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE runs ADD COLUMN dedup_key TEXT;
     ALTER TABLE runs ADD COLUMN started_at INTEGER;
-    UPDATE runs SET started_at = created_at;
+    ALTER TABLE runs ADD COLUMN claimed_at INTEGER;
+    UPDATE runs SET started_at = created_at, claimed_at = created_at;
     CREATE INDEX runs_claimable ON runs (priority DESC, run_at)
         WHERE lease_owner IS NULL AND parent IS NULL AND status IN ('running', 'compensating');
     CREATE INDEX runs_by_queue ON runs (queue, started_at) WHERE queue IS NOT NULL;

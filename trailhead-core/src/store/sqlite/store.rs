@@ -9,8 +9,8 @@ use super::rows::{RUN_COLUMNS, run_from_row, status_to_sql};
 use super::writer::{Answer, Write, Writer};
 use super::{SqliteStore, retention};
 use crate::store::{
-    AfterCompensation, ClaimOffer, Claimed, Enqueue, Enqueued, Retention, RunOutcome, RunRecord,
-    RunStatus, RunWriter, StepRecord, Store, StoreFuture, Value, WorkerId,
+    AfterCompensation, ClaimOffer, Claimed, Enqueue, Enqueued, FleetStatus, Retention, RunOutcome,
+    RunRecord, RunStatus, RunWriter, StepRecord, Store, StoreFuture, Value, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 
@@ -174,6 +174,15 @@ impl Store for SqliteStore {
             match self.inner.writer.write(write).await? {
                 Answer::Enqueued(enqueued) => Ok(enqueued),
                 other => unreachable!("an enqueue answers with what it did, not {other:?}"),
+            }
+        })
+    }
+
+    fn fleet(&self) -> StoreFuture<'_, FleetStatus> {
+        Box::pin(async move {
+            match self.inner.writer.write(Write::Fleet).await? {
+                Answer::Fleet(status) => Ok(status),
+                other => unreachable!("a fleet read answers with the fleet, not {other:?}"),
             }
         })
     }

@@ -78,6 +78,22 @@ impl Workers {
     }
 }
 
+impl Workers {
+    /// The ids of the workers that have a lock file (alive, or dead and not
+    /// yet found so).
+    pub(super) fn known(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return vec![self.me.as_str().to_owned()];
+        };
+        entries
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name();
+                name.to_str()?.strip_suffix(".lock").map(str::to_owned)
+            })
+            .collect()
+    }
+}
+
 impl Drop for Workers {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(file_of(&self.dir, self.me.as_str()));

@@ -91,6 +91,9 @@ pub(super) enum Write {
         offer: ClaimOffer,
         now: SystemTime,
     },
+    /// Reads the fleet's status (it needs the workers' liveness, which the
+    /// writer knows): answers with it.
+    Fleet,
     /// Hands the run back, claimable from `wake_at`.
     Release {
         run: RunId,
@@ -112,6 +115,8 @@ pub(super) enum Answer {
     ClaimedDue(Vec<RunId>, Option<SystemTime>),
     /// What an enqueue did.
     Enqueued(Enqueued),
+    /// The fleet's status.
+    Fleet(crate::store::FleetStatus),
 }
 
 #[derive(Debug)]
@@ -271,7 +276,7 @@ fn commit(
 fn run_of(write: &Write) -> Option<RunId> {
     Some(match write {
         Write::CreateRun(record) | Write::Enqueue { record, .. } => record.id.clone(),
-        Write::ClaimDue { .. } => return None,
+        Write::ClaimDue { .. } | Write::Fleet => return None,
         Write::Claim { run }
         | Write::Step { run, .. }
         | Write::Finish { run, .. }
