@@ -214,7 +214,7 @@ fn a_fleet_under_kills_and_stops_ends_every_run_once() {
 }
 
 #[test]
-#[ignore = "the long chaos, about two minutes: cargo test --test crash -- --ignored chaos"]
+#[ignore = "the long chaos, about 70 s: cargo test --test crash -- --ignored chaos"]
 fn chaos_long_a_fleet_under_kills_and_stops_ends_every_run_once() {
     chaos(Plan {
         runs: 600,
@@ -508,13 +508,16 @@ fn chaos(plan: Plan) {
     let figures = runtime.block_on(checks::check(&client, dir, &plan, &spec, &fleet));
     println!(
         "chaos figures: {} runs ({} declined by design) on {} workers, {kills} kills, \
-         {} stop(s) of {:?}, {} takeovers, {} hand-backs, {} executions ({} again after a \
-         kill), {} overlaps excused, wall time {:.1?}",
+         {} stop(s) of {:?} ({} executions in flight across it, {} started after it), \
+         {} takeovers, {} hand-backs, {} executions ({} again after a kill), \
+         {} overlaps excused, wall time {:.1?}",
         plan.runs,
         (0..plan.runs).filter(|&n| declined(n)).count(),
         spec.workers(),
         fleet.stopped.len(),
         plan.stop_for,
+        figures.across_stop,
+        figures.after_stop,
         figures.takeovers,
         figures.hand_backs,
         figures.executions,

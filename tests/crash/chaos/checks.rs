@@ -27,6 +27,10 @@ pub(super) struct Figures {
     pub(super) again: usize,
     /// Overlaps excused: a stopped worker's fenced in-flight step.
     pub(super) excused: usize,
+    /// Executions of the stopped worker in flight across its stop.
+    pub(super) across_stop: usize,
+    /// Executions the stopped worker started after it went on.
+    pub(super) after_stop: usize,
 }
 
 /// The keys a run `n`'s journal must hold, and its child's.
@@ -173,6 +177,13 @@ pub(super) async fn check(
             .or_else(|| fleet.killed.get(&execution.role).copied())
             .unwrap_or_else(|| panic!("{execution:?} never ended in a worker that lived"))
     };
+    if let Some((role, from, to)) = &stopped {
+        let of_it = || executions.iter().filter(|e| e.role == *role);
+        figures.across_stop = of_it()
+            .filter(|e| e.start <= *from && e.end.is_none_or(|end| end >= *to))
+            .count();
+        figures.after_stop = of_it().filter(|e| e.start >= *to).count();
+    }
     let mut per_run: BTreeMap<&str, Vec<&Execution>> = BTreeMap::new();
     for execution in &executions {
         per_run
