@@ -9,6 +9,7 @@
 
 mod support;
 
+mod chaos;
 mod crash;
 mod disk_full;
 mod failed_replay;

@@ -336,8 +336,30 @@ impl SqliteStore {
 
 /// WAL and the chosen durability, once the schema is in place: switching to
 /// WAL writes to the file, so a file that is refused never gets it.
+///
+/// The switch from a rollback journal to WAL needs the file's exclusive
+/// lock while the statement holds a shared one, so when two processes that
+/// opened a new file at once switch together SQLite refuses one at once with
+/// `SQLITE_BUSY` (waiting could deadlock: the busy timeout is not used). The
+/// refused one lets go of its lock and tries again, for as long as the busy
+/// timeout would wait; by then the other has usually switched, and the
+/// switch is a no-op.
 fn configure(connection: &Connection, synchronous: Synchronous) -> rusqlite::Result<()> {
-    connection.pragma_update(None, "journal_mode", "WAL")?;
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+    let began = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match connection.pragma_update(None, "journal_mode", "WAL") {
+            Err(error)
+                if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && began.elapsed() < PATIENCE =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            result => break result?,
+        }
+    }
     let level = match synchronous {
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",

@@ -344,3 +344,28 @@ mod modes {
         }
     }
 }
+
+/// Processes of a fleet start at once on a file none of them made yet: each
+/// open waits for the others' (the schema's creation, the switch to WAL
+/// mode) instead of failing at once as `Locked`.
+#[test]
+fn many_opening_a_new_file_at_once_all_open_it() {
+    for round in 0..50 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        let start = Arc::new(std::sync::Barrier::new(6));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let (path, start) = (path.clone(), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    SqliteStore::open(&path).map(drop)
+                })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.join().unwrap();
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
+}
