@@ -84,8 +84,12 @@
 //! parent has not ended, is never removed. See [`retention`] for the rules and
 //! [`EngineBuilder::retention`](crate::EngineBuilder::retention) to choose.
 
+mod columns;
 pub mod lease;
+mod location;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod retention;
 mod run_record;
 mod sqlite;
@@ -101,7 +105,10 @@ use std::time::SystemTime;
 pub use crate::error::{CodecError, DatabaseProblem, StoreError};
 pub use crate::{ErrorClass, RunId, StepKey};
 pub use lease::WorkerId;
+pub use location::StoreLocation;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PgStore, PgStoreBuilder};
 pub use retention::{Keep, Retention};
 pub use run_record::{AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus};
 pub use sqlite::{SqliteStore, Synchronous};
