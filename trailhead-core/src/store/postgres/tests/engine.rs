@@ -18,6 +18,7 @@ fn executed(what: String) {
 #[derive(Clone, Copy, Debug)]
 struct Approval;
 
+#[allow(clippy::manual_async_fn)] // The trait's signature, as `workflow!` writes it.
 impl Workflow for Approval {
     type Input = u32;
     type Output = u32;
