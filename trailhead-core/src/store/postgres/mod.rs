@@ -1,46 +1,5 @@
 //! [`PgStore`]: runs and journals in a PostgreSQL schema, shared by many
-//! workers on many machines.
-//!
-//! - **One store, many workers.** Every `PgStore` is a worker (see
-//!   [`lease`](crate::store::lease)): it claims the runs it drives with a
-//!   lease and an epoch, renews its liveness in the `workers` table every
-//!   third of its lease, and takes over the runs of workers whose lease
-//!   expired. Every journal write is fenced by the epoch in the same
-//!   statement, so a worker that was taken over writes nothing more.
-//! - **Durability.** Each write is committed before it returns, as the
-//!   server's `synchronous_commit` says (on by default: on disk, and on the
-//!   synchronous standbys if any). A step's entry is one round trip, with no
-//!   `NOTIFY` on it (a `NOTIFY` takes a database-wide lock at commit).
-//! - **Its own schema.** The tables live in one schema (`trailhead` by
-//!   default, [`PgStoreBuilder::schema`] to choose), created and migrated on
-//!   connect under an advisory lock, so many workers starting at once migrate
-//!   it once. A schema holding someone else's tables is refused untouched; a
-//!   store from a newer trailhead is refused rather than misread.
-//! - **Typed errors.** A server that cannot be reached, a pool with no free
-//!   connection, a damaged or foreign schema: each a
-//!   [`StoreError::Database`] naming the server, database and schema (never
-//!   the password) and the [`DatabaseProblem`].
-//! - **Retention.** As the SQLite store: by default ([`Retention::durable`])
-//!   completed runs are removed 7 days after they ended, failed ones after 30.
-//!
-//! Times the engine records (a run's start and end, a step's) are kept as
-//! the engine's clock gave them, as in SQLite; leases and liveness use the
-//! database server's clock only.
-//!
-//! # Examples
-//!
-//! ```no_run
-//! use trailhead_core::{Engine, store::PgStore};
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = PgStore::connect("postgres://app@db.internal/billing").await?;
-//! let engine = Engine::builder().store(store.clone()).build();
-//! // … start and drive runs …
-//! engine.shutdown().await;
-//! store.close().await?;
-//! # Ok(())
-//! # }
-//! ```
+//! workers on many machines. See [`PgStore`] for what it does and costs.
 
 mod builder;
 mod error;
@@ -71,8 +30,48 @@ use crate::{RunId, StoreError};
 /// Runs and journals in a PostgreSQL schema: many workers (processes,
 /// machines) share it, each run driven by one at a time under a lease.
 ///
-/// Cheap to clone: clones share the pool and are one worker. See the
-/// [module docs](self) and [`lease`](crate::store::lease).
+/// Cheap to clone: clones share the pool and are one worker.
+///
+/// - **One store, many workers.** Every `PgStore` is a worker (see
+///   [`lease`](crate::store::lease)): it claims the runs it drives with a
+///   lease and an epoch, renews its liveness in the `workers` table every
+///   third of its lease, and takes over the runs of workers whose lease
+///   expired. Every journal write is fenced by the epoch in the same
+///   statement, so a worker that was taken over writes nothing more.
+/// - **Durability.** Each write is committed before it returns, as the
+///   server's `synchronous_commit` says (on by default: on disk, and on the
+///   synchronous standbys if any). A step's entry is one round trip, with no
+///   `NOTIFY` on it (a `NOTIFY` takes a database-wide lock at commit).
+/// - **Its own schema.** The tables live in one schema (`trailhead` by
+///   default, [`PgStoreBuilder::schema`] to choose), created and migrated on
+///   connect under an advisory lock, so many workers starting at once migrate
+///   it once. A schema holding someone else's tables is refused untouched; a
+///   store from a newer trailhead is refused rather than misread.
+/// - **Typed errors.** A server that cannot be reached, a pool with no free
+///   connection, a damaged or foreign schema: each a
+///   [`StoreError::Database`] naming the server, database and schema (never
+///   the password) and the [`DatabaseProblem`].
+/// - **Retention.** As the SQLite store: by default ([`Retention::durable`])
+///   completed runs are removed 7 days after they ended, failed ones after 30.
+///
+/// Times the engine records (a run's start and end, a step's) are kept as
+/// the engine's clock gave them, as in SQLite; leases and liveness use the
+/// database server's clock only.
+///
+/// # Examples
+///
+/// ```no_run
+/// use trailhead_core::{Engine, store::PgStore};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = PgStore::connect("postgres://app@db.internal/billing").await?;
+/// let engine = Engine::builder().store(store.clone()).build();
+/// // … start and drive runs …
+/// engine.shutdown(std::time::Duration::from_secs(10)).await;
+/// store.close().await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct PgStore {
     inner: Arc<Inner>,
