@@ -90,8 +90,11 @@ pub use step::current::{StepAttempt, current_step};
 pub use store::{
     AfterCompensation, DatabaseProblem, FailedStep, FailureCause, MemoryStore, Retention,
     RunOutcome, RunRecord, RunState, RunStatus, SqliteStore, StepOutcome, StepRecord, Store,
-    Synchronous,
+    StoreLocation, Synchronous,
 };
+#[cfg(feature = "postgres")]
+#[doc(no_inline)]
+pub use store::{PgStore, PgStoreBuilder};
 pub use workflow::{SignalSpec, Workflow};
 
 // Hidden, and here only so that rustc's messages about a workflow's types

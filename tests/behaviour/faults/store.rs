@@ -39,7 +39,7 @@ impl RunWriter for FailingWriter {
         let run = self.run.clone();
         Box::pin(async move {
             Err(StoreError::Database {
-                path: "injected.db".into(),
+                store: Box::new(trailhead::store::StoreLocation::File("injected.db".into())),
                 run: Some(run),
                 problem: DatabaseProblem::Full,
             })

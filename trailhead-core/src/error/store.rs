@@ -1,6 +1,6 @@
-use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::store::WorkerId;
+use crate::store::{StoreLocation, WorkerId};
 use crate::{CodecError, RunId, StepKey};
 
 /// A store refused or could not perform an operation.
@@ -86,10 +86,15 @@ pub enum StoreError {
         source: Box<CodecError>,
     },
     /// The database behind the store could not do what was asked.
-    #[error("the store at `{path}`{}: {problem}", run.as_ref().map(|run| format!(" (run `{run}`)")).unwrap_or_default())]
+    #[error(
+        "the store at `{store}`{}: {}",
+        run.as_ref().map(|run| format!(" (run `{run}`)")).unwrap_or_default(),
+        problem.describe(store)
+    )]
     Database {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file, or a PostgreSQL schema (boxed: errors stay
+        /// small).
+        store: Box<StoreLocation>,
         /// The run the operation was for, if it was for one.
         run: Option<RunId>,
         /// What went wrong.
@@ -129,19 +134,46 @@ fn of(run: &RunId, step: Option<&StepKey>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DatabaseProblem {
-    /// Another process holds the database's write lock for too long.
+    /// Another process holds the database's write lock (or a lock the
+    /// operation needs) for too long.
     #[error("the database is locked by another process")]
     Locked,
-    /// The file is not a SQLite database, or is damaged: truncated, a page or
-    /// record that does not decode, a table missing or of the wrong shape.
-    #[error("the file is damaged or is not a SQLite database")]
+    /// The database is damaged or is not the kind the store reads: for
+    /// SQLite, a file that is not a SQLite database, truncated, a page or
+    /// record that does not decode; for either store, a table missing or of
+    /// the wrong shape, a value that does not read as what trailhead wrote.
+    #[error("the database is damaged: a table, column or record is not what trailhead wrote")]
     Corrupt,
-    /// The file is a SQLite database without trailhead's schema (another
-    /// application's, most likely). It was left as it was: trailhead only
-    /// opens an empty database or a store it made.
-    #[error("the file is a SQLite database but not a trailhead store; it was left unchanged")]
+    /// The database holds another application's data, not trailhead's
+    /// schema: a SQLite file with other tables, a PostgreSQL schema with
+    /// other tables. It was left as it was: trailhead only opens an empty
+    /// database (or schema) or a store it made.
+    #[error(
+        "the database holds another application's data, not a trailhead store; it was left unchanged"
+    )]
     NotATrailheadStore,
-    /// The file was written by a newer trailhead.
+    /// The database server could not be reached, or the connection to it
+    /// broke: refused, reset, timed out, or the server shut down. The write
+    /// in flight may or may not have been committed.
+    #[error("the connection to the database server failed: {0}")]
+    ConnectionLost(String),
+    /// Every connection of the store's pool stayed busy for as long as an
+    /// operation may wait for one: more runs write at once than the pool
+    /// has connections for, or connections are held too long.
+    #[error("no database connection came free within {waited:?}: the pool is exhausted")]
+    PoolExhausted {
+        /// How long the operation waited for a connection.
+        waited: Duration,
+    },
+    /// The schema name a PostgreSQL store was given is not one it accepts.
+    #[error("`{name}` is not a schema name trailhead accepts: {reason}")]
+    InvalidSchemaName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The database was written by a newer trailhead.
     #[error("the database has schema version {found}; this trailhead reads up to {supported}")]
     NewerSchema {
         /// The schema version in the file.
@@ -161,6 +193,31 @@ pub enum DatabaseProblem {
     /// Anything else the database reported.
     #[error("{0}")]
     Other(String),
+}
+
+impl DatabaseProblem {
+    /// The problem in the words of the store it happened to: a SQLite file
+    /// is "the file", a PostgreSQL store "the schema".
+    fn describe(&self, store: &StoreLocation) -> String {
+        match (self, store) {
+            (Self::Corrupt, StoreLocation::File(_)) => {
+                "the file is damaged or is not a SQLite database".to_owned()
+            }
+            (Self::NotATrailheadStore, StoreLocation::File(_)) => {
+                "the file is a SQLite database but not a trailhead store; it was left unchanged"
+                    .to_owned()
+            }
+            (Self::Corrupt, StoreLocation::Postgres { .. }) => {
+                "the schema is damaged: a table, column or record is not what trailhead wrote"
+                    .to_owned()
+            }
+            (Self::NotATrailheadStore, StoreLocation::Postgres { .. }) => {
+                "the schema holds tables that are not a trailhead store's; it was left unchanged"
+                    .to_owned()
+            }
+            _ => self.to_string(),
+        }
+    }
 }
 
 impl StoreError {
@@ -206,13 +263,16 @@ impl StoreError {
     }
 
     /// Whether the same write may succeed if tried again later: the store is
-    /// locked, full, or could not be reached, but not damaged.
+    /// locked, full, could not be reached, or had no connection free, but
+    /// not damaged.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
             Self::Database {
                 problem: DatabaseProblem::Locked
                     | DatabaseProblem::Full
+                    | DatabaseProblem::ConnectionLost(_)
+                    | DatabaseProblem::PoolExhausted { .. }
                     | DatabaseProblem::CannotOpen(_)
                     | DatabaseProblem::Other(_),
                 ..

@@ -33,18 +33,35 @@
 //!   ones whose time came, and those of workers that are gone. Workers
 //!   claiming at once get disjoint runs.
 //!
-//! A store instance is one worker: [`SqliteStore::open`](super::SqliteStore::open)
-//! registers a new worker for the process that opened the file (clones of the
-//! store share it), so several processes can share one file and each run is
-//! driven by one of them. On one machine a worker's liveness is its lock on a
-//! file beside the database, which the operating system releases when the
-//! process dies, so takeover needs no expiry and no heartbeat (a process that
-//! is stopped, not dead, keeps its runs until it goes on); stores shared
-//! across machines (PostgreSQL) add lease expiry to the same protocol, and a
-//! worker whose lease expired hears of it
-//! ([`Store::lease_expiries`](super::Store::lease_expiries)) and halts its
-//! runs. A [`MemoryStore`](super::MemoryStore) lives in one process and is
-//! one worker.
+//! A store instance is one worker, and stores differ only in how a worker's
+//! liveness is known:
+//!
+//! - **SQLite, one machine: file locks.**
+//!   [`SqliteStore::open`](super::SqliteStore::open) registers a new worker
+//!   for the process that opened the file (clones of the store share it), so
+//!   several processes can share one file and each run is driven by one of
+//!   them. A worker's liveness is its lock on a file beside the database,
+//!   which the operating system releases when the process dies, so takeover
+//!   needs no expiry and no heartbeat.
+//! - **PostgreSQL, many machines: expiring worker leases.** Each `PgStore`
+//!   (feature `postgres`) has a row in the schema's `workers` table, alive
+//!   while its `expires_at` is ahead of the *database's* clock; the store
+//!   renews it (`now() + lease`) every third of its lease. A worker that
+//!   dies, freezes or is cut off stops renewing, and its runs may be taken
+//!   over one lease after its last renewal. The claim locks the run's row
+//!   (`FOR UPDATE`); every fenced write reads the row `FOR SHARE` in its own
+//!   statement, so a takeover and a write in flight are ordered: the write
+//!   commits first and the new owner reads it, or it waits and is refused.
+//!   A worker learns that its own lease lapsed (a renewal found its row
+//!   expired, or none was confirmed for a whole lease) from the store's
+//!   [`Store::lease_expiries`](super::Store::lease_expiries) count, and the
+//!   engine halts its runs: they may be running elsewhere already. Closing the store (or dropping its last clone)
+//!   deletes its row, so its unfinished runs can be claimed at once.
+//! - A [`MemoryStore`](super::MemoryStore) lives in one process and is one
+//!   worker.
+//!
+//! One protocol either way: claim, fence by epoch, take over the dead,
+//! release at the end.
 //!
 //! An [`Engine`](crate::Engine) becomes a worker of its store for the
 //! workflows it [registers](crate::Engine::register): it claims their runs

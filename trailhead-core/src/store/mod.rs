@@ -84,9 +84,13 @@
 //! parent has not ended, is never removed. See [`retention`] for the rules and
 //! [`EngineBuilder::retention`](crate::EngineBuilder::retention) to choose.
 
+mod columns;
 mod fleet;
 pub mod lease;
+mod location;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod queue;
 pub mod retention;
 mod run_record;
@@ -104,7 +108,10 @@ pub use crate::error::{CodecError, DatabaseProblem, StoreError};
 pub use crate::{ErrorClass, RunId, StepKey};
 pub use fleet::{FleetStatus, QueueStatus, WorkerStatus};
 pub use lease::{ClaimOffer, Claimed, Notice, WorkerId};
+pub use location::StoreLocation;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PgStore, PgStoreBuilder};
 pub use queue::{Enqueue, Enqueued, Queue, Rate};
 pub use retention::{Keep, Retention};
 pub use run_record::{AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus};

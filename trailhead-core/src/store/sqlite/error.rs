@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rusqlite::ErrorCode;
 
-use crate::store::DatabaseProblem;
+use crate::store::{DatabaseProblem, StoreLocation};
 use crate::{RunId, StoreError};
 
 /// What went wrong, classified: locked, corrupt, full, cannot open, other.
@@ -43,7 +43,7 @@ pub(super) fn database_error(
     error: &rusqlite::Error,
 ) -> StoreError {
     StoreError::Database {
-        path: path.to_path_buf(),
+        store: Box::new(StoreLocation::File(path.to_path_buf())),
         run,
         problem: problem(error),
     }

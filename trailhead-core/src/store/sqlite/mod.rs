@@ -81,7 +81,7 @@ use self::error::database_error;
 use self::rows::{RUN_COLUMNS, run_from_row, step_from_row};
 use self::store::SqliteRunWriter;
 use self::writer::{Answer, Write, Writer};
-use super::{DatabaseProblem, RunRecord, RunWriter, StepRecord};
+use super::{DatabaseProblem, RunRecord, RunWriter, StepRecord, StoreLocation};
 use crate::{RunId, StoreError};
 
 /// When a commit counts as done.
@@ -181,7 +181,7 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, synchronous: Synchronous) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let refuse = |problem| StoreError::Database {
-            path: path.clone(),
+            store: Box::new(StoreLocation::File(path.clone())),
             run: None,
             problem,
         };
@@ -205,13 +205,13 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| fail(&e))?;
         let workers = workers::Workers::register(&path).map_err(|error| StoreError::Database {
-            path: path.clone(),
+            store: Box::new(StoreLocation::File(path.clone())),
             run: None,
             problem: DatabaseProblem::CannotOpen(format!("cannot register a worker: {error}")),
         })?;
         let writer =
             Writer::start(writer, path.clone(), workers).map_err(|error| StoreError::Database {
-                path: path.clone(),
+                store: Box::new(StoreLocation::File(path.clone())),
                 run: None,
                 problem: DatabaseProblem::Other(format!("cannot start the writer thread: {error}")),
             })?;
@@ -253,7 +253,7 @@ impl SqliteStore {
         .await
         .unwrap_or_else(|join| {
             Err(StoreError::Database {
-                path: self.inner.path.clone(),
+                store: Box::new(StoreLocation::File(self.inner.path.clone())),
                 run: run_for_error,
                 problem: DatabaseProblem::Other(format!("a read failed: {join}")),
             })
@@ -262,7 +262,7 @@ impl SqliteStore {
 
     fn malformed(&self, run: Option<RunId>, problem: DatabaseProblem) -> StoreError {
         StoreError::Database {
-            path: self.inner.path.clone(),
+            store: Box::new(StoreLocation::File(self.inner.path.clone())),
             run,
             problem,
         }

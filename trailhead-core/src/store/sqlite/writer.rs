@@ -190,7 +190,7 @@ impl Writer {
         let run = run_of(&write);
         let (reply, answer) = oneshot::channel();
         let gone = || StoreError::Database {
-            path: self.path.clone(),
+            store: Box::new(crate::store::StoreLocation::File(self.path.clone())),
             run: run.clone(),
             problem: crate::store::DatabaseProblem::Other(
                 "the writer thread has stopped".to_owned(),

@@ -1,0 +1,171 @@
+//! Records as the columns of a database row and back, for every SQL store:
+//! times as nanoseconds since the Unix epoch, statuses as their names,
+//! outcomes as the journaled values around their own bytes, and the rules
+//! for a status and an outcome that no run can be in.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::store::{
+    AfterCompensation, Codec, DatabaseProblem, RunOutcome, RunState, RunStatus, StepOutcome, Value,
+};
+
+pub(super) fn time_to_sql(time: SystemTime) -> i64 {
+    let nanos = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    i64::try_from(nanos).unwrap_or(i64::MAX)
+}
+
+pub(super) fn time_from_sql(nanos: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+}
+
+pub(super) fn status_to_sql(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Running => "running",
+        RunStatus::Completed => "completed",
+        RunStatus::Failed => "failed",
+        RunStatus::Cancelled => "cancelled",
+        RunStatus::Compensating => "compensating",
+        RunStatus::CompensationFailed => "compensation_failed",
+        RunStatus::Compensated => "compensated",
+    }
+}
+
+pub(super) fn status_from_sql(text: &str) -> Result<RunStatus, DatabaseProblem> {
+    Ok(match text {
+        "running" => RunStatus::Running,
+        "completed" => RunStatus::Completed,
+        "failed" => RunStatus::Failed,
+        "cancelled" => RunStatus::Cancelled,
+        "compensating" => RunStatus::Compensating,
+        "compensation_failed" => RunStatus::CompensationFailed,
+        "compensated" => RunStatus::Compensated,
+        other => {
+            return Err(DatabaseProblem::Malformed(format!(
+                "unknown run status `{other}`"
+            )));
+        }
+    })
+}
+
+/// The variant names that hold a journaled value, in outcomes' cells.
+const COMPLETED: &str = "Completed";
+const FELL_BACK: &str = "FellBack";
+
+/// A step's outcome as its cell holds it: `{"Completed": value}` (or
+/// `FellBack`) around the value's own bytes, in the value's codec; any other
+/// outcome encoded whole.
+pub(super) fn step_outcome_to_sql(outcome: &StepOutcome) -> Value {
+    match outcome {
+        StepOutcome::Completed(value) => Value::entry(COMPLETED, value),
+        StepOutcome::FellBack(value) => Value::entry(FELL_BACK, value),
+        other => Value::encode_unread(other).expect("an outcome without a value encodes"),
+    }
+}
+
+/// A run's outcome as its cell holds it, as [`step_outcome_to_sql`] does.
+pub(super) fn run_outcome_to_sql(outcome: &RunOutcome) -> Value {
+    match outcome {
+        RunOutcome::Completed(value) => Value::entry(COMPLETED, value),
+        other => Value::encode_unread(other).expect("an outcome without a value encodes"),
+    }
+}
+
+/// A run's state as its three columns hold it: `status`, `outcome` (how it
+/// ended, or how a compensating run will end) and `finished_at`.
+pub(super) fn state_to_sql(state: &RunState) -> (&'static str, Option<Value>, Option<i64>) {
+    let status = status_to_sql(state.status());
+    match state {
+        RunState::Running => (status, None, None),
+        RunState::Compensating(then) => {
+            let then = RunOutcome::from(then.clone());
+            (status, Some(run_outcome_to_sql(&then)), None)
+        }
+        RunState::Ended { outcome, at } => (
+            status,
+            Some(run_outcome_to_sql(outcome)),
+            Some(time_to_sql(*at)),
+        ),
+    }
+}
+
+/// A run's state from its columns; a pair no run can be in (a running run
+/// with an outcome or an end time, an ended one without an outcome or with
+/// another status's outcome, a compensating one headed for an end a rollback
+/// does not lead to) is malformed. Rows from older builds read as they
+/// meant: a compensating run without an outcome was cancelled, an ended one
+/// without a time ended when it was created.
+pub(super) fn state_from_sql(
+    status: &str,
+    outcome: Option<(Codec, &[u8])>,
+    finished_at: Option<i64>,
+    created_at: i64,
+) -> Result<RunState, DatabaseProblem> {
+    let status = status_from_sql(status)?;
+    let outcome = outcome
+        .map(|(codec, bytes)| run_outcome_from_sql(codec, bytes))
+        .transpose()?;
+    let impossible = |what: &str| {
+        DatabaseProblem::Malformed(format!(
+            "a {} run {what}",
+            status_to_sql(status).replace('_', " ")
+        ))
+    };
+    match status {
+        RunStatus::Running if outcome.is_some() => Err(impossible("has an outcome")),
+        RunStatus::Running | RunStatus::Compensating if finished_at.is_some() => {
+            Err(impossible("has an end time"))
+        }
+        RunStatus::Running => Ok(RunState::Running),
+        RunStatus::Compensating => match outcome.map(AfterCompensation::try_from) {
+            None => Ok(RunState::Compensating(AfterCompensation::Cancelled)),
+            Some(Ok(then)) => Ok(RunState::Compensating(then)),
+            Some(Err(outcome)) => Err(impossible(&format!(
+                "is to end {}",
+                status_to_sql(outcome.status()).replace('_', " ")
+            ))),
+        },
+        ended => match outcome {
+            None => Err(impossible("has no outcome")),
+            Some(outcome) if outcome.status() != ended => Err(impossible(&format!(
+                "has a {} outcome",
+                status_to_sql(outcome.status()).replace('_', " ")
+            ))),
+            Some(outcome) => Ok(RunState::ended(
+                outcome,
+                time_from_sql(finished_at.unwrap_or(created_at)),
+            )),
+        },
+    }
+}
+
+/// A step's outcome from its cell's codec and bytes.
+pub(super) fn step_outcome_from_sql(
+    codec: Codec,
+    bytes: &[u8],
+) -> Result<StepOutcome, DatabaseProblem> {
+    match Value::split_entry(codec, bytes) {
+        Some((key, value)) if key == COMPLETED => Ok(StepOutcome::Completed(value)),
+        Some((key, value)) if key == FELL_BACK => Ok(StepOutcome::FellBack(value)),
+        _ => decode_whole(codec, bytes, "step outcome"),
+    }
+}
+
+fn run_outcome_from_sql(codec: Codec, bytes: &[u8]) -> Result<RunOutcome, DatabaseProblem> {
+    match Value::split_entry(codec, bytes) {
+        Some((key, value)) if key == COMPLETED => Ok(RunOutcome::Completed(value)),
+        _ => decode_whole(codec, bytes, "run outcome"),
+    }
+}
+
+fn decode_whole<T: serde::de::DeserializeOwned>(
+    codec: Codec,
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, DatabaseProblem> {
+    Value::copy_from(codec, bytes)
+        .decode()
+        .map_err(|error| DatabaseProblem::Malformed(format!("{what}: {error}")))
+}

@@ -1,0 +1,113 @@
+//! One run's [`RunWriter`] in a [`PgStore`]: every write one statement,
+//! fenced by the lease's epoch in that statement.
+
+use std::time::SystemTime;
+
+use super::PgStore;
+use super::error::is_unique_violation;
+use super::lease::refusal;
+use crate::store::columns::{run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql};
+use crate::store::{RunOutcome, RunWriter, StepRecord, StoreFuture};
+use crate::{RunId, StoreError};
+
+/// One run's journal in a [`PgStore`].
+#[derive(Debug)]
+pub(super) struct PgRunWriter {
+    pub(super) run: RunId,
+    /// The lease epoch every write is fenced by.
+    pub(super) epoch: i64,
+    pub(super) store: PgStore,
+}
+
+impl PgRunWriter {
+    /// Why a fenced write matched no row: the run is gone, it finished, or
+    /// the lease moved on.
+    async fn refused(&self) -> StoreError {
+        let store = &self.store;
+        let fail = |error: sqlx::Error| store.fail(Some(&self.run), &error);
+        let mut connection = match store.inner.pool.acquire().await {
+            Ok(connection) => connection,
+            Err(error) => return fail(error),
+        };
+        match refusal(&mut connection, &store.inner.sql, &self.run).await {
+            Ok(refusal) => refusal.of_fenced(&self.run, &store.inner.worker),
+            Err(error) => fail(error),
+        }
+    }
+
+    async fn record(&self, record: StepRecord) -> Result<(), StoreError> {
+        let store = &self.store;
+        let outcome = step_outcome_to_sql(&record.outcome);
+        let inserted = store
+            .inner
+            .sql
+            .record_step
+            .query()
+            .bind(self.run.as_str())
+            .bind(record.key.to_string())
+            .bind(outcome.bytes())
+            .bind(outcome.codec().name())
+            .bind(i64::from(record.attempts))
+            .bind(time_to_sql(record.started_at))
+            .bind(time_to_sql(record.finished_at))
+            .bind(store.inner.worker.as_str())
+            .bind(self.epoch)
+            .execute(&store.inner.pool)
+            .await;
+        match inserted {
+            Ok(done) if done.rows_affected() == 1 => Ok(()),
+            Ok(_) => Err(self.refused().await),
+            Err(error) if is_unique_violation(&error) => Err(StoreError::DuplicateStep {
+                run: self.run.clone(),
+                step: record.key.clone(),
+            }),
+            Err(error) => Err(store.fail(Some(&self.run), &error)),
+        }
+    }
+
+    async fn end(&self, outcome: RunOutcome) -> Result<(), StoreError> {
+        let store = &self.store;
+        let cell = run_outcome_to_sql(&outcome);
+        let updated = store
+            .inner
+            .sql
+            .finish
+            .query()
+            .bind(self.run.as_str())
+            .bind(status_to_sql(outcome.status()))
+            .bind(cell.bytes())
+            .bind(cell.codec().name())
+            .bind(time_to_sql(SystemTime::now()))
+            .bind(store.inner.worker.as_str())
+            .bind(self.epoch)
+            .execute(&store.inner.pool)
+            .await
+            .map_err(|error| store.fail(Some(&self.run), &error))?;
+        if updated.rows_affected() == 1 {
+            store.notify(&format!("ended:{}", self.run)).await;
+            Ok(())
+        } else {
+            Err(self.refused().await)
+        }
+    }
+}
+
+impl RunWriter for PgRunWriter {
+    fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.record(record))
+    }
+
+    fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {
+        Box::pin(self.end(outcome))
+    }
+
+    fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            if self.store.release(&self.run, self.epoch, wake_at).await? {
+                Ok(())
+            } else {
+                Err(self.refused().await)
+            }
+        })
+    }
+}
