@@ -61,13 +61,15 @@ pub use schema::unique_schema;
 /// and how to fix it. Every call panics alike, so each test that needs the
 /// server fails.
 pub fn url() -> &'static str {
-    static URL: OnceLock<Result<String, String>> = OnceLock::new();
-    let url = URL.get_or_init(|| match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Ok(url),
-        _ => cluster::start().map(|cluster| cluster.url()),
+    // The cluster is kept here for the life of the process: dropping it
+    // would close the watchdog's pipe, which stops the server.
+    static SERVER: OnceLock<Result<(String, Option<cluster::Cluster>), String>> = OnceLock::new();
+    let server = SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Ok((url, None)),
+        _ => cluster::start().map(|cluster| (cluster.url(), Some(cluster))),
     });
-    match url {
-        Ok(url) => url,
+    match server {
+        Ok((url, _)) => url,
         Err(why) => panic!(
             "trailhead's PostgreSQL tests need a server, and none could be started: {why}\n\
              To fix it, either install PostgreSQL's binaries \

@@ -43,10 +43,20 @@ fn address_of(url: &str) -> SocketAddr {
     host_port.parse().unwrap()
 }
 
+/// Whether the server at `url` answers now and still does a while later
+/// (a cluster being shut down may answer once more).
+fn keeps_serving(url: &str) -> bool {
+    let address = address_of(url);
+    speaks_postgres(address) && {
+        std::thread::sleep(Duration::from_millis(1_500));
+        speaks_postgres(address)
+    }
+}
+
 #[test]
 fn the_url_serves_postgresql() {
     let url = trailhead_test_postgres::url();
-    assert!(speaks_postgres(address_of(url)), "{url}");
+    assert!(keeps_serving(url), "{url}");
     assert_eq!(
         url,
         trailhead_test_postgres::url(),
@@ -87,25 +97,27 @@ fn a_prefix_that_is_no_identifier_is_refused() {
     trailhead_test_postgres::unique_schema("Drop Table");
 }
 
-/// In a child: starts the cluster, says its URL, then exits or waits to be
-/// killed, as the parent asked.
+/// In a child: starts the cluster, says its URL, then waits until the
+/// parent creates `<report>.exit` (or kills it).
 #[test]
 fn child_entry() {
     let Ok(report) = std::env::var("TRAILHEAD_PG_CHILD") else {
         return;
     };
     let url = trailhead_test_postgres::url();
-    std::fs::write(&report, url).unwrap();
-    if std::env::var("TRAILHEAD_PG_CHILD_WAIT").is_ok() {
-        loop {
-            std::thread::sleep(Duration::from_secs(60));
-        }
+    // Written whole, then renamed, so the parent never reads half a URL.
+    let partial = format!("{report}.partial");
+    std::fs::write(&partial, url).unwrap();
+    std::fs::rename(&partial, &report).unwrap();
+    let exit = PathBuf::from(format!("{report}.exit"));
+    while !exit.exists() {
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 /// A child process that starts its own cluster (never `DATABASE_URL`'s);
 /// returns it and the cluster's URL once it is up.
-fn child_with_cluster(dir: &Path, wait: bool) -> (Child, String) {
+fn child_with_cluster(dir: &Path) -> (Child, String) {
     let report = dir.join("url");
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
@@ -114,9 +126,6 @@ fn child_with_cluster(dir: &Path, wait: bool) -> (Child, String) {
         .env("TRAILHEAD_PG_CHILD", &report)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    if wait {
-        command.env("TRAILHEAD_PG_CHILD_WAIT", "1");
-    }
     let mut child = command.spawn().unwrap();
     let began = Instant::now();
     loop {
@@ -181,9 +190,11 @@ fn assert_cleaned_up(pid: u32, url: &str, folder: &Path) {
 #[test]
 fn a_cluster_is_removed_when_its_process_exits() {
     let dir = tempfile_dir("exit");
-    let (mut child, url) = child_with_cluster(&dir, false);
+    let (mut child, url) = child_with_cluster(&dir);
     let pid = child.id();
     let folder = folders_of(pid).pop().expect("the cluster's folder");
+    assert!(keeps_serving(&url), "{url}");
+    std::fs::write(dir.join("url.exit"), b"").unwrap();
     assert!(child.wait().unwrap().success());
     assert_cleaned_up(pid, &url, &folder);
     std::fs::remove_dir_all(dir).unwrap();
@@ -192,10 +203,10 @@ fn a_cluster_is_removed_when_its_process_exits() {
 #[test]
 fn a_cluster_is_removed_when_its_process_is_killed() {
     let dir = tempfile_dir("kill");
-    let (mut child, url) = child_with_cluster(&dir, true);
+    let (mut child, url) = child_with_cluster(&dir);
     let pid = child.id();
     let folder = folders_of(pid).pop().expect("the cluster's folder");
-    assert!(speaks_postgres(address_of(&url)), "{url}");
+    assert!(keeps_serving(&url), "{url}");
     assert!(
         !processes_mentioning(&folder.display().to_string()).is_empty(),
         "the server runs from {folder:?}"
