@@ -200,23 +200,23 @@ struct Plan {
     deadline: Duration,
 }
 
-#[test]
-fn a_fleet_under_kills_and_stops_ends_every_run_once() {
-    chaos(Plan {
+/// The CI version: a short schedule.
+fn short() -> Plan {
+    Plan {
         runs: 140,
         enqueue_over: Duration::from_secs(6),
         kill_every: (Duration::from_millis(300), Duration::from_millis(900)),
         stop_at: Duration::from_secs(2),
         stop_for: Duration::from_millis(3000),
         signal_within: Duration::from_millis(1500),
-        deadline: Duration::from_secs(45),
-    });
+        deadline: Duration::from_secs(60),
+    }
 }
 
-#[test]
-#[ignore = "the long chaos, about 70 s: cargo test --test crash -- --ignored chaos"]
-fn chaos_long_a_fleet_under_kills_and_stops_ends_every_run_once() {
-    chaos(Plan {
+/// The long version, behind `--ignored`: at least 500 runs, a kill every
+/// 1–3 s.
+fn long() -> Plan {
+    Plan {
         runs: 600,
         enqueue_over: Duration::from_secs(60),
         kill_every: (Duration::from_secs(1), Duration::from_secs(3)),
@@ -224,7 +224,36 @@ fn chaos_long_a_fleet_under_kills_and_stops_ends_every_run_once() {
         stop_for: Duration::from_secs(4),
         signal_within: Duration::from_secs(3),
         deadline: Duration::from_secs(400),
-    });
+    }
+}
+
+#[test]
+fn a_fleet_under_kills_and_stops_ends_every_run_once() {
+    chaos(short(), Backend::Sqlite);
+}
+
+#[test]
+fn a_postgres_fleet_under_kills_and_stops_ends_every_run_once() {
+    chaos(short(), Backend::Postgres);
+}
+
+#[test]
+#[ignore = "the long chaos, about 70 s: cargo test --test crash -- --ignored chaos"]
+fn chaos_long_a_fleet_under_kills_and_stops_ends_every_run_once() {
+    chaos(long(), Backend::Sqlite);
+}
+
+#[test]
+#[ignore = "the long chaos on PostgreSQL: cargo test --test crash -- --ignored chaos"]
+fn chaos_long_a_postgres_fleet_under_kills_and_stops_ends_every_run_once() {
+    chaos(long(), Backend::Postgres);
+}
+
+/// Which store a chaos test shares, unless `TRAILHEAD_CHAOS_STORE` says.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 /// A small xorshift generator: the kill schedule's randomness, from a seed
@@ -401,10 +430,17 @@ fn unleash(
 
 /// Runs `plan` against the store `TRAILHEAD_CHAOS_STORE` names (a fresh
 /// SQLite file by default), then checks every run, journal and execution.
-fn chaos(plan: Plan) {
+fn chaos(plan: Plan, backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    let spec = StoreSpec::from_env(dir);
+    let spec = match backend {
+        _ if std::env::var_os(store::STORE_ENV).is_some() => StoreSpec::from_env(dir),
+        Backend::Sqlite => StoreSpec::Sqlite(dir.join("runs.db")),
+        Backend::Postgres => StoreSpec::Postgres {
+            url: trailhead_test_postgres::url().to_owned(),
+            schema: trailhead_test_postgres::unique_schema("chaos"),
+        },
+    };
     let seed = std::env::var("TRAILHEAD_CHAOS_SEED")
         .ok()
         .and_then(|seed| seed.parse().ok())

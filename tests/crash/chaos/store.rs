@@ -87,34 +87,14 @@ impl StoreSpec {
     }
 }
 
-/// An engine builder on a `PgStore` in `schema` of the database at `url`.
-///
-/// INTEGRATOR: `trailhead::PgStore` (feature `postgres`) is not on this
-/// branch and the facade knows no `postgres` cfg, so this cannot be gated
-/// with `#[cfg(feature = "postgres")]` here without an `unexpected_cfgs`
-/// warning. Once the feature lands, replace the body with
-///
-/// ```ignore
-/// #[cfg(feature = "postgres")]
-/// {
-///     let store = trailhead::PgStore::builder(url)
-///         .schema(schema)
-///         .lease(PG_LEASE)
-///         .connect()
-///         .await
-///         .unwrap_or_else(|error| panic!("connecting to {url}: {error}"));
-///     return Engine::builder().store(store);
-/// }
-/// #[cfg(not(feature = "postgres"))]
-/// panic!("...built without the `postgres` feature");
-/// ```
-///
-/// and run `TRAILHEAD_CHAOS_STORE=postgres://… cargo test --features postgres --test crash -- chaos`.
-#[allow(clippy::unused_async)] // async like the PgStore connect it stands for
+/// An engine builder on a `PgStore` in `schema` of the database at `url`,
+/// with a short lease so the stopped worker is taken over.
 async fn postgres_builder(url: &str, schema: &str) -> EngineBuilder {
-    let _ = PG_LEASE;
-    panic!(
-        "{STORE_ENV}={url} (schema {schema}): the PostgreSQL store is not in this build; \
-         wire up `postgres_builder` in tests/crash/chaos/store.rs"
-    )
+    let store = trailhead::PgStore::builder(url)
+        .schema(schema)
+        .lease(PG_LEASE)
+        .connect()
+        .await
+        .unwrap_or_else(|error| panic!("connecting to {url}: {error}"));
+    Engine::builder().store(store)
 }

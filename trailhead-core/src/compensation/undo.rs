@@ -180,6 +180,12 @@ impl Rollback<'_> {
         let mut delays = retry.backoff().delays();
         let mut attempt = 1;
         loop {
+            if !journal.holds_lease() {
+                return Err(RollbackFailed::Store(crate::StoreError::LeaseLost {
+                    run: run.clone(),
+                    worker: self.engine.store().worker().clone(),
+                }));
+            }
             events.emit(|| Event::CompensationStarted {
                 run: run.clone(),
                 step: key.clone(),

@@ -116,10 +116,11 @@ impl Engine {
         left
     }
 
-    /// Releases the leases of the runs a shutdown left, so that another
-    /// worker (or the next process's `resume`) claims them at once rather
-    /// than when this worker is found gone.
-    async fn hand_back(&self, runs: &[RunId]) {
+    /// Releases the leases of `runs`, left by a shutdown or halted when the
+    /// worker's lease lapsed, so that another worker (or the next process's
+    /// `resume`) claims them at once rather than when this worker is found
+    /// gone. A run another worker took meanwhile is left to it.
+    pub(super) async fn hand_back(&self, runs: &[RunId]) {
         for run in runs {
             let released = match self.store().open_run(run).await {
                 Ok(Some((record, _, writer))) if !record.state.is_ended() => {

@@ -413,8 +413,9 @@ async fn watch_expiries(engine: Weak<Inner>, mut expiries: tokio::sync::watch::R
         };
         let handle = Engine { inner };
         let worker = handle.store().worker().clone();
-        for run in handle.inner.runs.driven() {
-            if let Some(live) = handle.inner.runs.get(&run) {
+        let halted = handle.inner.runs.driven();
+        for run in &halted {
+            if let Some(live) = handle.inner.runs.get(run) {
                 tracing::warn!(%run, %worker, "the worker's lease expired: halting the run");
                 live.halt(StoreError::LeaseLost {
                     run: run.clone(),
@@ -422,6 +423,15 @@ async fn watch_expiries(engine: Weak<Inner>, mut expiries: tokio::sync::watch::R
                 });
             }
         }
+        // Once their tasks let them go, the runs still this worker's are
+        // handed back: claimed again (here or elsewhere) from their journal.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while halted.iter().any(|run| handle.inner.runs.is_driven(run))
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        handle.hand_back(&halted).await;
         handle.poke_claims();
     }
 }

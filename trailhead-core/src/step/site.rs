@@ -174,6 +174,16 @@ impl<'a> StepSite<'a> {
                 )
             }
         };
+        // Paused or cut off past the lease: another worker may run the
+        // step now, so this one starts nothing.
+        if !self.ctx.journal.holds_lease() {
+            let worker = self.ctx.engine.store().worker().clone();
+            let run = self.ctx.run.clone();
+            return self
+                .ctx
+                .halt(crate::StoreError::LeaseLost { run, worker })
+                .await;
+        }
         let current = super::current::StepAttempt {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),

@@ -337,6 +337,17 @@ pub trait RunWriter: Send + Sync + Debug {
     /// [`finish`](RunWriter::finish).
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()>;
 
+    /// Whether this worker may still be sure it holds the run's lease, as
+    /// far as it can tell without asking the store: checked before every
+    /// step and compensation starts, so a worker that was paused or cut off
+    /// past its lease starts nothing another worker may be running too (its
+    /// writes are refused anyway, by the epoch). Stores whose leases cannot
+    /// lapse (one process; liveness by an operating-system lock) always say
+    /// yes, the default.
+    fn holds_lease(&self) -> bool {
+        true
+    }
+
     /// Hands the run back without ending it: the lease is released and any
     /// worker may claim the run from `wake_at` on (at once if `None`). A run
     /// that sleeps holds no lease; a worker that drains hands back what it

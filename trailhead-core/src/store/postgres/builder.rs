@@ -15,7 +15,7 @@ use super::error::problem;
 use super::migrate::{MigrateError, migrate};
 use super::schema_name::{self, SchemaName};
 use super::sql::Sql;
-use super::workers::{Heartbeat, Registration};
+use super::workers::{Confirmed, Heartbeat, Registration};
 use super::{Inner, PgStore};
 use crate::StoreError;
 use crate::store::{DatabaseProblem, StoreLocation, WorkerId};
@@ -233,12 +233,14 @@ impl PgStoreBuilder {
             .await
             .map_err(|error| fail(&error))?;
         let expiries = Arc::new(watch::Sender::new(0));
+        let confirmed = Arc::new(Confirmed::now());
         let heartbeat = Heartbeat::start(
             registration,
             self.lease,
             heartbeat_pool,
             sql.heartbeat.clone(),
             Arc::clone(&expiries),
+            Arc::clone(&confirmed),
         );
         let channel = channel_of(&schema);
         let (notify, listener) = if self.notify {
@@ -257,6 +259,7 @@ impl PgStoreBuilder {
                 channel,
                 notify,
                 listener,
+                confirmed,
                 pool,
                 sql,
                 location,

@@ -31,6 +31,9 @@ use crate::{RunId, StoreError};
 /// turn away.
 const SLACK: i64 = 32;
 
+/// A hundred years in microseconds.
+const CENTURY_MICROS: i64 = 100 * 365 * 24 * 3600 * 1_000_000;
+
 impl PgStore {
     pub(super) async fn enqueue(
         &self,
@@ -121,14 +124,18 @@ impl PgStore {
             if !limited.contains(&queue.name()) {
                 continue;
             }
-            let window = queue.rate().map_or(i64::MAX, |rate| micros(rate.per));
+            // A window PostgreSQL's intervals hold: at most a century.
+            let window = queue
+                .rate()
+                .map(|rate| micros(rate.per).min(CENTURY_MICROS));
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT count(*) FILTER (WHERE started_at IS NOT NULL AND status IN {UNFINISHED}),
-                        count(*) FILTER (WHERE started_at > now() - $2 * interval '1 microsecond')
+                        count(*) FILTER (WHERE $2::bigint IS NOT NULL
+                                         AND started_at > now() - $2 * interval '1 microsecond')
                  FROM {s}.runs WHERE queue = $1"
             )))
             .bind(queue.name())
-            .bind(window.min(i64::MAX / 2))
+            .bind(window)
             .fetch_one(&mut *transaction)
             .await
             .map_err(fail)?;
@@ -162,7 +169,15 @@ impl PgStore {
         .bind(&definitions)
         .bind(&served)
         .bind(self.inner.worker.as_str())
-        .bind(limit.saturating_add(SLACK))
+        // Rows are locked as they are read: read no more than can be
+        // claimed, or a concurrent claimer skips runs nobody takes. Only a
+        // queue's limits turn candidates away, and those claims are one at
+        // a time (the queue's lock).
+        .bind(if limited.is_empty() {
+            limit
+        } else {
+            limit.saturating_add(SLACK)
+        })
         .fetch_all(&mut *transaction)
         .await
         .map_err(fail)?;

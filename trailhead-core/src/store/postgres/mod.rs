@@ -99,6 +99,8 @@ struct Inner {
     notify: Option<tokio::sync::broadcast::Sender<crate::store::Notice>>,
     /// The task listening for them.
     listener: Option<tokio::task::AbortHandle>,
+    /// When the heartbeat's last confirmed renewal was sent.
+    confirmed: Arc<workers::Confirmed>,
 }
 
 impl Drop for Inner {
@@ -171,6 +173,20 @@ impl PgStore {
     /// be executing.
     pub(crate) fn lease_expiries(&self) -> watch::Receiver<u64> {
         self.inner.expiries.subscribe()
+    }
+
+    /// Whether this worker still holds the leases it held when the count of
+    /// lapses was `generation`: none lapsed since, and a renewal was
+    /// confirmed within nine tenths of a lease (the row lives a whole lease
+    /// past it, by the database's clock, which read it later).
+    pub(super) fn holds_leases_since(&self, generation: u64) -> bool {
+        *self.inner.expiries.borrow() == generation
+            && self.inner.confirmed.age() < self.inner.lease * 9 / 10
+    }
+
+    /// The count of lapses now.
+    pub(super) fn lease_generation(&self) -> u64 {
+        *self.inner.expiries.borrow()
     }
 
     /// Ends this worker cleanly: stops renewing its lease and removes its

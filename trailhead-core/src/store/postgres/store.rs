@@ -70,6 +70,7 @@ impl PgStore {
         Arc::new(PgRunWriter {
             run,
             epoch: epoch.unwrap_or(0),
+            generation: self.lease_generation(),
             store: self.clone(),
         })
     }

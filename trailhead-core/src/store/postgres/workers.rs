@@ -77,6 +77,40 @@ impl Registration {
     }
 }
 
+/// When the last renewal the database confirmed was sent, on this
+/// process's monotonic clock: the worker's row lives at least a lease past
+/// it. Read before every step, so a worker that was paused past its lease
+/// (SIGSTOP, a long GC-like stall, a partition) starts nothing until it
+/// knows it is alive.
+#[derive(Debug)]
+pub(super) struct Confirmed {
+    origin: Instant,
+    nanos: std::sync::atomic::AtomicU64,
+}
+
+impl Confirmed {
+    /// Confirmed now (the registration).
+    pub(super) fn now() -> Self {
+        Self {
+            origin: Instant::now(),
+            nanos: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn set(&self, at: Instant) {
+        let nanos = u64::try_from(at.duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX);
+        self.nanos
+            .fetch_max(nanos, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// How long since the last confirmed renewal was sent.
+    pub(super) fn age(&self) -> Duration {
+        let at = self.origin
+            + Duration::from_nanos(self.nanos.load(std::sync::atomic::Ordering::Acquire));
+        at.elapsed()
+    }
+}
+
 /// The running heartbeat: stopped when dropped.
 #[derive(Debug)]
 pub(super) struct Heartbeat {
@@ -92,6 +126,7 @@ impl Heartbeat {
         pool: PgPool,
         statement: Statement,
         expiries: Arc<watch::Sender<u64>>,
+        confirmed_at: Arc<Confirmed>,
     ) -> Self {
         let stop = CancellationToken::new();
         let stopped = stop.clone();
@@ -119,6 +154,7 @@ impl Heartbeat {
                             lapsed(&expiries);
                         }
                         confirmed = sent;
+                        confirmed_at.set(sent);
                         reported = false;
                     }
                     Ok(Err(error)) => {

@@ -16,6 +16,8 @@ pub(super) struct PgRunWriter {
     pub(super) run: RunId,
     /// The lease epoch every write is fenced by.
     pub(super) epoch: i64,
+    /// The count of the worker's lease lapses when the run was claimed.
+    pub(super) generation: u64,
     pub(super) store: PgStore,
 }
 
@@ -99,6 +101,10 @@ impl RunWriter for PgRunWriter {
 
     fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {
         Box::pin(self.end(outcome))
+    }
+
+    fn holds_lease(&self) -> bool {
+        self.store.holds_leases_since(self.generation)
     }
 
     fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()> {

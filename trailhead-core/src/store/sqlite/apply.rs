@@ -88,7 +88,7 @@ pub(super) fn apply(
             let inserted = cached(
                 connection,
                 "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at, codec)
-                 SELECT ?1, ?2, (SELECT COUNT(*) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7
+                 SELECT ?1, ?2, (SELECT COALESCE(MAX(seq), -1) + 1 FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7
                  WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating')
                                AND lease_owner = ?8 AND lease_epoch = ?9)",
                 params![

@@ -54,7 +54,14 @@ impl Store for SqliteStore {
 
     fn journal(&self, run: &RunId) -> StoreFuture<'_, Vec<StepRecord>> {
         let run = run.clone();
-        Box::pin(async move { self.fetch_journal(&run).await })
+        Box::pin(async move {
+            let journal = self.fetch_journal(&run).await?;
+            // An empty journal may be a run's that has no steps yet, or no run.
+            if journal.is_empty() && self.fetch_run(&run).await?.is_none() {
+                return Err(StoreError::UnknownRun { run });
+            }
+            Ok(journal)
+        })
     }
 
     fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> StoreFuture<'_, ()> {

@@ -217,3 +217,46 @@ async fn a_closed_or_dropped_worker_leaves_its_runs_to_others_at_once() {
         "a dropped store's row is removed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_opened_before_a_lapse_is_no_longer_held_after_it() {
+    let schema = fresh("lapse_fence").await;
+    let one = PgStore::builder(&url())
+        .schema(&schema)
+        .lease(Duration::from_millis(600))
+        .connect()
+        .await
+        .unwrap();
+    let writer = one.create_run(record("r")).await.unwrap();
+    assert!(writer.holds_lease(), "a fresh claim is held");
+    let mut expiries = one.lease_expiries();
+    expire(&schema, one.worker()).await;
+    tokio::time::timeout(Duration::from_secs(3), expiries.changed())
+        .await
+        .expect("the expiry is noticed within a lease")
+        .unwrap();
+    // The heartbeat renewed the row since, but what was held before the
+    // lapse may be running elsewhere now: steps must not start.
+    assert!(
+        !writer.holds_lease(),
+        "a claim from before the lapse is not held"
+    );
+    let (_, _, again) = one.open_run(&RunId::new("r")).await.unwrap().unwrap();
+    assert!(again.holds_lease(), "claimed again after it: held");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_without_a_confirmed_renewal_for_most_of_a_lease_holds_nothing() {
+    let schema = fresh("unconfirmed").await;
+    let one = PgStore::builder(&url())
+        .schema(&schema)
+        .lease(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    let writer = one.create_run(record("r")).await.unwrap();
+    // As a paused process: no renewal confirmed (the heartbeat stopped).
+    one.inner.heartbeat.stop();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!writer.holds_lease());
+}

@@ -1,7 +1,7 @@
-//! PgStore against a real PostgreSQL: `DATABASE_URL`, or the dev server at
-//! `postgres://postgres@127.0.0.1:54329/postgres`. Each test works in a
-//! schema of its own (`h_pg_<test>`), dropped and made anew when it starts.
-//! No test is skipped: without a server they fail.
+//! PgStore against a real PostgreSQL: `DATABASE_URL`'s server, or a
+//! throwaway cluster the test process starts (`trailhead-test-postgres`).
+//! Each test works in a schema of its own (`h_pg_<test>`), dropped and made
+//! anew when it starts. No test is skipped: without PostgreSQL they fail.
 
 mod engine;
 mod leases;
@@ -17,8 +17,7 @@ use crate::store::{RunOutcome, RunRecord, StepOutcome, StepRecord, Value};
 use crate::{DatabaseProblem, RunId, StepKey, StoreError};
 
 pub(super) fn url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:54329/postgres".to_owned())
+    trailhead_test_postgres::url().to_owned()
 }
 
 /// A direct connection, for what tests do behind the store's back.
