@@ -431,8 +431,17 @@ fn unleash(
 /// Runs `plan` against the store `TRAILHEAD_CHAOS_STORE` names (a fresh
 /// SQLite file by default), then checks every run, journal and execution.
 fn chaos(plan: Plan, backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
+    let temp = tempfile::tempdir().unwrap();
+    // Kept for a post-mortem when asked: its logs name every execution.
+    let (_temp, path) = if std::env::var_os("TRAILHEAD_CHAOS_KEEP").is_some() {
+        let path = temp.keep();
+        println!("chaos directory, kept: {}", path.display());
+        (None, path)
+    } else {
+        let path = temp.path().to_path_buf();
+        (Some(temp), path)
+    };
+    let dir = path.as_path();
     let spec = match backend {
         _ if std::env::var_os(store::STORE_ENV).is_some() => StoreSpec::from_env(dir),
         Backend::Sqlite => StoreSpec::Sqlite(dir.join("runs.db")),

@@ -77,7 +77,12 @@ pub(super) async fn check(
             );
             assert_eq!(child_record.status(), RunStatus::Compensated, "{child}");
         } else {
-            assert_eq!(record.status(), RunStatus::Completed, "{id}");
+            assert_eq!(
+                record.status(),
+                RunStatus::Completed,
+                "{id}: {:?}",
+                record.outcome()
+            );
             assert_eq!(
                 record.outcome().cloned(),
                 Some(RunOutcome::Completed(Value::encode(&expected(n)).unwrap())),

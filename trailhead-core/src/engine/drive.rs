@@ -221,7 +221,8 @@ pub(super) fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<
     let end = match end {
         // Claiming the run again (to roll it back) found another live worker
         // holding it: the run was taken over, as a refused fenced write says.
-        RunEnd::Halted(StoreError::LeaseHeld { run, .. }) => {
+        // Or its journal was closed: another worker ended it.
+        RunEnd::Halted(StoreError::LeaseHeld { run, .. } | StoreError::RunFinished { run }) => {
             RunEnd::Halted(StoreError::LeaseLost {
                 run,
                 worker: ctx.engine.store().worker().clone(),

@@ -47,11 +47,18 @@ impl RunContext {
 
 /// Whether a journal write that failed with `error` halts the run rather than
 /// failing it.
+///
+/// A run's own writes never follow its end, so a write refused because the
+/// run finished ([`StoreError::RunFinished`]) means another worker ended it
+/// (this one was paused or cut off meanwhile): it is dropped as a lost
+/// lease, not failed and rolled back.
 pub(crate) fn halts(error: &StoreError) -> bool {
     error.is_store_fault()
         || matches!(
             error,
-            StoreError::LeaseLost { .. } | StoreError::LeaseHeld { .. }
+            StoreError::LeaseLost { .. }
+                | StoreError::LeaseHeld { .. }
+                | StoreError::RunFinished { .. }
         )
 }
 

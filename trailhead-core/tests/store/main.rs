@@ -93,6 +93,7 @@ macro_rules! store_tests {
             a_completed_child_run_is_undone_with_its_output_kept,
             a_resumed_rollback_keeps_the_outcome_recorded_first,
             a_failed_or_cancelled_run_cannot_be_undone,
+            a_completed_top_level_run_cannot_be_undone,
             a_run_whose_compensation_ended_cannot_be_undone_again,
             undoing_an_unknown_run_is_refused,
         );

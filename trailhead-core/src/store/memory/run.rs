@@ -303,11 +303,13 @@ impl MemoryRun {
         match record.state {
             // A resumed rollback keeps the end it recorded first.
             RunState::Compensating(_) => {}
-            RunState::Running
-            | RunState::Ended {
+            RunState::Running => record.state = RunState::Compensating(then),
+            // Only a child run is undone after it completed (its parent's
+            // rollback); a top-level run that completed stays completed.
+            RunState::Ended {
                 outcome: RunOutcome::Completed(_),
                 ..
-            } => record.state = RunState::Compensating(then),
+            } if record.parent.is_some() => record.state = RunState::Compensating(then),
             RunState::Ended { .. } => {
                 return Err(StoreError::RunFinished {
                     run: record.id.clone(),

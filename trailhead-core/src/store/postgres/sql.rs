@@ -151,11 +151,12 @@ impl Sql {
             unjournal_retired: new(&format!(
                 "DELETE FROM {{s}}.steps WHERE run_id = $1 AND {RETIRED}"
             )),
-            // A resumed rollback (already compensating) keeps the outcome it had.
+            // A resumed rollback (already compensating) keeps the outcome it
+            // had; only a child run is undone after it completed.
             compensate: new(
                 "UPDATE {s}.runs SET status = 'compensating', outcome = $2, outcome_codec = $3,
                      finished_at = NULL
-                 WHERE id = $1 AND status IN ('running', 'completed')",
+                 WHERE id = $1 AND (status = 'running' OR (status = 'completed' AND parent IS NOT NULL))",
             ),
             run: new(&format!("SELECT {RUN_COLUMNS} FROM {{s}}.runs WHERE id = $1")),
             journal: new(&format!(

@@ -271,7 +271,8 @@ impl PgStore {
             return Err(StoreError::RunFinished { run: run.clone() });
         };
         let then = run_outcome_to_sql(&then.into());
-        self.inner
+        let begun = self
+            .inner
             .sql
             .compensate
             .query()
@@ -281,6 +282,17 @@ impl PgStore {
             .execute(&mut *transaction)
             .await
             .map_err(fail)?;
+        if begun.rows_affected() == 0 {
+            let status: Option<String> = sqlx::query_scalar(self.inner.sql.status_of.text())
+                .bind(run.as_str())
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(fail)?;
+            if status.as_deref() == Some("completed") {
+                // A top-level run that completed: the claim is rolled back.
+                return Err(StoreError::RunFinished { run: run.clone() });
+            }
+        }
         transaction.commit().await.map_err(fail)?;
         Ok(epoch)
     }

@@ -194,17 +194,22 @@ pub(super) fn apply(
             let Some(epoch) = claimed else {
                 return Err(StoreError::RunFinished { run: run.clone() });
             };
-            // A resumed rollback (already compensating) keeps the outcome it had.
-            cached(
+            // A resumed rollback (already compensating) keeps the outcome it
+            // had; only a child run is undone after it completed.
+            let begun = cached(
                 connection,
                 "UPDATE runs SET status = 'compensating', outcome = ?2, finished_at = NULL
-                 WHERE id = ?1 AND status IN ('running', 'completed')",
+                 WHERE id = ?1 AND (status = 'running' OR (status = 'completed' AND parent IS NOT NULL))",
                 params![
                     run.as_str(),
                     Cell(&run_outcome_to_sql(&then.clone().into()))
                 ],
             )
             .map_err(|error| fail(run, &error))?;
+            if begun == 0 && status_is(connection, run, "completed").map_err(|error| fail(run, &error))? {
+                // The savepoint is rolled back: the claim too.
+                return Err(StoreError::RunFinished { run: run.clone() });
+            }
             Ok(Answer::Claimed(Some(epoch)))
         }
         Write::Receive { run, name, key } => {
@@ -223,6 +228,15 @@ pub(super) fn apply(
             super::retention::remove(connection, path, run).map(|()| Answer::Done)
         }
     }
+}
+
+/// Whether run `run`'s status is `status`.
+fn status_is(connection: &Connection, run: &RunId, status: &str) -> rusqlite::Result<bool> {
+    connection
+        .prepare_cached("SELECT status = ?2 FROM runs WHERE id = ?1")?
+        .query_row(params![run.as_str(), status], |row| row.get(0))
+        .optional()
+        .map(|is| is.unwrap_or(false))
 }
 
 /// The run already enqueued with `options`' queue and deduplication key.
