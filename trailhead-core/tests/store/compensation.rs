@@ -140,12 +140,19 @@ pub(crate) async fn a_failed_or_cancelled_run_cannot_be_undone<B: Backend>() {
 pub(crate) async fn a_completed_top_level_run_cannot_be_undone<B: Backend>() {
     let backend = B::new().await;
     let store = backend.worker().await;
-    let given = ended("done", RunOutcome::Completed(value(serde_json::json!(7))), 5);
+    let given = ended(
+        "done",
+        RunOutcome::Completed(value(serde_json::json!(7))),
+        5,
+    );
     store.create_run(given.clone()).await.unwrap();
     // A worker that lost the race to finish it must not roll it back.
     assert_run_finished(
         store
-            .begin_compensation(&RunId::new("done"), AfterCompensation::Failed("late".into()))
+            .begin_compensation(
+                &RunId::new("done"),
+                AfterCompensation::Failed("late".into()),
+            )
             .await,
         "done",
     );

@@ -206,7 +206,9 @@ pub(super) fn apply(
                 ],
             )
             .map_err(|error| fail(run, &error))?;
-            if begun == 0 && status_is(connection, run, "completed").map_err(|error| fail(run, &error))? {
+            if begun == 0
+                && status_is(connection, run, "completed").map_err(|error| fail(run, &error))?
+            {
                 // The savepoint is rolled back: the claim too.
                 return Err(StoreError::RunFinished { run: run.clone() });
             }

@@ -230,7 +230,10 @@ async fn compensation_starts_on_running_and_completed_runs_and_resumes() {
 
     // A completed child run is undone when its parent is.
     let child = RunId::new("child");
-    let journal = store.create_run(record("child")).await.unwrap();
+    let journal = store
+        .create_run(record("child").with_parent(RunId::new("r")))
+        .await
+        .unwrap();
     journal.finish(completed(5)).await.unwrap();
     let then = AfterCompensation::Compensated {
         output: Value::encode(&5_u32).unwrap(),
