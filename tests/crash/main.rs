@@ -9,7 +9,6 @@
 
 mod support;
 
-mod chaos;
 mod crash;
 mod disk_full;
 mod failed_replay;

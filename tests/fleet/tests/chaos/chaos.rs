@@ -45,7 +45,7 @@
 //! build.
 //!
 //! A short version runs in CI; the long one (600 runs, a kill every 1–3 s)
-//! runs with `cargo test --test crash -- --ignored chaos`. Both print their
+//! runs with `cargo test -p trailhead-fleet-tests --test chaos -- --ignored chaos_long`. Both print their
 //! figures (runs, kills, stops, takeovers, wall time).
 
 mod checks;
@@ -238,13 +238,13 @@ fn a_postgres_fleet_under_kills_and_stops_ends_every_run_once() {
 }
 
 #[test]
-#[ignore = "the long chaos, about 70 s: cargo test --test crash -- --ignored chaos"]
+#[ignore = "the long chaos, about 70 s: cargo test -p trailhead-fleet-tests --test chaos -- --ignored chaos_long"]
 fn chaos_long_a_fleet_under_kills_and_stops_ends_every_run_once() {
     chaos(long(), Backend::Sqlite);
 }
 
 #[test]
-#[ignore = "the long chaos on PostgreSQL: cargo test --test crash -- --ignored chaos"]
+#[ignore = "the long chaos on PostgreSQL: cargo test -p trailhead-fleet-tests --test chaos -- --ignored chaos_long"]
 fn chaos_long_a_postgres_fleet_under_kills_and_stops_ends_every_run_once() {
     chaos(long(), Backend::Postgres);
 }

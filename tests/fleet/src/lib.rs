@@ -1,0 +1,3 @@
+//! Nothing here: the tests in `tests/` are this crate (`chaos/`: worker
+//! processes SIGKILLed and SIGSTOPped on one store; `postgres.rs`: a
+//! PostgreSQL fleet woken by notices).
