@@ -262,13 +262,16 @@ struct Sample {
     batched: f64,
 }
 
+/// A throughput row: (workers, steps per run, runs in flight, runs).
+type Row = (usize, u64, usize, usize);
+
 async fn throughput(url: &str, rounds: usize, quick: bool) -> Checked<()> {
     let admin = PgPoolOptions::new()
         .max_connections(2)
         .connect(url)
         .await
         .map_err(|e| format!("connecting: {e}"))?;
-    let mut table: Vec<((usize, u64, usize, usize), Vec<Sample>)> = Vec::new();
+    let mut table: Vec<(Row, Vec<Sample>)> = Vec::new();
     for round in 1..=rounds {
         for (steps, in_flight, runs) in CASES {
             let (in_flight, runs) = if quick {
