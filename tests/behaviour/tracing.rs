@@ -71,6 +71,10 @@ fn runs_and_step_attempts_are_spans() {
         .build()
         .unwrap();
     let run = tracing::subscriber::with_default(spans.clone(), || {
+        // Other tests' threads may have registered the engine's callsites
+        // while this subscriber was being added, caching them as of no
+        // interest: ask again now that it is.
+        tracing::callsite::rebuild_interest_cache();
         runtime.block_on(async {
             let engine = Engine::new();
             let handle = engine.start(traced, 2).await.unwrap();

@@ -114,10 +114,17 @@ impl Sql {
                  FOR SHARE"
             )),
             // Ending the run releases its lease.
+            // Ending the run releases its lease and, with notices on, tells
+            // handles in other processes, in the same statement and commit.
             finish: new(&format!(
-                "UPDATE {{s}}.runs SET status = $2, outcome = $3, outcome_codec = $4, finished_at = $5,
-                     lease_owner = NULL
-                 WHERE id = $1 AND lease_owner = $6 AND lease_epoch = $7 AND status IN {UNFINISHED}"
+                "WITH ended AS (
+                     UPDATE {{s}}.runs SET status = $2, outcome = $3, outcome_codec = $4, finished_at = $5,
+                         lease_owner = NULL
+                     WHERE id = $1 AND lease_owner = $6 AND lease_epoch = $7 AND status IN {UNFINISHED}
+                     RETURNING id)
+                 SELECT count(*), CASE WHEN $8 AND count(*) > 0
+                                       THEN pg_notify($9, 'ended:' || $1)::text END
+                 FROM ended"
             )),
             status_of: new("SELECT status FROM {s}.runs WHERE id = $1"),
             send_signal: new(

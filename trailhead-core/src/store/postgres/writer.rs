@@ -70,11 +70,7 @@ impl PgRunWriter {
     async fn end(&self, outcome: RunOutcome) -> Result<(), StoreError> {
         let store = &self.store;
         let cell = run_outcome_to_sql(&outcome);
-        let updated = store
-            .inner
-            .sql
-            .finish
-            .query()
+        let ended: i64 = sqlx::query_scalar(store.inner.sql.finish.text())
             .bind(self.run.as_str())
             .bind(status_to_sql(outcome.status()))
             .bind(cell.bytes())
@@ -82,11 +78,12 @@ impl PgRunWriter {
             .bind(time_to_sql(SystemTime::now()))
             .bind(store.inner.worker.as_str())
             .bind(self.epoch)
-            .execute(&store.inner.pool)
+            .bind(store.inner.notify.is_some())
+            .bind(&store.inner.channel)
+            .fetch_one(&store.inner.pool)
             .await
             .map_err(|error| store.fail(Some(&self.run), &error))?;
-        if updated.rows_affected() == 1 {
-            store.notify(&format!("ended:{}", self.run)).await;
+        if ended == 1 {
             Ok(())
         } else {
             Err(self.refused().await)
