@@ -62,6 +62,7 @@ pub(super) struct Sql {
     pub(super) unjournal_retired: Statement,
     pub(super) compensate: Statement,
     pub(super) run: Statement,
+    pub(super) own_run: Statement,
     pub(super) journal: Statement,
     pub(super) list_all: Statement,
     pub(super) list_status: Statement,
@@ -166,6 +167,13 @@ impl Sql {
                  WHERE id = $1 AND (status = 'running' OR (status = 'completed' AND parent IS NOT NULL))",
             ),
             run: new(&format!("SELECT {RUN_COLUMNS} FROM {{s}}.runs WHERE id = $1")),
+            // An unfinished run this worker already holds (claimed in a
+            // batch): read without a lock or a commit, its writes being
+            // fenced by the epoch read here.
+            own_run: new(&format!(
+                "SELECT {RUN_COLUMNS}, lease_epoch FROM {{s}}.runs
+                 WHERE id = $1 AND lease_owner = $2 AND status IN {UNFINISHED}"
+            )),
             journal: new(&format!(
                 "SELECT {STEP_COLUMNS} FROM {{s}}.steps WHERE run_id = $1 ORDER BY seq"
             )),

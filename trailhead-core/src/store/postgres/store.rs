@@ -54,6 +54,31 @@ impl PgStore {
         Ok(runs.pop())
     }
 
+    /// `run` with its lease's epoch if it is unfinished and this worker
+    /// holds it (the claim loop claimed it): opening it then needs no claim
+    /// transaction, which would cost a commit per run.
+    async fn fetch_own_run(&self, run: &RunId) -> Result<Option<(RunRecord, i64)>, StoreError> {
+        self.check_open(run)?;
+        let row = self
+            .inner
+            .sql
+            .own_run
+            .query()
+            .bind(run.as_str())
+            .bind(self.inner.worker.as_str())
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(|error| self.fail(Some(run), &error))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let record = run_from_row(&row).map_err(|error| self.row_error(Some(run), error))?;
+        let epoch: i64 = row
+            .try_get("lease_epoch")
+            .map_err(|error| self.fail(Some(run), &error))?;
+        Ok(Some((record, epoch)))
+    }
+
     async fn fetch_journal(&self, run: &RunId) -> Result<Vec<StepRecord>, StoreError> {
         self.read_all(
             Some(run),
@@ -317,6 +342,14 @@ impl Store for PgStore {
     ) -> StoreFuture<'_, Option<(RunRecord, Vec<StepRecord>, Arc<dyn RunWriter>)>> {
         let run = run.clone();
         Box::pin(async move {
+            if let Some((record, epoch)) = self.fetch_own_run(&run).await? {
+                let journal = self.fetch_journal(&run).await?;
+                return Ok(Some((
+                    record,
+                    journal,
+                    self.journal_handle(run, Some(epoch)),
+                )));
+            }
             let epoch = match self.claim_unfinished(&run).await {
                 Ok(epoch) => epoch,
                 Err(StoreError::UnknownRun { .. }) => return Ok(None),
