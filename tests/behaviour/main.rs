@@ -9,6 +9,7 @@ mod support;
 mod branches;
 mod breakers;
 mod calls;
+mod calls_across_workers;
 mod cancel;
 mod codec;
 mod errors;

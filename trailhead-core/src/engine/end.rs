@@ -48,7 +48,7 @@ pub(crate) enum RunEnd<W: Workflow> {
 impl<W: Workflow> RunEnd<W> {
     /// The end a recorded outcome stands for, for a run resumed to finish its
     /// rollback.
-    pub(super) fn recorded(outcome: &RunOutcome) -> Self {
+    pub(crate) fn recorded(outcome: &RunOutcome) -> Self {
         match outcome {
             RunOutcome::Cancelled => Self::Cancelled,
             RunOutcome::Completed(value) => match value.decode() {

@@ -149,26 +149,37 @@ impl super::Engine {
         &self,
         run: RunId,
     ) -> Result<W::Output, RunError<W::Error>> {
+        match self.recorded_end(&run).await {
+            Ok(outcome) => RunEnd::<W>::recorded(&outcome).into_result(run),
+            Err(error) => Err(RunError::Engine(EngineError::Store(error))),
+        }
+    }
+
+    /// Waits until run `run` ended in the store, whichever worker ended it:
+    /// its recorded outcome. Woken by this engine's events and the store's
+    /// notices, and otherwise polls, backing off up to the poll interval.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownRun`](crate::StoreError::UnknownRun) if there is
+    /// no such run, and what reading it fails with.
+    pub(crate) async fn recorded_end(
+        &self,
+        run: &RunId,
+    ) -> Result<crate::store::RunOutcome, crate::StoreError> {
         let mut events = self.subscribe();
         let mut notices = self.store().notices();
         let mut delay = std::time::Duration::from_millis(2);
         loop {
-            let record = self
-                .store()
-                .run(&run)
-                .await
-                .map_err(|error| RunError::Engine(EngineError::Store(error)))?;
-            let Some(record) = record else {
-                return Err(RunError::Engine(EngineError::Store(
-                    crate::StoreError::UnknownRun { run },
-                )));
+            let Some(record) = self.store().run(run).await? else {
+                return Err(crate::StoreError::UnknownRun { run: run.clone() });
             };
-            if let crate::store::RunState::Ended { outcome, .. } = &record.state {
-                return RunEnd::<W>::recorded(outcome).into_result(run);
+            if let crate::store::RunState::Ended { outcome, .. } = record.state {
+                return Ok(outcome);
             }
             let ours = async {
                 while let Some(event) = events.recv().await {
-                    if event.run() == Some(&run) {
+                    if event.run() == Some(run) {
                         return;
                     }
                 }
@@ -178,7 +189,7 @@ impl super::Engine {
                 match notices.as_mut() {
                     Some(receiver) => loop {
                         match receiver.recv().await {
-                            Ok(crate::store::Notice::Ended(ended)) if ended == run => return,
+                            Ok(crate::store::Notice::Ended(ended)) if &ended == run => return,
                             Ok(_) => {}
                             Err(_) => return,
                         }

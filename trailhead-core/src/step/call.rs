@@ -133,10 +133,27 @@ impl RunContext {
                 }))
             })?;
         let RunState::Ended { outcome, .. } = record.state else {
-            // Running, or undoing its steps: either way it goes on.
-            return Ok(Existing::Running(
-                self.engine.prepare_resume(launch, workflow).await?,
-            ));
+            // Running, or undoing its steps: either way it goes on, here, or
+            // where another live worker took it over while this run's worker
+            // was cut off. Then its end is awaited, and the child taken over
+            // here if that worker dies first.
+            loop {
+                match self.engine.prepare_resume(launch, workflow).await {
+                    // Another's, or ended there since it was read: its end is
+                    // read below.
+                    Err(LaunchError::Store(
+                        StoreError::LeaseHeld { .. } | StoreError::RunFinished { .. },
+                    )) => {}
+                    resumed => return resumed.map(Existing::Running),
+                }
+                let within = self.engine.poll_interval();
+                if let Ok(ended) =
+                    tokio::time::timeout(within, self.engine.recorded_end(child)).await
+                {
+                    let outcome = ended.map_err(LaunchError::Store)?;
+                    return Ok(Existing::Ended(RunEnd::recorded(&outcome)));
+                }
+            }
         };
         Ok(match outcome {
             RunOutcome::Completed(value) => {
