@@ -152,9 +152,10 @@ impl EngineBuilder {
     /// ```
     pub fn resource(mut self, name: impl Into<String>, limit: usize) -> Self {
         let name: String = name.into();
-        self.config
-            .resources
-            .insert(name.into_boxed_str(), crate::step::place::Resource::new(limit));
+        self.config.resources.insert(
+            name.into_boxed_str(),
+            crate::step::place::Resource::new(limit),
+        );
         self
     }
 

@@ -40,7 +40,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-
 pub use builder::EngineBuilder;
 pub use context::RunContext;
 pub(crate) use end::{RunEnd, panic_message};

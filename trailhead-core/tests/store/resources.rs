@@ -16,12 +16,7 @@ fn places(store: &impl Store) -> &dyn FleetResources {
 
 async fn take(store: &impl Store, resource: &str, limit: usize) -> Option<Place> {
     places(store)
-        .acquire_place(
-            resource,
-            limit,
-            &RunId::new("r"),
-            &StepKey::new("pay", &[]),
-        )
+        .acquire_place(resource, limit, &RunId::new("r"), &StepKey::new("pay", &[]))
         .await
         .expect("the store is asked")
 }
@@ -34,8 +29,16 @@ pub(crate) async fn a_resource_has_its_limit_of_places_for_all_workers<B: Shared
     let second = take(&two, "payments", 2).await.expect("a free place");
     assert_ne!(first.number(), second.number());
     assert!(first.number() < 2 && second.number() < 2);
-    assert_eq!(take(&one, "payments", 2).await, None, "both places are held");
-    assert_eq!(take(&two, "payments", 2).await, None, "both places are held");
+    assert_eq!(
+        take(&one, "payments", 2).await,
+        None,
+        "both places are held"
+    );
+    assert_eq!(
+        take(&two, "payments", 2).await,
+        None,
+        "both places are held"
+    );
     // Another resource has places of its own.
     assert!(take(&two, "email", 1).await.is_some());
 
@@ -79,7 +82,9 @@ pub(crate) async fn workers_asking_at_once_get_no_more_than_the_limit<B: Shared>
         backend.worker().await,
         backend.worker().await,
     ];
-    let asks = workers.iter().flat_map(|worker| (0..6).map(move |_| take(worker, "payments", 4)));
+    let asks = workers
+        .iter()
+        .flat_map(|worker| (0..6).map(move |_| take(worker, "payments", 4)));
     let taken: Vec<Place> = futures::future::join_all(asks)
         .await
         .into_iter()
