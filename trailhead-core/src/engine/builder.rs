@@ -128,7 +128,7 @@ impl EngineBuilder {
     ///
     /// # Across the fleet
     ///
-    /// On a [`PgStore`](crate::store::PgStore) the limit holds for all the
+    /// On a `PgStore` (feature `postgres`) the limit holds for all the
     /// store's workers together: each attempt also takes one of the
     /// resource's `limit` places in the database (see
     /// [`store::resource`](crate::store::resource)), so workers sharing a
