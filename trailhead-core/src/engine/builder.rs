@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-
 use super::{Engine, EventBus, Inner, context, retention, runs, shutdown, signal, unload, worker};
 use crate::breaker::Breaker;
 use crate::store::{MemoryStore, Retention, Store};
@@ -67,7 +65,7 @@ impl Engine {
 #[derive(Debug)]
 pub(super) struct Config {
     /// Named limits on concurrent attempts, shared by every run.
-    pub(super) resources: HashMap<Box<str>, Arc<Semaphore>>,
+    pub(super) resources: HashMap<Box<str>, crate::step::place::Resource>,
     /// Named circuit breakers, shared by every run.
     pub(super) breakers: HashMap<Box<str>, Arc<Breaker>>,
     /// Sleeps at least this long unload the run (top-level runs only).
@@ -128,6 +126,22 @@ impl EngineBuilder {
     /// e.g. for an API that allows so many calls at a time. A `limit` of 0 is
     /// taken as 1.
     ///
+    /// # Across the fleet
+    ///
+    /// On a `PgStore` (feature `postgres`) the limit holds for all the
+    /// store's workers together: each attempt also takes one of the
+    /// resource's `limit` places in the database (see
+    /// [`store::resource`](crate::store::resource)), so workers sharing a
+    /// resource should give it the same limit (the asking worker's counts).
+    /// A worker that is gone frees its places; one waiting for a place asks
+    /// again every 5 to 50 ms. The cost is two commits per attempt (one
+    /// transaction to take the place, one statement to leave it) besides the
+    /// journal's, and up to 50 ms more wait after a place came free.
+    ///
+    /// On the memory and SQLite stores each engine keeps the limit alone:
+    /// several processes on one SQLite file each run up to `limit` attempts.
+    /// [Circuit breakers](Self::breaker) are per engine on every store.
+    ///
     /// # Examples
     ///
     /// ```
@@ -140,7 +154,7 @@ impl EngineBuilder {
         let name: String = name.into();
         self.config.resources.insert(
             name.into_boxed_str(),
-            Arc::new(Semaphore::new(limit.max(1))),
+            crate::step::place::Resource::new(limit),
         );
         self
     }

@@ -40,8 +40,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-
 pub use builder::EngineBuilder;
 pub use context::RunContext;
 pub(crate) use end::{RunEnd, panic_message};
@@ -196,8 +194,8 @@ impl Engine {
         self.inner.config.unload_after
     }
 
-    /// The semaphore of resource `name`, if the engine has one.
-    pub(crate) fn resource(&self, name: &str) -> Option<&Arc<Semaphore>> {
+    /// Resource `name`, if the engine has one.
+    pub(crate) fn resource(&self, name: &str) -> Option<&crate::step::place::Resource> {
         self.inner.config.resources.get(name)
     }
 

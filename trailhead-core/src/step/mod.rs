@@ -18,6 +18,7 @@ mod call;
 pub(crate) mod current;
 mod fallback;
 mod journaled;
+pub(crate) mod place;
 mod signal;
 mod site;
 mod sleep;

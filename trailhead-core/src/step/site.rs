@@ -146,7 +146,8 @@ impl<'a> StepSite<'a> {
         }
     }
 
-    /// [`attempt`](Self::attempt) without the breaker.
+    /// [`attempt`](Self::attempt) without the breaker: holding a place in
+    /// the policy's resource, if it names one, until the attempt ends.
     async fn attempt_unguarded<F, Fut>(
         &self,
         attempt: u32,
@@ -158,22 +159,27 @@ impl<'a> StepSite<'a> {
         Fut: Future,
         Fut::Output: StepResult,
     {
-        let _place = match policy.resource {
-            None => None,
-            Some(name) => {
-                let limit = self
-                    .ctx
-                    .engine
-                    .resource(name)
-                    .ok_or(StepFailure::UnknownResource(name))?;
-                Some(
-                    limit
-                        .acquire()
-                        .await
-                        .expect("resource semaphores are never closed"),
-                )
-            }
+        let Some(name) = policy.resource else {
+            return self.attempt_in_place(attempt, policy, make).await;
         };
+        let held = super::place::Held::wait(self.ctx, name, &self.key.to_key()).await?;
+        let result = self.attempt_in_place(attempt, policy, make).await;
+        held.release().await;
+        result
+    }
+
+    /// One attempt, its place (if any) held.
+    async fn attempt_in_place<F, Fut>(
+        &self,
+        attempt: u32,
+        policy: &StepPolicy,
+        make: F,
+    ) -> Result<Output<Fut>, StepFailure<Failure<Fut>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future,
+        Fut::Output: StepResult,
+    {
         // Paused or cut off past the lease: another worker may run the
         // step now, so this one starts nothing.
         if !self.ctx.journal.holds_lease() {

@@ -92,6 +92,7 @@ mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 pub mod queue;
+pub mod resource;
 pub mod retention;
 mod run_record;
 mod sqlite;
@@ -113,6 +114,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, PgStoreBuilder};
 pub use queue::{Enqueue, Enqueued, Queue, Rate};
+pub use resource::{FleetResources, Place};
 pub use retention::{Keep, Retention};
 pub use run_record::{AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus};
 pub use sqlite::{SqliteStore, Synchronous};
@@ -311,6 +313,14 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// `None` for stores whose workers cannot expire (one process, or
     /// liveness by a lock the operating system holds).
     fn lease_expiries(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// The places of named resources this store keeps for all its workers
+    /// (see [`resource`]), so that a resource's limit holds fleet-wide.
+    /// `None` (the default, the memory and SQLite stores): each engine
+    /// limits its own attempts.
+    fn resources(&self) -> Option<&dyn FleetResources> {
         None
     }
 

@@ -17,6 +17,9 @@
 //! also run the lease tests (`shared_store_tests!`): a second worker on the
 //! same data, and a worker that ends while a handle it gave out lives on.
 //!
+//! PostgreSQL also runs the tests of named resources held fleet-wide
+//! (`fleet_resource_tests!`); the memory and SQLite stores keep none.
+//!
 //! PostgreSQL's half is built with the crate's `postgres` feature, which the
 //! crate's dev-dependency on itself turns on for every test build (see
 //! trailhead-core's Cargo.toml); its server comes from
@@ -32,6 +35,7 @@ mod leases;
 mod listing;
 mod removal;
 mod reopen;
+mod resources;
 mod retention;
 mod runs;
 mod signals;
@@ -157,6 +161,19 @@ macro_rules! shared_store_tests {
     };
 }
 
+/// The tests of named resources held fleet-wide, for shared stores that
+/// keep their places (`Store::resources`).
+macro_rules! fleet_resource_tests {
+    ($backend:ty) => {
+        tests!($backend; resources:
+            a_resource_has_its_limit_of_places_for_all_workers,
+            a_stale_release_leaves_the_next_holder_its_place,
+            a_gone_workers_places_are_free,
+            workers_asking_at_once_get_no_more_than_the_limit,
+        );
+    };
+}
+
 mod memory {
     store_tests!(crate::backend::Memory);
 }
@@ -170,4 +187,5 @@ mod sqlite {
 mod postgres {
     store_tests!(crate::backend::Postgres);
     shared_store_tests!(crate::backend::Postgres);
+    fleet_resource_tests!(crate::backend::Postgres);
 }

@@ -6,6 +6,7 @@ mod error;
 mod fleet;
 mod lease;
 mod migrate;
+mod resources;
 mod retention;
 mod rows;
 mod schema_name;

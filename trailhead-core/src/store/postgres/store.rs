@@ -494,6 +494,10 @@ impl Store for PgStore {
         Some(PgStore::lease_expiries(self))
     }
 
+    fn resources(&self) -> Option<&dyn crate::store::FleetResources> {
+        Some(self)
+    }
+
     fn default_retention(&self) -> Retention {
         Self::default_retention()
     }

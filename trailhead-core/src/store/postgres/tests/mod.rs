@@ -6,6 +6,7 @@
 mod engine;
 mod leases;
 mod migrations;
+mod resources;
 mod semantics;
 
 use std::time::{Duration, SystemTime};
