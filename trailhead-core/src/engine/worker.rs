@@ -75,7 +75,7 @@ impl Engine {
     /// it started under, or one that declares itself compatible): during a
     /// rolling deploy, runs started by the new version wait for workers that
     /// have it. A registered workflow's runs that sleep past the engine's
-    /// [unload threshold](crate::EngineBuilder::unload_after) are handed
+    /// [unload threshold](crate::EngineBuilder::unload_sleeps_after) are handed
     /// back to the store ([`RunWriter::release`](crate::store::RunWriter::release))
     /// and hold no lease while they sleep: whichever worker is free wakes
     /// them on time.
