@@ -73,6 +73,7 @@ impl Engine {
             state: RunState::Running,
             mermaid: W::MERMAID.to_owned(),
             created_at: SystemTime::now(),
+            cancel_requested: false,
         };
         let journal = self
             .store()

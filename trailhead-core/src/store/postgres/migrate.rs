@@ -16,7 +16,10 @@ use crate::store::DatabaseProblem;
 
 /// Each migration brings the schema from the version before it to its index
 /// + 1; `{schema}` is the quoted schema name.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_runs.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_runs.sql"),
+    include_str!("migrations/0002_cancel.sql"),
+];
 
 /// The newest schema this build reads and writes.
 pub(super) const VERSION: i64 = MIGRATIONS.len() as i64;

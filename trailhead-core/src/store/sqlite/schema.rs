@@ -13,7 +13,7 @@ use super::error::problem;
 use crate::store::DatabaseProblem;
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 9;
+pub(super) const VERSION: i64 = 10;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -102,6 +102,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_queue ON runs (queue, started_at) WHERE queue IS NOT NULL;
     CREATE UNIQUE INDEX runs_by_dedup_key ON runs (COALESCE(queue, ''), dedup_key)
         WHERE dedup_key IS NOT NULL;",
+    // 10: cancel by id from any process. `cancel_requested_at` is when
+    // cancelling an unfinished run was asked; its owner finds the requests
+    // for the runs it holds by index.
+    "ALTER TABLE runs ADD COLUMN cancel_requested_at INTEGER;
+    CREATE INDEX runs_cancel_requested ON runs (lease_owner)
+        WHERE cancel_requested_at IS NOT NULL AND status = 'running';",
 ];
 
 /// What a database holds, judged by the marker table.
