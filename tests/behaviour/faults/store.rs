@@ -115,6 +115,9 @@ impl Store for FailingWrites {
     ) -> StoreFuture<'_, Option<trailhead::store::Value>> {
         self.inner.receive_signal(run, name, key)
     }
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
     fn request_cancel(&self, run: &RunId) -> StoreFuture<'_, ()> {
         self.inner.request_cancel(run)
     }

@@ -156,6 +156,12 @@ impl Engine {
                 current: W::DEFINITION_HASH,
             }));
         }
+        if record.cancel_requested && record.state == RunState::Running {
+            // Cancelled by id while no worker drove it here (asleep, handed
+            // back, its owner gone): stopped before its body starts, and
+            // rolled back.
+            cancel.cancel();
+        }
         let start = if let RunState::Compensating(then) = record.state {
             // Stopped while undoing its steps: the body is not run again.
             Start::Rollback(then.into())

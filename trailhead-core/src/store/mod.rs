@@ -334,6 +334,15 @@ pub trait Store: Send + Sync + Debug + 'static {
         None
     }
 
+    /// Whether engines in other processes may share this store's runs, so
+    /// that a cancel asked there ([`request_cancel`](Store::request_cancel))
+    /// must reach the runs this worker drives: an engine that drives runs
+    /// then listens or polls for such requests. The default says yes; the
+    /// memory store, which lives in one process, says no.
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     /// The retention an engine applies to this store unless
     /// [told otherwise](crate::EngineBuilder::retention). The default keeps
     /// every run ([`Retention::new`]); the memory store's is

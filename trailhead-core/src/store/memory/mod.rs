@@ -330,6 +330,10 @@ impl Store for MemoryStore {
         Some(self.notices.subscribe())
     }
 
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     fn default_retention(&self) -> Retention {
         Retention::in_memory()
     }
