@@ -136,7 +136,12 @@ async fn cancelled_from_elsewhere(client: &Engine, handle: trailhead::RunHandle<
         matches!(ended, Err(trailhead::RunError::Cancelled { .. })),
         "{ended:?}"
     );
-    let undone = UNDONE.lock().unwrap().iter().filter(|&&u| u == x + 1).count();
+    let undone = UNDONE
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|&&u| u == x + 1)
+        .count();
     assert_eq!(undone, 1, "the step was undone once");
     assert_eq!(ran_for(x), 1);
 }

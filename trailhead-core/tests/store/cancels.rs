@@ -82,7 +82,10 @@ pub(crate) async fn a_sleeping_run_asked_to_cancel_is_due_at_once<B: Backend>() 
     store.request_cancel(&RunId::new("s")).await.unwrap();
     let claimed = store.claim_runs(&offer(10)).await.unwrap();
     assert_eq!(ids(&claimed.runs), ["s"]);
-    assert!(claimed.runs[0].cancel_requested, "the claimer sees the request");
+    assert!(
+        claimed.runs[0].cancel_requested,
+        "the claimer sees the request"
+    );
     assert_eq!(asked(&store).await, ["s"], "held again, by the claimer");
 }
 
@@ -92,7 +95,10 @@ pub(crate) async fn a_reopened_run_forgets_the_cancel_asked<B: Backend>() {
     let writer = store.create_run(record("r")).await.unwrap();
     store.request_cancel(&RunId::new("r")).await.unwrap();
     writer.finish(RunOutcome::Cancelled).await.unwrap();
-    assert!(run_of(&store, "r").await.cancel_requested, "kept once ended");
+    assert!(
+        run_of(&store, "r").await.cancel_requested,
+        "kept once ended"
+    );
     store.reopen_run(&RunId::new("r")).await.unwrap();
     assert!(!run_of(&store, "r").await.cancel_requested);
     assert!(asked(&store).await.is_empty());

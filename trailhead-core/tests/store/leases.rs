@@ -301,7 +301,11 @@ pub(crate) async fn each_worker_is_told_only_of_the_runs_it_holds<B: Shared>() {
     // The worker that takes a run over is told of it with the run.
     backend.end(two).await;
     let three = backend.worker().await;
-    let (taken, _, _) = three.open_run(&RunId::new("theirs")).await.unwrap().unwrap();
+    let (taken, _, _) = three
+        .open_run(&RunId::new("theirs"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(taken.cancel_requested);
     assert_eq!(crate::cancels::asked(&three).await, ["theirs"]);
     assert_eq!(crate::cancels::asked(&one).await, ["mine"]);

@@ -208,3 +208,39 @@ pub(super) fn migrate(connection: &mut Connection) -> Result<(), DatabaseProblem
     })?;
     transaction.commit().map_err(fail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_9_store_gains_cancel_requests_with_its_runs_kept() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch("CREATE TABLE trailhead_schema (version INTEGER NOT NULL)")
+            .unwrap();
+        for migration in &MIGRATIONS[..9] {
+            connection.execute_batch(migration).unwrap();
+        }
+        connection
+            .execute_batch(
+                "INSERT INTO trailhead_schema (version) VALUES (9);
+                 INSERT INTO runs (id, workflow, definition_hash, input, status, mermaid, created_at)
+                 VALUES ('old', 'w', 0, x'f6', 'running', '', 0);",
+            )
+            .unwrap();
+        migrate(&mut connection).unwrap();
+        assert_eq!(
+            contents(&connection).unwrap(),
+            Contents::Store { version: VERSION }
+        );
+        let asked: Option<i64> = connection
+            .query_row(
+                "SELECT cancel_requested_at FROM runs WHERE id = 'old'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(asked, None, "no cancel was asked of the old run");
+    }
+}
