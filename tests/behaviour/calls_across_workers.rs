@@ -125,3 +125,37 @@ async fn a_child_whose_worker_died_is_taken_over_by_its_waiting_parent() {
     assert_eq!(output.unwrap(), 70030);
     assert_eq!(ran(7002), 2, "the stopped step ran again, once");
 }
+
+#[tokio::test]
+async fn cancelling_a_parent_asks_the_worker_holding_its_child_to_cancel_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let (parent, child, holder, lease) = child_held_elsewhere(&path, 7003).await;
+    let next = worker(&path);
+    next.register(caller);
+    let handle = next.handle(caller, parent.clone());
+    let result = tokio::spawn(handle.result());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    next.cancel(&parent).await.unwrap();
+    // The holder (a bare store here, where a worker would hear of it) finds
+    // the request on the child's record, and ends the child cancelled.
+    let mut asked = false;
+    for _ in 0..400 {
+        asked = holder.run(&child).await.unwrap().unwrap().cancel_requested;
+        if asked {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(asked, "the child's holder was asked to cancel it");
+    lease.finish(RunOutcome::Cancelled).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(20), result)
+        .await
+        .expect("the parent ended after its child")
+        .unwrap();
+    assert!(
+        matches!(ended, Err(trailhead::RunError::Cancelled { .. })),
+        "{ended:?}"
+    );
+    assert_eq!(ran(7003), 1);
+}

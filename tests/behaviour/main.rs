@@ -18,6 +18,7 @@ mod fallbacks;
 mod fan_out;
 mod faults;
 mod fleet;
+mod fleet_cancel;
 mod graph;
 mod health;
 mod idempotency;

@@ -115,6 +115,15 @@ impl Store for FailingWrites {
     ) -> StoreFuture<'_, Option<trailhead::store::Value>> {
         self.inner.receive_signal(run, name, key)
     }
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
+    fn request_cancel(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        self.inner.request_cancel(run)
+    }
+    fn cancel_requests(&self) -> StoreFuture<'_, Vec<RunId>> {
+        self.inner.cancel_requests()
+    }
     fn enqueue_run(
         &self,
         run: RunRecord,

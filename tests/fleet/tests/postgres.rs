@@ -1,6 +1,7 @@
 //! A fleet on PostgreSQL: workers are woken by `LISTEN`/`NOTIFY`, not polls
 //! (the poll interval here is a minute, so a missed notice shows as a
-//! timeout), and a drained worker's run is finished by a live one.
+//! timeout), a cancel by id from another process reaches the run's owner by
+//! notice, and a drained worker's run is finished by a live one.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -19,9 +20,23 @@ async fn note_pg(x: u64) -> Result<u64, std::io::Error> {
     Ok(x + 1)
 }
 
+/// The steps undone, by input.
+static UNDONE: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+async fn undo_pg(x: u64) -> Result<(), std::io::Error> {
+    UNDONE.lock().unwrap().push(x);
+    Ok(())
+}
+
 workflow! {
     workflow approved(x: u64) -> Result<u64, trailhead::Error> {
         let a = step note_pg(x);
+        let extra: u64 = signal "extra";
+        Ok(a + extra)
+    }
+
+    workflow undoable(x: u64) -> Result<u64, trailhead::Error> {
+        let a = step note_pg(x).compensate(undo_pg);
         let extra: u64 = signal "extra";
         Ok(a + extra)
     }
@@ -99,4 +114,53 @@ async fn a_closed_workers_run_is_taken_over_by_a_live_one() {
     assert_eq!(ended.expect("the second worker finished it").unwrap(), 53);
     // The first step was journaled before the hand-back: it ran once.
     assert_eq!(ran_for(51), 1);
+}
+
+/// Cancels `handle`'s run from `client` once its first step ran on its
+/// owner, and checks the owner stopped it at once (told by notice: the poll
+/// interval is a minute) and undid the step once.
+async fn cancelled_from_elsewhere(client: &Engine, handle: trailhead::RunHandle<undoable>, x: u64) {
+    let ran = async {
+        while ran_for(x) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), ran)
+        .await
+        .expect("the run started");
+    client.cancel(handle.id()).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(20), handle.result())
+        .await
+        .expect("the cancel was noticed");
+    assert!(
+        matches!(ended, Err(trailhead::RunError::Cancelled { .. })),
+        "{ended:?}"
+    );
+    let undone = UNDONE
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|&&u| u == x + 1)
+        .count();
+    assert_eq!(undone, 1, "the step was undone once");
+    assert_eq!(ran_for(x), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cancelled_by_id_from_another_process_is_stopped_by_its_worker() {
+    let schema = trailhead_test_postgres::unique_schema("fleet");
+    let client = pg_worker(&schema).await;
+    let worker = pg_worker(&schema).await;
+    worker.register(undoable);
+    let handle = client.enqueue(undoable, 61).await.unwrap();
+    cancelled_from_elsewhere(&client, handle, 61).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cancelled_by_id_from_another_process_is_stopped_by_the_engine_that_started_it() {
+    let schema = trailhead_test_postgres::unique_schema("fleet");
+    let client = pg_worker(&schema).await;
+    let starter = pg_worker(&schema).await;
+    let handle = starter.start(undoable, 71).await.unwrap();
+    cancelled_from_elsewhere(&client, handle, 71).await;
 }

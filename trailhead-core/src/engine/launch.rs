@@ -73,6 +73,7 @@ impl Engine {
             state: RunState::Running,
             mermaid: W::MERMAID.to_owned(),
             created_at: SystemTime::now(),
+            cancel_requested: false,
         };
         let journal = self
             .store()
@@ -154,6 +155,12 @@ impl Engine {
                 recorded: record.definition_hash,
                 current: W::DEFINITION_HASH,
             }));
+        }
+        if record.cancel_requested && record.state == RunState::Running {
+            // Cancelled by id while no worker drove it here (asleep, handed
+            // back, its owner gone): stopped before its body starts, and
+            // rolled back.
+            cancel.cancel();
         }
         let start = if let RunState::Compensating(then) = record.state {
             // Stopped while undoing its steps: the body is not run again.

@@ -6,25 +6,36 @@ use crate::store::{RunRecord, RunStatus, StepOutcome};
 use crate::{EngineError, RunId, StoreError, Workflow};
 
 impl Engine {
-    /// Cancels run `run` by its id: a run of this engine stops as with
-    /// [`RunHandle::cancel`]; a run recorded as running but not running here
-    /// (its process stopped) is recorded as cancelled.
+    /// Cancels run `run` by its id, from any engine on the run's store:
+    /// the run stops wherever it runs, as with [`RunHandle::cancel`]. Its
+    /// completed steps are compensated and it ends cancelled;
+    /// [`RunHandle::result`] (a handle from any engine,
+    /// [`Engine::handle`]) tells how it ended.
+    ///
+    /// - A run this engine drives is cancelled at once.
+    /// - Otherwise the request is recorded in the store
+    ///   ([`Store::request_cancel`](crate::store::Store::request_cancel))
+    ///   and this returns: the worker that holds the run stops it (told by
+    ///   the store's notice within milliseconds, or at its next
+    ///   [poll](crate::EngineBuilder::poll_interval)), and a run no worker
+    ///   holds (asleep and handed back, or its worker gone) is cancelled by
+    ///   the worker that claims it, which it may do at once.
+    /// - A run no live worker holds, when this engine did not
+    ///   [register](Engine::register) its workflow (its process stopped, or
+    ///   it waits for a worker), is recorded as cancelled; one with steps to
+    ///   undo is recorded as compensating and left to be claimed: a worker
+    ///   of its workflow, or [`Engine::resume`], rolls it back.
     ///
     /// # Errors
     ///
     /// [`EngineError::Store`] with [`StoreError::UnknownRun`] if there is no
-    /// such run, with [`StoreError::RunFinished`] if it already finished, and
-    /// with [`StoreError::LeaseHeld`] if another live worker
-    /// (another process on the same store) is driving it: only its owner can
-    /// stop it, and cancelling across workers is not supported yet.
+    /// such run and with [`StoreError::RunFinished`] if it already finished.
     ///
     /// # Cancel safety
     ///
     /// Dropping the future may or may not have cancelled the run.
     pub async fn cancel(&self, run: &RunId) -> Result<(), EngineError> {
-        let live = self.inner.runs.get(run);
-        if let Some(live) = live {
-            live.cancel.cancel();
+        if self.cancel_if_driven(run) {
             return Ok(());
         }
         // Unloaded while it slept: woken now, cancelled, to be rolled back
@@ -35,22 +46,37 @@ impl Engine {
             let _ = wake(self.clone(), true).await;
             return Ok(());
         }
-        let Some((record, journaled, journal)) = self.store().open_run(run).await? else {
+        // Not driven here: asked of whichever worker holds it, or claims it.
+        self.store().request_cancel(run).await?;
+        let Some(record) = self.store().run(run).await? else {
             return Err(StoreError::UnknownRun { run: run.clone() }.into());
         };
-        match record.status() {
-            RunStatus::Running => {}
-            // Already being undone; the engine that resumes it finishes.
-            RunStatus::Compensating => return Ok(()),
-            _ => {
-                return Err(EngineError::Store(StoreError::RunFinished {
-                    run: run.clone(),
-                }));
-            }
+        if record.state.is_ended() {
+            return Ok(()); // ended since it was asked, maybe by the request
+        }
+        if record.parent.is_none() && self.launcher(&record).is_some() {
+            // A worker of its workflow: the claim loop claims it if no one
+            // holds it (it is due now), and cancels it as it launches.
+            self.poke_claims();
+            return Ok(());
+        }
+        let opened = match self.store().open_run(run).await {
+            // Its live owner stops it.
+            Err(StoreError::LeaseHeld { .. }) => return Ok(()),
+            opened => opened?,
+        };
+        let Some((record, journaled, journal)) = opened else {
+            return Err(StoreError::UnknownRun { run: run.clone() }.into());
+        };
+        if record.status() != RunStatus::Running {
+            // Already being undone (the engine that resumes it finishes),
+            // or ended since it was asked.
+            return Ok(());
         }
         // Its process stopped. With completed steps it may have something to
-        // undo: it is left compensating, and `resume` rolls it back (only its
-        // workflow knows how). Without, it is simply cancelled.
+        // undo: it is left compensating, and handed back (held by no one),
+        // for a worker of its workflow to claim and roll back, or `resume`
+        // (only its workflow knows how). Without, it is simply cancelled.
         let children = self.cancel_gone_children(run).await?;
         let undoable = journaled
             .iter()
@@ -58,7 +84,10 @@ impl Engine {
         if undoable || children {
             self.store()
                 .begin_compensation(run, crate::store::AfterCompensation::Cancelled)
+                .await?
+                .release(None)
                 .await?;
+            self.poke_claims();
         } else {
             journal.finish(crate::store::RunOutcome::Cancelled).await?;
         }
@@ -94,8 +123,11 @@ impl Engine {
             .descendants(run, |child| child.status() == RunStatus::Running)
             .await?;
         for child in &children {
+            // Held by no one: the parent's rollback claims it.
             self.store()
                 .begin_compensation(&child.id, crate::store::AfterCompensation::Cancelled)
+                .await?
+                .release(None)
                 .await?;
         }
         Ok(!children.is_empty())

@@ -13,10 +13,12 @@
 //! runs, `halt` suspends those whose store fails, `shutdown` stops them all.
 //! `bus` fans events out, `signal` delivers signals, `retention` sweeps.
 //! `worker` makes the engine a worker of a shared store: registered
-//! workflows, the claim loop, enqueued runs.
+//! workflows, the claim loop, enqueued runs; `cancel_requests` stops the
+//! runs it drives that another process cancelled by id.
 
 mod builder;
 mod bus;
+mod cancel_requests;
 mod context;
 mod drive;
 mod end;
@@ -150,6 +152,7 @@ impl Engine {
     /// Remembers a run being driven, to cancel it by id and report on it.
     pub(crate) fn track(&self, ctx: &RunContext) {
         self.inner.runs.track(&ctx.run, &ctx.live);
+        self.hear_cancels();
     }
 
     /// How journal writes failing for a store reason are tried again.

@@ -42,7 +42,11 @@ pub(super) struct Fleet {
     /// Runs claimed by the loop and still driven here.
     claimed: Arc<AtomicUsize>,
     /// The claim loop, started at the first registration.
-    started: OnceLock<()>,
+    pub(super) started: OnceLock<()>,
+    /// Poked when the engine starts driving a run (see `cancel_requests`).
+    pub(super) driving: Arc<Notify>,
+    /// Whether the engine listens or polls for cancels asked of its runs.
+    pub(super) cancel_watch: OnceLock<()>,
     /// The notice listener, started when first needed.
     listening: OnceLock<()>,
     /// Whether the store notifies (the listener runs).
@@ -280,7 +284,7 @@ impl Engine {
     }
 
     /// The launcher of a claimed run's definition.
-    fn launcher(&self, record: &RunRecord) -> Option<Launcher> {
+    pub(super) fn launcher(&self, record: &RunRecord) -> Option<Launcher> {
         self.registered()
             .iter()
             .find(|known| {
@@ -349,6 +353,8 @@ async fn claim_loop(engine: Weak<Inner>) {
         let poll = inner.config.poll_interval;
         let handle = Engine { inner };
         let next_due = handle.claim_once().await;
+        // Cancels asked of its runs that no notice told of.
+        handle.cancel_asked_runs().await;
         // Not held while waiting: a dropped engine ends the loop.
         drop(handle);
         let wait = next_due
@@ -362,7 +368,9 @@ async fn claim_loop(engine: Weak<Inner>) {
 }
 
 /// Passes the store's notices on until the engine is dropped: a runnable
-/// run wakes the claim loop, a signal the run waiting for it here.
+/// run wakes the claim loop, a signal the run waiting for it here, a cancel
+/// asked cancels the run if it is driven here (and wakes the claim loop if
+/// not: the run may be claimable).
 async fn listen(engine: Weak<Inner>, mut notices: tokio::sync::broadcast::Receiver<Notice>) {
     loop {
         let notice = notices.recv().await;
@@ -372,13 +380,23 @@ async fn listen(engine: Weak<Inner>, mut notices: tokio::sync::broadcast::Receiv
         match notice {
             Ok(Notice::Runnable) => inner.fleet.poke.notify_one(),
             Ok(Notice::Signal(run)) => inner.runs.wake_signal_waiter(&run),
+            Ok(Notice::Cancel(run)) => {
+                let here = Engine { inner };
+                // Not driven here: if no worker holds it, it is claimable now.
+                if !here.cancel_if_here(&run) {
+                    here.poke_claims();
+                }
+            }
             Ok(_) => {}
-            // Missed some: every waiter looks again, and so does the loop.
+            // Missed some: every waiter looks again, and so does the loop,
+            // and the cancels asked are read.
             Err(RecvError::Lagged(_)) => {
                 for run in inner.runs.driven() {
                     inner.runs.wake_signal_waiter(&run);
                 }
                 inner.fleet.poke.notify_one();
+                let engine = Engine { inner };
+                tokio::spawn(async move { engine.cancel_asked_runs().await });
             }
             Err(RecvError::Closed) => {
                 inner.fleet.notifies.store(false, Ordering::Release);

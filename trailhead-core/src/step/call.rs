@@ -2,14 +2,19 @@
 
 use std::future::Future;
 
+use std::sync::Arc;
+
 use futures::future::Either;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::site::StepSite;
 use crate::engine::{Launch, LaunchError, RunEnd};
 use crate::key::KeyRef;
-use crate::store::{RunOutcome, RunState};
-use crate::{CodecError, EngineError, RunContext, StepError, StepFailure, StoreError, Workflow};
+use crate::store::{RunOutcome, RunState, Store};
+use crate::{
+    CodecError, EngineError, RunContext, RunId, StepError, StepFailure, StoreError, Workflow,
+};
 
 /// A child run found already recorded.
 enum Existing<F, W: Workflow> {
@@ -136,7 +141,13 @@ impl RunContext {
             // Running, or undoing its steps: either way it goes on, here, or
             // where another live worker took it over while this run's worker
             // was cut off. Then its end is awaited, and the child taken over
-            // here if that worker dies first.
+            // here if that worker dies first. This run cancelled meanwhile
+            // (the wait is dropped) asks that worker to cancel the child.
+            let _ask = AskCancelOnDrop {
+                store: Arc::clone(self.engine.store()),
+                child: child.clone(),
+                cancel: launch.cancel.clone(),
+            };
             loop {
                 match self.engine.prepare_resume(launch, workflow).await {
                     // Another's, or ended there since it was read: its end is
@@ -181,5 +192,34 @@ impl RunContext {
 
     fn encode_error(&self, key: KeyRef<'_>, what: &'static str, source: CodecError) -> StoreError {
         StoreError::encode(self.run.clone(), Some(key.to_key()), what, source)
+    }
+}
+
+/// Asks the worker holding a child run to cancel it, if the parent's wait
+/// for it is dropped because the parent was cancelled (not when this engine
+/// stops: the child then goes on).
+struct AskCancelOnDrop {
+    store: Arc<dyn Store>,
+    child: RunId,
+    cancel: CancellationToken,
+}
+
+impl Drop for AskCancelOnDrop {
+    fn drop(&mut self) {
+        if !self.cancel.is_cancelled() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (store, child) = (Arc::clone(&self.store), self.child.clone());
+        runtime.spawn(async move {
+            match store.request_cancel(&child).await {
+                Ok(()) | Err(StoreError::RunFinished { .. }) => {}
+                Err(error) => {
+                    tracing::warn!(run = %child, %error, "could not ask for a child run held elsewhere to be cancelled");
+                }
+            }
+        });
     }
 }

@@ -38,6 +38,7 @@ async fn resumed(entries: &[(&'static str, &[u32], Value)]) -> (Engine, RunConte
             state: crate::store::RunState::Running,
             mermaid: String::new(),
             created_at: SystemTime::now(),
+            cancel_requested: false,
         })
         .await
         .unwrap();

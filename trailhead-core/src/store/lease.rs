@@ -179,4 +179,8 @@ pub enum Notice {
     Signal(crate::RunId),
     /// The run ended.
     Ended(crate::RunId),
+    /// Cancelling the run was asked
+    /// ([`Store::request_cancel`](super::Store::request_cancel)): its owner
+    /// stops it; if no worker holds it, it is claimable now.
+    Cancel(crate::RunId),
 }

@@ -176,10 +176,30 @@ pub trait Store: Send + Sync + Debug + 'static {
         key: &StepKey,
     ) -> StoreFuture<'_, Option<Value>>;
 
+    /// Records that cancelling `run` was asked, durably, for whichever worker
+    /// drives it: its record says [`cancel_requested`](RunRecord::cancel_requested)
+    /// from now on (until it is reopened), so the worker holding it learns of
+    /// it (a [`Notice::Cancel`] where the store notifies,
+    /// [`cancel_requests`](Store::cancel_requests) where it polls), and a
+    /// worker that claims or opens it later cancels it at once. A run that
+    /// holds no lease (handed back while it sleeps) is made due now, so a
+    /// worker claims it and stops it instead of waiting for its wake-up.
+    /// Asking again changes nothing.
+    ///
+    /// Fails with [`StoreError::UnknownRun`] if there is no such run and
+    /// [`StoreError::RunFinished`] if it ended.
+    fn request_cancel(&self, run: &RunId) -> StoreFuture<'_, ()>;
+
+    /// The runs this store's [`worker`](Store::worker) holds that are
+    /// running and whose cancelling was asked
+    /// ([`request_cancel`](Store::request_cancel)), for a worker that polls
+    /// for requests it was not told of. Read by index: cheap to ask often.
+    fn cancel_requests(&self) -> StoreFuture<'_, Vec<RunId>>;
+
     /// Reopens a failed or cancelled run to retry it: it is running again, and
     /// its failed step entries are moved out of its journal (kept aside, not
     /// deleted) so the steps can run and be journaled anew; completed entries
-    /// stay and replay.
+    /// stay and replay. A cancel asked before it ended is forgotten.
     ///
     /// The reopened run is claimed for this store's worker.
     ///
@@ -301,7 +321,7 @@ pub trait Store: Send + Sync + Debug + 'static {
 
     /// What the store tells its workers as it happens, when it can (a
     /// database that notifies, or an in-process store): runs to claim,
-    /// signals sent. `None` for a store whose workers poll. Notices are
+    /// signals sent, cancels asked. `None` for a store whose workers poll. Notices are
     /// hints: a worker that misses some (its receiver lagged) claims anyway.
     fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<Notice>> {
         None
@@ -322,6 +342,15 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// limits its own attempts.
     fn resources(&self) -> Option<&dyn FleetResources> {
         None
+    }
+
+    /// Whether engines in other processes may share this store's runs, so
+    /// that a cancel asked there ([`request_cancel`](Store::request_cancel))
+    /// must reach the runs this worker drives: an engine that drives runs
+    /// then listens or polls for such requests. The default says yes; the
+    /// memory store, which lives in one process, says no.
+    fn is_shared(&self) -> bool {
+        true
     }
 
     /// The retention an engine applies to this store unless

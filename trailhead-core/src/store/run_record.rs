@@ -52,6 +52,11 @@ pub struct RunRecord {
     pub mermaid: String,
     /// When the run was created.
     pub created_at: SystemTime,
+    /// Whether cancelling the run was asked ([`Store::request_cancel`](super::Store::request_cancel))
+    /// while it was unfinished: the worker that drives it, or claims or
+    /// opens it next, cancels it. Cleared when the run is reopened.
+    #[serde(default)]
+    pub cancel_requested: bool,
 }
 
 impl RunRecord {
@@ -67,6 +72,7 @@ impl RunRecord {
             state: RunState::Running,
             mermaid: String::new(),
             created_at: SystemTime::now(),
+            cancel_requested: false,
         }
     }
 
@@ -102,6 +108,14 @@ impl RunRecord {
     #[must_use]
     pub fn with_state(mut self, state: RunState) -> Self {
         self.state = state;
+        self
+    }
+
+    /// This record, of a run whose cancelling was asked (see
+    /// [`cancel_requested`](RunRecord::cancel_requested)).
+    #[must_use]
+    pub fn with_cancel_requested(mut self) -> Self {
+        self.cancel_requested = true;
         self
     }
 

@@ -284,3 +284,29 @@ pub(crate) async fn a_finished_run_is_held_by_no_one<B: Shared>() {
     two.reopen_run(&RunId::new("r")).await.unwrap();
     assert_eq!(run_of(&one, "r").await.status(), RunStatus::Running);
 }
+
+/// Any worker may ask to cancel any run; each is told of the requests for
+/// the runs it holds, and a worker that takes a run over, of its request.
+pub(crate) async fn each_worker_is_told_only_of_the_runs_it_holds<B: Shared>() {
+    let backend = B::new().await;
+    let one = backend.worker().await;
+    let two = backend.worker().await;
+    one.create_run(record("mine")).await.unwrap();
+    two.create_run(record("theirs")).await.unwrap();
+    // Any worker may ask, of any run.
+    two.request_cancel(&RunId::new("mine")).await.unwrap();
+    one.request_cancel(&RunId::new("theirs")).await.unwrap();
+    assert_eq!(crate::cancels::asked(&one).await, ["mine"]);
+    assert_eq!(crate::cancels::asked(&two).await, ["theirs"]);
+    // The worker that takes a run over is told of it with the run.
+    backend.end(two).await;
+    let three = backend.worker().await;
+    let (taken, _, _) = three
+        .open_run(&RunId::new("theirs"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(taken.cancel_requested);
+    assert_eq!(crate::cancels::asked(&three).await, ["theirs"]);
+    assert_eq!(crate::cancels::asked(&one).await, ["mine"]);
+}

@@ -26,6 +26,7 @@
 //! `trailhead-test-postgres` (a throwaway cluster, or `DATABASE_URL`).
 
 mod backend;
+mod cancels;
 mod claims;
 mod compensation;
 mod fixtures;
@@ -122,6 +123,13 @@ macro_rules! store_tests {
             unended_runs_and_parents_of_unended_children_stay,
             child_runs_go_with_their_parent_and_are_not_counted,
         );
+        tests!($backend; cancels:
+            a_cancel_asked_of_a_running_run_is_recorded_on_it,
+            a_cancel_asked_of_an_ended_or_unknown_run_is_refused,
+            the_holder_is_told_of_its_running_runs_asked_to_cancel,
+            a_sleeping_run_asked_to_cancel_is_due_at_once,
+            a_reopened_run_forgets_the_cancel_asked,
+        );
         tests!($backend; values:
             values_read_back_byte_for_byte,
             every_step_outcome_reads_back,
@@ -152,6 +160,7 @@ macro_rules! shared_store_tests {
             a_rollback_taken_over_fences_the_first_workers_compensations,
             a_reopened_run_belongs_to_the_worker_that_reopened_it,
             a_finished_run_is_held_by_no_one,
+            each_worker_is_told_only_of_the_runs_it_holds,
         );
         tests!($backend; claims:
             concurrent_claimers_get_disjoint_runs,

@@ -223,6 +223,26 @@ impl Store for MemoryStore {
         Box::pin(std::future::ready(received))
     }
 
+    fn request_cancel(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        let asked = self
+            .known(run)
+            .and_then(|found| found.request_cancel(SystemTime::now()));
+        if asked.is_ok() {
+            let _ = self.notices.send(Notice::Cancel(run.clone()));
+        }
+        Box::pin(std::future::ready(asked))
+    }
+
+    fn cancel_requests(&self) -> StoreFuture<'_, Vec<RunId>> {
+        let runs: Vec<_> = self.runs().values().cloned().collect();
+        let asked = runs
+            .iter()
+            .filter(|run| run.held_with_cancel_requested())
+            .map(|run| run.record().id)
+            .collect();
+        Box::pin(std::future::ready(Ok(asked)))
+    }
+
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
         // Under the table lock, so that a retention sweep does not remove
         // the run while it comes back to life.
@@ -308,6 +328,10 @@ impl Store for MemoryStore {
 
     fn notices(&self) -> Option<broadcast::Receiver<Notice>> {
         Some(self.notices.subscribe())
+    }
+
+    fn is_shared(&self) -> bool {
+        false
     }
 
     fn default_retention(&self) -> Retention {

@@ -248,6 +248,31 @@ impl MemoryRun {
         Ok(())
     }
 
+    /// Records that cancelling the run was asked at `now`; a run handed
+    /// back to sleep is claimable at once.
+    pub(super) fn request_cancel(&self, now: SystemTime) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.record.state.is_ended() {
+            return Err(StoreError::RunFinished {
+                run: state.record.id.clone(),
+            });
+        }
+        state.record.cancel_requested = true;
+        if let Some(due) = &mut state.claimable_from {
+            *due = (*due).min(now);
+        }
+        Ok(())
+    }
+
+    /// Whether the store's worker holds the run, running, with a cancel
+    /// asked.
+    pub(super) fn held_with_cancel_requested(&self) -> bool {
+        let state = self.state();
+        state.claimable_from.is_none()
+            && state.record.cancel_requested
+            && state.record.state == RunState::Running
+    }
+
     pub(super) fn receive_signal(&self, name: &str, key: &StepKey) -> Option<Value> {
         let mut state = self.state();
         if let Some(signal) = state
@@ -294,6 +319,7 @@ impl MemoryRun {
         }
         state.steps = kept;
         state.record.state = RunState::Running;
+        state.record.cancel_requested = false;
         Ok(())
     }
 

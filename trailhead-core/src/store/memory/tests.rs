@@ -14,6 +14,7 @@ fn record(id: &str) -> RunRecord {
         state: crate::store::RunState::Running,
         mermaid: String::new(),
         created_at: SystemTime::now(),
+        cancel_requested: false,
     }
 }
 

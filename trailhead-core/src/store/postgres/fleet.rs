@@ -5,7 +5,8 @@
 //!
 //! `NOTIFY` takes a database-wide lock at commit, so it is sent only when a
 //! worker has something to learn at once: a run enqueued or handed back to
-//! run now, a signal sent, a run ended (for handles in other processes);
+//! run now, a signal sent, a cancel asked, a run ended (for handles in
+//! other processes);
 //! never on a journal write. [`PgStoreBuilder::notify`](super::PgStoreBuilder::notify)
 //! turns it off, and workers poll.
 
@@ -367,12 +368,14 @@ pub(super) async fn listen(pool: PgPool, channel: String, notices: broadcast::We
     }
 }
 
-/// A notice's payload: `runnable`, `signal:<run>` or `ended:<run>`.
+/// A notice's payload: `runnable`, `signal:<run>`, `ended:<run>` or
+/// `cancel:<run>`.
 fn parse(payload: &str) -> Option<Notice> {
     match payload.split_once(':') {
         None if payload == "runnable" => Some(Notice::Runnable),
         Some(("signal", run)) => Some(Notice::Signal(RunId::new(run))),
         Some(("ended", run)) => Some(Notice::Ended(RunId::new(run))),
+        Some(("cancel", run)) => Some(Notice::Cancel(RunId::new(run))),
         _ => None,
     }
 }
@@ -394,6 +397,7 @@ mod tests {
         assert_eq!(parse("runnable"), Some(Notice::Runnable));
         assert_eq!(parse("signal:r-1"), Some(Notice::Signal(RunId::new("r-1"))));
         assert_eq!(parse("ended:a:b"), Some(Notice::Ended(RunId::new("a:b"))));
+        assert_eq!(parse("cancel:r-2"), Some(Notice::Cancel(RunId::new("r-2"))));
         assert_eq!(parse("other"), None);
     }
 }

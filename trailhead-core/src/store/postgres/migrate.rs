@@ -18,6 +18,7 @@ use crate::store::DatabaseProblem;
 /// + 1; `{schema}` is the quoted schema name.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_runs.sql"),
+    include_str!("migrations/0002_cancel.sql"),
     include_str!("migrations/0003_resources.sql"),
 ];
 

@@ -54,6 +54,7 @@ pub(super) fn run_from_row(row: &PgRow) -> Result<RunRecord, RowError> {
     let mermaid: String = row.try_get(9)?;
     let created_at: i64 = row.try_get(10)?;
     let finished_at: Option<i64> = row.try_get(11)?;
+    let cancel_requested: bool = row.try_get(12)?;
     let outcome = match (outcome, outcome_codec) {
         (None, _) => None,
         (Some(bytes), Some(name)) => Some((codec(name, "a run outcome")?, bytes)),
@@ -70,6 +71,7 @@ pub(super) fn run_from_row(row: &PgRow) -> Result<RunRecord, RowError> {
         state: state_from_sql(status, outcome, finished_at, created_at)?,
         mermaid,
         created_at: time_from_sql(created_at),
+        cancel_requested,
     })
 }
 

@@ -13,7 +13,8 @@ use super::schema_name::SchemaName;
 
 /// The columns [`run_from_row`](super::rows::run_from_row) reads, in order.
 pub(super) const RUN_COLUMNS: &str = "id, workflow, definition_hash, parent, input, input_codec, \
-     status, outcome, outcome_codec, mermaid, created_at, finished_at";
+     status, outcome, outcome_codec, mermaid, created_at, finished_at, \
+     cancel_requested_at IS NOT NULL";
 
 /// The columns [`step_from_row`](super::rows::step_from_row) reads, in order.
 pub(super) const STEP_COLUMNS: &str = "key, outcome, codec, attempts, started_at, finished_at";
@@ -53,6 +54,8 @@ pub(super) struct Sql {
     pub(super) finish: Statement,
     pub(super) status_of: Statement,
     pub(super) send_signal: Statement,
+    pub(super) request_cancel: Statement,
+    pub(super) cancel_requests: Statement,
     pub(super) owner_holds: Statement,
     pub(super) signal_received: Statement,
     pub(super) signal_waiting: Statement,
@@ -132,6 +135,24 @@ impl Sql {
                 "INSERT INTO {s}.signals (run_id, name, payload, codec)
                  SELECT $1, $2, $3, $4 FROM {s}.runs WHERE id = $1 AND status = 'running' FOR SHARE",
             ),
+            // The request and its notice, in one statement and one commit.
+            // A run that holds no lease is due now: a worker claims it and
+            // stops it.
+            request_cancel: new(&format!(
+                "WITH asked AS (
+                     UPDATE {{s}}.runs SET cancel_requested_at = coalesce(cancel_requested_at, now()),
+                         run_at = CASE WHEN lease_owner IS NULL THEN least(run_at, now())
+                                       ELSE run_at END
+                     WHERE id = $1 AND status IN {UNFINISHED}
+                     RETURNING id)
+                 SELECT count(*), CASE WHEN $2 AND count(*) > 0
+                                       THEN pg_notify($3, 'cancel:' || $1)::text END
+                 FROM asked"
+            )),
+            cancel_requests: new(
+                "SELECT id FROM {s}.runs
+                 WHERE lease_owner = $1 AND cancel_requested_at IS NOT NULL AND status = 'running'",
+            ),
             owner_holds: new("SELECT 1 FROM {s}.runs WHERE id = $1 AND lease_owner = $2 FOR SHARE"),
             signal_received: new(
                 "SELECT payload, codec FROM {s}.signals WHERE run_id = $1 AND received_by = $2",
@@ -146,7 +167,8 @@ impl Sql {
             signal_take: new("UPDATE {s}.signals SET received_by = $2 WHERE id = $1"),
             reopen: new(
                 "UPDATE {s}.runs SET status = 'running', outcome = NULL, outcome_codec = NULL,
-                     finished_at = NULL, lease_owner = $2, lease_epoch = lease_epoch + 1
+                     finished_at = NULL, lease_owner = $2, lease_epoch = lease_epoch + 1,
+                     cancel_requested_at = NULL
                  WHERE id = $1 AND status IN ('failed', 'cancelled', 'compensated')
                  RETURNING lease_epoch",
             ),

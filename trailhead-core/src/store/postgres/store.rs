@@ -186,6 +186,34 @@ impl PgStore {
         Err(refusal.of_unfenced(run))
     }
 
+    async fn ask_cancel(&self, run: &RunId) -> Result<(), StoreError> {
+        let fail = |error: sqlx::Error| self.fail(Some(run), &error);
+        let asked: i64 = sqlx::query_scalar(self.inner.sql.request_cancel.text())
+            .bind(run.as_str())
+            .bind(self.inner.notify.is_some())
+            .bind(&self.inner.channel)
+            .fetch_one(&self.inner.pool)
+            .await
+            .map_err(fail)?;
+        if asked > 0 {
+            return Ok(());
+        }
+        let mut connection = self.inner.pool.acquire().await.map_err(fail)?;
+        let refusal = refusal(&mut connection, &self.inner.sql, run)
+            .await
+            .map_err(fail)?;
+        Err(refusal.of_unfenced(run))
+    }
+
+    async fn asked_to_cancel(&self) -> Result<Vec<RunId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(self.inner.sql.cancel_requests.text())
+            .bind(self.inner.worker.as_str())
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(|error| self.fail(None, &error))?;
+        Ok(ids.into_iter().map(RunId::new).collect())
+    }
+
     async fn receive(
         &self,
         run: &RunId,
@@ -393,6 +421,15 @@ impl Store for PgStore {
     ) -> StoreFuture<'_, Option<Value>> {
         let (run, name, key) = (run.clone(), name.to_owned(), key.clone());
         Box::pin(async move { self.receive(&run, &name, &key).await })
+    }
+
+    fn request_cancel(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        let run = run.clone();
+        Box::pin(async move { self.ask_cancel(&run).await })
+    }
+
+    fn cancel_requests(&self) -> StoreFuture<'_, Vec<RunId>> {
+        Box::pin(self.asked_to_cancel())
     }
 
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {

@@ -56,6 +56,7 @@ fn record(id: &str, parent: Option<&str>) -> RunRecord {
         state: crate::store::RunState::Running,
         mermaid: String::new(),
         created_at: SystemTime::now(),
+        cancel_requested: false,
     }
 }
 

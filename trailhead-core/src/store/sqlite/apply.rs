@@ -152,11 +152,28 @@ pub(super) fn apply(
                 Err(error) => Err(fail(run, &error)),
             }
         }
+        Write::RequestCancel { run, at } => {
+            let at = time_to_sql(*at);
+            let asked = cached(
+                connection,
+                "UPDATE runs SET cancel_requested_at = COALESCE(cancel_requested_at, ?2),
+                     run_at = CASE WHEN lease_owner IS NULL THEN MIN(COALESCE(run_at, ?2), ?2)
+                                   ELSE run_at END
+                 WHERE id = ?1 AND status IN ('running', 'compensating')",
+                params![run.as_str(), at],
+            );
+            match asked {
+                Ok(1) => Ok(Answer::Done),
+                Ok(_) => Err(missing_or_finished(connection, path, run)),
+                Err(error) => Err(fail(run, &error)),
+            }
+        }
         Write::Reopen { run, at } => {
             let reopened = connection
                 .execute(
                     "UPDATE runs SET status = 'running', outcome = NULL, finished_at = NULL,
-                            lease_owner = ?2, lease_epoch = lease_epoch + 1
+                            lease_owner = ?2, lease_epoch = lease_epoch + 1,
+                            cancel_requested_at = NULL
                      WHERE id = ?1 AND status IN ('failed', 'cancelled', 'compensated')",
                     params![run.as_str(), me],
                 )

@@ -12,7 +12,7 @@ use crate::store::{Codec, DatabaseProblem, RunRecord, StepRecord, Value};
 use crate::{RunId, StepKey};
 
 /// The columns [`run_from_row`] reads, in order.
-pub(super) const RUN_COLUMNS: &str = "id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at";
+pub(super) const RUN_COLUMNS: &str = "id, workflow, definition_hash, parent, input, status, outcome, mermaid, created_at, finished_at, cancel_requested_at IS NOT NULL";
 
 /// A journaled value as a cell: CBOR as a BLOB, JSON (written by older
 /// builds) as TEXT, so each cell says its own codec. A run's input may be JSON
@@ -62,6 +62,7 @@ pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, 
     let mermaid: String = row.get(7)?;
     let created_at: i64 = row.get(8)?;
     let finished_at: Option<i64> = row.get(9)?;
+    let cancel_requested: bool = row.get(10)?;
     Ok((|| {
         Ok(RunRecord {
             id: RunId::new(id),
@@ -80,6 +81,7 @@ pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Result<RunRecord, 
             )?,
             mermaid,
             created_at: time_from_sql(created_at),
+            cancel_requested,
         })
     })())
 }

@@ -13,7 +13,7 @@ use super::error::problem;
 use crate::store::DatabaseProblem;
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 9;
+pub(super) const VERSION: i64 = 10;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -102,6 +102,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_queue ON runs (queue, started_at) WHERE queue IS NOT NULL;
     CREATE UNIQUE INDEX runs_by_dedup_key ON runs (COALESCE(queue, ''), dedup_key)
         WHERE dedup_key IS NOT NULL;",
+    // 10: cancel by id from any process. `cancel_requested_at` is when
+    // cancelling an unfinished run was asked; its owner finds the requests
+    // for the runs it holds by index.
+    "ALTER TABLE runs ADD COLUMN cancel_requested_at INTEGER;
+    CREATE INDEX runs_cancel_requested ON runs (lease_owner)
+        WHERE cancel_requested_at IS NOT NULL AND status = 'running';",
 ];
 
 /// What a database holds, judged by the marker table.
@@ -201,4 +207,40 @@ pub(super) fn migrate(connection: &mut Connection) -> Result<(), DatabaseProblem
         _ => problem(&error),
     })?;
     transaction.commit().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_9_store_gains_cancel_requests_with_its_runs_kept() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch("CREATE TABLE trailhead_schema (version INTEGER NOT NULL)")
+            .unwrap();
+        for migration in &MIGRATIONS[..9] {
+            connection.execute_batch(migration).unwrap();
+        }
+        connection
+            .execute_batch(
+                "INSERT INTO trailhead_schema (version) VALUES (9);
+                 INSERT INTO runs (id, workflow, definition_hash, input, status, mermaid, created_at)
+                 VALUES ('old', 'w', 0, x'f6', 'running', '', 0);",
+            )
+            .unwrap();
+        migrate(&mut connection).unwrap();
+        assert_eq!(
+            contents(&connection).unwrap(),
+            Contents::Store { version: VERSION }
+        );
+        let asked: Option<i64> = connection
+            .query_row(
+                "SELECT cancel_requested_at FROM runs WHERE id = 'old'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(asked, None, "no cancel was asked of the old run");
+    }
 }

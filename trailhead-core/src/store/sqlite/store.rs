@@ -92,6 +92,24 @@ impl Store for SqliteStore {
         })
     }
 
+    fn request_cancel(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        let write = Write::RequestCancel {
+            run: run.clone(),
+            at: SystemTime::now(),
+        };
+        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+    }
+
+    fn cancel_requests(&self) -> StoreFuture<'_, Vec<RunId>> {
+        let sql = "SELECT id FROM runs
+                   WHERE lease_owner = ?1 AND cancel_requested_at IS NOT NULL AND status = 'running'"
+            .to_owned();
+        let params = vec![self.worker().as_str().to_owned()];
+        Box::pin(self.read_all(None, sql, params, |row| {
+            Ok(Ok(RunId::new(row.get::<_, String>(0)?)))
+        }))
+    }
+
     fn reopen_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
         let write = Write::Reopen {
             run: run.clone(),

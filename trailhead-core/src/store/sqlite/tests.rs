@@ -23,6 +23,7 @@ pub(super) fn record(id: &str) -> RunRecord {
         state: crate::store::RunState::Running,
         mermaid: "flowchart TD".to_owned(),
         created_at: SystemTime::now(),
+        cancel_requested: false,
     }
 }
 

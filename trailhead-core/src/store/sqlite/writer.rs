@@ -57,6 +57,12 @@ pub(super) enum Write {
         name: String,
         payload: Value,
     },
+    /// Records that cancelling the run was asked at `at`; a run that holds
+    /// no lease is due from `at` at the latest.
+    RequestCancel {
+        run: RunId,
+        at: SystemTime,
+    },
     /// Receives a signal for a step: answers with its payload, if any.
     Receive {
         run: RunId,
@@ -281,6 +287,7 @@ fn run_of(write: &Write) -> Option<RunId> {
         | Write::Step { run, .. }
         | Write::Finish { run, .. }
         | Write::Signal { run, .. }
+        | Write::RequestCancel { run, .. }
         | Write::Receive { run, .. }
         | Write::Reopen { run, .. }
         | Write::BeginCompensation { run, .. }
