@@ -1,6 +1,7 @@
 //! [`PgStore`]: runs and journals in a PostgreSQL schema, shared by many
 //! workers on many machines. See [`PgStore`] for what it does and costs.
 
+mod batch;
 mod builder;
 mod error;
 mod fleet;
@@ -102,6 +103,8 @@ struct Inner {
     listener: Option<tokio::task::AbortHandle>,
     /// When the heartbeat's last confirmed renewal was sent.
     confirmed: Arc<workers::Confirmed>,
+    /// Writes the step entries of all this worker's runs in batches.
+    steps: batch::StepBatcher,
 }
 
 impl Drop for Inner {

@@ -50,7 +50,8 @@ pub(super) struct Sql {
     pub(super) insert_run: Statement,
     pub(super) claim_look: Statement,
     pub(super) claim_take: Statement,
-    pub(super) record_step: Statement,
+    pub(super) record_steps: Statement,
+    pub(super) holds_at: Statement,
     pub(super) finish: Statement,
     pub(super) status_of: Statement,
     pub(super) send_signal: Statement,
@@ -107,17 +108,32 @@ impl Sql {
                      started_at = coalesce(started_at, now()), claimed_at = now()
                  WHERE id = $1 RETURNING lease_epoch",
             ),
-            // One round trip, fenced in the statement: the run's row is read
-            // FOR SHARE, so a takeover's UPDATE waits for this insert to
-            // commit, and an insert that waited for a takeover reads the new
-            // owner and inserts nothing.
-            record_step: new(&format!(
-                "INSERT INTO {{s}}.steps (run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $9 FROM {{s}}.runs
-                 WHERE id = $1 AND lease_owner = $8 AND lease_epoch = $9 AND status IN {UNFINISHED}
-                 FOR SHARE"
+            // A batch of entries (see `batch`), each fenced in the
+            // statement: its run's row is read FOR SHARE, so a takeover's
+            // UPDATE waits for the insert to commit, and an insert that
+            // waited for a takeover reads the new owner and inserts nothing.
+            // Those inserted come back.
+            record_steps: new(&format!(
+                "WITH entry AS (
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::int8[],
+                                          $6::int8[], $7::int8[], $8::int8[])
+                         AS u(run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch)),
+                 fenced AS (
+                     SELECT entry.* FROM entry JOIN {{s}}.runs AS r
+                         ON r.id = entry.run_id AND r.lease_owner = $9 AND r.lease_epoch = entry.lease_epoch
+                            AND r.status IN {UNFINISHED}
+                     FOR SHARE OF r)
+                 INSERT INTO {{s}}.steps (run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch)
+                 SELECT run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch FROM fenced
+                 ON CONFLICT (run_id, key) DO NOTHING
+                 RETURNING run_id, key"
             )),
-            // Ending the run releases its lease.
+            // Whether this worker still holds the run at the epoch (an entry
+            // a batch did not insert was then a duplicate key).
+            holds_at: new(&format!(
+                "SELECT 1 FROM {{s}}.runs
+                 WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3 AND status IN {UNFINISHED}"
+            )),
             // Ending the run releases its lease and, with notices on, tells
             // handles in other processes, in the same statement and commit.
             finish: new(&format!(

@@ -1,10 +1,11 @@
 //! One run's [`RunWriter`] in a [`PgStore`]: every write one statement,
-//! fenced by the lease's epoch in that statement.
+//! fenced by the lease's epoch in that statement (step entries in the
+//! batches of the store's `batch`er, many runs' entries in one statement).
 
 use std::time::SystemTime;
 
 use super::PgStore;
-use super::error::is_unique_violation;
+use super::batch::StepRow;
 use super::lease::refusal;
 use crate::store::columns::{run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql};
 use crate::store::{RunOutcome, RunWriter, StepRecord, StoreFuture};
@@ -37,33 +38,50 @@ impl PgRunWriter {
         }
     }
 
+    /// Journals `record` in the store's next batch (see `batch`); an entry
+    /// the batch did not insert was refused by the lease, or its key was
+    /// already journaled.
     async fn record(&self, record: StepRecord) -> Result<(), StoreError> {
         let store = &self.store;
         let outcome = step_outcome_to_sql(&record.outcome);
-        let inserted = store
+        let row = StepRow {
+            run: self.run.clone(),
+            key: record.key.to_string(),
+            outcome: outcome.bytes().to_vec(),
+            codec: outcome.codec().name(),
+            attempts: i64::from(record.attempts),
+            started_at: time_to_sql(record.started_at),
+            finished_at: time_to_sql(record.finished_at),
+            epoch: self.epoch,
+        };
+        match store.inner.steps.write(row).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.not_inserted(&record).await),
+            Err(error) => Err(store.fail(Some(&self.run), &error)),
+        }
+    }
+
+    /// Why an entry was not inserted: a duplicate key while the lease is
+    /// still this worker's, else why the lease refused it.
+    async fn not_inserted(&self, record: &StepRecord) -> StoreError {
+        let store = &self.store;
+        let held = store
             .inner
             .sql
-            .record_step
+            .holds_at
             .query()
             .bind(self.run.as_str())
-            .bind(record.key.to_string())
-            .bind(outcome.bytes())
-            .bind(outcome.codec().name())
-            .bind(i64::from(record.attempts))
-            .bind(time_to_sql(record.started_at))
-            .bind(time_to_sql(record.finished_at))
             .bind(store.inner.worker.as_str())
             .bind(self.epoch)
-            .execute(&store.inner.pool)
+            .fetch_optional(&store.inner.pool)
             .await;
-        match inserted {
-            Ok(done) if done.rows_affected() == 1 => Ok(()),
-            Ok(_) => Err(self.refused().await),
-            Err(error) if is_unique_violation(&error) => Err(StoreError::DuplicateStep {
+        match held {
+            Ok(Some(_)) => StoreError::DuplicateStep {
                 run: self.run.clone(),
                 step: record.key.clone(),
-            }),
-            Err(error) => Err(store.fail(Some(&self.run), &error)),
+            },
+            Ok(None) => self.refused().await,
+            Err(error) => store.fail(Some(&self.run), &error),
         }
     }
 

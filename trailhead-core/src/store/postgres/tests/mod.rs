@@ -3,6 +3,7 @@
 //! Each test works in a schema of its own (`h_pg_<test>`), dropped and made
 //! anew when it starts. No test is skipped: without PostgreSQL they fail.
 
+mod batches;
 mod engine;
 mod leases;
 mod migrations;
