@@ -7,9 +7,9 @@
 //! still durable before anything that depends on it starts. The batcher
 //! sends what is waiting at once while fewer than its limit of batches are
 //! in flight (half the pool's connections); entries that arrive meanwhile
-//! wait for the next batch, which takes them all. A lone run's entry goes
-//! at once, as before, on its own: only the hop to the batcher's task is
-//! added.
+//! wait for the next batch, which takes them all. A lone entry goes at
+//! once, by the single-row insert (lighter to plan than the batch's
+//! arrays): only the hop to the batcher's task is added.
 //!
 //! Each entry stays fenced by its run's lease in the statement: an entry
 //! whose run another worker took over, or that ended, is not inserted, nor
@@ -43,6 +43,14 @@ pub(super) struct StepRow {
     pub(super) epoch: i64,
 }
 
+/// The inserts of one entry and of a batch (see `Sql::record_step` and
+/// `Sql::record_steps`).
+#[derive(Clone, Debug)]
+pub(super) struct Statements {
+    pub(super) one: Statement,
+    pub(super) many: Statement,
+}
+
 /// An entry waiting for its batch, and where to say whether it was inserted.
 struct Waiting {
     row: StepRow,
@@ -63,11 +71,11 @@ impl std::fmt::Debug for Waiting {
 
 impl StepBatcher {
     /// Starts the batcher of worker `worker`'s entries on `pool`, inserting
-    /// with `insert`. It ends when the batcher is dropped (with the store).
-    pub(super) fn start(pool: PgPool, insert: Statement, worker: WorkerId) -> Self {
+    /// with `statements`. It ends when the batcher is dropped (with the store).
+    pub(super) fn start(pool: PgPool, statements: Statements, worker: WorkerId) -> Self {
         let (entries, waiting) = mpsc::unbounded_channel();
         let in_flight = (pool.options().get_max_connections() / 2).max(1) as usize;
-        tokio::spawn(batch_loop(pool, insert, worker, waiting, in_flight));
+        tokio::spawn(batch_loop(pool, statements, worker, waiting, in_flight));
         Self { entries }
     }
 
@@ -94,7 +102,7 @@ impl StepBatcher {
 /// `in_flight` batches are being written, and writes it on a task of its own.
 async fn batch_loop(
     pool: PgPool,
-    insert: Statement,
+    statements: Statements,
     worker: WorkerId,
     mut waiting: mpsc::UnboundedReceiver<Waiting>,
     in_flight: usize,
@@ -114,12 +122,39 @@ async fn batch_loop(
                 Err(_) => break,
             }
         }
-        let (pool, insert, worker) = (pool.clone(), insert.clone(), worker.clone());
+        let (pool, statements, worker) = (pool.clone(), statements.clone(), worker.clone());
         tokio::spawn(async move {
-            write_batch(&pool, &insert, &worker, batch).await;
+            if batch.len() == 1 {
+                write_one(&pool, &statements.one, &worker, batch.remove(0)).await;
+            } else {
+                write_batch(&pool, &statements.many, &worker, batch).await;
+            }
             drop(slot);
         });
     }
+}
+
+/// Inserts the entry of `waiting` alone and tells it whether it was.
+async fn write_one(pool: &PgPool, insert: &Statement, worker: &WorkerId, waiting: Waiting) {
+    let Waiting { row, inserted } = waiting;
+    let result = insert
+        .query()
+        .bind(row.run.as_str())
+        .bind(row.key)
+        .bind(row.outcome)
+        .bind(row.codec)
+        .bind(row.attempts)
+        .bind(row.started_at)
+        .bind(row.finished_at)
+        .bind(row.epoch)
+        .bind(worker.as_str())
+        .execute(pool)
+        .await;
+    let _ = inserted.send(
+        result
+            .map(|done| done.rows_affected() == 1)
+            .map_err(Arc::new),
+    );
 }
 
 /// Inserts `batch` in one statement and tells each entry whether it was.

@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::sync::watch;
 
-use super::batch::StepBatcher;
+use super::batch::{Statements, StepBatcher};
 use super::error::problem;
 use super::migrate::{MigrateError, migrate};
 use super::schema_name::{self, SchemaName};
@@ -257,7 +257,14 @@ impl PgStoreBuilder {
         };
         Ok(PgStore {
             inner: Arc::new(Inner {
-                steps: StepBatcher::start(pool.clone(), sql.record_steps.clone(), worker.clone()),
+                steps: StepBatcher::start(
+                    pool.clone(),
+                    Statements {
+                        one: sql.record_step.clone(),
+                        many: sql.record_steps.clone(),
+                    },
+                    worker.clone(),
+                ),
                 channel,
                 notify,
                 listener,
