@@ -169,6 +169,10 @@ impl super::Engine {
     ) -> Result<crate::store::RunOutcome, crate::StoreError> {
         let mut events = self.subscribe();
         let mut notices = self.store().notices();
+        if notices.is_some() {
+            // Before the first read: an end after it is noticed.
+            self.store().watch_end(run).await?;
+        }
         let mut delay = std::time::Duration::from_millis(2);
         loop {
             let Some(record) = self.store().run(run).await? else {

@@ -177,7 +177,8 @@ pub enum Notice {
     Runnable,
     /// A signal was sent to the run.
     Signal(crate::RunId),
-    /// The run ended.
+    /// The run ended, and a waiter had asked to hear of it
+    /// ([`Store::watch_end`](super::Store::watch_end)).
     Ended(crate::RunId),
     /// Cancelling the run was asked
     /// ([`Store::request_cancel`](super::Store::request_cancel)): its owner

@@ -327,6 +327,18 @@ pub trait Store: Send + Sync + Debug + 'static {
         None
     }
 
+    /// Asks for a [`Notice::Ended`] when run `run` ends: a handle in this
+    /// process waits for a run another worker drives. A store that notifies
+    /// sends the notice only for runs someone asked about, since a notice is
+    /// not free (PostgreSQL serializes the commits that notify). The waiter
+    /// reads the run again after asking, so an end just before is not
+    /// missed. The default does nothing (a store without notices, whose
+    /// waiters poll).
+    fn watch_end(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        let _ = run;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     /// Tells when this store's worker lost its leases all at once: it could
     /// not prove it was alive in time (a lease that expires), so every run
     /// it drives may have been taken over. The number goes up each time.

@@ -53,6 +53,7 @@ pub(super) struct Sql {
     pub(super) record_step: Statement,
     pub(super) record_steps: Statement,
     pub(super) holds_at: Statement,
+    pub(super) watch_end: Statement,
     pub(super) finish: Statement,
     pub(super) status_of: Statement,
     pub(super) send_signal: Statement,
@@ -138,6 +139,7 @@ impl Sql {
                  ON CONFLICT (run_id, key) DO NOTHING
                  RETURNING run_id, key"
             )),
+            watch_end: new("UPDATE {s}.runs SET end_watched = true WHERE id = $1 AND NOT end_watched"),
             // Whether this worker still holds the run at the epoch (an entry
             // a batch did not insert was then a duplicate key).
             holds_at: new(&format!(
@@ -145,14 +147,17 @@ impl Sql {
                  WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3 AND status IN {UNFINISHED}"
             )),
             // Ending the run releases its lease and, with notices on, tells
-            // handles in other processes, in the same statement and commit.
+            // the handles in other processes that asked (`watch_end`), in
+            // the same statement and commit. A run no one waits for ends
+            // without a notice: a notifying commit serializes with all the
+            // others.
             finish: new(&format!(
                 "WITH ended AS (
                      UPDATE {{s}}.runs SET status = $2, outcome = $3, outcome_codec = $4, finished_at = $5,
                          lease_owner = NULL
                      WHERE id = $1 AND lease_owner = $6 AND lease_epoch = $7 AND status IN {UNFINISHED}
-                     RETURNING id)
-                 SELECT count(*), CASE WHEN $8 AND count(*) > 0
+                     RETURNING end_watched)
+                 SELECT count(*), CASE WHEN $8 AND bool_or(end_watched)
                                        THEN pg_notify($9, 'ended:' || $1)::text END
                  FROM ended"
             )),

@@ -531,6 +531,25 @@ impl Store for PgStore {
         Some(PgStore::lease_expiries(self))
     }
 
+    fn watch_end(&self, run: &RunId) -> StoreFuture<'_, ()> {
+        let run = run.clone();
+        Box::pin(async move {
+            self.check_open(&run)?;
+            if self.inner.notify.is_none() {
+                return Ok(());
+            }
+            self.inner
+                .sql
+                .watch_end
+                .query()
+                .bind(run.as_str())
+                .execute(&self.inner.pool)
+                .await
+                .map_err(|error| self.fail(Some(&run), &error))?;
+            Ok(())
+        })
+    }
+
     fn resources(&self) -> Option<&dyn crate::store::FleetResources> {
         Some(self)
     }

@@ -367,3 +367,27 @@ async fn rows_no_run_can_have_are_malformed_naming_the_run() {
         DatabaseProblem::Malformed(_)
     ));
 }
+
+/// A run's end is noticed only if a waiter asked (`watch_end`): a commit
+/// that notifies serializes with every other one in the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_watched_runs_end_is_noticed() {
+    use crate::store::Notice;
+    let schema = fresh("watched").await;
+    let store = store_in(&schema).await;
+    let waiter = store_in(&schema).await;
+    let mut notices = waiter.notices().expect("notices are on by default");
+    let watched = store.create_run(record("watched")).await.unwrap();
+    let unwatched = store.create_run(record("unwatched")).await.unwrap();
+    waiter.watch_end(&RunId::new("watched")).await.unwrap();
+    unwatched.finish(completed(1)).await.unwrap();
+    watched.finish(completed(2)).await.unwrap();
+    let mut ended = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while let Ok(Ok(notice)) = tokio::time::timeout_at(deadline, notices.recv()).await {
+        if let Notice::Ended(run) = notice {
+            ended.push(run.as_str().to_owned());
+        }
+    }
+    assert_eq!(ended, ["watched"]);
+}
