@@ -1,0 +1,10 @@
+//! The `trailhead` binary run against stores the tests fill by running real
+//! workflows.
+
+mod act;
+mod listing;
+mod postgres;
+mod show;
+mod stores;
+mod support;
+mod watch;
