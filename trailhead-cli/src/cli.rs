@@ -24,6 +24,7 @@ pub(crate) struct Cli {
         long,
         short = 's',
         env = "TRAILHEAD_STORE",
+        hide_env_values = true,
         global = true,
         value_name = "PATH|URL"
     )]

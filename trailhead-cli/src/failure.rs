@@ -37,15 +37,16 @@ impl Failure {
     pub(crate) fn store(store: &str, error: &StoreError) -> Self {
         let code = match error {
             StoreError::UnknownRun { .. } => NOT_FOUND,
-            StoreError::Database { problem, .. } => match problem {
-                DatabaseProblem::NewerSchema { .. }
-                | DatabaseProblem::OlderSchema { .. }
-                | DatabaseProblem::NotATrailheadStore
-                | DatabaseProblem::Corrupt
-                | DatabaseProblem::CannotOpen(_)
-                | DatabaseProblem::InvalidSchemaName { .. } => BAD_STORE,
-                _ => GENERAL,
-            },
+            StoreError::Database {
+                problem:
+                    DatabaseProblem::NewerSchema { .. }
+                    | DatabaseProblem::OlderSchema { .. }
+                    | DatabaseProblem::NotATrailheadStore
+                    | DatabaseProblem::Corrupt
+                    | DatabaseProblem::CannotOpen(_)
+                    | DatabaseProblem::InvalidSchemaName { .. },
+                ..
+            } => BAD_STORE,
             _ => GENERAL,
         };
         let message = match error {

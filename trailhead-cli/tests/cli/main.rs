@@ -2,6 +2,7 @@
 //! workflows.
 
 mod act;
+mod help;
 mod listing;
 mod postgres;
 mod show;
