@@ -181,6 +181,22 @@ pub enum DatabaseProblem {
         /// The newest version this build knows.
         supported: i64,
     },
+    /// The database was written by an older trailhead and needs migrating,
+    /// which a store opened read-only never does: open it once for writing
+    /// (an engine on it, with this build) to bring it up to date.
+    #[error(
+        "the database has schema version {found}, older than this trailhead's {supported}; \
+         opened read-only, it is not migrated"
+    )]
+    OlderSchema {
+        /// The schema version in the file.
+        found: i64,
+        /// The version this build reads.
+        supported: i64,
+    },
+    /// The store was opened read-only, so it takes no writes.
+    #[error("the store was opened read-only")]
+    ReadOnly,
     /// The disk is full.
     #[error("the disk is full")]
     Full,

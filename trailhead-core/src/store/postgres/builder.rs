@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::batch::{Statements, StepBatcher};
 use super::error::problem;
-use super::migrate::{MigrateError, migrate};
+use super::migrate::{MigrateError, check_version, migrate};
 use super::schema_name::{self, SchemaName};
 use super::sql::Sql;
 use super::workers::{Confirmed, Heartbeat, Registration};
@@ -65,6 +65,7 @@ pub struct PgStoreBuilder {
     max_connections: u32,
     acquire_timeout: Duration,
     notify: bool,
+    migrate: bool,
 }
 
 impl fmt::Debug for PgStoreBuilder {
@@ -95,7 +96,20 @@ impl PgStoreBuilder {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             notify: true,
+            migrate: true,
         }
+    }
+
+    /// Whether connecting creates and migrates the schema (the default).
+    /// Off, for tools that look at an existing store (the `trailhead` CLI):
+    /// the schema must already hold a store of exactly this build's version,
+    /// and nothing in it is created or changed on connect; a missing or empty
+    /// schema is refused with [`DatabaseProblem::NotATrailheadStore`], an
+    /// older store with [`DatabaseProblem::OlderSchema`]. The store still
+    /// registers its worker as usual.
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
+        self
     }
 
     /// Whether workers are told at once (`LISTEN`/`NOTIFY`) of runs enqueued
@@ -202,12 +216,15 @@ impl PgStoreBuilder {
         // Migrated on a connection of its own, opened directly: a server
         // that refuses it says why (a pool would only say it timed out).
         let mut first = options.connect().await.map_err(|error| fail(&error))?;
-        migrate(&mut first, &schema)
-            .await
-            .map_err(|error| match error {
-                MigrateError::Refused(problem) => refuse(location.clone(), problem),
-                MigrateError::Database(error) => fail(&error),
-            })?;
+        let prepared = if self.migrate {
+            migrate(&mut first, &schema).await
+        } else {
+            check_version(&mut first, &schema).await
+        };
+        prepared.map_err(|error| match error {
+            MigrateError::Refused(problem) => refuse(location.clone(), problem),
+            MigrateError::Database(error) => fail(&error),
+        })?;
         let _ = first.close().await;
         let pool = match given_pool {
             Some(pool) => pool,

@@ -126,6 +126,29 @@ pub(super) async fn migrate(
     Ok(())
 }
 
+/// Refuses `schema` unless it holds a store of exactly [`VERSION`], writing
+/// nothing: for a store connected without migrating.
+pub(super) async fn check_version(
+    connection: &mut PgConnection,
+    schema: &SchemaName,
+) -> Result<(), MigrateError> {
+    let refuse = |problem| Err(MigrateError::Refused(problem));
+    match contents(connection, schema).await? {
+        Contents::Store { version } if version > VERSION => refuse(DatabaseProblem::NewerSchema {
+            found: version,
+            supported: VERSION,
+        }),
+        Contents::Store { version } if version < VERSION => refuse(DatabaseProblem::OlderSchema {
+            found: version,
+            supported: VERSION,
+        }),
+        Contents::Store { .. } => Ok(()),
+        Contents::Missing | Contents::Empty | Contents::Foreign => {
+            refuse(DatabaseProblem::NotATrailheadStore)
+        }
+    }
+}
+
 /// What `schema` holds. A marker table without a version is damage, not a
 /// foreign schema.
 async fn contents(

@@ -45,6 +45,49 @@ pub(super) fn look(path: &Path) -> Result<(), DatabaseProblem> {
     }
 }
 
+/// Looks at `path` for a read-only open, without writing or creating
+/// anything: Ok only when it is a trailhead store of exactly this build's
+/// schema (an older one would need migrating, which a read-only open never
+/// does). A hot `-journal` is not rolled back: reading then fails, as for
+/// any read-only SQLite connection.
+pub(super) fn look_read_only(path: &Path) -> Result<(), DatabaseProblem> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() => {}
+        Ok(_) => {
+            return Err(DatabaseProblem::CannotOpen(format!(
+                "`{}` is not a file",
+                path.display()
+            )));
+        }
+        Err(error) if error.kind() == ErrorKind::NotFound => {
+            return Err(DatabaseProblem::CannotOpen(format!(
+                "there is no file `{}`",
+                path.display()
+            )));
+        }
+        Err(error) => return Err(cannot_open(path, "read", &error)),
+    }
+    let Some(header) = header(path)? else {
+        return Err(DatabaseProblem::NotATrailheadStore);
+    };
+    match schema::contents(&inspector(path, &header)?)? {
+        Contents::Store { version } if version > schema::VERSION => {
+            Err(DatabaseProblem::NewerSchema {
+                found: version,
+                supported: schema::VERSION,
+            })
+        }
+        Contents::Store { version } if version < schema::VERSION => {
+            Err(DatabaseProblem::OlderSchema {
+                found: version,
+                supported: schema::VERSION,
+            })
+        }
+        Contents::Store { .. } => Ok(()),
+        Contents::Empty | Contents::Foreign => Err(DatabaseProblem::NotATrailheadStore),
+    }
+}
+
 /// Creates the store file with mode 0600 when nothing is at `path`, so that
 /// SQLite, which gives its `-wal` and `-shm` the database file's mode, makes
 /// them private too. True if it created the file; an existing file is left

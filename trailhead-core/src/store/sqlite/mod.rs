@@ -81,7 +81,7 @@ use self::error::database_error;
 use self::rows::{RUN_COLUMNS, run_from_row, step_from_row};
 use self::store::SqliteRunWriter;
 use self::writer::{Answer, Write, Writer};
-use super::{DatabaseProblem, RunRecord, RunWriter, StepRecord, StoreLocation};
+use super::{DatabaseProblem, RunRecord, RunWriter, StepRecord, StoreLocation, WorkerId};
 use crate::{RunId, StoreError};
 
 /// When a commit counts as done.
@@ -110,8 +110,11 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    writer: Arc<Writer>,
+    /// `None` for a store opened read-only: every write is refused.
+    writer: Option<Arc<Writer>>,
     reader: Mutex<Connection>,
+    /// The writer's worker; for a read-only store, an id no one registered.
+    worker: WorkerId,
 }
 
 impl SqliteStore {
@@ -218,8 +221,60 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
-                writer: Arc::new(writer),
+                worker: writer.worker().clone(),
+                writer: Some(Arc::new(writer)),
                 reader: Mutex::new(reader),
+            }),
+        })
+    }
+
+    /// Opens the existing store at `path` for reading only: for tools that
+    /// look at runs (the `trailhead` CLI) without taking part in them.
+    ///
+    /// Nothing is created, migrated or claimed, no worker is registered, and
+    /// the file is opened with SQLite's read-only flag; every write through
+    /// the [`Store`](crate::store::Store) methods fails with
+    /// [`DatabaseProblem::ReadOnly`]. The checks of [`open`](Self::open)
+    /// (header, marker, schema shape, bounded quick check) run as they do
+    /// there. Reads see what writers commit while the store is open (WAL).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Database`] naming the file, with
+    /// - [`DatabaseProblem::CannotOpen`]: nothing at `path` (no file is
+    ///   created), or the file cannot be read;
+    /// - [`DatabaseProblem::NotATrailheadStore`]: an empty file, or another
+    ///   application's database;
+    /// - [`DatabaseProblem::Corrupt`]: not a SQLite file, or damaged;
+    /// - [`DatabaseProblem::NewerSchema`]: a store from a newer trailhead;
+    /// - [`DatabaseProblem::OlderSchema`]: a store an older trailhead wrote
+    ///   that this build would migrate on a writable open;
+    /// - [`DatabaseProblem::Locked`]: another process kept every reader out
+    ///   (an exclusive lock) for more than 5 seconds.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let refuse = |problem| StoreError::Database {
+            store: Box::new(StoreLocation::File(path.clone())),
+            run: None,
+            problem,
+        };
+        let fail = |error: &rusqlite::Error| database_error(&path, None, error);
+        file::look_read_only(&path).map_err(refuse)?;
+        let mut reader = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| fail(&e))?;
+        reader
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| fail(&e))?;
+        integrity::check(&mut reader).map_err(refuse)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer: None,
+                reader: Mutex::new(reader),
+                worker: WorkerId::generate(),
             }),
         })
     }
@@ -232,7 +287,10 @@ impl SqliteStore {
     /// How many transactions the writer has committed: with group commit,
     /// fewer than the writes asked for when runs write at the same time.
     pub fn commits(&self) -> u64 {
-        self.inner.writer.commits()
+        self.inner
+            .writer
+            .as_ref()
+            .map_or(0, |writer| writer.commits())
     }
 
     /// Runs `read` on the read connection, off the async workers.
@@ -315,19 +373,38 @@ impl SqliteStore {
             .collect()
     }
 
+    /// The writer thread, or [`DatabaseProblem::ReadOnly`] (for `run`) if
+    /// the store was opened read-only.
+    fn writer(&self, run: Option<RunId>) -> Result<&Arc<Writer>, StoreError> {
+        self.inner
+            .writer
+            .as_ref()
+            .ok_or_else(|| self.malformed(run, DatabaseProblem::ReadOnly))
+    }
+
+    /// Commits `write` on the writer thread.
+    async fn write(&self, write: Write) -> Result<Answer, StoreError> {
+        self.writer(writer::run_of(&write))?.write(write).await
+    }
+
     /// The journal of `run`, writing under lease `epoch` (`None`: the run has
     /// ended, and the handle's writes are refused as such).
-    fn journal_handle(&self, run: RunId, epoch: Option<i64>) -> Arc<dyn RunWriter> {
-        Arc::new(SqliteRunWriter {
+    fn journal_handle(
+        &self,
+        run: RunId,
+        epoch: Option<i64>,
+    ) -> Result<Arc<dyn RunWriter>, StoreError> {
+        let writer = Arc::clone(self.writer(Some(run.clone()))?);
+        Ok(Arc::new(SqliteRunWriter {
             run,
             epoch: epoch.unwrap_or(0),
-            writer: Arc::clone(&self.inner.writer),
-        })
+            writer,
+        }))
     }
 
     /// Claims `write`'s run; the epoch it is now held under.
     async fn claim(&self, write: Write) -> Result<Option<i64>, StoreError> {
-        match self.inner.writer.write(write).await? {
+        match self.write(write).await? {
             Answer::Claimed(epoch) => Ok(epoch),
             other => unreachable!("a claim answers with its epoch, not {other:?}"),
         }
@@ -373,3 +450,6 @@ mod tests;
 
 #[cfg(test)]
 mod open_tests;
+
+#[cfg(test)]
+mod read_only_tests;

@@ -16,14 +16,14 @@ use crate::{RunId, StepKey, StoreError};
 
 impl Store for SqliteStore {
     fn worker(&self) -> &WorkerId {
-        self.inner.writer.worker()
+        &self.inner.worker
     }
 
     fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn RunWriter>> {
         Box::pin(async move {
             let id = run.id.clone();
             let epoch = self.claim(Write::CreateRun(run)).await?;
-            Ok(self.journal_handle(id, epoch))
+            self.journal_handle(id, epoch)
         })
     }
 
@@ -43,7 +43,7 @@ impl Store for SqliteStore {
                 return Ok(None);
             };
             let journal = self.fetch_journal(&run).await?;
-            Ok(Some((record, journal, self.journal_handle(run, epoch))))
+            Ok(Some((record, journal, self.journal_handle(run, epoch)?)))
         })
     }
 
@@ -70,7 +70,7 @@ impl Store for SqliteStore {
             name: name.to_owned(),
             payload,
         };
-        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+        Box::pin(async move { self.write(write).await.map(drop) })
     }
 
     fn receive_signal(
@@ -85,7 +85,7 @@ impl Store for SqliteStore {
             key: key.to_string(),
         };
         Box::pin(async move {
-            match self.inner.writer.write(write).await? {
+            match self.write(write).await? {
                 Answer::Signal(payload) => Ok(payload),
                 other => unreachable!("a receive answers with a signal, not {other:?}"),
             }
@@ -115,7 +115,7 @@ impl Store for SqliteStore {
             run: run.clone(),
             at: SystemTime::now(),
         };
-        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+        Box::pin(async move { self.write(write).await.map(drop) })
     }
 
     fn begin_compensation(
@@ -130,7 +130,7 @@ impl Store for SqliteStore {
                 then,
             };
             let epoch = self.claim(write).await?;
-            Ok(self.journal_handle(run, epoch))
+            self.journal_handle(run, epoch)
         })
     }
 
@@ -152,7 +152,7 @@ impl Store for SqliteStore {
 
     fn remove_run(&self, run: &RunId) -> StoreFuture<'_, ()> {
         let write = Write::Remove { run: run.clone() };
-        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+        Box::pin(async move { self.write(write).await.map(drop) })
     }
 
     fn apply_retention(&self, retention: &Retention, now: SystemTime) -> StoreFuture<'_, usize> {
@@ -168,7 +168,7 @@ impl Store for SqliteStore {
                 .await?;
             // One write per run, committed together by the writer's batching.
             let removals = expired.into_iter().map(|id| {
-                self.inner.writer.write(Write::Remove {
+                self.write(Write::Remove {
                     run: RunId::new(id),
                 })
             });
@@ -196,7 +196,7 @@ impl Store for SqliteStore {
             at: SystemTime::now(),
         };
         Box::pin(async move {
-            match self.inner.writer.write(write).await? {
+            match self.write(write).await? {
                 Answer::Enqueued(enqueued) => Ok(enqueued),
                 other => unreachable!("an enqueue answers with what it did, not {other:?}"),
             }
@@ -205,7 +205,7 @@ impl Store for SqliteStore {
 
     fn fleet(&self) -> StoreFuture<'_, FleetStatus> {
         Box::pin(async move {
-            match self.inner.writer.write(Write::Fleet).await? {
+            match self.write(Write::Fleet).await? {
                 Answer::Fleet(status) => Ok(status),
                 other => unreachable!("a fleet read answers with the fleet, not {other:?}"),
             }
@@ -218,7 +218,7 @@ impl Store for SqliteStore {
             now: SystemTime::now(),
         };
         Box::pin(async move {
-            let (ids, next_due) = match self.inner.writer.write(write).await? {
+            let (ids, next_due) = match self.write(write).await? {
                 Answer::ClaimedDue(ids, next) => (ids, next),
                 other => unreachable!("a claim of due runs answers with them, not {other:?}"),
             };

@@ -279,7 +279,7 @@ fn commit(
 }
 
 /// The run a write is for; `None` for a claim of many.
-fn run_of(write: &Write) -> Option<RunId> {
+pub(super) fn run_of(write: &Write) -> Option<RunId> {
     Some(match write {
         Write::CreateRun(record) | Write::Enqueue { record, .. } => record.id.clone(),
         Write::ClaimDue { .. } | Write::Fleet => return None,

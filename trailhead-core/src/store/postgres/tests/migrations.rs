@@ -217,3 +217,47 @@ async fn a_changed_table_is_reported_corrupt_in_the_schema_s_words() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn without_migrating_only_a_store_of_this_version_connects() {
+    let without = |schema: String| {
+        PgStore::builder(&url())
+            .schema(schema)
+            .migrate(false)
+            .connect()
+    };
+    let missing = fresh("migrate_off_missing").await;
+    let error = without(missing.clone()).await.unwrap_err();
+    assert_eq!(problem(&error), &DatabaseProblem::NotATrailheadStore);
+    let created: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname = $1")
+        .bind(&missing)
+        .fetch_one(&admin().await)
+        .await
+        .unwrap();
+    assert_eq!(created, 0, "the schema was not created");
+
+    let schema = fresh("migrate_off_older").await;
+    let current = store_in(&schema).await;
+    current.create_run(record("r")).await.unwrap();
+    drop(current);
+    let connected = without(schema.clone()).await.unwrap();
+    assert!(connected.run(&RunId::new("r")).await.unwrap().is_some());
+    drop(connected);
+    exec(format!(
+        "DELETE FROM {schema}.trailhead_schema WHERE version = {VERSION}"
+    ))
+    .await;
+    let error = without(schema.clone()).await.unwrap_err();
+    assert_eq!(
+        problem(&error),
+        &DatabaseProblem::OlderSchema {
+            found: VERSION - 1,
+            supported: VERSION
+        }
+    );
+    assert_eq!(
+        versions(&schema).await,
+        (1..VERSION).collect::<Vec<_>>(),
+        "not migrated"
+    );
+}

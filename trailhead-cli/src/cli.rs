@@ -1,0 +1,211 @@
+//! The command line: the store option shared by every subcommand, and each
+//! subcommand's arguments, with the help texts users read.
+
+use std::time::SystemTime;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use trailhead_core::store::RunStatus;
+
+/// Look at the runs in a trailhead store, and act on them.
+///
+/// The store is a SQLite file (the path an `Engine::open` or
+/// `SqliteStore::open` was given) or a PostgreSQL URL (`postgres://…`). Reading
+/// commands open it read-only; no command creates or migrates a store.
+///
+/// Exit codes: 0 success; 1 any other failure (a locked store, a refused
+/// write); 2 wrong usage; 3 no such run; 4 the store cannot be used (missing
+/// file, not a trailhead store, damaged, from a newer or older trailhead);
+/// 5 (`watch`) the run ended without completing.
+#[derive(Debug, Parser)]
+#[command(name = "trailhead", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// The store: a SQLite file's path or a `postgres://` URL.
+    #[arg(
+        long,
+        short = 's',
+        env = "TRAILHEAD_STORE",
+        hide_env_values = true,
+        global = true,
+        value_name = "PATH|URL"
+    )]
+    pub(crate) store: Option<String>,
+
+    /// The PostgreSQL schema the store lives in (ignored for a SQLite file).
+    #[arg(long, global = true, value_name = "NAME", default_value = "trailhead")]
+    pub(crate) schema: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List runs, newest first, filtered and a page at a time.
+    ///
+    /// Filters combine: `--workflow buy --status failed --since 1h` lists the
+    /// failed runs of `buy` created in the last hour. Times are RFC 3339
+    /// (`2026-12-01T09:30:00Z`) or a span back from now (`90s`, `15m`, `1h`,
+    /// `2days`). A page holds `--limit` runs; the next page starts
+    /// `--after` the last run shown (printed on stderr when there is more).
+    Runs(RunsArgs),
+    /// Show one run: its record, its journal, its child runs.
+    ///
+    /// The journal lists every finished step in the order it was journaled,
+    /// with its outcome, attempts, duration and error text; signals a run
+    /// received show there as the steps that received them (signals sent
+    /// and not yet received are not listed).
+    Show(ShowArgs),
+    /// Follow a run until it ends, with a progress bar.
+    ///
+    /// Reads the store every 200 ms: steps journaled so far of the steps
+    /// the workflow's graph has (loops and fan-outs journal more), the last
+    /// step journaled, and the time since the run was created. Exits when
+    /// the run ends: 0 if it completed, 5 if it failed, was cancelled or
+    /// was undone.
+    Watch(WatchArgs),
+    /// Cancel a run.
+    ///
+    /// A run no live worker holds (its process stopped) is recorded as
+    /// cancelled here, or left compensating when it has steps to undo, for
+    /// the next worker that resumes it to roll back. A run a live worker
+    /// drives is stopped by that worker, its owner.
+    Cancel(RunArg),
+    /// Send a signal to a run.
+    ///
+    /// The value is kept durably until the run's `signal "NAME"` receives it.
+    /// The name is checked against the signals the run's workflow waits for
+    /// (read from its recorded graph). The value's type cannot be checked
+    /// from outside the workflow's process: any JSON is sent, and a value of
+    /// the wrong type fails the step that receives it.
+    Signal(SignalArgs),
+}
+
+/// `trailhead runs`.
+#[derive(Debug, Args)]
+pub(crate) struct RunsArgs {
+    /// Only runs of this workflow.
+    #[arg(long, short = 'w', value_name = "NAME")]
+    pub(crate) workflow: Option<String>,
+    /// Only runs in this status (repeat for several).
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub(crate) status: Vec<Status>,
+    /// Only runs created at or after this time (RFC 3339, or `1h` for an hour ago).
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    pub(crate) since: Option<SystemTime>,
+    /// Only runs created before this time (RFC 3339, or `1h` for an hour ago).
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    pub(crate) until: Option<SystemTime>,
+    /// Only the child runs this run started with `call`.
+    #[arg(long, value_name = "RUN", conflicts_with = "top_level")]
+    pub(crate) parent: Option<String>,
+    /// Only runs no other run started.
+    #[arg(long)]
+    pub(crate) top_level: bool,
+    /// Oldest first instead of newest first.
+    #[arg(long)]
+    pub(crate) oldest_first: bool,
+    /// At most this many runs (0: all).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub(crate) limit: usize,
+    /// Start after this run, in the listing's order: the next page.
+    #[arg(long, value_name = "RUN", conflicts_with = "offset")]
+    pub(crate) after: Option<String>,
+    /// Skip this many runs first.
+    #[arg(long, value_name = "N")]
+    pub(crate) offset: Option<usize>,
+    /// One JSON array of runs instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `trailhead show`.
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The run's id.
+    pub(crate) run: String,
+    /// One JSON object (`run`, `journal`, `children`) instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `trailhead watch`.
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    /// The run's id.
+    pub(crate) run: String,
+}
+
+/// A subcommand that takes a run and nothing else.
+#[derive(Debug, Args)]
+pub(crate) struct RunArg {
+    /// The run's id.
+    pub(crate) run: String,
+}
+
+/// `trailhead signal`.
+#[derive(Debug, Args)]
+pub(crate) struct SignalArgs {
+    /// The run's id.
+    pub(crate) run: String,
+    /// The signal's name, as in the workflow's `signal "NAME"`.
+    pub(crate) name: String,
+    /// The signal's value, as JSON (`--json '{"approved": true}'`, `--json 3`).
+    #[arg(long, value_parser = parse_json, value_name = "VALUE")]
+    pub(crate) json: serde_json::Value,
+    /// Send even if the run's workflow waits for no signal of this name.
+    #[arg(long)]
+    pub(crate) unchecked: bool,
+}
+
+/// A run status, as the CLI and its JSON name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub(crate) enum Status {
+    /// Started and not ended.
+    Running,
+    /// Returned its output.
+    Completed,
+    /// Returned an error.
+    Failed,
+    /// Was cancelled.
+    Cancelled,
+    /// Being undone: its compensations are running.
+    Compensating,
+    /// A compensation failed for good: needs a person.
+    CompensationFailed,
+    /// Completed, then undone with its parent.
+    Compensated,
+}
+
+impl From<Status> for RunStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Running => Self::Running,
+            Status::Completed => Self::Completed,
+            Status::Failed => Self::Failed,
+            Status::Cancelled => Self::Cancelled,
+            Status::Compensating => Self::Compensating,
+            Status::CompensationFailed => Self::CompensationFailed,
+            Status::Compensated => Self::Compensated,
+        }
+    }
+}
+
+/// An RFC 3339 time, or a span back from now (`1h`, `30m`).
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    if let Ok(at) = humantime::parse_rfc3339_weak(text) {
+        return Ok(at);
+    }
+    let ago = humantime::parse_duration(text).map_err(|_| {
+        format!("`{text}` is neither an RFC 3339 time (2026-12-01T09:30:00Z) nor a span like 1h")
+    })?;
+    SystemTime::now()
+        .checked_sub(ago)
+        .ok_or_else(|| format!("`{text}` ago is before the clock's start"))
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))
+}

@@ -1,0 +1,104 @@
+//! `trailhead`: look at the runs in a trailhead store, and act on them.
+//!
+//! Each subcommand lives in a file of its own; `open` opens the store the
+//! command names, `failure` turns errors into one line and an exit code.
+
+#![forbid(unsafe_code)]
+
+mod act;
+mod cli;
+mod failure;
+mod format;
+mod graph;
+mod json;
+mod open;
+mod runs;
+mod show;
+mod table;
+mod watch;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, Command};
+use crate::failure::{Failure, GENERAL};
+use crate::open::Access;
+
+/// What a command prints, and the exit code it ends with.
+#[derive(Debug)]
+pub(crate) struct Output {
+    /// Printed on stdout.
+    pub(crate) stdout: String,
+    /// A note for the user, printed on stderr.
+    pub(crate) stderr: Option<String>,
+    /// The exit code.
+    pub(crate) code: u8,
+}
+
+impl Output {
+    /// `stdout`, then exit code 0.
+    pub(crate) fn stdout(stdout: String) -> Self {
+        Self {
+            stdout,
+            stderr: None,
+            code: 0,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(store) = cli.store.clone() else {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "no store given: pass --store PATH|URL or set TRAILHEAD_STORE",
+            )
+            .exit();
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("trailhead: cannot start the async runtime: {error}");
+            return ExitCode::from(GENERAL);
+        }
+    };
+    match runtime.block_on(run(&cli, &store)) {
+        Ok(output) => {
+            // A closed pipe (`trailhead runs | head`) is not an error.
+            let _ = std::io::stdout().lock().write_all(output.stdout.as_bytes());
+            if let Some(note) = output.stderr {
+                eprintln!("{note}");
+            }
+            ExitCode::from(output.code)
+        }
+        Err(failure) => {
+            eprintln!("trailhead: {}", failure.message);
+            failure.exit_code()
+        }
+    }
+}
+
+async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
+    let access = match cli.command {
+        Command::Runs(_) | Command::Show(_) | Command::Watch(_) => Access::Read,
+        Command::Cancel(_) | Command::Signal(_) => Access::Write,
+    };
+    let opened = open::open(store, &cli.schema, access).await?;
+    let (name, store) = (opened.name.as_str(), opened.store());
+    let output = match &cli.command {
+        Command::Runs(args) => runs::runs(store, name, args).await,
+        Command::Show(args) => show::show(store, name, args).await,
+        Command::Watch(args) => watch::watch(store, name, args).await,
+        Command::Cancel(args) => act::cancel(&opened, args).await,
+        Command::Signal(args) => act::signal(&opened, args).await,
+    };
+    opened.close().await;
+    output
+}

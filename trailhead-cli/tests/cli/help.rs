@@ -1,0 +1,21 @@
+//! The help the README shows is the help the binary prints.
+
+use crate::support::{code, stdout, trailhead};
+
+#[test]
+fn the_readme_shows_the_current_help() {
+    let help = trailhead(&["--help"]);
+    assert_eq!(code(&help), 0);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let shown = format!("$ trailhead --help\n{}", stdout(&help));
+    assert!(
+        readme.contains(&shown),
+        "README.md's \"The trailhead CLI\" should show:\n{shown}"
+    );
+    for command in ["runs", "show", "watch", "cancel", "signal"] {
+        let help = trailhead(&[command, "--help"]);
+        assert_eq!(code(&help), 0);
+        assert!(stdout(&help).contains("--store"), "{command}");
+    }
+}

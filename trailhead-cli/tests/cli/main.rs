@@ -1,0 +1,11 @@
+//! The `trailhead` binary run against stores the tests fill by running real
+//! workflows.
+
+mod act;
+mod help;
+mod listing;
+mod postgres;
+mod show;
+mod stores;
+mod support;
+mod watch;
