@@ -52,9 +52,6 @@ impl Failure {
         let message = match error {
             // These name the store themselves.
             StoreError::Database { .. } => error.to_string(),
-            StoreError::LeaseHeld { .. } => format!(
-                "the store at `{store}`: {error}; only the worker that holds it can stop it"
-            ),
             _ => format!("the store at `{store}`: {error}"),
         };
         Self::new(code, message)

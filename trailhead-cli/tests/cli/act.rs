@@ -97,3 +97,32 @@ async fn cancel_ends_a_run_its_stopped_process_left() {
         stderr(&again)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_stops_a_run_a_live_worker_drives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let engine = support::engine(&path);
+    let handle = engine
+        .start_with_id(RunId::new("review-4"), support::review, "spec".to_owned())
+        .await
+        .unwrap();
+    // The CLI is another process: it asks, the engine here stops the run.
+    let asked = on_blocking(&path, &["cancel", "review-4"]).await;
+    assert_eq!(code(&asked), 0, "{}", stderr(&asked));
+    let line = stdout(&asked);
+    assert!(
+        line == "run `review-4` asked to cancel: the worker that drives it stops it\n"
+            || line == "run `review-4` cancelled\n",
+        "{line}"
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(20), handle.result())
+        .await
+        .expect("the live worker stopped the run");
+    assert!(
+        matches!(ended, Err(trailhead::RunError::Cancelled { .. })),
+        "{ended:?}"
+    );
+    let after = json(&on(&path, &["show", "review-4", "--json"]));
+    assert_eq!(after["run"]["status"], "cancelled");
+}

@@ -97,7 +97,7 @@ impl Store for SqliteStore {
             run: run.clone(),
             at: SystemTime::now(),
         };
-        Box::pin(async move { self.inner.writer.write(write).await.map(drop) })
+        Box::pin(async move { self.write(write).await.map(drop) })
     }
 
     fn cancel_requests(&self) -> StoreFuture<'_, Vec<RunId>> {
