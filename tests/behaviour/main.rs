@@ -37,6 +37,7 @@ mod signal_types;
 mod signals;
 mod sleep;
 mod steps;
+mod trace;
 mod tracing;
 mod unload;
 mod worker_threads;

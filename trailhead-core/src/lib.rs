@@ -71,6 +71,7 @@ mod parallel;
 mod policy;
 mod step;
 pub mod store;
+pub mod trace;
 mod workflow;
 
 pub use breaker::{BreakerConfig, BreakerState, BreakerTransition};
