@@ -36,6 +36,7 @@ mod shutdown;
 mod signal_types;
 mod signals;
 mod sleep;
+mod stats;
 mod steps;
 mod trace;
 mod tracing;

@@ -69,6 +69,7 @@ mod event;
 mod key;
 mod parallel;
 mod policy;
+pub mod stats;
 mod step;
 pub mod store;
 pub mod trace;
