@@ -50,7 +50,7 @@ impl RunContext {
             run = %self.run,
             workflow = self.workflow(),
             key = %key,
-            attempt = 1_u32
+            attempt = 1_i64
         );
         let failure = match self.run_child(key, workflow, input).instrument(span).await {
             Ok(RunEnd::Completed(output)) => return site.complete(1, began, output).await,

@@ -207,7 +207,9 @@ impl<'a> StepSite<'a> {
                 run = %self.ctx.run,
                 workflow = self.ctx.workflow(),
                 key = %self.key,
-                attempt
+                // Signed: OpenTelemetry has no unsigned integers, and
+                // `tracing-opentelemetry` would export a `u32` as text.
+                attempt = i64::from(attempt)
             ));
         let caught = match policy.timeout {
             None => future.await,
