@@ -14,7 +14,7 @@ async fn nap(ms: u64) -> Result<u64, Error> {
 /// Fails its first attempt in even cases.
 async fn shaky(case: u32) -> Result<u32, Error> {
     let attempt = trailhead::current_step().expect("in a step").attempt;
-    if case % 2 == 0 && attempt == 1 {
+    if case.is_multiple_of(2) && attempt == 1 {
         return Err(Error::msg("not yet"));
     }
     Ok(case)
