@@ -117,7 +117,7 @@ fn within(inner: &Json, outer: &Json) -> bool {
     number(inner, "ts") >= number(outer, "ts") && end(inner) <= end(outer)
 }
 
-/// No two slices of one track overlap; every slice of a run's process lies
+/// No two slices of one track overlap or start together; every slice of a run's process lies
 /// within the run's slice (track 0, alone).
 fn nests(tracks: &Tracks) {
     for (pid, by_track) in tracks {
@@ -132,6 +132,13 @@ fn nests(tracks: &Tracks) {
                 assert!(
                     end(&pair[0]) <= number(&pair[1], "ts"),
                     "{} and {} overlap on track {tid} of process {pid}",
+                    pair[0],
+                    pair[1]
+                );
+                // Nor start together: a viewer would draw one inside the other.
+                assert!(
+                    number(&pair[0], "ts") < number(&pair[1], "ts"),
+                    "{} and {} start together on track {tid} of process {pid}",
                     pair[0],
                     pair[1]
                 );

@@ -4,7 +4,8 @@
 
 /// For slices `[start, end)` given as `spans`, the track of each (from 0):
 /// the lowest track whose last slice ended by the slice's start, so that as
-/// few tracks are used as ran at once.
+/// few tracks are used as ran at once. A slice of no length holds its track
+/// for one unit.
 pub(super) fn assign(spans: &[(u64, u64)]) -> Vec<u32> {
     let mut order: Vec<usize> = (0..spans.len()).collect();
     order.sort_by_key(|&i| (spans[i].0, spans[i].1, i));
@@ -19,7 +20,10 @@ pub(super) fn assign(spans: &[(u64, u64)]) -> Vec<u32> {
                 ends.len() - 1
             }
         };
-        ends[track] = end.max(start);
+        // An instant (a step that took under a microsecond) still holds its
+        // place: a viewer would draw a slice starting at the same time on its
+        // track as its parent.
+        ends[track] = end.max(start + 1);
         tracks[i] = u32::try_from(track).unwrap_or(u32::MAX);
     }
     tracks
@@ -34,6 +38,12 @@ mod tests {
         // a and b overlap; c starts as a ends; d overlaps c and b.
         let spans = [(0, 10), (5, 20), (10, 15), (12, 30)];
         assert_eq!(assign(&spans), [0, 1, 0, 2]);
+    }
+
+    #[test]
+    fn slices_of_no_length_at_the_same_time_get_tracks_of_their_own() {
+        let spans = [(5, 5), (5, 9), (5, 5), (9, 9)];
+        assert_eq!(assign(&spans), [0, 2, 1, 0]);
     }
 
     #[test]
