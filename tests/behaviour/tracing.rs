@@ -87,10 +87,13 @@ fn runs_and_step_attempts_are_spans() {
     assert_eq!(
         recorded,
         [
-            format!("run run={run} workflow=traced"),
-            "step key=flaky[0] attempt=1".to_owned(),
-            "step key=flaky[0] attempt=2".to_owned(),
-            "step key=flaky[1] attempt=1".to_owned(),
+            format!(
+                "run run={run} workflow=traced definition_hash={:#018x}",
+                <traced as trailhead::Workflow>::DEFINITION_HASH
+            ),
+            format!("step run={run} workflow=traced key=flaky[0] attempt=1"),
+            format!("step run={run} workflow=traced key=flaky[0] attempt=2"),
+            format!("step run={run} workflow=traced key=flaky[1] attempt=1"),
         ]
     );
 }

@@ -69,8 +69,10 @@ mod event;
 mod key;
 mod parallel;
 mod policy;
+pub mod stats;
 mod step;
 pub mod store;
+pub mod trace;
 mod workflow;
 
 pub use breaker::{BreakerConfig, BreakerState, BreakerTransition};

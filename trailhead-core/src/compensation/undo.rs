@@ -110,7 +110,7 @@ impl Rollback<'_> {
             match compensation(record.key.name()) {
                 None => {}
                 Some(Compensation::Step { retry, undo }) => {
-                    let span = tracing::info_span!("compensation", key = %record.key);
+                    let span = tracing::info_span!("compensation", run = %run, workflow, key = %record.key);
                     self.undo_step(run, journal, &record.key, value, retry, undo)
                         .instrument(span)
                         .await?;

@@ -96,7 +96,7 @@ impl Engine {
         );
         self.track(&ctx);
         let deadline = W::DEADLINE.map(|limit| Instant::now() + limit);
-        let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
+        let span = run_span::<W>(&launch.run);
         let task = drive(ctx, workflow, Start::Body { input, deadline }, 0).instrument(span);
         Ok(self.stoppable(launch.run.clone(), task))
     }
@@ -119,7 +119,7 @@ impl Engine {
             journaled,
         });
         self.track(&ctx);
-        let span = tracing::info_span!("run", run = %launch.run, workflow = W::NAME);
+        let span = run_span::<W>(&launch.run);
         let task = drive(ctx, workflow, start, 0).instrument(span);
         Ok(self.stoppable(launch.run.clone(), task))
     }
@@ -199,4 +199,17 @@ pub(crate) enum Start<I> {
     /// Finishes the rollback of a run recorded compensating; it then ends as
     /// the recorded outcome says.
     Rollback(RunOutcome),
+}
+
+/// The span a run's task runs in: its id, its workflow and the definition
+/// hash it runs under (as hex, as errors show it), for `tracing` layers such
+/// as `tracing-opentelemetry` to export. Its fields cost nothing unless a
+/// subscriber wants the span.
+fn run_span<W: Workflow>(run: &RunId) -> tracing::Span {
+    tracing::info_span!(
+        "run",
+        run = %run,
+        workflow = W::NAME,
+        definition_hash = %format_args!("{:#018x}", W::DEFINITION_HASH),
+    )
 }

@@ -50,7 +50,13 @@ impl RunContext {
         }
         let site = StepSite::new(self, key);
         let began = site.begin(1);
-        let span = tracing::info_span!("step", key = %key, attempt = 1_u32);
+        let span = tracing::info_span!(
+            "step",
+            run = %self.run,
+            workflow = self.workflow(),
+            key = %key,
+            attempt = 1_i64
+        );
         let failure = match self.run_child(key, workflow, input).instrument(span).await {
             Ok(RunEnd::Completed(output)) => return site.complete(1, began, output).await,
             Ok(RunEnd::Failed(error)) => StepFailure::Error(error),

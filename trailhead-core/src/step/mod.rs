@@ -19,9 +19,9 @@ pub(crate) mod current;
 mod fallback;
 mod journaled;
 pub(crate) mod place;
-mod signal;
+pub(crate) mod signal;
 mod site;
-mod sleep;
+pub(crate) mod sleep;
 mod spec;
 
 use std::cell::Cell;

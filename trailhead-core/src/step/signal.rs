@@ -157,6 +157,29 @@ struct TimedOut {
     timed_out: bool,
 }
 
+/// Whether journal entry `entry`, of a run whose flowchart is `mermaid`,
+/// under key name `name`, is a signal's: `Some(true)` if a value was
+/// received, `Some(false)` if the wait timed out, `None` if it is not a
+/// signal's entry (for readers of a journal that have no workflow type).
+///
+/// A signal site is named after its signal (`approval`, `approval#2`, …) and
+/// drawn as `signal approval` in the flowchart; its entry is
+/// `{"received": …}` or `{"timed_out": true}`: all must hold.
+pub(crate) fn journaled_signal(mermaid: &str, name: &str, entry: &Value) -> Option<bool> {
+    let base = name.split('#').next().unwrap_or(name);
+    if !mermaid.contains(&format!("\"signal {base}\"")) {
+        return None;
+    }
+    if from_entry(entry).is_some() {
+        return Some(true);
+    }
+    entry
+        .decode::<TimedOut>()
+        .ok()
+        .filter(|timed_out| timed_out.timed_out)
+        .map(|_| false)
+}
+
 /// A journaled signal entry: the value received, or `None` for a timeout.
 fn from_entry(entry: &Value) -> Option<Value> {
     match Value::split_entry(entry.codec(), entry.bytes())? {

@@ -202,7 +202,15 @@ impl<'a> StepSite<'a> {
             .map_err(|payload| StepFailure::panicked(&*payload))?;
         let future = AssertUnwindSafe(super::current::scoped(current, made))
             .catch_unwind()
-            .instrument(tracing::info_span!("step", key = %self.key, attempt));
+            .instrument(tracing::info_span!(
+                "step",
+                run = %self.ctx.run,
+                workflow = self.ctx.workflow(),
+                key = %self.key,
+                // Signed: OpenTelemetry has no unsigned integers, and
+                // `tracing-opentelemetry` would export a `u32` as text.
+                attempt = i64::from(attempt)
+            ));
         let caught = match policy.timeout {
             None => future.await,
             Some(limit) => Box::pin(tokio::time::timeout(limit, future))

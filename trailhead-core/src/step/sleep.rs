@@ -83,6 +83,20 @@ impl RunContext {
     }
 }
 
+/// When the sleep journaled as `entry` under key name `name` wakes; `None`
+/// if the entry is not a sleep's (for readers of a journal, such as
+/// [`trace`](crate::trace), that have no workflow type to ask).
+///
+/// Sleeps are named `sleep`, `sleep#2`, … by the macro and journal a
+/// [`WakeAt`]: both must hold.
+pub(crate) fn journaled_wake_at(name: &str, entry: &Value) -> Option<SystemTime> {
+    let base = name.split('#').next().unwrap_or(name);
+    if base != "sleep" {
+        return None;
+    }
+    entry.decode::<WakeAt>().ok().map(WakeAt::time)
+}
+
 /// A sleep's journal entry: when it wakes, in nanoseconds since the epoch.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct WakeAt {
