@@ -80,6 +80,50 @@ pub(crate) enum Command {
     /// from outside the workflow's process: any JSON is sent, and a value of
     /// the wrong type fails the step that receives it.
     Signal(SignalArgs),
+    /// Export a run's timeline as a Chrome trace-event / Perfetto JSON file.
+    ///
+    /// Each journaled step is a slice, on a track of its own where steps
+    /// ran at once; sleeps, signal waits and compensations are slices of
+    /// their own kind, and child runs are drawn inside the call that
+    /// started them. A retried step is one slice over all its attempts
+    /// (`attempts` in its arguments). Open the file at
+    /// https://ui.perfetto.dev or in chrome://tracing. A running run shows
+    /// the steps journaled so far.
+    Trace(TraceArgs),
+    /// Where a workflow's time goes: per step site, across its runs.
+    ///
+    /// For each step of the workflow (its loop iterations together): how
+    /// often it ran, its p50/p95/p99 and longest durations, how often it was
+    /// retried and how often it failed. Reads the newest `--limit` runs of
+    /// the workflow, from `--since` on.
+    Stats(StatsArgs),
+}
+
+/// `trailhead trace`.
+#[derive(Debug, Args)]
+pub(crate) struct TraceArgs {
+    /// The run's id.
+    pub(crate) run: String,
+    /// Write the trace to this file (readable by its owner only) instead of
+    /// stdout. An existing file is not overwritten.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<std::path::PathBuf>,
+}
+
+/// `trailhead stats`.
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    /// The workflow's name.
+    pub(crate) workflow: String,
+    /// Read at most this many of its newest runs.
+    #[arg(long, default_value_t = 1_000, value_name = "N")]
+    pub(crate) limit: usize,
+    /// Only runs created at or after this time (RFC 3339, or `1h` for an hour ago).
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    pub(crate) since: Option<SystemTime>,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `trailhead runs`.

@@ -14,7 +14,9 @@ mod json;
 mod open;
 mod runs;
 mod show;
+mod stats;
 mod table;
+mod trace;
 mod watch;
 
 use std::io::Write as _;
@@ -87,7 +89,11 @@ fn main() -> ExitCode {
 
 async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
     let access = match cli.command {
-        Command::Runs(_) | Command::Show(_) | Command::Watch(_) => Access::Read,
+        Command::Runs(_)
+        | Command::Show(_)
+        | Command::Watch(_)
+        | Command::Trace(_)
+        | Command::Stats(_) => Access::Read,
         Command::Cancel(_) | Command::Signal(_) => Access::Write,
     };
     let opened = open::open(store, &cli.schema, access).await?;
@@ -98,6 +104,8 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         Command::Watch(args) => watch::watch(store, name, args).await,
         Command::Cancel(args) => act::cancel(&opened, args).await,
         Command::Signal(args) => act::signal(&opened, args).await,
+        Command::Trace(args) => trace::trace(store, name, args).await,
+        Command::Stats(args) => stats::stats(store, name, args).await,
     };
     opened.close().await;
     output

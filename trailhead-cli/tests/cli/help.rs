@@ -13,7 +13,9 @@ fn the_readme_shows_the_current_help() {
         readme.contains(&shown),
         "README.md's \"The trailhead CLI\" should show:\n{shown}"
     );
-    for command in ["runs", "show", "watch", "cancel", "signal"] {
+    for command in [
+        "runs", "show", "watch", "cancel", "signal", "trace", "stats",
+    ] {
         let help = trailhead(&[command, "--help"]);
         assert_eq!(code(&help), 0);
         assert!(stdout(&help).contains("--store"), "{command}");

@@ -3,6 +3,7 @@
 
 mod act;
 mod help;
+mod inspect;
 mod listing;
 mod postgres;
 mod show;
