@@ -20,7 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_runs.sql"),
     include_str!("migrations/0002_cancel.sql"),
     include_str!("migrations/0003_resources.sql"),
-    include_str!("migrations/0004_end_watched.sql"),
+    include_str!("migrations/0004_end_watchers.sql"),
 ];
 
 /// The newest schema this build reads and writes.

@@ -139,7 +139,13 @@ impl Sql {
                  ON CONFLICT (run_id, key) DO NOTHING
                  RETURNING run_id, key"
             )),
-            watch_end: new("UPDATE {s}.runs SET end_watched = true WHERE id = $1 AND NOT end_watched"),
+            // Not a flag on the run's row: its row lock would make the
+            // claims' SKIP LOCKED pass the run by.
+            watch_end: new(&format!(
+                "INSERT INTO {{s}}.end_watchers (run_id)
+                 SELECT id FROM {{s}}.runs WHERE id = $1 AND status IN {UNFINISHED}
+                 ON CONFLICT DO NOTHING"
+            )),
             // Whether this worker still holds the run at the epoch (an entry
             // a batch did not insert was then a duplicate key).
             holds_at: new(&format!(
@@ -156,10 +162,14 @@ impl Sql {
                      UPDATE {{s}}.runs SET status = $2, outcome = $3, outcome_codec = $4, finished_at = $5,
                          lease_owner = NULL
                      WHERE id = $1 AND lease_owner = $6 AND lease_epoch = $7 AND status IN {UNFINISHED}
-                     RETURNING end_watched)
-                 SELECT count(*), CASE WHEN $8 AND bool_or(end_watched)
-                                       THEN pg_notify($9, 'ended:' || $1)::text END
-                 FROM ended"
+                     RETURNING id),
+                 watched AS (
+                     DELETE FROM {{s}}.end_watchers
+                     WHERE run_id = $1 AND EXISTS (SELECT 1 FROM ended)
+                     RETURNING run_id)
+                 SELECT (SELECT count(*) FROM ended),
+                        CASE WHEN $8 AND EXISTS (SELECT 1 FROM watched)
+                             THEN pg_notify($9, 'ended:' || $1)::text END"
             )),
             status_of: new("SELECT status FROM {s}.runs WHERE id = $1"),
             send_signal: new(
