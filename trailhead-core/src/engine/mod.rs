@@ -26,6 +26,7 @@ mod health;
 mod launch;
 mod live;
 mod manage;
+mod picture;
 mod query;
 mod resume;
 mod retention;

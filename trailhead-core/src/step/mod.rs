@@ -181,6 +181,7 @@ impl RunContext {
         };
         match T::from_journal(value) {
             Ok(output) => {
+                self.live.steps.replayed(&key);
                 self.engine.events().emit(|| Event::StepReplayed {
                     run: self.run.clone(),
                     step: key,
@@ -236,6 +237,7 @@ impl RunContext {
             message: failed.message.clone(),
             class: failed.class,
         });
+        self.live.steps.replayed(&key);
         self.engine.events().emit(|| Event::StepReplayed {
             run: self.run.clone(),
             step: key.clone(),

@@ -66,6 +66,7 @@ impl RunContext {
             return Ok(from_entry(value));
         }
         let began = Instant::now();
+        let _watch = self.live.steps.watch(key);
         self.engine.events().emit(|| Event::StepStarted {
             run: self.run.clone(),
             step: key.to_key(),

@@ -43,6 +43,9 @@ impl Drop for StepSite<'_> {
     fn drop(&mut self) {
         self.ctx.step_ended();
         let attempt = *self.attempt.get_mut();
+        if attempt > 0 {
+            self.ctx.live.steps.ended(self.key);
+        }
         if attempt > 0 && !*self.settled.get_mut() {
             self.ctx.engine.events().emit(|| Event::StepCancelled {
                 run: self.ctx.run.clone(),
@@ -76,6 +79,7 @@ impl<'a> StepSite<'a> {
     /// Emits `StepStarted`; returns when the attempt began.
     pub(super) fn begin(&self, attempt: u32) -> Instant {
         self.attempt.store(attempt, Ordering::Relaxed);
+        self.ctx.live.steps.started(self.key, attempt);
         self.ctx.engine.events().emit(|| Event::StepStarted {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),
@@ -277,6 +281,10 @@ impl<'a> StepSite<'a> {
         failure: &StepFailure<E>,
     ) {
         tracing::debug!(key = %self.key, attempt, ?delay, %failure, "step attempt failed; retrying");
+        self.ctx
+            .live
+            .steps
+            .retrying(self.key, attempt, delay, failure.to_string());
         self.ctx.engine.events().emit(|| Event::StepRetrying {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),

@@ -72,6 +72,7 @@ impl RunContext {
             step: key.to_key(),
             attempt: 1,
         });
+        let _watch = self.live.steps.watch(key);
         tokio::time::sleep(remaining).await;
         self.engine.events().emit(|| Event::StepCompleted {
             run: self.run.clone(),
