@@ -10,6 +10,13 @@ use super::state::{Counts, NodePicture, NodeState, RunPicture, StepPicture};
 use crate::StepKey;
 use crate::store::{RunOutcome, RunRecord, RunState, StepOutcome, StepRecord};
 
+/// When an execution started and ended.
+type Span = (SystemTime, SystemTime);
+
+/// What is kept of an execution for the loops and branches around it: its
+/// state, its key's path, its span.
+type Seen = (NodeState, Vec<u32>, Option<Span>);
+
 /// One execution, with its times for the spans of many.
 struct Execution {
     picture: StepPicture,
@@ -74,7 +81,7 @@ struct Builder<'a> {
     placed: HashSet<&'a str>,
     /// Per node: the spans and paths of its executions, kept for the
     /// loops and branches around it.
-    executions: HashMap<String, Vec<(NodeState, Vec<u32>, Option<(SystemTime, SystemTime)>)>>,
+    executions: HashMap<String, Vec<Seen>>,
     journal: &'a [StepRecord],
 }
 

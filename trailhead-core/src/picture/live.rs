@@ -47,36 +47,109 @@ pub struct LiveState {
 }
 
 /// A run's live steps.
+///
+/// Running attempts sit in slots (a free list over a `Vec`), so that a step
+/// takes one and gives it back by index: no hashing and, for keys at most
+/// three loops deep, no allocation on the step path.
 #[derive(Debug, Default)]
-pub(crate) struct LiveSteps(Mutex<LiveState>);
+pub(crate) struct LiveSteps(Mutex<Table>);
+
+#[derive(Debug, Default)]
+struct Table {
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    replayed: HashSet<StepKey>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    name: &'static str,
+    path: Path,
+    step: LiveStep,
+}
+
+/// A key's path, inline when short.
+#[derive(Debug)]
+enum Path {
+    Inline { len: u8, items: [u32; 3] },
+    Heap(Box<[u32]>),
+}
+
+impl Path {
+    fn of(path: &[u32]) -> Self {
+        match path.len() {
+            len @ 0..=3 => {
+                let mut items = [0; 3];
+                items[..len].copy_from_slice(path);
+                Self::Inline {
+                    len: u8::try_from(len).unwrap_or(3),
+                    items,
+                }
+            }
+            _ => Self::Heap(path.into()),
+        }
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Self::Inline { len, items } => &items[..usize::from(*len)],
+            Self::Heap(items) => items,
+        }
+    }
+}
+
+/// Where a step's attempts sit in the table: none yet.
+pub(crate) const NO_SLOT: usize = usize::MAX;
 
 impl LiveSteps {
-    fn lock(&self) -> MutexGuard<'_, LiveState> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Attempt `attempt` of step `key` began.
-    pub(crate) fn started(&self, key: KeyRef<'_>, attempt: u32) {
+    /// Attempt `attempt` of step `key` began; `slot` is where its attempts
+    /// sit ([`NO_SLOT`] before the first), returned updated.
+    pub(crate) fn started(&self, key: KeyRef<'_>, attempt: u32, slot: usize) -> usize {
         let step = LiveStep {
             attempt,
             retry: None,
         };
-        self.lock().running.insert(key.to_key(), step);
-    }
-
-    /// Attempt `attempt` of step `key` failed; the next begins after `delay`.
-    pub(crate) fn retrying(&self, key: KeyRef<'_>, attempt: u32, delay: Duration, error: String) {
-        let step = LiveStep {
-            attempt,
-            retry: Some(LiveRetry { delay, error }),
+        let mut table = self.lock();
+        if let Some(Some(held)) = table.slots.get_mut(slot) {
+            held.step = step;
+            return slot;
+        }
+        let held = Slot {
+            name: key.name,
+            path: Path::of(key.path),
+            step,
         };
-        self.lock().running.insert(key.to_key(), step);
+        match table.free.pop() {
+            Some(free) => {
+                table.slots[free] = Some(held);
+                free
+            }
+            None => {
+                table.slots.push(Some(held));
+                table.slots.len() - 1
+            }
+        }
     }
 
-    /// Step `key` settled (or was stopped): the journal says the rest.
-    pub(crate) fn ended(&self, key: KeyRef<'_>) {
-        let key = key.to_key();
-        self.lock().running.remove(&key);
+    /// The attempt in `slot` failed; the next begins after `delay`.
+    pub(crate) fn retrying(&self, slot: usize, delay: Duration, error: String) {
+        if let Some(Some(held)) = self.lock().slots.get_mut(slot) {
+            held.step.retry = Some(LiveRetry { delay, error });
+        }
+    }
+
+    /// The step in `slot` settled (or was stopped): the journal says the rest.
+    pub(crate) fn ended(&self, slot: usize) {
+        let mut table = self.lock();
+        if let Some(held) = table.slots.get_mut(slot)
+            && held.take().is_some()
+        {
+            table.free.push(slot);
+        }
     }
 
     /// Step `key`'s outcome was taken from the journal.
@@ -86,14 +159,27 @@ impl LiveSteps {
 
     /// Watches a wait (a sleep, a signal) as a running attempt until the
     /// guard drops.
-    pub(crate) fn watch<'a>(&'a self, key: KeyRef<'a>) -> Watch<'a> {
-        self.started(key, 1);
-        Watch { steps: self, key }
+    pub(crate) fn watch(&self, key: KeyRef<'_>) -> Watch<'_> {
+        let slot = self.started(key, 1, NO_SLOT);
+        Watch { steps: self, slot }
     }
 
     /// What is live now.
     pub(crate) fn snapshot(&self) -> LiveState {
-        self.lock().clone()
+        let table = self.lock();
+        let running = table
+            .slots
+            .iter()
+            .flatten()
+            .map(|held| {
+                let key = StepKey::new(held.name, held.path.as_slice());
+                (key, held.step.clone())
+            })
+            .collect();
+        LiveState {
+            running,
+            replayed: table.replayed.clone(),
+        }
     }
 }
 
@@ -101,12 +187,12 @@ impl LiveSteps {
 #[derive(Debug)]
 pub(crate) struct Watch<'a> {
     steps: &'a LiveSteps,
-    key: KeyRef<'a>,
+    slot: usize,
 }
 
 impl Drop for Watch<'_> {
     fn drop(&mut self) {
-        self.steps.ended(self.key);
+        self.steps.ended(self.slot);
     }
 }
 
@@ -121,19 +207,34 @@ mod tests {
             name: "charge",
             path: &[2],
         };
-        steps.started(key, 1);
-        steps.retrying(key, 1, Duration::from_secs(1), "down".to_owned());
+        let slot = steps.started(key, 1, NO_SLOT);
+        steps.retrying(slot, Duration::from_secs(1), "down".to_owned());
         let live = steps.snapshot();
         let step = &live.running[&StepKey::new("charge", &[2])];
         assert_eq!(step.attempt, 1);
         assert_eq!(step.retry.as_ref().unwrap().error, "down");
-        steps.started(key, 2);
+        assert_eq!(steps.started(key, 2, slot), slot);
         assert_eq!(steps.snapshot().running[&key.to_key()].retry, None);
-        steps.ended(key);
+        steps.ended(slot);
+        steps.ended(slot);
         assert!(steps.snapshot().running.is_empty());
+        assert_eq!(
+            steps.started(key, 1, NO_SLOT),
+            slot,
+            "a freed slot is taken again"
+        );
+        steps.ended(slot);
+        let deep = KeyRef {
+            name: "deep",
+            path: &[1, 2, 3, 4],
+        };
         {
-            let _watch = steps.watch(key);
-            assert!(steps.snapshot().running.contains_key(&key.to_key()));
+            let _watch = steps.watch(deep);
+            let again = steps.started(key, 1, NO_SLOT);
+            let live = steps.snapshot();
+            assert!(live.running.contains_key(&deep.to_key()));
+            assert!(live.running.contains_key(&key.to_key()));
+            steps.ended(again);
         }
         assert!(steps.snapshot().running.is_empty());
     }

@@ -38,7 +38,7 @@ pub use live::{LiveRetry, LiveState, LiveStep};
 pub use state::{Counts, NodePicture, NodeState, RunPicture, StepPicture};
 
 pub(crate) use graph::recorded_mermaid;
-pub(crate) use live::LiveSteps;
+pub(crate) use live::{LiveSteps, NO_SLOT};
 
 use crate::store::{RunRecord, StepRecord};
 

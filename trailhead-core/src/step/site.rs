@@ -3,7 +3,7 @@
 use std::fmt::Display;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt as _;
@@ -31,6 +31,8 @@ pub(super) struct StepSite<'a> {
     started: Instant,
     /// The attempt running (0 before the first).
     attempt: AtomicU32,
+    /// Where its attempts sit in the run's live table (for its picture).
+    live: AtomicUsize,
     /// Set once the step completed or failed for good; a site dropped before
     /// that was cancelled.
     settled: AtomicBool,
@@ -44,7 +46,7 @@ impl Drop for StepSite<'_> {
         self.ctx.step_ended();
         let attempt = *self.attempt.get_mut();
         if attempt > 0 {
-            self.ctx.live.steps.ended(self.key);
+            self.ctx.live.steps.ended(*self.live.get_mut());
         }
         if attempt > 0 && !*self.settled.get_mut() {
             self.ctx.engine.events().emit(|| Event::StepCancelled {
@@ -64,6 +66,7 @@ impl<'a> StepSite<'a> {
             key,
             started: Instant::now(),
             attempt: AtomicU32::new(0),
+            live: AtomicUsize::new(crate::picture::NO_SLOT),
             settled: AtomicBool::new(false),
             fallback: false,
         }
@@ -79,7 +82,9 @@ impl<'a> StepSite<'a> {
     /// Emits `StepStarted`; returns when the attempt began.
     pub(super) fn begin(&self, attempt: u32) -> Instant {
         self.attempt.store(attempt, Ordering::Relaxed);
-        self.ctx.live.steps.started(self.key, attempt);
+        let slot = self.live.load(Ordering::Relaxed);
+        let slot = self.ctx.live.steps.started(self.key, attempt, slot);
+        self.live.store(slot, Ordering::Relaxed);
         self.ctx.engine.events().emit(|| Event::StepStarted {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),
@@ -281,10 +286,11 @@ impl<'a> StepSite<'a> {
         failure: &StepFailure<E>,
     ) {
         tracing::debug!(key = %self.key, attempt, ?delay, %failure, "step attempt failed; retrying");
+        let slot = self.live.load(Ordering::Relaxed);
         self.ctx
             .live
             .steps
-            .retrying(self.key, attempt, delay, failure.to_string());
+            .retrying(slot, delay, failure.to_string());
         self.ctx.engine.events().emit(|| Event::StepRetrying {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),
