@@ -492,3 +492,81 @@ async fn invalid_requests_are_typed_errors_naming_the_run() {
         PictureError::BadGraph { run: Some(bad), .. } if bad == run
     ));
 }
+
+async fn fetch_rate(n: u32) -> Result<u32, Error> {
+    Err(Error::msg(format!("rates are down ({n})")))
+}
+async fn cached_rate(n: u32) -> Result<u32, Error> {
+    Ok(n * 10)
+}
+async fn ping(i: u32) -> Result<u32, Error> {
+    Ok(i)
+}
+async fn odd(i: u32) -> Result<u32, Error> {
+    Ok(i)
+}
+
+workflow! {
+    /// A fallback step, a sleep, a signal, and a branch in a loop whose
+    /// `yes` arm is taken in some iterations only.
+    pub workflow wait_and_see(n: u32) -> Result<u32, Error> {
+        let rate = step fetch_rate(n).fallback(step cached_rate(n));
+        sleep 1s;
+        let go: u32 = signal "go";
+        let mut sum = 0;
+        for i in 0..n {
+            sum += step ping(i);
+            if i % 2 == 1 {
+                sum += step odd(i);
+            }
+        }
+        Ok(rate + go + sum)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn sleeps_and_signals_show_while_they_wait_and_a_fallback_step_is_its_own_node() {
+    let engine = Engine::new();
+    let mut events = engine.subscribe();
+    let handle = engine
+        .start_with_id(RunId::new("wait-1"), wait_and_see, 3)
+        .await
+        .unwrap();
+    let run = handle.id().clone();
+    support::step_started(&mut events, "sleep").await;
+    let picture = engine.picture::<wait_and_see>(&run).await.unwrap();
+    let sleeping = picture
+        .nodes
+        .iter()
+        .find(|n| n.kind == NodeKind::Sleep)
+        .unwrap();
+    assert_eq!(sleeping.state, NodeState::Running { attempt: 1 });
+    assert_eq!(site(&picture, "fetch_rate").state, NodeState::FellBack);
+    assert_eq!(site(&picture, "fetch_rate.fallback").kind, NodeKind::Fallback);
+    assert_eq!(site(&picture, "fetch_rate.fallback").state.name(), "completed");
+    let signal = picture
+        .nodes
+        .iter()
+        .find(|n| n.kind == NodeKind::Signal)
+        .unwrap();
+    assert_eq!(signal.state, NodeState::NotReached);
+    assert!(picture.to_mermaid().contains("sleeping"));
+
+    support::step_started(&mut events, "go").await;
+    let picture = engine.picture::<wait_and_see>(&run).await.unwrap();
+    assert_eq!(site(&picture, "go").state, NodeState::Running { attempt: 1 });
+    assert!(picture.to_mermaid().contains("waiting"));
+    assert!(matches!(site(&picture, "sleep").state, NodeState::Completed { .. }));
+
+    engine.signal(&run, "go", 100_u32).await.unwrap();
+    // 30 (the cached rate) + 100 + (0 + 1 + 2) + 1
+    assert_eq!(handle.result().await.unwrap(), 134);
+    let picture = engine.picture::<wait_and_see>(&run).await.unwrap();
+    assert_eq!(site(&picture, "go").state.name(), "completed");
+    assert_eq!(site(&picture, "ping").counts.done, 3);
+    // The branch in the loop: its `yes` arm ran in one iteration of three.
+    let odd = site(&picture, "odd");
+    assert_eq!((odd.counts.total, odd.counts.done), (1, 1));
+    assert_eq!(odd.steps[0].key, "odd[1]");
+    check_snapshot("wait_and_see_completed", &picture.to_mermaid());
+}

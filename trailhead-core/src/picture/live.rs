@@ -1,10 +1,10 @@
 //! What the engine knows about a run's steps that the journal does not yet:
 //! the attempts running now, the retries waiting, the steps replayed.
 //!
-//! One small table per run driven here ([`LiveRun`](crate::engine) holds
+//! One small table per run driven here (the engine's `LiveRun` holds
 //! it), updated where the step events are emitted. Cheap by design: one
-//! uncontended lock and a map insert when an attempt begins, a remove when
-//! its step settles.
+//! uncontended lock to take a slot when a step's first attempt begins, one
+//! to give it back when the step settles.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -67,12 +67,13 @@ impl RunContext {
             // is running); the engine resumes it at the journaled time.
             self.request_unload(now + remaining);
         }
+        // Live before the event: a watcher told of it sees it sleeping.
+        let _watch = self.live.steps.watch(key);
         self.engine.events().emit(|| Event::StepStarted {
             run: self.run.clone(),
             step: key.to_key(),
             attempt: 1,
         });
-        let _watch = self.live.steps.watch(key);
         tokio::time::sleep(remaining).await;
         self.engine.events().emit(|| Event::StepCompleted {
             run: self.run.clone(),
