@@ -41,7 +41,8 @@ workflow! {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let engine = Engine::new();
+    // Live attempts kept from the start (else from the first picture on).
+    let engine = Engine::builder().live_pictures(true).build();
     let mut events = engine.subscribe();
     let handle = engine.start(board, "TH1042".to_owned()).await?;
     let run = handle.id().clone();
@@ -62,6 +63,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The same picture as JSON, for tools.
     let picture = engine.picture::<board>(&run).await?;
     let seats = picture.site("assign_seat").expect("drawn");
-    println!("assign_seat: {} of {} done", seats.counts.done, seats.counts.total);
+    println!(
+        "assign_seat: {} of {} done",
+        seats.counts.done, seats.counts.total
+    );
     Ok(())
 }

@@ -205,7 +205,7 @@ workflow! {
 
 #[tokio::test(start_paused = true)]
 async fn a_fan_out_counts_its_items_while_it_runs() {
-    let engine = Engine::new();
+    let engine = Engine::builder().live_pictures(true).build();
     let mut events = engine.subscribe();
     let handle = engine
         .start_with_id(RunId::new("board-1"), board, 40)
@@ -279,7 +279,7 @@ workflow! {
 
 #[tokio::test(start_paused = true)]
 async fn a_retried_step_shows_retrying_then_its_running_attempt_then_its_failure() {
-    let engine = Engine::new();
+    let engine = Engine::builder().live_pictures(true).build();
     let mut events = engine.subscribe();
     let handle = engine
         .start_with_id(RunId::new("dial-1"), dial, 0)
@@ -414,6 +414,7 @@ fn a_resumed_run_shows_its_replayed_steps_and_an_old_process_store_has_its_graph
         runtime.block_on(async {
             let engine = Engine::builder()
                 .store(SqliteStore::open(&path).unwrap())
+                .live_pictures(true)
                 .build();
             let mut events = engine.subscribe();
             let _handle = engine
@@ -433,6 +434,7 @@ fn a_resumed_run_shows_its_replayed_steps_and_an_old_process_store_has_its_graph
         // The store alone: the graph is in the run's record; nothing live.
         let engine = Engine::builder()
             .store(SqliteStore::open(&path).unwrap())
+            .live_pictures(true)
             .build();
         let stored = engine.picture_of(&run).await.unwrap();
         assert_eq!(site(&stored, "first").state.name(), "completed");
@@ -526,7 +528,7 @@ workflow! {
 
 #[tokio::test(start_paused = true)]
 async fn sleeps_and_signals_show_while_they_wait_and_a_fallback_step_is_its_own_node() {
-    let engine = Engine::new();
+    let engine = Engine::builder().live_pictures(true).build();
     let mut events = engine.subscribe();
     let handle = engine
         .start_with_id(RunId::new("wait-1"), wait_and_see, 3)
@@ -542,8 +544,14 @@ async fn sleeps_and_signals_show_while_they_wait_and_a_fallback_step_is_its_own_
         .unwrap();
     assert_eq!(sleeping.state, NodeState::Running { attempt: 1 });
     assert_eq!(site(&picture, "fetch_rate").state, NodeState::FellBack);
-    assert_eq!(site(&picture, "fetch_rate.fallback").kind, NodeKind::Fallback);
-    assert_eq!(site(&picture, "fetch_rate.fallback").state.name(), "completed");
+    assert_eq!(
+        site(&picture, "fetch_rate.fallback").kind,
+        NodeKind::Fallback
+    );
+    assert_eq!(
+        site(&picture, "fetch_rate.fallback").state.name(),
+        "completed"
+    );
     let signal = picture
         .nodes
         .iter()
@@ -554,9 +562,15 @@ async fn sleeps_and_signals_show_while_they_wait_and_a_fallback_step_is_its_own_
 
     support::step_started(&mut events, "go").await;
     let picture = engine.picture::<wait_and_see>(&run).await.unwrap();
-    assert_eq!(site(&picture, "go").state, NodeState::Running { attempt: 1 });
+    assert_eq!(
+        site(&picture, "go").state,
+        NodeState::Running { attempt: 1 }
+    );
     assert!(picture.to_mermaid().contains("waiting"));
-    assert!(matches!(site(&picture, "sleep").state, NodeState::Completed { .. }));
+    assert!(matches!(
+        site(&picture, "sleep").state,
+        NodeState::Completed { .. }
+    ));
 
     engine.signal(&run, "go", 100_u32).await.unwrap();
     // 30 (the cached rate) + 100 + (0 + 1 + 2) + 1
@@ -569,4 +583,45 @@ async fn sleeps_and_signals_show_while_they_wait_and_a_fallback_step_is_its_own_
     assert_eq!((odd.counts.total, odd.counts.done), (1, 1));
     assert_eq!(odd.steps[0].key, "odd[1]");
     check_snapshot("wait_and_see_completed", &picture.to_mermaid());
+}
+
+static HELD: Semaphore = Semaphore::const_new(0);
+
+async fn held(i: u32) -> Result<u32, Error> {
+    HELD.acquire().await.unwrap().forget();
+    Ok(i)
+}
+
+workflow! {
+    /// Two held steps, one after the other.
+    pub workflow two_held(n: u32) -> Result<u32, Error> {
+        let a = step held(n).name("one");
+        let b = step held(a).name("two");
+        Ok(b)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn by_default_live_attempts_are_kept_from_the_first_picture_on() {
+    let engine = Engine::new();
+    let mut events = engine.subscribe();
+    let handle = engine
+        .start_with_id(RunId::new("held-1"), two_held, 1)
+        .await
+        .unwrap();
+    let run = handle.id().clone();
+    support::step_started(&mut events, "one").await;
+    // Nobody had looked: the attempt running began unrecorded.
+    let picture = engine.picture::<two_held>(&run).await.unwrap();
+    assert_eq!(site(&picture, "one").state, NodeState::NotReached);
+    HELD.add_permits(1);
+    support::step_started(&mut events, "two").await;
+    let picture = engine.picture::<two_held>(&run).await.unwrap();
+    assert_eq!(site(&picture, "one").state.name(), "completed");
+    assert_eq!(
+        site(&picture, "two").state,
+        NodeState::Running { attempt: 1 }
+    );
+    HELD.add_permits(1);
+    assert_eq!(handle.result().await.unwrap(), 1);
 }

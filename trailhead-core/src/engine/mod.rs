@@ -190,6 +190,22 @@ impl Engine {
         self.inner.config.poll_interval
     }
 
+    /// Whether runs keep their live attempts for their pictures.
+    pub(crate) fn pictures_live(&self) -> bool {
+        self.inner
+            .config
+            .live_pictures
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Keeps the runs' live attempts from now on (a picture was asked for).
+    pub(crate) fn keep_pictures_live(&self) {
+        self.inner
+            .config
+            .live_pictures
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Sleeps at least this long unload their run.
     pub(crate) fn unload_after(&self) -> Duration {
         self.inner.config.unload_after

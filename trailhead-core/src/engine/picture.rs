@@ -123,6 +123,8 @@ impl Engine {
     }
 
     async fn recorded_run(&self, run: &RunId) -> Result<RunRecord, EngineError> {
+        // Someone looks: keep the live attempts from now on.
+        self.keep_pictures_live();
         self.inner
             .store
             .run(run)

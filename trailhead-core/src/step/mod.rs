@@ -181,7 +181,9 @@ impl RunContext {
         };
         match T::from_journal(value) {
             Ok(output) => {
-                self.live.steps.replayed(&key);
+                if self.engine.pictures_live() {
+                    self.live.steps.replayed(&key);
+                }
                 self.engine.events().emit(|| Event::StepReplayed {
                     run: self.run.clone(),
                     step: key,
@@ -237,7 +239,9 @@ impl RunContext {
             message: failed.message.clone(),
             class: failed.class,
         });
-        self.live.steps.replayed(&key);
+        if self.engine.pictures_live() {
+            self.live.steps.replayed(&key);
+        }
         self.engine.events().emit(|| Event::StepReplayed {
             run: self.run.clone(),
             step: key.clone(),

@@ -45,8 +45,9 @@ impl Drop for StepSite<'_> {
     fn drop(&mut self) {
         self.ctx.step_ended();
         let attempt = *self.attempt.get_mut();
-        if attempt > 0 {
-            self.ctx.live.steps.ended(*self.live.get_mut());
+        let slot = *self.live.get_mut();
+        if slot != crate::picture::NO_SLOT {
+            self.ctx.live.steps.ended(slot);
         }
         if attempt > 0 && !*self.settled.get_mut() {
             self.ctx.engine.events().emit(|| Event::StepCancelled {
@@ -83,8 +84,10 @@ impl<'a> StepSite<'a> {
     pub(super) fn begin(&self, attempt: u32) -> Instant {
         self.attempt.store(attempt, Ordering::Relaxed);
         let slot = self.live.load(Ordering::Relaxed);
-        let slot = self.ctx.live.steps.started(self.key, attempt, slot);
-        self.live.store(slot, Ordering::Relaxed);
+        if slot != crate::picture::NO_SLOT || self.ctx.engine.pictures_live() {
+            let slot = self.ctx.live.steps.started(self.key, attempt, slot);
+            self.live.store(slot, Ordering::Relaxed);
+        }
         self.ctx.engine.events().emit(|| Event::StepStarted {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),
@@ -287,10 +290,10 @@ impl<'a> StepSite<'a> {
     ) {
         tracing::debug!(key = %self.key, attempt, ?delay, %failure, "step attempt failed; retrying");
         let slot = self.live.load(Ordering::Relaxed);
-        self.ctx
-            .live
-            .steps
-            .retrying(slot, delay, failure.to_string());
+        if slot != crate::picture::NO_SLOT {
+            let error = failure.to_string();
+            self.ctx.live.steps.retrying(slot, delay, error);
+        }
         self.ctx.engine.events().emit(|| Event::StepRetrying {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),

@@ -68,7 +68,10 @@ impl RunContext {
             self.request_unload(now + remaining);
         }
         // Live before the event: a watcher told of it sees it sleeping.
-        let _watch = self.live.steps.watch(key);
+        let _watch = self
+            .engine
+            .pictures_live()
+            .then(|| self.live.steps.watch(key));
         self.engine.events().emit(|| Event::StepStarted {
             run: self.run.clone(),
             step: key.to_key(),
