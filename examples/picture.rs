@@ -44,13 +44,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Live attempts kept from the start (else from the first picture on).
     let engine = Engine::builder().live_pictures(true).build();
     let mut events = engine.subscribe();
-    let handle = engine.start(board, "TH1042".to_owned()).await?;
+    let handle = engine.start(board, "TH1042-LHR".to_owned()).await?;
     let run = handle.id().clone();
 
     // Wait until 32 of the 40 seats are assigned: the rest are held back.
     let mut assigned = 0;
     while assigned < 1 + 32 {
-        if let Ok(Event::StepCompleted { .. }) = events.recv().await {
+        if let Some(Event::StepCompleted { .. }) = events.recv().await {
             assigned += 1;
         }
     }
