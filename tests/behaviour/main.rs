@@ -28,6 +28,7 @@ mod loops;
 mod management;
 // Public: its workflow takes public types, as an application's would.
 pub mod mermaid;
+mod picture;
 mod resources;
 mod resume;
 mod retention;

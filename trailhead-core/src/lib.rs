@@ -68,6 +68,7 @@ mod error;
 mod event;
 mod key;
 mod parallel;
+pub mod picture;
 mod policy;
 pub mod stats;
 mod step;

@@ -85,6 +85,12 @@ pub trait Workflow: Copy + Send + Sync + 'static {
     /// refuses other names and values of other types for runs of a
     /// definition it knows.
     const SIGNALS: &'static [SignalSpec] = &[];
+    /// Not public API: the nodes of [`MERMAID`](Self::MERMAID) as JSON, for
+    /// a run's [picture](crate::picture): each node's id, kind, step key
+    /// name, enclosing loop or fan-out and branch arm. `workflow!` generates
+    /// it; empty (no nodes known) for a hand-written implementation.
+    #[doc(hidden)]
+    const GRAPH: &'static str = "";
 
     /// Not public API: how the site named `site` (a step key's
     /// [`name`](crate::StepKey::name)) is undone, if it is. `workflow!`

@@ -55,6 +55,7 @@ impl Engine {
                 worker_concurrency: 64,
                 queues: Vec::new(),
                 poll_interval: Duration::from_secs(1),
+                live_pictures: std::sync::atomic::AtomicBool::new(false),
             },
         }
     }
@@ -86,6 +87,10 @@ pub(super) struct Config {
     /// How often a worker looks for runs to claim, and a run waiting for a
     /// signal looks for one, when the store does not notify.
     pub(super) poll_interval: Duration,
+    /// Whether runs keep a live table of their running attempts for their
+    /// pictures: from the start if the builder says so, else from the
+    /// engine's first picture on.
+    pub(super) live_pictures: std::sync::atomic::AtomicBool,
 }
 
 /// Configures an [`Engine`].
@@ -156,6 +161,21 @@ impl EngineBuilder {
             name.into_boxed_str(),
             crate::step::place::Resource::new(limit),
         );
+        self
+    }
+
+    /// Whether the runs' live attempts (running, retrying, replayed) are kept
+    /// for their [pictures](crate::picture) from the start (`true`), or only
+    /// from the engine's first [`Engine::picture`](crate::Engine::picture)
+    /// (or `diagram`, `picture_of`, `diagram_of`) on (`false`, the default).
+    ///
+    /// Keeping them costs a step two uncontended locks (about 8% of a
+    /// trivial in-memory step, BENCHMARKS.md), so an engine no tool looks at
+    /// does not pay it. Without it, an attempt that began before the first
+    /// picture shows as not reached until its step settles, and steps
+    /// replayed before it as completed.
+    pub fn live_pictures(mut self, on: bool) -> Self {
+        *self.config.live_pictures.get_mut() = on;
         self
     }
 

@@ -71,7 +71,7 @@ impl Engine {
             parent: launch.parent.clone(),
             input: Value::encode(&input).map_err(LaunchError::Input)?,
             state: RunState::Running,
-            mermaid: W::MERMAID.to_owned(),
+            mermaid: crate::picture::recorded_mermaid(W::MERMAID, W::GRAPH),
             created_at: SystemTime::now(),
             cancel_requested: false,
         };

@@ -21,6 +21,8 @@ pub(crate) struct LiveRun {
     halt: tokio::sync::Notify,
     /// Why the run was halted (the first reason).
     halted: Mutex<Option<crate::StoreError>>,
+    /// Its running attempts and replayed steps, for its picture.
+    pub(crate) steps: crate::picture::LiveSteps,
 }
 
 impl LiveRun {
@@ -32,6 +34,7 @@ impl LiveRun {
             progressed: AtomicU64::new(0),
             halt: tokio::sync::Notify::new(),
             halted: Mutex::new(None),
+            steps: crate::picture::LiveSteps::default(),
         }
     }
 

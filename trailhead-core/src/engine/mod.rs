@@ -28,6 +28,7 @@ mod health;
 mod launch;
 mod live;
 mod manage;
+mod picture;
 mod query;
 mod resume;
 mod retention;
@@ -190,6 +191,22 @@ impl Engine {
     /// How often to look again for what the store does not notify.
     pub(crate) fn poll_interval(&self) -> Duration {
         self.inner.config.poll_interval
+    }
+
+    /// Whether runs keep their live attempts for their pictures.
+    pub(crate) fn pictures_live(&self) -> bool {
+        self.inner
+            .config
+            .live_pictures
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Keeps the runs' live attempts from now on (a picture was asked for).
+    pub(crate) fn keep_pictures_live(&self) {
+        self.inner
+            .config
+            .live_pictures
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sleeps at least this long unload their run.

@@ -227,7 +227,7 @@ impl Engine {
             .map_err(|source| StoreError::encode(id.clone(), None, "input", source))?;
         let record = RunRecord::new(id.clone(), W::NAME, input)
             .with_definition_hash(W::DEFINITION_HASH)
-            .with_mermaid(W::MERMAID);
+            .with_mermaid(crate::picture::recorded_mermaid(W::MERMAID, W::GRAPH));
         let run = match self.store().enqueue_run(record, options).await? {
             Enqueued::Existing(existing) => existing,
             _ => {

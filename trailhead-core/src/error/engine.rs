@@ -12,6 +12,10 @@ pub enum EngineError {
     /// those, whichever engine method met it.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A run's picture could not be drawn from its record
+    /// ([`Engine::picture_of`](crate::Engine::picture_of)).
+    #[error(transparent)]
+    Picture(#[from] crate::picture::PictureError),
     /// A recorded run's workflow definition differs from the one given to
     /// resume it: its journal's keys may not mean the same steps any more.
     #[error(
@@ -117,6 +121,7 @@ impl EngineError {
             | Self::Interrupted { run } => Some(run),
             Self::ShuttingDown { run, .. } => run.as_ref(),
             Self::Store(error) => error.run(),
+            Self::Picture(error) => error.run(),
         }
     }
 }

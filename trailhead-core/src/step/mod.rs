@@ -181,6 +181,9 @@ impl RunContext {
         };
         match T::from_journal(value) {
             Ok(output) => {
+                if self.engine.pictures_live() {
+                    self.live.steps.replayed(&key);
+                }
                 self.engine.events().emit(|| Event::StepReplayed {
                     run: self.run.clone(),
                     step: key,
@@ -236,6 +239,9 @@ impl RunContext {
             message: failed.message.clone(),
             class: failed.class,
         });
+        if self.engine.pictures_live() {
+            self.live.steps.replayed(&key);
+        }
         self.engine.events().emit(|| Event::StepReplayed {
             run: self.run.clone(),
             step: key.clone(),

@@ -66,6 +66,10 @@ impl RunContext {
             return Ok(from_entry(value));
         }
         let began = Instant::now();
+        let _watch = self
+            .engine
+            .pictures_live()
+            .then(|| self.live.steps.watch(key));
         self.engine.events().emit(|| Event::StepStarted {
             run: self.run.clone(),
             step: key.to_key(),

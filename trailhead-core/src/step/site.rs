@@ -3,7 +3,7 @@
 use std::fmt::Display;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt as _;
@@ -31,6 +31,8 @@ pub(super) struct StepSite<'a> {
     started: Instant,
     /// The attempt running (0 before the first).
     attempt: AtomicU32,
+    /// Where its attempts sit in the run's live table (for its picture).
+    live: AtomicUsize,
     /// Set once the step completed or failed for good; a site dropped before
     /// that was cancelled.
     settled: AtomicBool,
@@ -43,6 +45,10 @@ impl Drop for StepSite<'_> {
     fn drop(&mut self) {
         self.ctx.step_ended();
         let attempt = *self.attempt.get_mut();
+        let slot = *self.live.get_mut();
+        if slot != crate::picture::NO_SLOT {
+            self.ctx.live.steps.ended(slot);
+        }
         if attempt > 0 && !*self.settled.get_mut() {
             self.ctx.engine.events().emit(|| Event::StepCancelled {
                 run: self.ctx.run.clone(),
@@ -61,6 +67,7 @@ impl<'a> StepSite<'a> {
             key,
             started: Instant::now(),
             attempt: AtomicU32::new(0),
+            live: AtomicUsize::new(crate::picture::NO_SLOT),
             settled: AtomicBool::new(false),
             fallback: false,
         }
@@ -76,6 +83,11 @@ impl<'a> StepSite<'a> {
     /// Emits `StepStarted`; returns when the attempt began.
     pub(super) fn begin(&self, attempt: u32) -> Instant {
         self.attempt.store(attempt, Ordering::Relaxed);
+        let slot = self.live.load(Ordering::Relaxed);
+        if slot != crate::picture::NO_SLOT || self.ctx.engine.pictures_live() {
+            let slot = self.ctx.live.steps.started(self.key, attempt, slot);
+            self.live.store(slot, Ordering::Relaxed);
+        }
         self.ctx.engine.events().emit(|| Event::StepStarted {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),
@@ -285,6 +297,11 @@ impl<'a> StepSite<'a> {
         failure: &StepFailure<E>,
     ) {
         tracing::debug!(key = %self.key, attempt, ?delay, %failure, "step attempt failed; retrying");
+        let slot = self.live.load(Ordering::Relaxed);
+        if slot != crate::picture::NO_SLOT {
+            let error = failure.to_string();
+            self.ctx.live.steps.retrying(slot, delay, error);
+        }
         self.ctx.engine.events().emit(|| Event::StepRetrying {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),

@@ -67,6 +67,11 @@ impl RunContext {
             // is running); the engine resumes it at the journaled time.
             self.request_unload(now + remaining);
         }
+        // Live before the event: a watcher told of it sees it sleeping.
+        let _watch = self
+            .engine
+            .pictures_live()
+            .then(|| self.live.steps.watch(key));
         self.engine.events().emit(|| Event::StepStarted {
             run: self.run.clone(),
             step: key.to_key(),

@@ -50,6 +50,7 @@ pub(super) fn expand(
     );
     let identity = identity(def, &input_type, (ok_type, err_type));
     let signals = signal_specs(&private, &workflow.signals);
+    let graph = &diagram.graph;
     let name = &def.name;
     let compatible = &def.compatible_with;
     let compensation = compensation_table(&private, &workflow.sites);
@@ -72,6 +73,7 @@ pub(super) fn expand(
             const COMPENSATES: bool = #compensates;
             const DEADLINE: ::core::option::Option<#private::Duration> = #deadline;
             const SIGNALS: &'static [#private::SignalSpec] = #signals;
+            const GRAPH: &'static str = #graph;
 
             #compensation
 

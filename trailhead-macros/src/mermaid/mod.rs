@@ -20,13 +20,17 @@ use quote::ToTokens;
 use crate::model::graph::Plan;
 use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
 
+mod graph;
 mod text;
 
+use graph::{Context, GraphNode, Kind};
 use text::{duration_text, escape, options_text, tokens_text};
 
 /// A workflow's flowchart.
 pub(crate) struct Diagram {
     pub(crate) text: String,
+    /// The drawn nodes as JSON (see `graph.rs`); empty when unavailable.
+    pub(crate) graph: String,
 }
 
 impl Diagram {
@@ -34,6 +38,7 @@ impl Diagram {
     pub(crate) fn unavailable() -> Self {
         Diagram {
             text: String::new(),
+            graph: String::new(),
         }
     }
 
@@ -63,6 +68,8 @@ pub(crate) fn render(workflow: &Workflow<'_>) -> Diagram {
         workflow,
         lines: Vec::new(),
         next_id: 0,
+        nodes: Vec::new(),
+        context: Context::default(),
     };
     let params: Vec<String> = workflow
         .def
@@ -70,20 +77,22 @@ pub(crate) fn render(workflow: &Workflow<'_>) -> Diagram {
         .iter()
         .map(|p| tokens_text(&p.pat.to_token_stream()))
         .collect();
-    chart.lines.push(format!(
-        "    start([\"{}({})\"])",
+    let start = format!(
+        "{}({})",
         escape(&workflow.name().to_string()),
         escape(&params.join(", "))
-    ));
+    );
+    chart.declare("start", Kind::Start, None, 0, ("([\"", &start, "\"])"));
     let exits = chart.block(&workflow.body, vec![Exit::plain("start")]);
-    chart.lines.push("    finish([\"end\"])".to_owned());
+    chart.declare("finish", Kind::End, None, 0, ("([\"", "end", "\"])"));
     chart.connect(&exits, "finish");
     let mut text = String::from("flowchart TD\n");
     for line in &chart.lines {
         text.push_str(line);
         text.push('\n');
     }
-    Diagram { text }
+    let graph = graph::json(&chart.nodes);
+    Diagram { text, graph }
 }
 
 /// An edge waiting for the next node: where it comes from and its label.
@@ -116,6 +125,9 @@ struct Chart<'w, 'a> {
     workflow: &'w Workflow<'a>,
     lines: Vec<String>,
     next_id: usize,
+    /// The nodes drawn so far, as data.
+    nodes: Vec<GraphNode>,
+    context: Context,
 }
 
 impl Chart<'_, '_> {
@@ -213,17 +225,20 @@ impl Chart<'_, '_> {
                     let _ = write!(label, "<br/><small>{}</small>", escape(&options));
                 }
                 let shape = if step.syntax.blocking.is_some() {
-                    format!("{id}[/\"{label}\"/]")
+                    ("[/\"", label.as_str(), "\"/]")
                 } else {
-                    format!("{id}[\"{label}\"]")
+                    ("[\"", label.as_str(), "\"]")
                 };
-                self.declare(&shape);
+                let site = &self.workflow.sites[step.site].name;
+                self.declare(&id, Kind::Step, Some(site), step.depth, shape);
                 self.connect(&exits, &id);
                 if let Some(compensate) = &step.options.compensate {
                     // Dashed: taken only when the run is rolled back.
                     let undo = format!("u{}", step.site);
                     let func = tokens_text(&compensate.func.to_token_stream());
-                    self.declare(&format!("{undo}[\"{}\"]", escape(&format!("undo: {func}"))));
+                    let label = escape(&format!("undo: {func}"));
+                    let shape = ("[\"", label.as_str(), "\"]");
+                    self.declare(&undo, Kind::Compensation, Some(site), step.depth, shape);
                     self.lines
                         .push(format!("    {id} -.->|\"compensate\"| {undo}"));
                 }
@@ -231,12 +246,17 @@ impl Chart<'_, '_> {
                 if let Some(fallback) = &step.options.fallback {
                     let instead = format!("f{}", step.site);
                     let value = tokens_text(&fallback.to_token_stream());
+                    // A fallback step is keyed `{site}.fallback`; a value
+                    // stands for the step it replaces.
                     if step.options.fallback_step.is_some() {
                         let label = escape(&format!("fallback: step {value}"));
-                        self.declare(&format!("{instead}[\"{label}\"]"));
+                        let shape = ("[\"", label.as_str(), "\"]");
+                        let fallback = format!("{site}.fallback");
+                        self.declare(&instead, Kind::Fallback, Some(&fallback), step.depth, shape);
                     } else {
                         let label = escape(&format!("fallback: {value}"));
-                        self.declare(&format!("{instead}([\"{label}\"])"));
+                        let shape = ("([\"", label.as_str(), "\"])");
+                        self.declare(&instead, Kind::Fallback, Some(site), step.depth, shape);
                     }
                     self.lines
                         .push(format!("    {id} -.->|\"fails\"| {instead}"));
@@ -248,21 +268,37 @@ impl Chart<'_, '_> {
                 let id = format!("s{}", sleep.site);
                 let how_long = duration_text(&sleep.syntax.duration);
                 let label = escape(&format!("sleep {how_long}"));
-                self.declare(&format!("{id}>\"{label}\"]"));
+                let site = &self.workflow.sites[sleep.site].name;
+                self.declare(
+                    &id,
+                    Kind::Sleep,
+                    Some(site),
+                    sleep.depth,
+                    (">\"", &label, "\"]"),
+                );
                 self.connect(&exits, &id);
                 vec![Exit::plain(&id)]
             }
             Node::Signal(signal) => {
                 let id = format!("s{}", signal.site);
                 let label = escape(&format!("signal {}", signal.syntax.name.value()));
-                self.declare(&format!("{id}[/\"{label}\"\\]"));
+                let site = &self.workflow.sites[signal.site].name;
+                let shape = ("[/\"", label.as_str(), "\"\\]");
+                self.declare(&id, Kind::Signal, Some(site), signal.depth, shape);
                 self.connect(&exits, &id);
                 vec![Exit::plain(&id)]
             }
             Node::Call(call) => {
                 let id = format!("s{}", call.site);
-                let label = escape(&format!("call {}", self.workflow.sites[call.site].name));
-                self.declare(&format!("{id}[[\"{label}\"]]"));
+                let site = &self.workflow.sites[call.site].name;
+                let label = escape(&format!("call {site}"));
+                self.declare(
+                    &id,
+                    Kind::Call,
+                    Some(site),
+                    call.depth,
+                    ("[[\"", &label, "\"]]"),
+                );
                 self.connect(&exits, &id);
                 vec![Exit::plain(&id)]
             }
@@ -274,19 +310,34 @@ impl Chart<'_, '_> {
                     "match {}",
                     tokens_text(&branch.syntax.expr.expr.to_token_stream())
                 );
-                self.declare(&format!("{id}{{\"{}\"}}", escape(&text)));
+                let labels: Vec<String> = branch
+                    .arms
+                    .iter()
+                    .map(|arm| {
+                        let mut label = tokens_text(&arm.syntax.pat.to_token_stream());
+                        if let Some((_, guard)) = &arm.syntax.guard {
+                            let guard = tokens_text(&guard.expr.to_token_stream());
+                            let _ = write!(label, " if {guard}");
+                        }
+                        label
+                    })
+                    .collect();
+                self.declare(&id, Kind::Branch, None, 0, ("{\"", &escape(&text), "\"}"));
+                self.nodes
+                    .last_mut()
+                    .expect("just declared")
+                    .arms
+                    .clone_from(&labels);
                 self.connect(&exits, &id);
                 let mut out = Vec::new();
-                for arm in &branch.arms {
-                    let mut label = tokens_text(&arm.syntax.pat.to_token_stream());
-                    if let Some((_, guard)) = &arm.syntax.guard {
-                        let _ = write!(label, " if {}", tokens_text(&guard.expr.to_token_stream()));
-                    }
+                for (index, (arm, label)) in branch.arms.iter().zip(labels).enumerate() {
+                    self.context.enter_arm(&id, index);
                     let mut entry = vec![Exit::labelled(&id, label)];
                     if let Some(guard) = &arm.guard {
                         entry = self.sites(guard, entry);
                     }
                     out.extend(self.node(&arm.body, entry));
+                    self.context.leave_arm();
                 }
                 out
             }
@@ -312,18 +363,24 @@ impl Chart<'_, '_> {
             "if {}",
             tokens_text(&branch.syntax.cond.expr.to_token_stream())
         );
-        self.declare(&format!("{id}{{\"{}\"}}", escape(&text)));
+        self.declare(&id, Kind::Branch, None, 0, ("{\"", &escape(&text), "\"}"));
+        self.nodes.last_mut().expect("just declared").arms =
+            vec!["yes".to_owned(), "no".to_owned()];
         self.connect(&exits, &id);
+        self.context.enter_arm(&id, 0);
         let mut out = self.block(
             &branch.then_branch,
             vec![Exit::labelled(&id, "yes".to_owned())],
         );
+        self.context.leave_arm();
+        self.context.enter_arm(&id, 1);
         let no = vec![Exit::labelled(&id, "no".to_owned())];
         match &branch.else_branch {
             Some(Else::If(inner)) if inner.has_sites() => out.extend(self.if_(inner, no)),
             Some(Else::Block(block)) => out.extend(self.block(block, no)),
             Some(Else::If(_)) | None => out.extend(no),
         }
+        self.context.leave_arm();
         out
     }
 
@@ -348,13 +405,21 @@ impl Chart<'_, '_> {
             ),
             LoopKind::Loop => ("loop".to_owned(), "break"),
         };
-        self.declare(&format!("{id}{{{{\"{}\"}}}}", escape(&text)));
+        self.declare(
+            &id,
+            Kind::Loop,
+            None,
+            looped.depth,
+            ("{{\"", &escape(&text), "\"}}"),
+        );
         self.connect(&exits, &id);
+        self.context.enter_scope(&id);
         let mut entry = vec![Exit::labelled(&id, "each".to_owned())];
         if let LoopKind::While { cond } = &looped.kind {
             entry = self.sites(cond, entry);
         }
         let body_exits = self.block(&looped.body, entry);
+        self.context.leave_scope();
         let back: Vec<Exit> = body_exits
             .into_iter()
             .map(|exit| Exit {
@@ -382,7 +447,16 @@ impl Chart<'_, '_> {
         }
         self.lines
             .push(format!("    subgraph {id}[\"{}\"]", escape(&text)));
+        self.record(
+            &id,
+            Kind::FanOut,
+            None,
+            fan_out.depth,
+            ("[\"", &escape(&text), "\"]"),
+        );
+        self.context.enter_scope(&id);
         self.block(&fan_out.body, Vec::new());
+        self.context.leave_scope();
         self.lines.push("    end".to_owned());
         self.connect(&exits, &id);
         vec![Exit::plain(&id)]
@@ -394,8 +468,39 @@ impl Chart<'_, '_> {
         id
     }
 
-    fn declare(&mut self, node: &str) {
-        self.lines.push(format!("    {node}"));
+    /// Draws node `id` as `open label close` and records it.
+    fn declare(
+        &mut self,
+        id: &str,
+        kind: Kind,
+        site: Option<&str>,
+        depth: usize,
+        shape: (&str, &str, &str),
+    ) {
+        let (open, label, close) = shape;
+        self.lines.push(format!("    {id}{open}{label}{close}"));
+        self.record(id, kind, site, depth, shape);
+    }
+
+    /// Records node `id` in the graph, in the context of the walk.
+    fn record(
+        &mut self,
+        id: &str,
+        kind: Kind,
+        site: Option<&str>,
+        depth: usize,
+        (open, label, close): (&str, &str, &str),
+    ) {
+        self.nodes.push(GraphNode {
+            id: id.to_owned(),
+            kind,
+            site: site.map(str::to_owned),
+            shape: (open.to_owned(), label.to_owned(), close.to_owned()),
+            scope: self.context.scope(),
+            depth,
+            arm: self.context.arm(),
+            arms: Vec::new(),
+        });
     }
 
     fn connect(&mut self, exits: &[Exit], to: &str) {
