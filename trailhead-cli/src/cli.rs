@@ -90,6 +90,15 @@ pub(crate) enum Command {
     /// https://ui.perfetto.dev or in chrome://tracing. A running run shows
     /// the steps journaled so far.
     Trace(TraceArgs),
+    /// Draw a run's live picture: the workflow's graph with each node's state.
+    ///
+    /// Mermaid text (paste it into any Mermaid renderer) with a status class
+    /// on each node: not reached, running, retrying, completed (with its
+    /// duration), replayed, failed (with its error), fell back, compensated,
+    /// skipped; loops and fan-outs with their counts, calls with their child
+    /// run. `--json` gives the same as data. Out of process the states come
+    /// from the journal: a step running right now shows once it is journaled.
+    Diagram(DiagramArgs),
     /// Where a workflow's time goes: per step site, across its runs.
     ///
     /// For each step of the workflow (its loop iterations together): how
@@ -97,6 +106,16 @@ pub(crate) enum Command {
     /// retried and how often it failed. Reads the newest `--limit` runs of
     /// the workflow, from `--since` on.
     Stats(StatsArgs),
+}
+
+/// `trailhead diagram`.
+#[derive(Debug, Args)]
+pub(crate) struct DiagramArgs {
+    /// The run's id.
+    pub(crate) run: String,
+    /// The picture as one JSON object instead of Mermaid.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `trailhead trace`.

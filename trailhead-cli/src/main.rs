@@ -7,6 +7,7 @@
 
 mod act;
 mod cli;
+mod diagram;
 mod failure;
 mod format;
 mod graph;
@@ -93,6 +94,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         | Command::Show(_)
         | Command::Watch(_)
         | Command::Trace(_)
+        | Command::Diagram(_)
         | Command::Stats(_) => Access::Read,
         Command::Cancel(_) | Command::Signal(_) => Access::Write,
     };
@@ -105,6 +107,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         Command::Cancel(args) => act::cancel(&opened, args).await,
         Command::Signal(args) => act::signal(&opened, args).await,
         Command::Trace(args) => trace::trace(store, name, args).await,
+        Command::Diagram(args) => diagram::diagram(store, name, args).await,
         Command::Stats(args) => stats::stats(store, name, args).await,
     };
     opened.close().await;

@@ -76,3 +76,47 @@ async fn stats_count_each_step_site_over_the_workflows_runs() {
     let none = stdout(&on(&path, &["stats", "nothing"]));
     assert_eq!(none, "no runs of workflow `nothing` in the store\n");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_diagram_shows_each_nodes_state_from_the_journal() {
+    let (_dir, path) = filled().await;
+    let failed = on(&path, &["diagram", "buy-2"]);
+    assert_eq!(code(&failed), 0, "{}", stderr(&failed));
+    let mermaid = stdout(&failed);
+    assert!(mermaid.starts_with("flowchart"), "{mermaid}");
+    assert!(mermaid.contains("classDef"), "status classes: {mermaid}");
+    let picture = json(&on(&path, &["diagram", "buy-2", "--json"]));
+    assert_eq!(picture["run"], "buy-2");
+    let nodes = picture["nodes"].as_array().unwrap();
+    let state_of = |site: &str| {
+        let node = nodes
+            .iter()
+            .find(|node| node["site"] == site)
+            .unwrap_or_else(|| panic!("a node for `{site}`: {nodes:?}"));
+        node["state"].clone()
+    };
+    let (price, charge) = (state_of("price"), state_of("charge"));
+    assert_ne!(
+        price, charge,
+        "price completed, charge failed: {price} {charge}"
+    );
+    assert!(charge.to_string().contains("failed"), "{charge}");
+    assert!(price.to_string().contains("completed"), "{price}");
+
+    // A call links to its child run.
+    let order = json(&on(&path, &["diagram", "order-1", "--json"]));
+    let call = order["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|node| node["children"].as_array().is_some_and(|c| !c.is_empty()))
+        .expect("the call node names its child");
+    assert!(
+        call["children"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("order-1/")
+    );
+
+    assert_eq!(code(&on(&path, &["diagram", "nope"])), 3);
+}
