@@ -57,8 +57,9 @@ fn text(stats: &WorkflowStats) -> String {
             percent(site.failure_rate),
         ]);
     }
+    let runs = if stats.runs == 1 { "run" } else { "runs" };
     format!(
-        "workflow `{}`, {} runs\n{}",
+        "workflow `{}`, {} {runs}\n{}",
         stats.workflow, stats.runs, table
     )
 }
