@@ -95,6 +95,9 @@ pub(super) async fn drive<W: Workflow>(
     };
     let (end, outcome) =
         if W::COMPENSATES && matches!(outcome, RunOutcome::Failed(_) | RunOutcome::Cancelled) {
+            // A step whose entry was still being written when the body was
+            // dropped (cancelled) is journaled first, then undone with the rest.
+            let _ = ctx.journal.settled().await;
             match roll_back::<W>(&ctx, end, outcome, resumed_rollback).await {
                 Ok(ended) => ended,
                 // Left compensating: a resumed engine finishes the rollback.

@@ -399,6 +399,17 @@ pub trait RunWriter: Send + Sync + Debug {
         true
     }
 
+    /// Waits until every entry this writer was given has been written or
+    /// refused, including those whose [`record_step`](Self::record_step)
+    /// future was dropped: the engine calls it before rolling a cancelled
+    /// run back, so that a step whose entry lands late is undone too. The
+    /// default is ready at once, for stores whose writes are done when
+    /// their future is, or that write in order on one thread (the rollback's
+    /// own writes then come after them).
+    fn settled(&self) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     /// Hands the run back without ending it: the lease is released and any
     /// worker may claim the run from `wake_at` on (at once if `None`). A run
     /// that sleeps holds no lease; a worker that drains hands back what it

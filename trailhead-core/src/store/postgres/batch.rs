@@ -20,7 +20,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use sqlx::{PgPool, Row};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use super::sql::Statement;
 use crate::RunId;
@@ -55,6 +57,49 @@ pub(super) struct Statements {
 struct Waiting {
     row: StepRow,
     inserted: oneshot::Sender<Result<bool, Arc<sqlx::Error>>>,
+    /// Counted in its writer's entries in flight until its batch is done.
+    pending: Pending,
+}
+
+/// A run's entries given to the batcher and not yet written or refused,
+/// whether or not their writer still waits (see
+/// [`RunWriter::settled`](crate::store::RunWriter::settled)).
+#[derive(Debug, Default)]
+pub(super) struct InFlight {
+    count: AtomicUsize,
+    settled: Notify,
+}
+
+impl InFlight {
+    fn enter(self: &Arc<Self>) -> Pending {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        Pending(Arc::clone(self))
+    }
+
+    /// Waits until no entry is in flight.
+    pub(super) async fn settled(&self) {
+        loop {
+            let notified = self.settled.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One entry in flight, counted until dropped.
+#[derive(Debug)]
+struct Pending(Arc<InFlight>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.settled.notify_waiters();
+        }
+    }
 }
 
 /// The store's batcher of step entries: a task that writes them in batches.
@@ -79,7 +124,8 @@ impl StepBatcher {
         Self { entries }
     }
 
-    /// Writes `row` in the next batch: whether it was inserted (`false`: its
+    /// Writes `row` in the next batch, counted in `in_flight` until written
+    /// (even if this future is dropped): whether it was inserted (`false`: its
     /// run's lease is not this worker's at the entry's epoch, or the run
     /// ended, or its key was already journaled).
     ///
@@ -87,9 +133,18 @@ impl StepBatcher {
     ///
     /// What the batch's statement failed with (every entry of the batch
     /// gets it).
-    pub(super) async fn write(&self, row: StepRow) -> Result<bool, Arc<sqlx::Error>> {
+    pub(super) async fn write(
+        &self,
+        row: StepRow,
+        in_flight: &Arc<InFlight>,
+    ) -> Result<bool, Arc<sqlx::Error>> {
         let (inserted, written) = oneshot::channel();
-        if self.entries.send(Waiting { row, inserted }).is_err() {
+        let waiting = Waiting {
+            row,
+            inserted,
+            pending: in_flight.enter(),
+        };
+        if self.entries.send(waiting).is_err() {
             return Err(Arc::new(sqlx::Error::PoolClosed));
         }
         written
@@ -136,7 +191,11 @@ async fn batch_loop(
 
 /// Inserts the entry of `waiting` alone and tells it whether it was.
 async fn write_one(pool: &PgPool, insert: &Statement, worker: &WorkerId, waiting: Waiting) {
-    let Waiting { row, inserted } = waiting;
+    let Waiting {
+        row,
+        inserted,
+        pending,
+    } = waiting;
     let result = insert
         .query()
         .bind(row.run.as_str())
@@ -155,6 +214,7 @@ async fn write_one(pool: &PgPool, insert: &Statement, worker: &WorkerId, waiting
             .map(|done| done.rows_affected() == 1)
             .map_err(Arc::new),
     );
+    drop(pending);
 }
 
 /// Inserts `batch` in one statement and tells each entry whether it was.
@@ -173,7 +233,15 @@ async fn write_batch(pool: &PgPool, insert: &Statement, worker: &WorkerId, batch
         Vec::with_capacity(n),
     );
     let mut replies = Vec::with_capacity(n);
-    for Waiting { row, inserted } in batch {
+    // Dropped, and so settled, once the statement is done.
+    let mut settling = Vec::with_capacity(n);
+    for Waiting {
+        row,
+        inserted,
+        pending,
+    } in batch
+    {
+        settling.push(pending);
         runs.push(row.run.as_str().to_owned());
         keys.push(row.key);
         outcomes.push(row.outcome);
@@ -220,4 +288,5 @@ async fn write_batch(pool: &PgPool, insert: &Statement, worker: &WorkerId, batch
             }
         }
     }
+    drop(settling);
 }

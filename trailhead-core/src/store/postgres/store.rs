@@ -97,6 +97,7 @@ impl PgStore {
             epoch: epoch.unwrap_or(0),
             generation: self.lease_generation(),
             store: self.clone(),
+            in_flight: Arc::default(),
         })
     }
 

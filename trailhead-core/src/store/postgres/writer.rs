@@ -2,10 +2,11 @@
 //! fenced by the lease's epoch in that statement (step entries in the
 //! batches of the store's `batch`er, many runs' entries in one statement).
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::PgStore;
-use super::batch::StepRow;
+use super::batch::{InFlight, StepRow};
 use super::lease::refusal;
 use crate::store::columns::{run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql};
 use crate::store::{RunOutcome, RunWriter, StepRecord, StoreFuture};
@@ -20,6 +21,8 @@ pub(super) struct PgRunWriter {
     /// The count of the worker's lease lapses when the run was claimed.
     pub(super) generation: u64,
     pub(super) store: PgStore,
+    /// Its entries given to the store's batcher and not yet written.
+    pub(super) in_flight: Arc<InFlight>,
 }
 
 impl PgRunWriter {
@@ -54,7 +57,7 @@ impl PgRunWriter {
             finished_at: time_to_sql(record.finished_at),
             epoch: self.epoch,
         };
-        match store.inner.steps.write(row).await {
+        match store.inner.steps.write(row, &self.in_flight).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(self.not_inserted(&record).await),
             Err(error) => Err(store.fail(Some(&self.run), &error)),
@@ -120,6 +123,13 @@ impl RunWriter for PgRunWriter {
 
     fn holds_lease(&self) -> bool {
         self.store.holds_leases_since(self.generation)
+    }
+
+    fn settled(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.in_flight.settled().await;
+            Ok(())
+        })
     }
 
     fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()> {

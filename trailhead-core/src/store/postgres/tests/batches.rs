@@ -82,3 +82,22 @@ async fn a_refused_entry_fails_alone_in_its_batch() {
     assert_eq!(dup_journal[0].outcome, step("a", 1).outcome);
     assert!(one.journal(&RunId::new("lost")).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_whose_writer_stopped_waiting_is_settled_before_a_rollback_reads() {
+    let schema = fresh("batch_settle").await;
+    let store = store_in(&schema).await;
+    let writer = store.create_run(record("r")).await.unwrap();
+    // Polled once (handed to the batcher), then dropped, as a cancelled
+    // run's step is.
+    let dropped =
+        tokio::time::timeout(std::time::Duration::ZERO, writer.record_step(step("a", 1))).await;
+    assert!(dropped.is_err(), "the write was still in flight");
+    writer.settled().await.unwrap();
+    let journal = store.journal(&RunId::new("r")).await.unwrap();
+    assert_eq!(
+        journal.len(),
+        1,
+        "the entry landed before settled() returned"
+    );
+}
