@@ -176,7 +176,19 @@ pub(super) async fn check(
 
     // No two workers in one run at once.
     let stopped = fleet.stopped.first().cloned();
+    // An execution of the stopped worker in flight across its stop may never
+    // end: the worker, finding its lease lapsed when it wakes, halts the run
+    // and abandons the step. It counts as lasting for ever (any later
+    // execution of its run overlaps it, and must be excused by the fence).
+    let abandoned = |execution: &Execution| {
+        stopped.as_ref().is_some_and(|(role, from, _)| {
+            execution.role == *role && execution.start <= *from && execution.end.is_none()
+        })
+    };
     let until = |execution: &Execution| -> SystemTime {
+        if abandoned(execution) {
+            return SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(u32::MAX));
+        }
         execution
             .end
             .or_else(|| fleet.killed.get(&execution.role).copied())
