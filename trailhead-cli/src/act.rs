@@ -7,7 +7,7 @@ use trailhead_core::store::RunStatus;
 use crate::cli::{RunArg, SignalArgs};
 use crate::failure::{Failure, GENERAL};
 use crate::open::Opened;
-use crate::{Output, format, graph};
+use crate::{Output, graph};
 
 /// Cancels the run `args` names.
 pub(crate) async fn cancel(opened: &Opened, args: &RunArg) -> Result<Output, Failure> {
@@ -31,7 +31,7 @@ pub(crate) async fn cancel(opened: &Opened, args: &RunArg) -> Result<Output, Fai
         RunStatus::Running => {
             format!("run `{id}` asked to cancel: the worker that drives it stops it")
         }
-        other => format!("run `{id}` is {}", format::status(other)),
+        other => format!("run `{id}` is {}", other.name()),
     };
     Ok(Output::stdout(format!("{line}\n")))
 }

@@ -3,23 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use trailhead_core::store::{RunOutcome, RunRecord, RunState, RunStatus, StepOutcome};
-
-/// `status` as the CLI, its filters and its JSON name it.
-pub(crate) fn status(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Running => "running",
-        RunStatus::Completed => "completed",
-        RunStatus::Failed => "failed",
-        RunStatus::Cancelled => "cancelled",
-        RunStatus::Compensating => "compensating",
-        RunStatus::CompensationFailed => "compensation_failed",
-        RunStatus::Compensated => "compensated",
-        // A status a newer trailhead-core adds.
-        #[allow(unreachable_patterns)]
-        _ => "unknown",
-    }
-}
+use trailhead_core::store::{RunOutcome, RunRecord, RunState, StepOutcome};
 
 /// A step's outcome in one word.
 pub(crate) fn step_outcome(outcome: &StepOutcome) -> &'static str {

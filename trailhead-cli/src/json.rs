@@ -14,7 +14,7 @@ pub(crate) fn run(run: &RunRecord) -> Value {
     json!({
         "id": run.id.as_str(),
         "workflow": run.workflow,
-        "status": format::status(run.status()),
+        "status": run.status().name(),
         "parent": run.parent.as_ref().map(|parent| parent.as_str()),
         "created_at": format::time(run.created_at),
         "finished_at": run.finished_at().map(format::time),

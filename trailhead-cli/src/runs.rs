@@ -95,7 +95,7 @@ fn table(runs: &[RunRecord]) -> Table {
         table.row(vec![
             run.id.to_string(),
             run.workflow.clone(),
-            format::status(run.status()).to_owned(),
+            run.status().name().to_owned(),
             format::time(run.created_at),
             format::duration(format::run_duration(run)),
             run.parent

@@ -42,7 +42,7 @@ fn text(run: &RunRecord, journal: &[StepRecord], children: &[RunRecord]) -> Stri
     let mut fields: Vec<(&str, String)> = vec![
         ("run", run.id.to_string()),
         ("workflow", run.workflow.clone()),
-        ("status", format::status(run.status()).to_owned()),
+        ("status", run.status().name().to_owned()),
     ];
     if let Some(error) = format::run_error(run) {
         fields.push(("error", error));
@@ -104,7 +104,7 @@ fn text(run: &RunRecord, journal: &[StepRecord], children: &[RunRecord]) -> Stri
             table.row(vec![
                 child.id.to_string(),
                 child.workflow.clone(),
-                format::status(child.status()).to_owned(),
+                child.status().name().to_owned(),
             ]);
         }
         out.push_str(&table.to_string());

@@ -82,7 +82,7 @@ impl Progress {
     fn message(&self, run: &RunRecord) -> String {
         let mut message = format!(
             "{}  {}",
-            format::status(run.status()),
+            run.status().name(),
             format::duration(format::run_duration(run))
         );
         if let Some(last) = &self.last {
@@ -101,7 +101,7 @@ fn ended(run: &RunRecord, progress: &Progress) -> Output {
     let mut line = format!(
         "run `{}` {} after {}, {} steps journaled",
         run.id,
-        format::status(status),
+        status.name(),
         format::duration(format::run_duration(run)),
         progress.done
     );

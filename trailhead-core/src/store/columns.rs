@@ -22,15 +22,7 @@ pub(super) fn time_from_sql(nanos: i64) -> SystemTime {
 }
 
 pub(super) fn status_to_sql(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Running => "running",
-        RunStatus::Completed => "completed",
-        RunStatus::Failed => "failed",
-        RunStatus::Cancelled => "cancelled",
-        RunStatus::Compensating => "compensating",
-        RunStatus::CompensationFailed => "compensation_failed",
-        RunStatus::Compensated => "compensated",
-    }
+    status.name()
 }
 
 pub(super) fn status_from_sql(text: &str) -> Result<RunStatus, DatabaseProblem> {

@@ -277,6 +277,23 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// The status's name as stores keep it and tools print it:
+    /// `running`, `completed`, `failed`, `cancelled`, `compensating`,
+    /// `compensation_failed`, `compensated`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Compensating => "compensating",
+            Self::CompensationFailed => "compensation_failed",
+            Self::Compensated => "compensated",
+        }
+    }
+}
+
+impl RunStatus {
     /// Whether the run has ended (nothing more will be recorded for it).
     pub fn is_ended(self) -> bool {
         !matches!(self, Self::Running | Self::Compensating)
