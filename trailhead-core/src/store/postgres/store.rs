@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::error::is_unique_violation;
-use super::lease::{ClaimError, claim, refusal};
+use super::lease::{ClaimError, Refusal, claim, refusal};
 use super::rows::{RowError, run_from_row, step_from_row, value};
 use super::sql::Statement;
 use super::writer::PgRunWriter;
@@ -130,6 +130,16 @@ impl PgStore {
         Ok(epoch)
     }
 
+    /// Why a write to `run` changed nothing, read from its status on a
+    /// connection of its own (see [`refusal`]).
+    pub(super) async fn refusal_of(&self, run: &RunId) -> Result<Refusal, StoreError> {
+        let fail = |error: sqlx::Error| self.fail(Some(run), &error);
+        let mut connection = self.inner.pool.acquire().await.map_err(fail)?;
+        refusal(&mut connection, &self.inner.sql, run)
+            .await
+            .map_err(fail)
+    }
+
     async fn create(&self, record: RunRecord) -> Result<(), StoreError> {
         self.check_open(&record.id)?;
         let (status, outcome, finished_at) = state_to_sql(&record.state);
@@ -180,11 +190,7 @@ impl PgStore {
             self.notify(&format!("signal:{run}")).await;
             return Ok(());
         }
-        let mut connection = self.inner.pool.acquire().await.map_err(fail)?;
-        let refusal = refusal(&mut connection, &self.inner.sql, run)
-            .await
-            .map_err(fail)?;
-        Err(refusal.of_unfenced(run))
+        Err(self.refusal_of(run).await?.of_unfenced(run))
     }
 
     async fn ask_cancel(&self, run: &RunId) -> Result<(), StoreError> {
@@ -199,11 +205,7 @@ impl PgStore {
         if asked > 0 {
             return Ok(());
         }
-        let mut connection = self.inner.pool.acquire().await.map_err(fail)?;
-        let refusal = refusal(&mut connection, &self.inner.sql, run)
-            .await
-            .map_err(fail)?;
-        Err(refusal.of_unfenced(run))
+        Err(self.refusal_of(run).await?.of_unfenced(run))
     }
 
     async fn asked_to_cancel(&self) -> Result<Vec<RunId>, StoreError> {

@@ -7,7 +7,6 @@ use std::time::SystemTime;
 
 use super::PgStore;
 use super::batch::{InFlight, StepRow};
-use super::lease::refusal;
 use crate::store::columns::{run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql};
 use crate::store::{RunOutcome, RunWriter, StepRecord, StoreFuture};
 use crate::{RunId, StoreError};
@@ -29,15 +28,9 @@ impl PgRunWriter {
     /// Why a fenced write matched no row: the run is gone, it finished, or
     /// the lease moved on.
     async fn refused(&self) -> StoreError {
-        let store = &self.store;
-        let fail = |error: sqlx::Error| store.fail(Some(&self.run), &error);
-        let mut connection = match store.inner.pool.acquire().await {
-            Ok(connection) => connection,
-            Err(error) => return fail(error),
-        };
-        match refusal(&mut connection, &store.inner.sql, &self.run).await {
-            Ok(refusal) => refusal.of_fenced(&self.run, &store.inner.worker),
-            Err(error) => fail(error),
+        match self.store.refusal_of(&self.run).await {
+            Ok(refusal) => refusal.of_fenced(&self.run, &self.store.inner.worker),
+            Err(error) => error,
         }
     }
 
