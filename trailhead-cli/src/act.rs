@@ -46,7 +46,7 @@ pub(crate) async fn signal(opened: &Opened, args: &SignalArgs) -> Result<Output,
         .map_err(|error| Failure::store(name, &error))?
         .ok_or_else(|| Failure::no_run(name, &args.run))?;
     if !args.unchecked && !run.mermaid.is_empty() {
-        let waits_for = graph::signals(&run.mermaid);
+        let waits_for = graph::signals(&run);
         if !waits_for.contains(&args.name) {
             let known = if waits_for.is_empty() {
                 "none".to_owned()

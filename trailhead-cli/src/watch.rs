@@ -73,7 +73,7 @@ impl Progress {
             .count();
         Self {
             done: journal.len() - undone,
-            known: graph::sites(&run.mermaid),
+            known: graph::sites(run),
             undone,
             last: journal.last().map(|step| step.key.to_string()),
         }
