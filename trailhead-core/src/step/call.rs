@@ -154,6 +154,10 @@ impl RunContext {
                 child: child.clone(),
                 cancel: launch.cancel.clone(),
             };
+            // One wait for its end (asked for once), while the take-over is
+            // tried again every poll interval.
+            let ended = self.engine.recorded_end(child);
+            tokio::pin!(ended);
             loop {
                 match self.engine.prepare_resume(launch, workflow).await {
                     // Another's, or ended there since it was read: its end is
@@ -164,9 +168,7 @@ impl RunContext {
                     resumed => return resumed.map(Existing::Running),
                 }
                 let within = self.engine.poll_interval();
-                if let Ok(ended) =
-                    tokio::time::timeout(within, self.engine.recorded_end(child)).await
-                {
+                if let Ok(ended) = tokio::time::timeout(within, &mut ended).await {
                     let outcome = ended.map_err(LaunchError::Store)?;
                     return Ok(Existing::Ended(RunEnd::recorded(&outcome)));
                 }
