@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use trailhead_core::store::{RunOutcome, RunRecord, RunState, StepOutcome};
+use trailhead_core::store::{RunOutcome, RunRecord, StepOutcome};
 
 /// A step's outcome in one word.
 pub(crate) fn step_outcome(outcome: &StepOutcome) -> &'static str {
@@ -54,26 +54,12 @@ pub(crate) fn run_duration(run: &RunRecord) -> Duration {
 
 /// The run's error text, if it failed (on one line).
 pub(crate) fn run_error(run: &RunRecord) -> Option<String> {
-    match run.outcome()? {
-        RunOutcome::Failed(error) => Some(one_line(error)),
-        RunOutcome::CompensationFailed { step, error, .. } => Some(one_line(&format!(
-            "the compensation of step `{step}` failed: {error}"
-        ))),
-        _ => None,
-    }
+    run.error().as_deref().map(one_line)
 }
 
 /// Why the run is (or was) undone, if it is.
 pub(crate) fn run_cause(run: &RunRecord) -> Option<String> {
-    match &run.state {
-        RunState::Compensating(then) => Some(one_line(then.cause())),
-        RunState::Ended {
-            outcome:
-                RunOutcome::CompensationFailed { cause, .. } | RunOutcome::Compensated { cause, .. },
-            ..
-        } => Some(one_line(cause)),
-        _ => None,
-    }
+    run.undone_for().map(one_line)
 }
 
 /// The run's output as JSON, if it completed (also if it was undone after).

@@ -91,7 +91,7 @@ fn declaration(node: &GraphNode, label: &str) -> String {
 }
 
 fn relabel(node: &GraphNode, picture: &NodePicture) -> String {
-    match status_text(picture) {
+    match picture.status_text() {
         Some(status) => declaration(
             node,
             &format!("{}<br/><i>{}</i>", node.label, escape(&status)),
@@ -100,7 +100,16 @@ fn relabel(node: &GraphNode, picture: &NodePicture) -> String {
     }
 }
 
-/// What is written under a node's label, if anything.
+impl NodePicture {
+    /// What the diagram writes under the node's label, if anything:
+    /// "completed in 120ms", "running (attempt 2)", "retrying in 2s:
+    /// attempt 1 failed: …", "×40: 32 done, 8 running, 0 failed", with a
+    /// call's child run. `None` for a node not reached, and for the start.
+    pub fn status_text(&self) -> Option<String> {
+        status_text(self)
+    }
+}
+
 fn status_text(picture: &NodePicture) -> Option<String> {
     let counts = picture.counts;
     let many = counts.total > 1

@@ -23,15 +23,19 @@
 //!   as it is and no store schema changed.
 //!
 //! The picture serializes to JSON ([`serde::Serialize`]) and draws itself
-//! as Mermaid with status classes ([`RunPicture::to_mermaid`]).
+//! as Mermaid with status classes ([`RunPicture::to_mermaid`]); a tool that
+//! draws it itself takes the nodes, their [`NodePicture::status_text`] and
+//! the arrows ([`RunPicture::edges`]).
 
 mod build;
 mod diagram;
+mod edges;
 mod error;
 mod graph;
 mod live;
 mod state;
 
+pub use edges::Edge;
 pub use error::PictureError;
 pub use graph::{ArmRef, Graph, GraphNode, NodeKind};
 pub use live::{LiveRetry, LiveState, LiveStep};

@@ -184,6 +184,12 @@ impl Counts {
 }
 
 impl RunPicture {
+    /// The workflow's graph the picture is drawn on: each node's label,
+    /// shape, loop and branch arm.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
     /// Node `id`, if the graph has one.
     pub fn node(&self, id: &str) -> Option<&NodePicture> {
         self.nodes.iter().find(|node| node.id == id)

@@ -26,20 +26,8 @@ pub(super) fn status_to_sql(status: RunStatus) -> &'static str {
 }
 
 pub(super) fn status_from_sql(text: &str) -> Result<RunStatus, DatabaseProblem> {
-    Ok(match text {
-        "running" => RunStatus::Running,
-        "completed" => RunStatus::Completed,
-        "failed" => RunStatus::Failed,
-        "cancelled" => RunStatus::Cancelled,
-        "compensating" => RunStatus::Compensating,
-        "compensation_failed" => RunStatus::CompensationFailed,
-        "compensated" => RunStatus::Compensated,
-        other => {
-            return Err(DatabaseProblem::Malformed(format!(
-                "unknown run status `{other}`"
-            )));
-        }
-    })
+    RunStatus::from_name(text)
+        .ok_or_else(|| DatabaseProblem::Malformed(format!("unknown run status `{text}`")))
 }
 
 /// The variant names that hold a journaled value, in outcomes' cells.

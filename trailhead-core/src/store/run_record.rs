@@ -133,6 +133,32 @@ impl RunRecord {
     pub fn finished_at(&self) -> Option<SystemTime> {
         self.state.finished_at()
     }
+
+    /// Why the run failed, if it did: its error, or which compensation
+    /// failed and how (the full text, with its causes).
+    pub fn error(&self) -> Option<String> {
+        match self.outcome()? {
+            RunOutcome::Failed(error) => Some(error.clone()),
+            RunOutcome::CompensationFailed { step, error, .. } => {
+                Some(format!("the compensation of step `{step}` failed: {error}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// Why the run is (or was) undone, if it is: the failure or cancel that
+    /// began its rollback.
+    pub fn undone_for(&self) -> Option<&str> {
+        match &self.state {
+            RunState::Compensating(then) => Some(then.cause()),
+            RunState::Ended {
+                outcome:
+                    RunOutcome::CompensationFailed { cause, .. } | RunOutcome::Compensated { cause, .. },
+                ..
+            } => Some(cause),
+            _ => None,
+        }
+    }
 }
 
 /// Where a run is: running, being undone, or ended (and then how and when).
@@ -277,6 +303,22 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// Every status, in the order tools list them.
+    pub const ALL: [Self; 7] = [
+        Self::Running,
+        Self::Compensating,
+        Self::Completed,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Compensated,
+        Self::CompensationFailed,
+    ];
+
+    /// The status [`name`](Self::name) names, if one does.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.name() == name)
+    }
+
     /// The status's name as stores keep it and tools print it:
     /// `running`, `completed`, `failed`, `cancelled`, `compensating`,
     /// `compensation_failed`, `compensated`.
