@@ -106,6 +106,39 @@ pub(crate) enum Command {
     /// retried and how often it failed. Reads the newest `--limit` runs of
     /// the workflow, from `--since` on.
     Stats(StatsArgs),
+    /// Serve the web dashboard of a store until interrupted (Ctrl-C).
+    ///
+    /// The run list (filter by status and workflow, search by id), each
+    /// run's page with its diagram updating live as steps finish, its
+    /// journal as a timeline, errors with their causes and its child runs,
+    /// and the health report. Every asset is served by this binary: it
+    /// works with no internet. It binds to 127.0.0.1 and is read-only
+    /// unless told otherwise; on a loopback address it answers requests for
+    /// `localhost` names only. Open the address it prints.
+    Serve(ServeArgs),
+}
+
+/// `trailhead serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The store, if not given by --store.
+    #[arg(value_name = "PATH|URL")]
+    pub(crate) store: Option<String>,
+    /// The address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:7420", value_name = "ADDR")]
+    pub(crate) addr: std::net::SocketAddr,
+    /// Offer cancel and signal to anyone who can reach the dashboard.
+    #[arg(long, conflicts_with = "token")]
+    pub(crate) allow_actions: bool,
+    /// Offer cancel and signal to requests that carry this token (the page
+    /// asks for it once).
+    #[arg(
+        long,
+        env = "TRAILHEAD_DASHBOARD_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub(crate) token: Option<String>,
 }
 
 /// `trailhead diagram`.

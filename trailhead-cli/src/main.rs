@@ -14,6 +14,7 @@ mod graph;
 mod json;
 mod open;
 mod runs;
+mod serve;
 mod show;
 mod stats;
 mod table;
@@ -53,7 +54,11 @@ impl Output {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(store) = cli.store.clone() else {
+    let positional = match &cli.command {
+        Command::Serve(args) => args.store.clone(),
+        _ => None,
+    };
+    let Some(store) = positional.or_else(|| cli.store.clone()) else {
         Cli::command()
             .error(
                 clap::error::ErrorKind::MissingRequiredArgument,
@@ -97,6 +102,8 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         | Command::Diagram(_)
         | Command::Stats(_) => Access::Read,
         Command::Cancel(_) | Command::Signal(_) => Access::Write,
+        Command::Serve(ref args) if serve::acts(args) => Access::Write,
+        Command::Serve(_) => Access::Read,
     };
     let opened = open::open(store, &cli.schema, access).await?;
     let (name, store) = (opened.name.as_str(), opened.store());
@@ -109,6 +116,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         Command::Trace(args) => trace::trace(store, name, args).await,
         Command::Diagram(args) => diagram::diagram(store, name, args).await,
         Command::Stats(args) => stats::stats(store, name, args).await,
+        Command::Serve(args) => serve::serve(&opened, args).await,
     };
     opened.close().await;
     output

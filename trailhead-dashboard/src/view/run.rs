@@ -1,0 +1,184 @@
+//! The run page: its header, live diagram, journal, child runs and, when
+//! allowed, actions. Each part is one `section` with an id; the live
+//! stream sends the same parts again, rendered by the same functions.
+
+use std::time::SystemTime;
+
+use maud::{Markup, PreEscaped, html};
+use trailhead_core::store::{StepOutcome, StepRecord};
+
+use crate::actions::Actions;
+use crate::paths::Base;
+use crate::snapshot::Snapshot;
+use crate::{svg, text};
+
+/// Journal entries shown at most (the latest); the JSON API has them all.
+const JOURNAL_ROWS: usize = 500;
+
+/// The parts the live stream updates, by section id.
+pub(crate) fn parts(base: &Base, run: &Snapshot) -> Vec<(&'static str, String)> {
+    vec![
+        ("run-header", header(base, run).into_string()),
+        ("diagram", diagram(run).into_string()),
+        ("journal", journal(run).into_string()),
+        ("children", children(base, run).into_string()),
+    ]
+}
+
+/// The whole page's body.
+pub(crate) fn body(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
+    let record = &run.record;
+    html! {
+        div #run data-live=(base.run(&record.id, "live")) data-ended=(record.state.is_ended()) {
+            section #run-header { (header(base, run)) }
+            @if actions.offered() && !record.state.is_ended() {
+                (controls(base, run, actions))
+            }
+            section #diagram-section {
+                h2 { "Diagram" }
+                div #diagram { (diagram(run)) }
+            }
+            section #journal-section {
+                h2 { "Journal" }
+                div #journal { (journal(run)) }
+            }
+            section #children-section {
+                h2 { "Child runs" }
+                div #children { (children(base, run)) }
+            }
+        }
+    }
+}
+
+/// The run's id, status, times and error with its full chain.
+fn header(base: &Base, run: &Snapshot) -> Markup {
+    let record = &run.record;
+    let ended = record.finished_at();
+    let took = text::between(record.created_at, ended.unwrap_or_else(SystemTime::now));
+    html! {
+        h1 { "Run " code { (record.id) } " " (super::status(record.status())) }
+        dl.fields {
+            dt { "Workflow" } dd { (record.workflow) }
+            dt { "Created" } dd { (text::time(record.created_at)) }
+            dt { "Ended" } dd { @if let Some(at) = ended { (text::time(at)) } @else { "–" } }
+            dt { "Duration" } dd { (text::duration(took)) @if ended.is_none() { " so far" } }
+            @if let Some(parent) = &record.parent {
+                dt { "Parent" } dd { a href=(base.run(parent, "")) { code { (parent) } } }
+            }
+            dt { "Definition" } dd { code { (format!("{:016x}", record.definition_hash)) } }
+            @if record.cancel_requested && !record.state.is_ended() {
+                dt { "Cancel" } dd { "asked for; the worker that drives the run stops it" }
+            }
+        }
+        @if let Some(error) = record.error() {
+            div.error { h3 { "Error" } pre { (error) } }
+        }
+        @if let Some(cause) = record.undone_for() {
+            div.cause { h3 { "Undone because" } pre { (cause) } }
+        }
+    }
+}
+
+/// The live diagram, as SVG drawn from the picture.
+fn diagram(run: &Snapshot) -> Markup {
+    match &run.picture {
+        Ok(picture) => PreEscaped(svg::draw(picture)),
+        Err(why) => html! { p.empty { "No diagram: " (why) } },
+    }
+}
+
+/// The journal as a timeline: each entry's bar from its first start to its
+/// last end, on the run's time from its creation to now or its end.
+fn journal(run: &Snapshot) -> Markup {
+    let record = &run.record;
+    let entries = &run.journal;
+    if entries.is_empty() {
+        return html! { p.empty { "Nothing journaled yet." } };
+    }
+    let origin = record.created_at;
+    let end = entries
+        .iter()
+        .map(|entry| entry.finished_at)
+        .chain(record.finished_at())
+        .max()
+        .unwrap_or(origin);
+    let span = text::between(origin, end).as_secs_f64().max(1e-6);
+    let percent = |at: SystemTime| 100.0 * text::between(origin, at).as_secs_f64() / span;
+    let shown = &entries[entries.len().saturating_sub(JOURNAL_ROWS)..];
+    html! {
+        @if shown.len() < entries.len() {
+            p.note { "The latest " (shown.len()) " of " (entries.len()) " entries." }
+        }
+        table.journal {
+            thead { tr { th { "Key" } th { "Outcome" } th { "Attempts" } th { "Started" } th { "Duration" } th.timeline { "Timeline" } } }
+            tbody {
+                @for entry in shown {
+                    @let outcome = outcome(entry);
+                    tr class={ "entry outcome-" (outcome) } data-key=(entry.key) {
+                        td { code { (entry.key) } }
+                        td { (outcome) }
+                        td { (entry.attempts) }
+                        td { "+" (text::duration(text::between(origin, entry.started_at))) }
+                        td { (text::duration(text::between(entry.started_at, entry.finished_at))) }
+                        td.timeline {
+                            @let left = percent(entry.started_at);
+                            @let width = (percent(entry.finished_at) - left).max(0.4);
+                            span.bar style=(format!("left:{left:.2}%;width:{width:.2}%")) {}
+                        }
+                    }
+                    @if let Some(failure) = entry.outcome.failure() {
+                        tr.failure { td colspan="6" { pre { (failure) } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn outcome(entry: &StepRecord) -> &'static str {
+    match entry.outcome {
+        StepOutcome::Completed(_) if entry.key.undone().is_some() => "compensated",
+        StepOutcome::Completed(_) => "completed",
+        StepOutcome::Failed(_) => "failed",
+        StepOutcome::FellBack(_) => "fell_back",
+    }
+}
+
+/// The run's child runs, linked.
+fn children(base: &Base, run: &Snapshot) -> Markup {
+    html! {
+        @if run.children.is_empty() {
+            p.empty { "None." }
+        } @else {
+            ul.children {
+                @for child in &run.children {
+                    li { a href=(base.run(&child.id, "")) { code { (child.id) } } " " (child.workflow) " " (super::status(child.status())) }
+                }
+            }
+        }
+    }
+}
+
+/// Cancel and signal, for a dashboard that takes actions.
+fn controls(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
+    let id = &run.record.id;
+    let signals = run.signals();
+    html! {
+        section #actions data-token=(actions.needs_token()) {
+            h2 { "Actions" }
+            button #cancel type="button" data-action=(base.run(id, "cancel")) { "Cancel run" }
+            form #signal data-action=(base.run(id, "signal")) {
+                label { "Signal "
+                    @if signals.is_empty() {
+                        input type="text" name="name" required placeholder="name";
+                    } @else {
+                        select name="name" { @for name in &signals { option value=(name) { (name) } } }
+                    }
+                }
+                label { "Value (JSON) " input type="text" name="value" value="null"; }
+                button type="submit" { "Send" }
+            }
+            p #action-result role="status" {}
+        }
+    }
+}

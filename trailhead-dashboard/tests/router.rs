@@ -1,0 +1,374 @@
+//! The dashboard's routes, called without a socket (`oneshot`): pages,
+//! JSON, the live stream's events, actions and who may take them, and
+//! what a hostile run id or `Host` gets.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::ServiceExt;
+use trailhead::{Engine, Error, RunId, RunStatus, workflow};
+use trailhead_dashboard::{Actions, Dashboard};
+
+async fn pack(n: u32) -> Result<u32, Error> {
+    Ok(n * 2)
+}
+
+async fn ship(n: u32) -> Result<u32, Error> {
+    Err(Error::msg(format!(
+        "no truck for {n}\ncaused by: the depot is closed"
+    )))
+}
+
+workflow! {
+    /// Packs, waits for approval, then passes the approved number on.
+    pub workflow approve(n: u32) -> Result<u32, Error> {
+        let packed = step pack(n);
+        let go: u32 = signal "go";
+        Ok(packed + go)
+    }
+}
+
+workflow! {
+    /// Packs, then fails to ship.
+    pub workflow stranded(n: u32) -> Result<u32, Error> {
+        let packed = step pack(n);
+        let shipped = step ship(packed);
+        Ok(shipped)
+    }
+}
+
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, String) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn get(router: &Router, path: &str) -> (StatusCode, String) {
+    call(router, Request::get(path).body(Body::empty()).unwrap()).await
+}
+
+fn post(path: &str, headers: &[(&str, &str)], json: &str) -> Request<Body> {
+    let mut request = Request::post(path).header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::from(json.to_owned())).unwrap()
+}
+
+async fn until_waiting(engine: &Engine, run: &RunId) {
+    while engine.journal(run).await.unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_pages_show_runs_their_errors_and_health() {
+    let engine = Engine::new();
+    let failed = engine.start(stranded, 4).await.unwrap();
+    let failed_id = failed.id().clone();
+    failed.result().await.unwrap_err();
+    let router = Dashboard::new(engine.clone()).router();
+
+    let (status, list) = get(&router, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(failed_id.as_str()), "{list}");
+    assert!(list.contains("status-failed"), "{list}");
+    let (_, filtered) = get(&router, "/?status=completed").await;
+    assert!(!filtered.contains(failed_id.as_str()), "{filtered}");
+    assert!(filtered.contains("No runs."));
+    let (status, _) = get(&router, "/?status=sideways").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, page) = get(&router, &format!("/runs/{failed_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    // The error with its whole chain, and the failed step's own text.
+    assert!(page.contains("caused by: the depot is closed"), "{page}");
+    assert!(page.contains("data-state=\"failed\""), "{page}");
+    assert!(page.contains("data-key=\"ship\""), "{page}");
+    // An ended run's page opens no live stream, and offers no actions.
+    assert!(page.contains("data-ended=\"true\""), "{page}");
+    assert!(!page.contains("id=\"actions\""), "{page}");
+
+    let (status, svg) = get(&router, &format!("/runs/{failed_id}/diagram.svg")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(svg.starts_with("<svg"), "{svg}");
+    let (status, json) = get(&router, &format!("/api/runs/{failed_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["run"]["status"], "failed");
+    assert_eq!(json["journal"].as_array().unwrap().len(), 2);
+    assert_eq!(json["picture"]["nodes"][2]["state"]["state"], "failed");
+
+    let (status, page) = get(&router, "/runs/nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("no run `nobody`"), "{page}");
+    let (status, _) = get(&router, "/api/runs/nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(&router, "/assets/../Cargo.toml").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, health) = get(&router, "/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(health.contains("Stalled runs"), "{health}");
+}
+
+#[tokio::test]
+async fn a_hostile_run_id_is_escaped_and_its_links_are_encoded() {
+    let engine = Engine::new();
+    let id = RunId::new("<script>alert(1)</script> a/b?c");
+    engine
+        .start_with_id(id.clone(), stranded, 1)
+        .await
+        .unwrap()
+        .result()
+        .await
+        .unwrap_err();
+    let router = Dashboard::new(engine).router();
+    let (_, list) = get(&router, "/").await;
+    assert!(!list.contains("<script>alert"), "{list}");
+    assert!(
+        list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{list}"
+    );
+    let link = "/runs/%3Cscript%3Ealert%281%29%3C%2Fscript%3E%20a%2Fb%3Fc";
+    assert!(list.contains(link), "{list}");
+    let (status, page) = get(&router, link).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(!page.contains("<script>alert"), "{page}");
+}
+
+#[tokio::test]
+async fn the_live_stream_sends_the_run_then_its_end() {
+    // Live attempts from the start: the wait for the signal shows running.
+    let engine = Engine::builder().live_pictures(true).build();
+    let handle = engine.start(approve, 1).await.unwrap();
+    let run = handle.id().clone();
+    until_waiting(&engine, &run).await;
+    let router = Dashboard::new(engine.clone())
+        .refresh_every(Duration::from_millis(10))
+        .router();
+    let stream = tokio::spawn({
+        let router = router.clone();
+        let path = format!("/runs/{run}/live");
+        async move { get(&router, &path).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    engine.signal(&run, "go", &5_u32).await.unwrap();
+    assert_eq!(handle.result().await.unwrap(), 7);
+    let (status, events) = tokio::time::timeout(Duration::from_secs(10), stream)
+        .await
+        .expect("the stream ends when the run does")
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let updates: Vec<serde_json::Value> = events
+        .split("\n\n")
+        .filter(|event| event.starts_with("event: update"))
+        .map(|event| serde_json::from_str(event.split_once("data: ").unwrap().1).unwrap())
+        .collect();
+    let first = &updates[0];
+    assert_eq!(first["status"], "running");
+    for part in ["run-header", "diagram", "journal", "children"] {
+        assert!(
+            first["parts"][part].is_string(),
+            "the first update has every part: {first}"
+        );
+    }
+    assert!(
+        first["parts"]["diagram"]
+            .as_str()
+            .unwrap()
+            .contains("data-state=\"running\"")
+    );
+    let last = updates.last().unwrap();
+    assert_eq!(last["status"], "completed");
+    assert_eq!(last["ended"], true);
+    assert!(
+        events.trim_end().ends_with("event: end\ndata: {}"),
+        "{events}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_dashboard_refuses_every_action() {
+    let engine = Engine::new();
+    let handle = engine.start(approve, 1).await.unwrap();
+    let run = handle.id().clone();
+    until_waiting(&engine, &run).await;
+    let router = Dashboard::new(engine.clone()).router();
+    let (_, page) = get(&router, &format!("/runs/{run}")).await;
+    assert!(
+        !page.contains("id=\"actions\""),
+        "no controls on a read-only page"
+    );
+    let headers = [("x-trailhead-action", "1")];
+    let (status, body) = call(
+        &router,
+        post(&format!("/runs/{run}/cancel"), &headers, "{}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("read-only"), "{body}");
+    let signal = post(
+        &format!("/runs/{run}/signal"),
+        &headers,
+        r#"{"name":"go","value":1}"#,
+    );
+    assert_eq!(call(&router, signal).await.0, StatusCode::FORBIDDEN);
+    let record = engine.run_record(&run).await.unwrap().unwrap();
+    assert_eq!(record.status(), RunStatus::Running);
+    handle.cancel();
+}
+
+#[tokio::test]
+async fn allowed_actions_need_the_action_header_and_cancel_and_signal() {
+    let engine = Engine::new();
+    let router = Dashboard::new(engine.clone())
+        .actions(Actions::Allowed)
+        .router();
+
+    let cancelled = engine.start(approve, 1).await.unwrap();
+    let run = cancelled.id().clone();
+    until_waiting(&engine, &run).await;
+    let (_, page) = get(&router, &format!("/runs/{run}")).await;
+    assert!(page.contains("id=\"actions\""), "{page}");
+    assert!(
+        page.contains("<option value=\"go\">"),
+        "the signal the run waits for: {page}"
+    );
+    // A form another site's page could post: no action header.
+    let (status, _) = call(&router, post(&format!("/runs/{run}/cancel"), &[], "{}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let headers = [("x-trailhead-action", "1")];
+    let (status, body) = call(
+        &router,
+        post(&format!("/runs/{run}/cancel"), &headers, "{}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    cancelled.result().await.unwrap_err();
+    let record = engine.run_record(&run).await.unwrap().unwrap();
+    assert!(
+        matches!(
+            record.status(),
+            RunStatus::Cancelled | RunStatus::Compensated
+        ),
+        "{:?}",
+        record.status()
+    );
+
+    let signalled = engine.start(approve, 2).await.unwrap();
+    let run = signalled.id().clone();
+    until_waiting(&engine, &run).await;
+    let body = r#"{"name":"go","value":10}"#;
+    let (status, answer) = call(
+        &router,
+        post(&format!("/runs/{run}/signal"), &headers, body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(signalled.result().await.unwrap(), 14);
+    let (status, answer) = call(&router, post("/runs/nobody/signal", &headers, body)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        answer.contains("nobody"),
+        "the error names the run: {answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_dashboard_acts_only_with_its_token() {
+    let engine = Engine::new();
+    let actions = Actions::Token("s3cret".to_owned());
+    assert_eq!(
+        format!("{actions:?}"),
+        "Token(..)",
+        "the token never shows in a log"
+    );
+    let router = Dashboard::new(engine.clone()).actions(actions).router();
+    let handle = engine.start(approve, 3).await.unwrap();
+    let run = handle.id().clone();
+    until_waiting(&engine, &run).await;
+    let path = format!("/runs/{run}/signal");
+    let body = r#"{"name":"go","value":1}"#;
+    for wrong in [
+        None,
+        Some("Bearer s3cre"),
+        Some("Bearer s3cret2"),
+        Some("s3cret"),
+    ] {
+        let mut headers = vec![("x-trailhead-action", "1")];
+        if let Some(wrong) = wrong {
+            headers.push(("authorization", wrong));
+        }
+        let (status, _) = call(&router, post(&path, &headers, body)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{wrong:?}");
+    }
+    let headers = [
+        ("x-trailhead-action", "1"),
+        ("authorization", "Bearer s3cret"),
+    ];
+    let (status, answer) = call(&router, post(&path, &headers, body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(handle.result().await.unwrap(), 7);
+}
+
+#[tokio::test]
+async fn a_nested_dashboard_links_under_its_path() {
+    let engine = Engine::new();
+    engine
+        .start(stranded, 2)
+        .await
+        .unwrap()
+        .result()
+        .await
+        .unwrap_err();
+    let app = Router::new().nest("/ops/trailhead", Dashboard::new(engine).router());
+    let (status, list) = get(&app, "/ops/trailhead").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains("href=\"/ops/trailhead/assets/style.css\""),
+        "{list}"
+    );
+    assert!(list.contains("href=\"/ops/trailhead/runs/"), "{list}");
+    assert!(list.contains("href=\"/ops/trailhead/health\""), "{list}");
+    assert!(
+        list.contains("action=\"/ops/trailhead\""),
+        "the filter form: {list}"
+    );
+}
+
+/// Sends a raw request with `host` to `address` and gives the status line.
+async fn status_line(address: std::net::SocketAddr, host: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn served_on_loopback_it_answers_loopback_hosts_only() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(Dashboard::new(Engine::new()).serve(listener));
+    assert_eq!(
+        status_line(address, &address.to_string()).await,
+        "HTTP/1.1 200 OK"
+    );
+    assert_eq!(
+        status_line(address, &format!("localhost:{}", address.port())).await,
+        "HTTP/1.1 200 OK"
+    );
+    // DNS rebinding: a name of the attacker's that resolves to 127.0.0.1.
+    assert_eq!(
+        status_line(address, "rebind.attacker.example:7420").await,
+        "HTTP/1.1 421 Misdirected Request"
+    );
+}
