@@ -47,6 +47,12 @@
 
 pub use trailhead_core::*;
 
+/// The web dashboard (feature `dashboard`): an axum router showing a
+/// store's runs, each run's live diagram, journal and child runs, and the
+/// engine's health. See [`dashboard::Dashboard`].
+#[cfg(feature = "dashboard")]
+pub use trailhead_dashboard as dashboard;
+
 /// The README's examples, compiled and run as doctests so that what a new user
 /// copies from it keeps working.
 #[cfg(doctest)]

@@ -123,7 +123,7 @@ pub(crate) enum Command {
 pub(crate) struct ServeArgs {
     /// The store, if not given by --store.
     #[arg(value_name = "PATH|URL")]
-    pub(crate) store: Option<String>,
+    pub(crate) store_path: Option<String>,
     /// The address to listen on (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:7420", value_name = "ADDR")]
     pub(crate) addr: std::net::SocketAddr,

@@ -55,7 +55,7 @@ impl Output {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let positional = match &cli.command {
-        Command::Serve(args) => args.store.clone(),
+        Command::Serve(args) => args.store_path.clone(),
         _ => None,
     };
     let Some(store) = positional.or_else(|| cli.store.clone()) else {

@@ -58,7 +58,7 @@ fn browser() -> Browser {
         .path(Some(path))
         // The CI runs as root, where Chromium's sandbox cannot start.
         .sandbox(false)
-        .window_size(Some((1280, 1000)))
+        .window_size(Some((1280, 1400)))
         .idle_browser_timeout(Duration::from_secs(120))
         .build()
         .expect("launch options");

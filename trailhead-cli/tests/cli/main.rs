@@ -6,6 +6,8 @@ mod help;
 mod inspect;
 mod listing;
 mod postgres;
+mod readme_dashboard;
+mod serve;
 mod show;
 mod stores;
 mod support;
