@@ -135,6 +135,7 @@ impl Dashboard {
             .route("/runs/{run}", get(pages::run))
             .route("/runs/{run}/live", get(live::stream))
             .route("/runs/{run}/diagram.svg", get(pages::diagram))
+            .route("/runs/{run}/trace.json", get(pages::trace))
             .route("/runs/{run}/cancel", post(actions::cancel))
             .route("/runs/{run}/signal", post(actions::signal))
             .route("/health", get(pages::health))

@@ -90,6 +90,28 @@ pub(crate) async fn diagram(
     }
 }
 
+/// `GET /runs/{run}/trace.json`: the run's timeline as a Chrome
+/// trace-event file, to open in Perfetto or `chrome://tracing`.
+pub(crate) async fn trace(axum::extract::State(shared): State, Path(run): Path<String>) -> Response {
+    match shared.engine.trace(&RunId::new(run.as_str())).await {
+        Ok(trace) => {
+            let file = format!(
+                "attachment; filename=\"{}.trace.json\"",
+                run.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json".to_owned()),
+                    (header::CONTENT_DISPOSITION, file),
+                ],
+                trace.to_json(),
+            )
+                .into_response()
+        }
+        Err(error) => (StatusCode::NOT_FOUND, error.to_string()).into_response(),
+    }
+}
+
 /// `GET /health`: the engine's health report.
 pub(crate) async fn health(axum::extract::State(shared): State, base: Base) -> Response {
     match shared.engine.health().await {

@@ -40,6 +40,10 @@ pub(crate) fn body(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
             }
             section #journal-section {
                 h2 { "Journal" }
+                p.note {
+                    a href=(base.run(&record.id, "trace.json")) { "Download the trace" }
+                    " (Chrome trace-event JSON, with child runs) to open in Perfetto or chrome://tracing."
+                }
                 div #journal { (journal(run)) }
             }
             section #children-section {
