@@ -92,12 +92,18 @@ pub(crate) async fn diagram(
 
 /// `GET /runs/{run}/trace.json`: the run's timeline as a Chrome
 /// trace-event file, to open in Perfetto or `chrome://tracing`.
-pub(crate) async fn trace(axum::extract::State(shared): State, Path(run): Path<String>) -> Response {
+pub(crate) async fn trace(
+    axum::extract::State(shared): State,
+    Path(run): Path<String>,
+) -> Response {
     match shared.engine.trace(&RunId::new(run.as_str())).await {
         Ok(trace) => {
             let file = format!(
                 "attachment; filename=\"{}.trace.json\"",
-                run.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")
+                run.replace(
+                    |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
+                    "_"
+                )
             );
             (
                 [

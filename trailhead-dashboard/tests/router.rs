@@ -101,7 +101,10 @@ async fn the_pages_show_runs_their_errors_and_health() {
     let (status, trace) = get(&router, &format!("/runs/{failed_id}/trace.json")).await;
     assert_eq!(status, StatusCode::OK);
     let trace: serde_json::Value = serde_json::from_str(&trace).unwrap();
-    assert!(trace["traceEvents"].as_array().unwrap().len() >= 3, "{trace}");
+    assert!(
+        trace["traceEvents"].as_array().unwrap().len() >= 3,
+        "{trace}"
+    );
     let (status, json) = get(&router, &format!("/api/runs/{failed_id}")).await;
     assert_eq!(status, StatusCode::OK);
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
