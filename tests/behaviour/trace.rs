@@ -117,8 +117,15 @@ fn within(inner: &Json, outer: &Json) -> bool {
     number(inner, "ts") >= number(outer, "ts") && end(inner) <= end(outer)
 }
 
-/// No two slices of one track overlap or start together; every slice of a run's process lies
-/// within the run's slice (track 0, alone).
+/// The parts of a slice (a retried step's attempts and backoff waits),
+/// drawn nested in it on its track.
+fn is_part(slice: &Json) -> bool {
+    slice["cat"] == "attempt" || slice["cat"] == "backoff"
+}
+
+/// No two slices of one track overlap or start together; every slice of a
+/// run's process lies within the run's slice (track 0, alone); a slice's
+/// parts lie within it on its track and do not overlap each other.
 fn nests(tracks: &Tracks) {
     for (pid, by_track) in tracks {
         let run = &by_track[&0];
@@ -126,7 +133,19 @@ fn nests(tracks: &Tracks) {
         let run = &run[0];
         assert_eq!(run["cat"], "run");
         for (tid, slices) in by_track {
-            let mut slices = slices.clone();
+            let (parts, slices): (Vec<Json>, Vec<Json>) = slices.iter().cloned().partition(is_part);
+            for part in &parts {
+                assert!(
+                    slices.iter().any(|outer| within(part, outer)),
+                    "{part} lies within a slice of track {tid} of process {pid}"
+                );
+            }
+            let mut parts = parts;
+            parts.sort_by_key(|part| number(part, "ts"));
+            for pair in parts.windows(2) {
+                assert!(end(&pair[0]) <= number(&pair[1], "ts"), "{pair:?} overlap");
+            }
+            let mut slices = slices;
             slices.sort_by_key(|slice| number(slice, "ts"));
             for pair in slices.windows(2) {
                 assert!(
@@ -194,6 +213,19 @@ fn check_trace(trace: &Json, run: &RunId) {
     assert_eq!(checked["args"]["attempts"], 2);
     // Both attempts (5 ms each) and the backoff (5 ms) between them.
     assert!(number(checked, "dur") >= 15_000, "{checked}");
+    // Nested in it, on its track: each attempt, and the wait between them.
+    let parts: Vec<&Json> = slices(&tracks)
+        .filter(|part| is_part(part) && number(part, "tid") == number(checked, "tid"))
+        .filter(|part| number(part, "pid") == number(checked, "pid") && within(part, checked))
+        .collect();
+    let names: Vec<&str> = parts.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["attempt 1", "backoff", "attempt 2"], "{parts:?}");
+    assert_eq!(parts[0]["args"]["error"], "the checker is busy");
+    assert_eq!(parts[2]["args"]["outcome"], "completed");
+    for (part, least) in parts.iter().zip([5_000, 5_000, 5_000]) {
+        assert!(number(part, "dur") >= least, "{part}");
+    }
+    assert!(end(parts[0]) <= number(parts[1], "ts") && end(parts[1]) <= number(parts[2], "ts"));
 
     let nap = slice(&tracks, "sleep");
     assert_eq!(nap["cat"], "sleep");

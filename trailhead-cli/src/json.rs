@@ -27,7 +27,9 @@ pub(crate) fn run(run: &RunRecord) -> Value {
 }
 
 /// A journal entry: `key`, `outcome`, `attempts`, `started_at`,
-/// `finished_at`, `duration_ms`, `output`, `error`.
+/// `finished_at`, `duration_ms`, `output`, `error`, and `retries` (each
+/// failed attempt that was retried: `started_at`, `failed_at`,
+/// `retried_at`, `error`).
 pub(crate) fn step(step: &StepRecord) -> Value {
     json!({
         "key": step.key.to_string(),
@@ -38,6 +40,12 @@ pub(crate) fn step(step: &StepRecord) -> Value {
         "duration_ms": millis(format::between(step.started_at, step.finished_at)),
         "output": step.outcome.value().map(trailhead_core::store::Value::to_json),
         "error": step.outcome.failure(),
+        "retries": step.retries.iter().map(|retry| json!({
+            "started_at": format::time(retry.started_at),
+            "failed_at": format::time(retry.failed_at),
+            "retried_at": format::time(retry.retried_at),
+            "error": retry.error,
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -94,6 +94,20 @@ fn text(run: &RunRecord, journal: &[StepRecord], children: &[RunRecord]) -> Stri
                     .map(format::one_line)
                     .unwrap_or_default(),
             ]);
+            // Each retried attempt under its step, then the wait after it.
+            for (i, retry) in step.retries.iter().enumerate() {
+                table.row(vec![
+                    format!("  attempt {}", i + 1),
+                    "retried".to_owned(),
+                    String::new(),
+                    format!(
+                        "{} + {} wait",
+                        format::duration(format::between(retry.started_at, retry.failed_at)),
+                        format::duration(format::between(retry.failed_at, retry.retried_at)),
+                    ),
+                    format::one_line(&retry.error),
+                ]);
+            }
         }
         out.push_str(&table.to_string());
     }

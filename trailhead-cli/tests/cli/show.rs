@@ -70,3 +70,76 @@ async fn an_unknown_run_is_not_found() {
         "names the store: {message}"
     );
 }
+
+/// Calls of `flaky`: only the test below runs it.
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Fails its first two attempts.
+async fn flaky(_number: &str) -> Result<u32, trailhead::Error> {
+    match CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+        0 => Err(trailhead::Error::msg("the line was busy")),
+        1 => Err(trailhead::Error::msg("the line was busy again")),
+        n => Ok(n),
+    }
+}
+
+trailhead::workflow! {
+    /// Dials until the line is free.
+    pub workflow dial(number: String) -> Result<u32, trailhead::Error> {
+        let answer = step flaky(&number).retry(3, backoff = 1ms);
+        Ok(answer)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_step_shows_each_failed_attempt_and_its_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    {
+        let engine = crate::support::engine(&path);
+        let handle = engine
+            .start_with_id(trailhead::RunId::new("dial-1"), dial, "555".to_owned())
+            .await
+            .unwrap();
+        assert_eq!(handle.result().await.unwrap(), 2);
+    }
+    let text = stdout(&on(&path, &["show", "dial-1"]));
+    let rows: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.starts_with("KEY"))
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "the step and its two retried attempts:\n{text}"
+    );
+    assert!(
+        rows[0].starts_with("flaky") && rows[0].contains("completed"),
+        "{text}"
+    );
+    assert!(
+        rows[1].trim_start().starts_with("attempt 1") && rows[1].contains("the line was busy"),
+        "{text}"
+    );
+    assert!(
+        rows[2].contains("attempt 2") && rows[2].contains("busy again") && rows[2].contains("wait"),
+        "{text}"
+    );
+
+    let shown = json(&on(&path, &["show", "dial-1", "--json"]));
+    let step = &shown["journal"][0];
+    assert_eq!(step["attempts"], 3);
+    let retries = step["retries"].as_array().unwrap();
+    assert_eq!(retries.len(), 2, "{step}");
+    assert_eq!(retries[1]["error"], "the line was busy again");
+    for retry in retries {
+        let (started, failed, retried) = (
+            retry["started_at"].as_str().unwrap(),
+            retry["failed_at"].as_str().unwrap(),
+            retry["retried_at"].as_str().unwrap(),
+        );
+        assert!(started <= failed && failed <= retried, "{retry}");
+    }
+}

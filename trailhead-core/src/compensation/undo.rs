@@ -209,6 +209,7 @@ impl Rollback<'_> {
                             attempts: attempt,
                             started_at: clock.wall_time(started),
                             finished_at: clock.wall_time(ended),
+                            retries: Vec::new(),
                         })
                         .await?;
                     events.emit(|| Event::CompensationCompleted {
@@ -245,6 +246,7 @@ impl Rollback<'_> {
                     attempts: attempt,
                     started_at: clock.wall_time(started),
                     finished_at: clock.wall_time(ended),
+                    retries: Vec::new(),
                 })
                 .await?;
             events.emit(|| Event::CompensationFailed {
@@ -333,6 +335,7 @@ impl Rollback<'_> {
                 attempts: 1,
                 started_at: clock.wall_time(started),
                 finished_at: clock.wall_time(Instant::now()),
+                retries: Vec::new(),
             })
             .await?;
         Ok(())

@@ -58,7 +58,7 @@ impl RunContext {
             attempt = 1_i64
         );
         let failure = match self.run_child(key, workflow, input).instrument(span).await {
-            Ok(RunEnd::Completed(output)) => return site.complete(1, began, output).await,
+            Ok(RunEnd::Completed(output)) => return site.complete(1, began, output, &[]).await,
             Ok(RunEnd::Failed(error)) => StepFailure::Error(error),
             Ok(RunEnd::Cancelled) => StepFailure::Cancelled,
             Ok(
@@ -89,7 +89,7 @@ impl RunContext {
             }
             Err(LaunchError::Resume(error)) => StepFailure::Resume(error),
         };
-        Err(site.fail_plain(1, began, failure).await)
+        Err(site.fail_plain(1, began, failure, &[]).await)
     }
 
     /// Launches the child run and waits for its end.

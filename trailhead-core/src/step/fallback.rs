@@ -47,6 +47,7 @@ impl RunContext {
             attempts: error.attempts,
             started_at: self.clock.wall_time(error.began.unwrap_or(now)),
             finished_at: self.clock.wall_time(now),
+            retries: Vec::new(),
         };
         if let Err(store) = self
             .write_journal(|| self.journal.record_step(record.clone()))

@@ -70,11 +70,12 @@ impl RunContext {
         }
         let site = StepSite::for_policy(self, key, &policy);
         let mut delays = None;
+        let mut retries = Vec::new();
         let mut attempt = 1;
         loop {
             let began = site.begin(attempt);
             let delay = match site.attempt(attempt, &policy, &mut f).await {
-                Ok(output) => return site.complete(attempt, began, output).await,
+                Ok(output) => return site.complete(attempt, began, output, &retries).await,
                 Err(failure) => {
                     let class = failure.class(|error| {
                         if retry_if(error) {
@@ -85,13 +86,13 @@ impl RunContext {
                     });
                     if !class.is_transient() || attempt >= policy.retry.max_attempts() {
                         let record = failure.to_record(class, &encode_error);
-                        return Err(site.fail(attempt, began, failure, record).await);
+                        return Err(site.fail(attempt, began, failure, record, &retries).await);
                     }
                     let delay = delays
                         .get_or_insert_with(|| policy.retry.backoff().delays())
                         .next()
                         .unwrap_or_default();
-                    site.retrying(attempt, delay, &failure);
+                    retries.push(site.retrying(attempt, began, delay, &failure));
                     delay
                 }
             };
@@ -132,10 +133,10 @@ impl RunContext {
         let site = StepSite::for_policy(self, key, &policy);
         let began = site.begin(1);
         match site.attempt(1, &policy, f).await {
-            Ok(output) => site.complete(1, began, output).await,
+            Ok(output) => site.complete(1, began, output, &[]).await,
             Err(failure) => {
                 let record = failure.to_record(failure.class(&classify), &encode_error);
-                Err(site.fail(1, began, failure, record).await)
+                Err(site.fail(1, began, failure, record, &[]).await)
             }
         }
     }

@@ -123,6 +123,7 @@ impl RunContext {
             attempts: 1,
             started_at: self.clock.wall_time(began),
             finished_at: self.clock.wall_time(Instant::now()),
+            retries: Vec::new(),
         };
         self.write_journal(|| self.journal.record_step(record.clone()))
             .await

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::{Journaled, StepResult};
 use crate::key::KeyRef;
-use crate::store::{FailedStep, StepOutcome, StepRecord};
+use crate::store::{FailedStep, Retry, StepOutcome, StepRecord};
 use crate::{Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};
 
 /// The output type of a step whose attempts are futures of type `Fut`.
@@ -241,6 +241,7 @@ impl<'a> StepSite<'a> {
         attempt: u32,
         began: Instant,
         output: T,
+        retries: &[FailedAttempt],
     ) -> Result<T, StepError<E>> {
         self.settled.store(true, Ordering::Relaxed);
         let ended = Instant::now();
@@ -258,7 +259,7 @@ impl<'a> StepSite<'a> {
             Ok(value) => value,
             Err(error) => {
                 return Err(self
-                    .fail_plain(attempt, began, StepFailure::Journal(error))
+                    .fail_plain(attempt, began, StepFailure::Journal(error), retries)
                     .await);
             }
         };
@@ -269,14 +270,20 @@ impl<'a> StepSite<'a> {
             .write_journal(|| {
                 let value = value.take().map_or_else(encode, Ok);
                 async move {
-                    let record = self.record(attempt, StepOutcome::Completed(value?), ended);
+                    let record = self.record(
+                        attempt,
+                        StepOutcome::Completed(value?),
+                        began,
+                        ended,
+                        retries,
+                    );
                     self.ctx.journal.record_step(record).await
                 }
             })
             .await;
         if let Err(error) = written {
             return Err(self
-                .fail_plain(attempt, began, StepFailure::Journal(error))
+                .fail_plain(attempt, began, StepFailure::Journal(error), retries)
                 .await);
         }
         self.ctx.live.progressed(ended);
@@ -289,26 +296,35 @@ impl<'a> StepSite<'a> {
         Ok(output)
     }
 
-    /// Emits `StepRetrying` for a failed attempt that will be retried.
+    /// Emits `StepRetrying` for attempt `attempt`, begun at `began`, that
+    /// failed and will be retried after `delay`; returns what the step's
+    /// entry keeps of it.
     pub(super) fn retrying<E: Display>(
         &self,
         attempt: u32,
+        began: Instant,
         delay: Duration,
         failure: &StepFailure<E>,
-    ) {
-        tracing::debug!(key = %self.key, attempt, ?delay, %failure, "step attempt failed; retrying");
+    ) -> FailedAttempt {
+        let failed = Instant::now();
+        let error = failure.to_string();
+        tracing::debug!(key = %self.key, attempt, ?delay, %error, "step attempt failed; retrying");
         let slot = self.live.load(Ordering::Relaxed);
         if slot != crate::picture::NO_SLOT {
-            let error = failure.to_string();
-            self.ctx.live.steps.retrying(slot, delay, error);
+            self.ctx.live.steps.retrying(slot, delay, error.clone());
         }
         self.ctx.engine.events().emit(|| Event::StepRetrying {
             run: self.ctx.run.clone(),
             step: self.key.to_key(),
             attempt,
             delay,
-            error: failure.to_string(),
+            error: error.clone(),
         });
+        FailedAttempt {
+            began,
+            failed,
+            error,
+        }
     }
 
     /// Journals the step as failed (unless the journal is what failed), emits
@@ -322,6 +338,7 @@ impl<'a> StepSite<'a> {
         began: Instant,
         failure: StepFailure<E>,
         record: FailedStep,
+        retries: &[FailedAttempt],
     ) -> StepError<E> {
         self.settled.store(true, Ordering::Relaxed);
         let ended = Instant::now();
@@ -334,7 +351,8 @@ impl<'a> StepSite<'a> {
             let written = self
                 .ctx
                 .write_journal(|| {
-                    let record = self.record(attempt, StepOutcome::Failed(record.clone()), ended);
+                    let outcome = StepOutcome::Failed(record.clone());
+                    let record = self.record(attempt, outcome, began, ended, retries);
                     self.ctx.journal.record_step(record)
                 })
                 .await;
@@ -365,18 +383,55 @@ impl<'a> StepSite<'a> {
         attempt: u32,
         began: Instant,
         failure: StepFailure<E>,
+        retries: &[FailedAttempt],
     ) -> StepError<E> {
         let record = failure.to_record(failure.class(|_| crate::ErrorClass::Permanent), |_| None);
-        self.fail(attempt, began, failure, record).await
+        self.fail(attempt, began, failure, record, retries).await
     }
 
-    fn record(&self, attempts: u32, outcome: StepOutcome, ended: Instant) -> StepRecord {
+    /// The entry of the step's last attempt, `attempts`, which began at
+    /// `began` and ended at `ended` with `outcome`, after the failed
+    /// attempts `retries`.
+    fn record(
+        &self,
+        attempts: u32,
+        outcome: StepOutcome,
+        began: Instant,
+        ended: Instant,
+        retries: &[FailedAttempt],
+    ) -> StepRecord {
+        let clock = &self.ctx.clock;
         StepRecord {
             key: self.key.to_key(),
             outcome,
             attempts,
-            started_at: self.ctx.clock.wall_time(self.started),
-            finished_at: self.ctx.clock.wall_time(ended),
+            started_at: clock.wall_time(self.started),
+            finished_at: clock.wall_time(ended),
+            retries: retries
+                .iter()
+                .enumerate()
+                .map(|(i, failed)| {
+                    let next = retries.get(i + 1).map_or(began, |next| next.began);
+                    Retry::new(
+                        clock.wall_time(failed.began),
+                        clock.wall_time(failed.failed),
+                        clock.wall_time(next),
+                        failed.error.clone(),
+                    )
+                })
+                .collect(),
         }
     }
+}
+
+/// An attempt of a step that failed and was retried, kept until the step's
+/// entry is journaled with it ([`Retry`]).
+#[derive(Debug)]
+pub(super) struct FailedAttempt {
+    /// When it began.
+    pub(super) began: Instant,
+    /// When it failed.
+    pub(super) failed: Instant,
+    /// Why.
+    pub(super) error: String,
 }

@@ -52,6 +52,7 @@ impl RunContext {
                     attempts: 1,
                     started_at: self.clock.wall_time(now),
                     finished_at: self.clock.wall_time(now),
+                    retries: Vec::new(),
                 };
                 self.write_journal(|| self.journal.record_step(record.clone()))
                     .await

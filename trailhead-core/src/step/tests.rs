@@ -50,6 +50,7 @@ async fn resumed(entries: &[(&'static str, &[u32], Value)]) -> (Engine, RunConte
             attempts: 1,
             started_at: now,
             finished_at: now,
+            retries: Vec::new(),
         };
         journal.record_step(record).await.unwrap();
     }

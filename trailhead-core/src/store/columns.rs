@@ -1,12 +1,14 @@
 //! Records as the columns of a database row and back, for every SQL store:
 //! times as nanoseconds since the Unix epoch, statuses as their names,
-//! outcomes as the journaled values around their own bytes, and the rules
-//! for a status and an outcome that no run can be in.
+//! outcomes as the journaled values around their own bytes, a step's
+//! retries as JSON, and the rules for a status and an outcome that no run
+//! can be in.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::store::{
-    AfterCompensation, Codec, DatabaseProblem, RunOutcome, RunState, RunStatus, StepOutcome, Value,
+    AfterCompensation, Codec, DatabaseProblem, Retry, RunOutcome, RunState, RunStatus, StepOutcome,
+    Value,
 };
 
 pub(super) fn time_to_sql(time: SystemTime) -> i64 {
@@ -148,4 +150,51 @@ fn decode_whole<T: serde::de::DeserializeOwned>(
     Value::copy_from(codec, bytes)
         .decode()
         .map_err(|error| DatabaseProblem::Malformed(format!("{what}: {error}")))
+}
+
+/// One retried attempt as its `retries` column holds it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RetryCell<'a> {
+    started_at: i64,
+    failed_at: i64,
+    retried_at: i64,
+    #[serde(borrow)]
+    error: std::borrow::Cow<'a, str>,
+}
+
+/// A step's retried attempts as its `retries` column: a JSON array, or
+/// NULL for none (the column of every step that passed at its first try).
+pub(super) fn retries_to_sql(retries: &[Retry]) -> Option<String> {
+    if retries.is_empty() {
+        return None;
+    }
+    let cells: Vec<RetryCell<'_>> = retries
+        .iter()
+        .map(|retry| RetryCell {
+            started_at: time_to_sql(retry.started_at),
+            failed_at: time_to_sql(retry.failed_at),
+            retried_at: time_to_sql(retry.retried_at),
+            error: std::borrow::Cow::Borrowed(&retry.error),
+        })
+        .collect();
+    // Integers and strings only: serializing cannot fail.
+    serde_json::to_string(&cells).ok()
+}
+
+/// A step's retried attempts from its `retries` column.
+pub(super) fn retries_from_sql(cell: Option<&str>) -> Result<Vec<Retry>, DatabaseProblem> {
+    let Some(text) = cell else {
+        return Ok(Vec::new());
+    };
+    let cells: Vec<RetryCell<'_>> = serde_json::from_str(text)
+        .map_err(|error| DatabaseProblem::Malformed(format!("a step's retries: {error}")))?;
+    Ok(cells
+        .into_iter()
+        .map(|cell| Retry {
+            started_at: time_from_sql(cell.started_at),
+            failed_at: time_from_sql(cell.failed_at),
+            retried_at: time_from_sql(cell.retried_at),
+            error: cell.error.into_owned(),
+        })
+        .collect())
 }

@@ -118,7 +118,7 @@ pub use resource::{FleetResources, Place};
 pub use retention::{Keep, Retention};
 pub use run_record::{AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus};
 pub use sqlite::{SqliteStore, Synchronous};
-pub use step_record::{FailedStep, FailureCause, StepOutcome, StepRecord};
+pub use step_record::{FailedStep, FailureCause, Retry, StepOutcome, StepRecord};
 pub use value::{Codec, Value};
 
 /// The future a store operation returns.

@@ -42,6 +42,46 @@ pub struct StepRecord {
     pub started_at: SystemTime,
     /// When the last attempt ended.
     pub finished_at: SystemTime,
+    /// The attempts that failed and were retried, in order: attempt `i + 1`
+    /// is `retries[i]`, and the last attempt (`attempts`) is the entry's own
+    /// outcome. Empty for a step that succeeded or failed at its first
+    /// attempt (and for entries written before retries were journaled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<Retry>,
+}
+
+/// One failed attempt of a step that was retried: when it ran, why it
+/// failed, and when the next attempt began (the time between is the
+/// backoff wait, with any wait for a resource's place).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Retry {
+    /// When the attempt began.
+    pub started_at: SystemTime,
+    /// When it failed.
+    pub failed_at: SystemTime,
+    /// When the next attempt began.
+    pub retried_at: SystemTime,
+    /// The failure's text.
+    pub error: String,
+}
+
+impl Retry {
+    /// An attempt that ran from `started_at` to `failed_at` with `error`,
+    /// followed by the next attempt at `retried_at`.
+    pub fn new(
+        started_at: SystemTime,
+        failed_at: SystemTime,
+        retried_at: SystemTime,
+        error: impl Into<String>,
+    ) -> Self {
+        Self {
+            started_at,
+            failed_at,
+            retried_at,
+            error: error.into(),
+        }
+    }
 }
 
 impl StepRecord {
@@ -61,7 +101,15 @@ impl StepRecord {
             attempts,
             started_at,
             finished_at,
+            retries: Vec::new(),
         }
+    }
+
+    /// This entry with the failed attempts `retries` before its last.
+    #[must_use]
+    pub fn with_retries(mut self, retries: Vec<Retry>) -> Self {
+        self.retries = retries;
+        self
     }
 }
 

@@ -20,18 +20,22 @@
 //! - A call's child run is the next process, its run slice within the call
 //!   step's, with a flow arrow from the call step to it; its children follow
 //!   in turn.
+//! - A retried step's slice holds, nested on its track, each attempt
+//!   (`cat: attempt`, with its error) and the backoff wait after each
+//!   failed one (`cat: backoff`), from the retries its entry journals
+//!   ([`StepRecord::retries`](crate::store::StepRecord::retries)).
 //! - Args carry what the journal says: attempts, outcome, the error and its
 //!   cause, the child run, the wake-up time.
 //!
 //! # What is not
 //!
-//! The journal keeps a step's first start, its last end and how many
-//! attempts it made, not when each attempt ran: a retried step is one slice
-//! spanning its attempts and the backoff waits between them, with
-//! `attempts` in its args. Steps still running are not journaled yet, so a
-//! live run's trace shows the steps that finished. (For every attempt as it
-//! happens, record the engine's `step` spans with a `tracing` layer such as
-//! `tracing-chrome`.)
+//! Steps still running are not journaled yet, so a live run's trace shows
+//! the steps that finished (a run's live picture shows the rest:
+//! [`picture`](crate::picture)). A compensation's retries are not
+//! journaled, nor were any step's before this build: such an entry is one
+//! slice spanning its attempts and the waits between them, with `attempts`
+//! in its args. (For every attempt as it happens, record the engine's
+//! `step` spans with a `tracing` layer such as `tracing-chrome`.)
 //!
 //! Step times are read from the engine's clock and run times from the
 //! store's; where the two disagree slightly, a child run's slice is drawn
@@ -289,6 +293,18 @@ impl Writer {
                 (pid, tid),
                 slice.args,
             ));
+            // Nested in the slice: each within it, on its track.
+            for part in slice.parts {
+                let (a, b) = (at(part.start), at(part.end));
+                let a = a.clamp(span.0, span.1);
+                self.events.push(slice_event(
+                    part.name,
+                    part.cat,
+                    (a, b.clamp(a, span.1)),
+                    (pid, tid),
+                    part.args,
+                ));
+            }
         }
         calls
     }

@@ -20,6 +20,19 @@ pub(crate) struct Slice {
     pub(crate) args: Map<String, Json>,
     /// The child run a call step ran.
     pub(crate) child: Option<RunId>,
+    /// What the slice is made of, drawn nested in it on its track: a
+    /// retried step's attempts and the backoff waits between them.
+    pub(crate) parts: Vec<Part>,
+}
+
+/// A part of a slice: one attempt of a retried step, or a wait between two.
+#[derive(Debug)]
+pub(crate) struct Part {
+    pub(crate) name: String,
+    pub(crate) cat: &'static str,
+    pub(crate) start: SystemTime,
+    pub(crate) end: SystemTime,
+    pub(crate) args: Map<String, Json>,
 }
 
 /// The slices of `journal`, the journal of run `run`; `children` holds (at
@@ -58,8 +71,9 @@ fn of_entry(run: &RunRecord, entry: &StepRecord, children: &HashSet<RunId>) -> S
     let mut args = Map::new();
     args.insert("key".into(), json!(key.to_string()));
     args.insert("attempts".into(), json!(entry.attempts));
-    if entry.attempts > 1 {
-        // Only the first attempt's start and the last one's end are journaled.
+    if entry.attempts > 1 && entry.retries.is_empty() {
+        // Written before retries were journaled (or a compensation, whose
+        // retries are not): its first start and last end alone are known.
         args.insert(
             "attempt_times".into(),
             json!(
@@ -68,6 +82,7 @@ fn of_entry(run: &RunRecord, entry: &StepRecord, children: &HashSet<RunId>) -> S
         );
     }
     outcome_args(&entry.outcome, &mut args);
+    let parts = attempts(entry);
     let start = entry.started_at;
     let mut end = entry.finished_at.max(start);
     let mut child = None;
@@ -108,7 +123,51 @@ fn of_entry(run: &RunRecord, entry: &StepRecord, children: &HashSet<RunId>) -> S
         end,
         args,
         child,
+        parts,
     }
+}
+
+/// A retried step's attempts, each followed by its backoff wait, and its
+/// last attempt: none for a step journaled without retries.
+fn attempts(entry: &StepRecord) -> Vec<Part> {
+    let Some(last) = entry.retries.last() else {
+        return Vec::new();
+    };
+    let mut parts = Vec::with_capacity(entry.retries.len() * 2 + 1);
+    for (i, retry) in entry.retries.iter().enumerate() {
+        let attempt = i + 1;
+        let mut args = Map::new();
+        args.insert("attempt".into(), json!(attempt));
+        args.insert("outcome".into(), json!("failed"));
+        args.insert("error".into(), json!(retry.error));
+        parts.push(Part {
+            name: format!("attempt {attempt}"),
+            cat: "attempt",
+            start: retry.started_at,
+            end: retry.failed_at.max(retry.started_at),
+            args,
+        });
+        let mut args = Map::new();
+        args.insert("after_attempt".into(), json!(attempt));
+        parts.push(Part {
+            name: "backoff".to_owned(),
+            cat: "backoff",
+            start: retry.failed_at,
+            end: retry.retried_at.max(retry.failed_at),
+            args,
+        });
+    }
+    let mut args = Map::new();
+    args.insert("attempt".into(), json!(entry.attempts));
+    outcome_args(&entry.outcome, &mut args);
+    parts.push(Part {
+        name: format!("attempt {}", entry.attempts),
+        cat: "attempt",
+        start: last.retried_at,
+        end: entry.finished_at.max(last.retried_at),
+        args,
+    });
+    parts
 }
 
 fn outcome_args(outcome: &StepOutcome, args: &mut Map<String, Json>) {

@@ -110,3 +110,47 @@ pub(crate) async fn each_runs_journal_is_its_own<B: Backend>() {
     assert_eq!(keys(&store, "one").await, ["a"]);
     assert_eq!(keys(&store, "two").await, ["a", "b", "c"]);
 }
+
+pub(crate) async fn a_steps_retries_read_back_as_written<B: Backend>() {
+    use trailhead_core::store::Retry;
+
+    use crate::fixtures::at;
+    let backend = B::new().await;
+    let store = backend.worker().await;
+    let retried = |n: u64| {
+        step(&format!("charge[{n}]"), serde_json::json!(n)).with_retries(vec![
+            Retry::new(at(10), at(11), at(13), format!("declined {n}")),
+            Retry::new(at(13), at(14), at(17), "timed out ✗"),
+        ])
+    };
+    // Alone, then many at once (the group-committed path on PostgreSQL),
+    // beside an entry with none.
+    let writers: Vec<_> =
+        futures::future::join_all((0..8).map(|n| store.create_run(record(&format!("r{n}")))))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    writers[0].record_step(retried(0)).await.unwrap();
+    futures::future::join_all(
+        writers
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(n, writer)| writer.record_step(retried(n as u64))),
+    )
+    .await
+    .into_iter()
+    .for_each(Result::unwrap);
+    writers[0]
+        .record_step(step("ship", serde_json::json!(1)))
+        .await
+        .unwrap();
+    for n in 0..8_u64 {
+        let journal = store.journal(&RunId::new(format!("r{n}"))).await.unwrap();
+        assert_eq!(journal[0], retried(n), "run r{n}");
+        assert_eq!(journal[0].retries.len(), 2);
+    }
+    let journal = store.journal(&RunId::new("r0")).await.unwrap();
+    assert!(journal[1].retries.is_empty(), "{:?}", journal[1]);
+}

@@ -77,6 +77,7 @@ macro_rules! store_tests {
             the_same_step_name_under_another_path_is_another_step,
             a_step_after_finish_is_refused,
             each_runs_journal_is_its_own,
+            a_steps_retries_read_back_as_written,
         );
         tests!($backend; signals:
             signals_of_one_name_are_received_in_the_order_sent,

@@ -26,6 +26,7 @@ fn step(name: &'static str, path: &[u32], value: i64) -> StepRecord {
         attempts: 1,
         started_at: now,
         finished_at: now,
+        retries: Vec::new(),
     }
 }
 

@@ -43,6 +43,8 @@ pub(super) struct StepRow {
     pub(super) finished_at: i64,
     /// The lease epoch the entry is fenced by.
     pub(super) epoch: i64,
+    /// The retried attempts, as JSON (NULL for none).
+    pub(super) retries: Option<String>,
 }
 
 /// The inserts of one entry and of a batch (see `Sql::record_step` and
@@ -207,6 +209,7 @@ async fn write_one(pool: &PgPool, insert: &Statement, worker: &WorkerId, waiting
         .bind(row.finished_at)
         .bind(row.epoch)
         .bind(worker.as_str())
+        .bind(row.retries)
         .execute(pool)
         .await;
     let _ = inserted.send(
@@ -232,6 +235,7 @@ async fn write_batch(pool: &PgPool, insert: &Statement, worker: &WorkerId, batch
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
+    let mut retries = Vec::with_capacity(n);
     let mut replies = Vec::with_capacity(n);
     // Dropped, and so settled, once the statement is done.
     let mut settling = Vec::with_capacity(n);
@@ -250,6 +254,7 @@ async fn write_batch(pool: &PgPool, insert: &Statement, worker: &WorkerId, batch
         started.push(row.started_at);
         finished.push(row.finished_at);
         epochs.push(row.epoch);
+        retries.push(row.retries);
         replies.push(inserted);
     }
     let result = insert
@@ -263,6 +268,7 @@ async fn write_batch(pool: &PgPool, insert: &Statement, worker: &WorkerId, batch
         .bind(&finished)
         .bind(&epochs)
         .bind(worker.as_str())
+        .bind(&retries)
         .fetch_all(pool)
         .await;
     match result {

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_cancel.sql"),
     include_str!("migrations/0003_resources.sql"),
     include_str!("migrations/0004_end_watchers.sql"),
+    include_str!("migrations/0005_retries.sql"),
 ];
 
 /// The newest schema this build reads and writes.

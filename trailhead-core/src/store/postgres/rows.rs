@@ -5,7 +5,9 @@
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use crate::store::columns::{state_from_sql, step_outcome_from_sql, time_from_sql};
+use crate::store::columns::{
+    retries_from_sql, state_from_sql, step_outcome_from_sql, time_from_sql,
+};
 use crate::store::{Codec, DatabaseProblem, RunRecord, StepRecord, Value};
 use crate::{RunId, StepKey};
 
@@ -83,6 +85,7 @@ pub(super) fn step_from_row(row: &PgRow) -> Result<StepRecord, RowError> {
     let attempts: i64 = row.try_get(3)?;
     let started_at: i64 = row.try_get(4)?;
     let finished_at: i64 = row.try_get(5)?;
+    let retries: Option<&str> = row.try_get(6)?;
     Ok(StepRecord {
         key: key
             .parse::<StepKey>()
@@ -91,5 +94,6 @@ pub(super) fn step_from_row(row: &PgRow) -> Result<StepRecord, RowError> {
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         started_at: time_from_sql(started_at),
         finished_at: time_from_sql(finished_at),
+        retries: retries_from_sql(retries)?,
     })
 }

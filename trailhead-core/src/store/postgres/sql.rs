@@ -17,7 +17,8 @@ pub(super) const RUN_COLUMNS: &str = "id, workflow, definition_hash, parent, inp
      cancel_requested_at IS NOT NULL";
 
 /// The columns [`step_from_row`](super::rows::step_from_row) reads, in order.
-pub(super) const STEP_COLUMNS: &str = "key, outcome, codec, attempts, started_at, finished_at";
+pub(super) const STEP_COLUMNS: &str =
+    "key, outcome, codec, attempts, started_at, finished_at, retries";
 
 /// Statuses of a run that has not ended, as SQL.
 pub(super) const UNFINISHED: &str = "('running', 'compensating')";
@@ -118,8 +119,8 @@ impl Sql {
             // One entry alone, fenced the same way: a lighter statement to
             // plan and run than the batch's arrays.
             record_step: new(&format!(
-                "INSERT INTO {{s}}.steps (run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM {{s}}.runs
+                "INSERT INTO {{s}}.steps (run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch, retries)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $10 FROM {{s}}.runs
                  WHERE id = $1 AND lease_owner = $9 AND lease_epoch = $8 AND status IN {UNFINISHED}
                  FOR SHARE
                  ON CONFLICT (run_id, key) DO NOTHING"
@@ -127,15 +128,18 @@ impl Sql {
             record_steps: new(&format!(
                 "WITH entry AS (
                      SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::int8[],
-                                          $6::int8[], $7::int8[], $8::int8[])
-                         AS u(run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch)),
+                                          $6::int8[], $7::int8[], $8::int8[], $10::text[])
+                         AS u(run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch,
+                              retries)),
                  fenced AS (
                      SELECT entry.* FROM entry JOIN {{s}}.runs AS r
                          ON r.id = entry.run_id AND r.lease_owner = $9 AND r.lease_epoch = entry.lease_epoch
                             AND r.status IN {UNFINISHED}
                      FOR SHARE OF r)
-                 INSERT INTO {{s}}.steps (run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch)
-                 SELECT run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch FROM fenced
+                 INSERT INTO {{s}}.steps (run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch,
+                                          retries)
+                 SELECT run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch, retries
+                 FROM fenced
                  ON CONFLICT (run_id, key) DO NOTHING
                  RETURNING run_id, key"
             )),
@@ -215,8 +219,8 @@ impl Sql {
             ),
             retire: new(&format!(
                 "INSERT INTO {{s}}.retired_steps (run_id, key, outcome, codec, attempts, started_at,
-                     finished_at, lease_epoch, retired_at)
-                 SELECT run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch, $2
+                     finished_at, lease_epoch, retries, retired_at)
+                 SELECT run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch, retries, $2
                  FROM {{s}}.steps WHERE run_id = $1 AND {RETIRED} ORDER BY seq"
             )),
             unjournal_retired: new(&format!(

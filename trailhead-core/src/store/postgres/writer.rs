@@ -7,7 +7,9 @@ use std::time::SystemTime;
 
 use super::PgStore;
 use super::batch::{InFlight, StepRow};
-use crate::store::columns::{run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql};
+use crate::store::columns::{
+    retries_to_sql, run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql,
+};
 use crate::store::{RunOutcome, RunWriter, StepRecord, StoreFuture};
 use crate::{RunId, StoreError};
 
@@ -49,6 +51,7 @@ impl PgRunWriter {
             started_at: time_to_sql(record.started_at),
             finished_at: time_to_sql(record.finished_at),
             epoch: self.epoch,
+            retries: retries_to_sql(&record.retries),
         };
         match store.inner.steps.write(row, &self.in_flight).await {
             Ok(true) => Ok(()),

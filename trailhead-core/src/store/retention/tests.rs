@@ -69,6 +69,7 @@ fn completed_step(name: &'static str) -> StepRecord {
         attempts: 1,
         started_at: SystemTime::now(),
         finished_at: SystemTime::now(),
+        retries: Vec::new(),
     }
 }
 

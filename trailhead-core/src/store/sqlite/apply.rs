@@ -8,8 +8,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use super::error::database_error;
 use super::lease::{claim, claim_due, missing_or_finished, owner_of, refused};
 use super::rows::{
-    Cell, run_outcome_to_sql, state_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql,
-    value_from_sql,
+    Cell, retries_to_sql, run_outcome_to_sql, state_to_sql, status_to_sql, step_outcome_to_sql,
+    time_to_sql, value_from_sql,
 };
 use super::workers::Workers;
 use super::writer::{Answer, Write};
@@ -87,8 +87,8 @@ pub(super) fn apply(
             let outcome = step_outcome_to_sql(&record.outcome);
             let inserted = cached(
                 connection,
-                "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at, codec)
-                 SELECT ?1, ?2, (SELECT COALESCE(MAX(seq), -1) + 1 FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7
+                "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at, codec, retries)
+                 SELECT ?1, ?2, (SELECT COALESCE(MAX(seq), -1) + 1 FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7, ?10
                  WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating')
                                AND lease_owner = ?8 AND lease_epoch = ?9)",
                 params![
@@ -101,6 +101,7 @@ pub(super) fn apply(
                     outcome.codec().name(),
                     me,
                     epoch,
+                    retries_to_sql(&record.retries),
                 ],
             );
             match inserted {
@@ -186,8 +187,8 @@ pub(super) fn apply(
             }
             connection
                 .execute(
-                    &format!("INSERT INTO retired_steps (run_id, key, outcome, attempts, started_at, finished_at, retired_at)
-                     SELECT run_id, key, outcome, attempts, started_at, finished_at, ?2
+                    &format!("INSERT INTO retired_steps (run_id, key, outcome, attempts, started_at, finished_at, retries, retired_at)
+                     SELECT run_id, key, outcome, attempts, started_at, finished_at, retries, ?2
                      FROM steps WHERE run_id = ?1 AND ({RETIRED})"),
                     params![run.as_str(), time_to_sql(*at)],
                 )

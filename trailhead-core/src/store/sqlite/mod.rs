@@ -343,7 +343,7 @@ impl SqliteStore {
     async fn fetch_journal(&self, id: &RunId) -> Result<Vec<StepRecord>, StoreError> {
         self.read_all(
             Some(id.clone()),
-            "SELECT key, outcome, attempts, started_at, finished_at FROM steps WHERE run_id = ?1 ORDER BY seq"
+            "SELECT key, outcome, attempts, started_at, finished_at, retries FROM steps WHERE run_id = ?1 ORDER BY seq"
                 .to_owned(),
             vec![id.as_str().to_owned()],
             step_from_row,

@@ -3,11 +3,11 @@
 use rusqlite::Row;
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 
+use crate::store::columns::{retries_from_sql, state_from_sql, step_outcome_from_sql};
 pub(super) use crate::store::columns::{
-    run_outcome_to_sql, state_to_sql, status_to_sql, step_outcome_to_sql, time_from_sql,
-    time_to_sql,
+    retries_to_sql, run_outcome_to_sql, state_to_sql, status_to_sql, step_outcome_to_sql,
+    time_from_sql, time_to_sql,
 };
-use crate::store::columns::{state_from_sql, step_outcome_from_sql};
 use crate::store::{Codec, DatabaseProblem, RunRecord, StepRecord, Value};
 use crate::{RunId, StepKey};
 
@@ -94,6 +94,7 @@ pub(super) fn step_from_row(
     let attempts: i64 = row.get(2)?;
     let started_at: i64 = row.get(3)?;
     let finished_at: i64 = row.get(4)?;
+    let retries: Option<String> = row.get(5)?;
     Ok((|| {
         Ok(StepRecord {
             key: key.parse::<StepKey>().map_err(|error| {
@@ -106,6 +107,7 @@ pub(super) fn step_from_row(
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             started_at: time_from_sql(started_at),
             finished_at: time_from_sql(finished_at),
+            retries: retries_from_sql(retries.as_deref())?,
         })
     })())
 }

@@ -13,7 +13,7 @@ use super::error::problem;
 use crate::store::DatabaseProblem;
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 10;
+pub(super) const VERSION: i64 = 11;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -108,6 +108,10 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE runs ADD COLUMN cancel_requested_at INTEGER;
     CREATE INDEX runs_cancel_requested ON runs (lease_owner)
         WHERE cancel_requested_at IS NOT NULL AND status = 'running';",
+    // 11: a step's retried attempts (when each ran, why it failed, when the
+    // next began), JSON; NULL for a step that passed at its first attempt.
+    "ALTER TABLE steps ADD COLUMN retries TEXT;
+    ALTER TABLE retired_steps ADD COLUMN retries TEXT;",
 ];
 
 /// What a database holds, judged by the marker table.

@@ -34,6 +34,7 @@ pub(super) fn step(key: &str, json: serde_json::Value) -> StepRecord {
         attempts: 2,
         started_at: SystemTime::now(),
         finished_at: SystemTime::now(),
+        retries: Vec::new(),
     }
 }
 

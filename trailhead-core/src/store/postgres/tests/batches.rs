@@ -94,7 +94,10 @@ async fn an_entry_whose_writer_stopped_waiting_is_settled_before_a_rollback_read
     // cancelled run's step is. (`timeout(ZERO, ..)` may poll it again once
     // the batch lands, which made this flaky.)
     let dropped = writer.record_step(step("a", 1)).now_or_never();
-    assert!(dropped.is_none(), "the write was still in flight: {dropped:?}");
+    assert!(
+        dropped.is_none(),
+        "the write was still in flight: {dropped:?}"
+    );
     writer.settled().await.unwrap();
     let journal = store.journal(&RunId::new("r")).await.unwrap();
     assert_eq!(
