@@ -57,11 +57,14 @@ pub(crate) enum Command {
     /// received show there as the steps that received them (signals sent
     /// and not yet received are not listed).
     Show(ShowArgs),
-    /// Follow a run until it ends, with a progress bar.
+    /// Follow a run until it ends, with progress bars.
     ///
     /// Reads the store every 200 ms: steps journaled so far of the steps
     /// the workflow's graph has (loops and fan-outs journal more), the last
-    /// step journaled, and the time since the run was created. Exits when
+    /// step journaled, and the time since the run was created; below it, a
+    /// bar for each step in a loop or fan-out: its items journaled of the
+    /// loop's items known so far. Off a terminal, those bars are lines
+    /// ("price ×40: 32 done, 0 failed") written as they change. Exits when
     /// the run ends: 0 if it completed, 5 if it failed, was cancelled or
     /// was undone.
     Watch(WatchArgs),

@@ -1,15 +1,20 @@
-//! `trailhead watch RUN`: a run followed until it ends, as a progress bar
+//! `trailhead watch RUN`: a run followed until it ends, as progress bars
 //! on stderr and one line on stdout when it ends.
 //!
 //! Out of the run's process there are no live events: progress is the
 //! journal read every 200 ms against the sites the workflow's recorded
 //! graph has. Compensations (journaled under `undo:` keys) are counted
-//! apart.
+//! apart. Each step site in a loop or fan-out gets a bar of its own (see
+//! [`Bars`]); when stderr is not a terminal, the bars are lines written as
+//! they change.
 
+use std::collections::HashMap;
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use trailhead_core::RunId;
+use trailhead_core::picture::{self, NodeKind, RunPicture};
 use trailhead_core::store::{RunRecord, RunStatus, StepRecord, Store};
 
 use crate::cli::WatchArgs;
@@ -27,11 +32,16 @@ pub(crate) async fn watch(
 ) -> Result<Output, Failure> {
     let id = RunId::new(args.run.as_str());
     let fail = |error| Failure::store(name, &error);
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} steps  {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let terminal = std::io::stderr().is_terminal();
+    let multi = MultiProgress::with_draw_target(if terminal {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let bar = multi.add(
+        ProgressBar::new(0).with_style(style("{spinner} [{bar:30}] {pos}/{len} steps  {msg}")),
     );
+    let mut bars = Bars::default();
     loop {
         let run = store
             .run(&id)
@@ -44,11 +54,147 @@ pub(crate) async fn watch(
         bar.set_position(progress.done as u64);
         bar.set_message(progress.message(&run));
         bar.tick();
+        if let Ok(picture) = picture::from_records(&run, &journal) {
+            for site in Site::all(&picture) {
+                if terminal {
+                    bars.show(&multi, &site);
+                } else if bars.changed(&site) {
+                    eprintln!("{}", site.line());
+                }
+            }
+        }
         if run.state.is_ended() {
+            bars.clear();
             bar.finish_and_clear();
             return Ok(ended(&run, &progress));
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// A step site in a loop or fan-out, as far as its run's journal shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Site {
+    /// Its node in the graph.
+    node: String,
+    /// Its step key name.
+    name: String,
+    /// Executions journaled: done and failed.
+    done: u32,
+    failed: u32,
+    /// Of its loop's or fan-out's items, the most any of its sites reached
+    /// (how many items are known so far: out of process, the rest are not).
+    of: u32,
+}
+
+impl Site {
+    /// The sites of `picture` in a loop or fan-out that have run, in the
+    /// graph's order.
+    fn all(picture: &RunPicture) -> Vec<Self> {
+        let graph = picture.graph().nodes();
+        let counted = |id: &str| {
+            graph.iter().find(|node| node.id == id).filter(|node| {
+                node.scope.is_some()
+                    && matches!(
+                        node.kind,
+                        NodeKind::Step | NodeKind::Call | NodeKind::Sleep | NodeKind::Signal
+                    )
+            })
+        };
+        let mut of: HashMap<&str, u32> = HashMap::new();
+        let sites: Vec<(Option<&str>, Self)> = picture
+            .nodes
+            .iter()
+            .filter(|node| node.counts.total > 0)
+            .filter_map(|node| {
+                let graph = counted(&node.id)?;
+                let scope = graph.scope.as_deref();
+                let seen = of.entry(scope.unwrap_or_default()).or_default();
+                *seen = (*seen).max(node.counts.total);
+                Some((
+                    scope,
+                    Self {
+                        node: node.id.clone(),
+                        name: graph.site.clone().unwrap_or_else(|| node.id.clone()),
+                        done: node.counts.done,
+                        failed: node.counts.failed,
+                        of: 0,
+                    },
+                ))
+            })
+            .collect();
+        sites
+            .into_iter()
+            .map(|(scope, mut site)| {
+                site.of = of[scope.unwrap_or_default()];
+                site
+            })
+            .collect()
+    }
+
+    /// The site as a line: "price ×40: 32 done, 0 failed".
+    fn line(&self) -> String {
+        format!(
+            "{} ×{}: {} done, {} failed",
+            self.name, self.of, self.done, self.failed
+        )
+    }
+}
+
+/// The bars of a run's sites in loops and fan-outs, under its main bar; or,
+/// off a terminal, what each last showed.
+#[derive(Default)]
+struct Bars {
+    shown: HashMap<String, (ProgressBar, Site)>,
+}
+
+impl Bars {
+    /// Draws `site`'s bar in `multi`, adding it the first time.
+    fn show(&mut self, multi: &MultiProgress, site: &Site) {
+        let (bar, last) = self.shown.entry(site.node.clone()).or_insert_with(|| {
+            let bar = multi.add(
+                ProgressBar::new(0)
+                    .with_style(style("  {prefix:>16} [{bar:30}] {pos}/{len}  {msg}")),
+            );
+            bar.set_prefix(site.name.clone());
+            (bar, site.clone())
+        });
+        bar.set_length(u64::from(site.of));
+        bar.set_position(u64::from(site.done + site.failed));
+        bar.set_message(if site.failed > 0 {
+            format!("{} failed", site.failed)
+        } else {
+            String::new()
+        });
+        *last = site.clone();
+    }
+
+    /// Whether `site` differs from what it last was (and remembers it).
+    fn changed(&mut self, site: &Site) -> bool {
+        match self.shown.get_mut(&site.node) {
+            Some((_, last)) if last == site => false,
+            Some((_, last)) => {
+                *last = site.clone();
+                true
+            }
+            None => {
+                self.shown
+                    .insert(site.node.clone(), (ProgressBar::hidden(), site.clone()));
+                true
+            }
+        }
+    }
+
+    fn clear(&self) {
+        for (bar, _) in self.shown.values() {
+            bar.finish_and_clear();
+        }
     }
 }
 

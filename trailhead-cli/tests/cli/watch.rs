@@ -57,3 +57,71 @@ async fn watching_a_failed_run_exits_five_with_its_error() {
     let unknown = on(&path, &["watch", "nope"]);
     assert_eq!(code(&unknown), 3);
 }
+
+async fn pack(box_number: u32) -> Result<u32, trailhead::Error> {
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    Ok(box_number)
+}
+
+async fn label(box_number: u32) -> Result<String, trailhead::Error> {
+    Ok(format!("box {box_number}"))
+}
+
+trailhead::workflow! {
+    /// Packs and labels boxes one at a time.
+    pub workflow packing(boxes: u32) -> Result<u32, trailhead::Error> {
+        let mut packed = 0;
+        for n in 0..boxes {
+            let number = step pack(n);
+            let _text = step label(number);
+            packed += 1;
+        }
+        Ok(packed)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn off_a_terminal_each_loop_step_is_a_line_as_it_progresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let engine = support::engine(&path);
+    let handle = engine
+        .start_with_id(RunId::new("pack-1"), packing, 6)
+        .await
+        .unwrap();
+    let watching = Command::new(env!("CARGO_BIN_EXE_trailhead"))
+        .args(["--store", path.to_str().unwrap(), "watch", "pack-1"])
+        .env_remove("TRAILHEAD_STORE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(handle.result().await.unwrap(), 6);
+    let watched = tokio::task::spawn_blocking(move || watching.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code(&watched), 0, "{}", stderr(&watched));
+    let lines = stderr(&watched);
+    // Each site's lines, in order: its count grows to the loop's six items.
+    for site in ["pack", "label"] {
+        let counts: Vec<(u32, u32)> = lines
+            .lines()
+            .filter_map(|line| line.strip_prefix(&format!("{site} ×")))
+            .map(|rest| {
+                let (of, rest) = rest.split_once(": ").unwrap();
+                let done = rest.split(' ').next().unwrap();
+                (of.parse().unwrap(), done.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(counts.last(), Some(&(6, 6)), "{site} in:\n{lines}");
+        assert!(
+            counts.windows(2).all(|pair| pair[0].1 <= pair[1].1),
+            "{site} never goes back:\n{lines}"
+        );
+        assert!(
+            lines.contains(&format!("{site} ×6: 6 done, 0 failed")),
+            "{lines}"
+        );
+    }
+}
