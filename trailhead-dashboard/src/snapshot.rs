@@ -23,12 +23,10 @@ impl Snapshot {
         let Some(record) = engine.run_record(run).await? else {
             return Ok(None);
         };
-        let journal = engine.journal(run).await?;
+        // One read of the journal for both the page and its picture.
+        let (journal, picture) = engine.journal_and_picture(&record).await?;
+        let picture = picture.map_err(|error| error.to_string());
         let children = engine.store().children(run).await?;
-        let picture = engine
-            .picture_of(run)
-            .await
-            .map_err(|error| error.to_string());
         Ok(Some(Self {
             record,
             journal,

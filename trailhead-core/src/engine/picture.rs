@@ -3,8 +3,8 @@
 //! [`crate::picture`]).
 
 use super::Engine;
-use crate::picture::{Graph, RunPicture};
-use crate::store::RunRecord;
+use crate::picture::{Graph, LiveState, PictureError, RunPicture};
+use crate::store::{RunRecord, StepRecord};
 use crate::{EngineError, RunId, StoreError, Workflow};
 
 impl Engine {
@@ -122,6 +122,31 @@ impl Engine {
         Ok(self.picture_of(run).await?.to_mermaid())
     }
 
+    /// The journal of the run `record` describes and its picture drawn
+    /// from that one read (with the live attempts of a run this engine
+    /// drives): what a tool showing both reads per refresh, instead of the
+    /// record and journal twice. The picture is `Err` if the record keeps
+    /// no graph, or one that does not parse.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] if the store fails.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
+    pub async fn journal_and_picture(
+        &self,
+        record: &RunRecord,
+    ) -> Result<(Vec<StepRecord>, Result<RunPicture, PictureError>), EngineError> {
+        self.keep_pictures_live();
+        let (live, journal) = self.live_and_journal(&record.id).await?;
+        let picture = Graph::recorded(&record.id, &record.mermaid).map(|(graph, mermaid)| {
+            RunPicture::build(&graph, mermaid, record, &journal, live.as_ref())
+        });
+        Ok((journal, picture))
+    }
+
     async fn recorded_run(&self, run: &RunId) -> Result<RunRecord, EngineError> {
         // Someone looks: keep the live attempts from now on.
         self.keep_pictures_live();
@@ -138,14 +163,7 @@ impl Engine {
         mermaid: &str,
         record: &RunRecord,
     ) -> Result<RunPicture, EngineError> {
-        // The live table before the journal: a step that settles between
-        // the two reads is then in the journal, which wins over its attempt.
-        let live = self
-            .inner
-            .runs
-            .get(&record.id)
-            .map(|live| live.steps.snapshot());
-        let journal = self.inner.store.journal(&record.id).await?;
+        let (live, journal) = self.live_and_journal(&record.id).await?;
         Ok(RunPicture::build(
             graph,
             mermaid,
@@ -153,5 +171,17 @@ impl Engine {
             &journal,
             live.as_ref(),
         ))
+    }
+
+    /// Run `run`'s live steps, then its journal.
+    async fn live_and_journal(
+        &self,
+        run: &RunId,
+    ) -> Result<(Option<LiveState>, Vec<StepRecord>), EngineError> {
+        // The live table before the journal: a step that settles between
+        // the two reads is then in the journal, which wins over its attempt.
+        let live = self.inner.runs.get(run).map(|live| live.steps.snapshot());
+        let journal = self.inner.store.journal(run).await?;
+        Ok((live, journal))
     }
 }
