@@ -443,6 +443,17 @@ async fn a_compensation_that_fails_twice_is_retried_and_journaled_once() {
         undo.outcome,
         StepOutcome::Completed(support::value(serde_json::Value::Null))
     );
+    // Its two failed attempts, with their errors and the waits after them.
+    let errors: Vec<&str> = undo
+        .retries
+        .iter()
+        .map(|retry| retry.error.as_str())
+        .collect();
+    assert_eq!(errors, ["busy (1)", "busy (2)"]);
+    for retry in &undo.retries {
+        let waited = retry.retried_at.duration_since(retry.failed_at).unwrap();
+        assert!(waited >= Duration::from_millis(5), "{retry:?}");
+    }
 
     let events = drain(&mut events);
     let retrying: Vec<(u32, String)> = events

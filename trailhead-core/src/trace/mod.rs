@@ -20,9 +20,10 @@
 //! - A call's child run is the next process, its run slice within the call
 //!   step's, with a flow arrow from the call step to it; its children follow
 //!   in turn.
-//! - A retried step's slice holds, nested on its track, each attempt
-//!   (`cat: attempt`, with its error) and the backoff wait after each
-//!   failed one (`cat: backoff`), from the retries its entry journals
+//! - A retried step's (or compensation's) slice holds, nested on its
+//!   track, each attempt (`cat: attempt`, with its error) and the backoff
+//!   wait after each failed one (`cat: backoff`), from the retries its entry
+//!   journals
 //!   ([`StepRecord::retries`](crate::store::StepRecord::retries)).
 //! - Args carry what the journal says: attempts, outcome, the error and its
 //!   cause, the child run, the wake-up time.
@@ -31,10 +32,10 @@
 //!
 //! Steps still running are not journaled yet, so a live run's trace shows
 //! the steps that finished (a run's live picture shows the rest:
-//! [`picture`](crate::picture)). A compensation's retries are not
-//! journaled, nor were any step's before this build: such an entry is one
-//! slice spanning its attempts and the waits between them, with `attempts`
-//! in its args. (For every attempt as it happens, record the engine's
+//! [`picture`](crate::picture)). Entries written before retries were
+//! journaled (SQLite schema 11, PostgreSQL migration 5) are one slice
+//! spanning their attempts and the waits between them, with `attempts` in
+//! their args. (For every attempt as it happens, record the engine's
 //! `step` spans with a `tracing` layer such as `tracing-chrome`.)
 //!
 //! Step times are read from the engine's clock and run times from the

@@ -72,8 +72,8 @@ fn of_entry(run: &RunRecord, entry: &StepRecord, children: &HashSet<RunId>) -> S
     args.insert("key".into(), json!(key.to_string()));
     args.insert("attempts".into(), json!(entry.attempts));
     if entry.attempts > 1 && entry.retries.is_empty() {
-        // Written before retries were journaled (or a compensation, whose
-        // retries are not): its first start and last end alone are known.
+        // Written before retries were journaled: its first start and last
+        // end alone are known.
         args.insert(
             "attempt_times".into(),
             json!(
