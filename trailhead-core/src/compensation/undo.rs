@@ -13,9 +13,9 @@ use tracing::Instrument;
 
 use super::Compensation;
 use crate::engine::panic_message;
+use crate::step::retried::FailedAttempt;
 use crate::store::{
-    AfterCompensation, Retry, RunOutcome, RunState, RunStatus, RunWriter, StepOutcome, StepRecord,
-    Value,
+    AfterCompensation, RunOutcome, RunState, RunStatus, RunWriter, StepOutcome, StepRecord, Value,
 };
 use crate::{Engine, Event, RetryPolicy, RunId, StepKey, StoreError};
 
@@ -179,8 +179,7 @@ impl Rollback<'_> {
         let clock = self.engine.clock();
         let started = Instant::now();
         let mut delays = retry.backoff().delays();
-        // Failed attempts so far: when each began, when it failed, why.
-        let mut failed: Vec<(Instant, Instant, String)> = Vec::new();
+        let mut failed: Vec<FailedAttempt> = Vec::new();
         let mut attempt = 1;
         loop {
             if !journal.holds_lease() {
@@ -203,21 +202,6 @@ impl Rollback<'_> {
                 )),
             };
             let ended = Instant::now();
-            let retries = |failed: &[(Instant, Instant, String)]| {
-                failed
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (start, end, error))| {
-                        let next = failed.get(i + 1).map_or(began, |next| next.0);
-                        Retry::new(
-                            clock.wall_time(*start),
-                            clock.wall_time(*end),
-                            clock.wall_time(next),
-                            error.clone(),
-                        )
-                    })
-                    .collect()
-            };
             let error = match result {
                 Ok(()) => {
                     journal
@@ -227,7 +211,7 @@ impl Rollback<'_> {
                             attempts: attempt,
                             started_at: clock.wall_time(started),
                             finished_at: clock.wall_time(ended),
-                            retries: retries(&failed),
+                            retries: FailedAttempt::journaled(&failed, began, &clock),
                         })
                         .await?;
                     events.emit(|| Event::CompensationCompleted {
@@ -250,7 +234,11 @@ impl Rollback<'_> {
                     delay,
                     error: error.clone(),
                 });
-                failed.push((began, ended, error));
+                failed.push(FailedAttempt {
+                    began,
+                    failed: ended,
+                    error,
+                });
                 tokio::time::sleep(delay).await;
                 attempt += 1;
                 continue;
@@ -265,7 +253,7 @@ impl Rollback<'_> {
                     attempts: attempt,
                     started_at: clock.wall_time(started),
                     finished_at: clock.wall_time(ended),
-                    retries: retries(&failed),
+                    retries: FailedAttempt::journaled(&failed, began, &clock),
                 })
                 .await?;
             events.emit(|| Event::CompensationFailed {

@@ -19,7 +19,7 @@
 mod builder;
 mod bus;
 mod cancel_requests;
-mod context;
+pub(crate) mod context;
 mod drive;
 mod end;
 mod halt;

@@ -104,9 +104,7 @@ impl Engine {
     /// Cancel safe: it only reads.
     pub async fn picture_of(&self, run: &RunId) -> Result<RunPicture, EngineError> {
         let record = self.recorded_run(run).await?;
-        let (graph, mermaid) = Graph::recorded(run, &record.mermaid)?;
-        let mermaid = mermaid.to_owned();
-        self.draw(&graph, &mermaid, &record).await
+        Ok(self.journal_and_picture(&record).await?.1?)
     }
 
     /// [`Engine::picture_of`] drawn as Mermaid with status classes.

@@ -19,6 +19,7 @@ pub(crate) mod current;
 mod fallback;
 mod journaled;
 pub(crate) mod place;
+pub(crate) mod retried;
 pub(crate) mod signal;
 mod site;
 pub(crate) mod sleep;

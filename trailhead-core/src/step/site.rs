@@ -10,9 +10,10 @@ use futures::FutureExt as _;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::retried::FailedAttempt;
 use super::{Journaled, StepResult};
 use crate::key::KeyRef;
-use crate::store::{FailedStep, Retry, StepOutcome, StepRecord};
+use crate::store::{FailedStep, StepOutcome, StepRecord};
 use crate::{Event, RunContext, StepError, StepFailure, StepPolicy, StoreError};
 
 /// The output type of a step whose attempts are futures of type `Fut`.
@@ -407,31 +408,7 @@ impl<'a> StepSite<'a> {
             attempts,
             started_at: clock.wall_time(self.started),
             finished_at: clock.wall_time(ended),
-            retries: retries
-                .iter()
-                .enumerate()
-                .map(|(i, failed)| {
-                    let next = retries.get(i + 1).map_or(began, |next| next.began);
-                    Retry::new(
-                        clock.wall_time(failed.began),
-                        clock.wall_time(failed.failed),
-                        clock.wall_time(next),
-                        failed.error.clone(),
-                    )
-                })
-                .collect(),
+            retries: FailedAttempt::journaled(retries, began, clock),
         }
     }
-}
-
-/// An attempt of a step that failed and was retried, kept until the step's
-/// entry is journaled with it ([`Retry`]).
-#[derive(Debug)]
-pub(super) struct FailedAttempt {
-    /// When it began.
-    pub(super) began: Instant,
-    /// When it failed.
-    pub(super) failed: Instant,
-    /// Why.
-    pub(super) error: String,
 }
