@@ -5,14 +5,14 @@
 //! journal read every 200 ms against the sites the workflow's recorded
 //! graph has. Compensations (journaled under `undo:` keys) are counted
 //! apart. Each step site in a loop or fan-out gets a bar of its own (see
-//! [`Bars`]); when stderr is not a terminal, the bars are lines written as
+//! [`Sites`]); when stderr is not a terminal, the bars are lines written as
 //! they change.
 
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use trailhead_core::RunId;
 use trailhead_core::picture::{self, NodeKind, RunPicture};
 use trailhead_core::store::{RunRecord, RunStatus, StepRecord, Store};
@@ -32,16 +32,21 @@ pub(crate) async fn watch(
 ) -> Result<Output, Failure> {
     let id = RunId::new(args.run.as_str());
     let fail = |error| Failure::store(name, &error);
-    let terminal = std::io::stderr().is_terminal();
-    let multi = MultiProgress::with_draw_target(if terminal {
-        ProgressDrawTarget::stderr()
+    let bar =
+        ProgressBar::new(0).with_style(style("{spinner} [{bar:30}] {pos}/{len} steps  {msg}"));
+    let mut sites = if std::io::stderr().is_terminal() {
+        // The main bar first, the sites' bars under it.
+        let multi = MultiProgress::new();
+        multi.add(bar.clone());
+        Sites::Bars {
+            multi,
+            bars: HashMap::new(),
+        }
     } else {
-        ProgressDrawTarget::hidden()
-    });
-    let bar = multi.add(
-        ProgressBar::new(0).with_style(style("{spinner} [{bar:30}] {pos}/{len} steps  {msg}")),
-    );
-    let mut bars = Bars::default();
+        Sites::Lines {
+            last: HashMap::new(),
+        }
+    };
     loop {
         let run = store
             .run(&id)
@@ -56,15 +61,11 @@ pub(crate) async fn watch(
         bar.tick();
         if let Ok(picture) = picture::from_records(&run, &journal) {
             for site in Site::all(&picture) {
-                if terminal {
-                    bars.show(&multi, &site);
-                } else if bars.changed(&site) {
-                    eprintln!("{}", site.line());
-                }
+                sites.show(&site);
             }
         }
         if run.state.is_ended() {
-            bars.clear();
+            sites.clear();
             bar.finish_and_clear();
             return Ok(ended(&run, &progress));
         }
@@ -97,43 +98,34 @@ impl Site {
     /// The sites of `picture` in a loop or fan-out that have run, in the
     /// graph's order.
     fn all(picture: &RunPicture) -> Vec<Self> {
-        let graph = picture.graph().nodes();
-        let counted = |id: &str| {
-            graph.iter().find(|node| node.id == id).filter(|node| {
-                node.scope.is_some()
+        // The picture's nodes are the graph's, in its order.
+        let counted: Vec<_> = picture
+            .graph()
+            .nodes()
+            .iter()
+            .zip(&picture.nodes)
+            .filter(|(graph, node)| {
+                graph.scope.is_some()
+                    && node.counts.total > 0
                     && matches!(
                         node.kind,
                         NodeKind::Step | NodeKind::Call | NodeKind::Sleep | NodeKind::Signal
                     )
             })
-        };
-        let mut of: HashMap<&str, u32> = HashMap::new();
-        let sites: Vec<(Option<&str>, Self)> = picture
-            .nodes
-            .iter()
-            .filter(|node| node.counts.total > 0)
-            .filter_map(|node| {
-                let graph = counted(&node.id)?;
-                let scope = graph.scope.as_deref();
-                let seen = of.entry(scope.unwrap_or_default()).or_default();
-                *seen = (*seen).max(node.counts.total);
-                Some((
-                    scope,
-                    Self {
-                        node: node.id.clone(),
-                        name: graph.site.clone().unwrap_or_else(|| node.id.clone()),
-                        done: node.counts.done,
-                        failed: node.counts.failed,
-                        of: 0,
-                    },
-                ))
-            })
             .collect();
-        sites
-            .into_iter()
-            .map(|(scope, mut site)| {
-                site.of = of[scope.unwrap_or_default()];
-                site
+        let mut of: HashMap<&Option<String>, u32> = HashMap::new();
+        for (graph, node) in &counted {
+            let most = of.entry(&graph.scope).or_default();
+            *most = (*most).max(node.counts.total);
+        }
+        counted
+            .iter()
+            .map(|(graph, node)| Self {
+                node: node.id.clone(),
+                name: node.site.clone().unwrap_or_else(|| node.id.clone()),
+                done: node.counts.done,
+                failed: node.counts.failed,
+                of: of[&graph.scope],
             })
             .collect()
     }
@@ -147,53 +139,53 @@ impl Site {
     }
 }
 
-/// The bars of a run's sites in loops and fan-outs, under its main bar; or,
-/// off a terminal, what each last showed.
-#[derive(Default)]
-struct Bars {
-    shown: HashMap<String, (ProgressBar, Site)>,
+/// Where a run's sites in loops and fan-outs are shown: as bars under its
+/// main bar on a terminal, else as a line each time one changes.
+enum Sites {
+    Bars {
+        multi: MultiProgress,
+        bars: HashMap<String, ProgressBar>,
+    },
+    Lines {
+        last: HashMap<String, Site>,
+    },
 }
 
-impl Bars {
-    /// Draws `site`'s bar in `multi`, adding it the first time.
-    fn show(&mut self, multi: &MultiProgress, site: &Site) {
-        let (bar, last) = self.shown.entry(site.node.clone()).or_insert_with(|| {
-            let bar = multi.add(
-                ProgressBar::new(0)
-                    .with_style(style("  {prefix:>16} [{bar:30}] {pos}/{len}  {msg}")),
-            );
-            bar.set_prefix(site.name.clone());
-            (bar, site.clone())
-        });
-        bar.set_length(u64::from(site.of));
-        bar.set_position(u64::from(site.done + site.failed));
-        bar.set_message(if site.failed > 0 {
-            format!("{} failed", site.failed)
-        } else {
-            String::new()
-        });
-        *last = site.clone();
-    }
-
-    /// Whether `site` differs from what it last was (and remembers it).
-    fn changed(&mut self, site: &Site) -> bool {
-        match self.shown.get_mut(&site.node) {
-            Some((_, last)) if last == site => false,
-            Some((_, last)) => {
-                *last = site.clone();
-                true
+impl Sites {
+    /// Shows `site` as it is now.
+    fn show(&mut self, site: &Site) {
+        match self {
+            Self::Bars { multi, bars } => {
+                let bar = bars.entry(site.node.clone()).or_insert_with(|| {
+                    let bar = multi.add(
+                        ProgressBar::new(0)
+                            .with_style(style("  {prefix:>16} [{bar:30}] {pos}/{len}  {msg}")),
+                    );
+                    bar.set_prefix(site.name.clone());
+                    bar
+                });
+                bar.set_length(u64::from(site.of));
+                bar.set_position(u64::from(site.done + site.failed));
+                bar.set_message(if site.failed > 0 {
+                    format!("{} failed", site.failed)
+                } else {
+                    String::new()
+                });
             }
-            None => {
-                self.shown
-                    .insert(site.node.clone(), (ProgressBar::hidden(), site.clone()));
-                true
+            Self::Lines { last } => {
+                if last.get(&site.node) != Some(site) {
+                    eprintln!("{}", site.line());
+                    last.insert(site.node.clone(), site.clone());
+                }
             }
         }
     }
 
     fn clear(&self) {
-        for (bar, _) in self.shown.values() {
-            bar.finish_and_clear();
+        if let Self::Bars { bars, .. } = self {
+            for bar in bars.values() {
+                bar.finish_and_clear();
+            }
         }
     }
 }

@@ -1,12 +1,32 @@
 //! `trailhead watch RUN`: follows a run another process drives until it
 //! ends, and exits with how it ended.
 
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use trailhead::RunId;
 
 use crate::support::{self, code, filled, on, stderr, stdout};
+
+/// `trailhead watch RUN` on the store at `path`, started as a child
+/// process that another process's run progresses under.
+fn watching_from_outside(path: &std::path::Path, run: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_trailhead"))
+        .args(["--store", path.to_str().unwrap(), "watch", run])
+        .env_remove("TRAILHEAD_STORE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// What `watching` printed once it exited.
+async fn ended(watching: Child) -> Output {
+    tokio::task::spawn_blocking(move || watching.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn watching_a_run_that_completes_meanwhile_exits_zero() {
@@ -17,13 +37,7 @@ async fn watching_a_run_that_completes_meanwhile_exits_zero() {
         .start_with_id(RunId::new("review-1"), support::review, "spec".to_owned())
         .await
         .unwrap();
-    let mut watching = Command::new(env!("CARGO_BIN_EXE_trailhead"))
-        .args(["--store", path.to_str().unwrap(), "watch", "review-1"])
-        .env_remove("TRAILHEAD_STORE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut watching = watching_from_outside(&path, "review-1");
     // The run waits for its signal: the watch must still be watching.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
@@ -36,10 +50,7 @@ async fn watching_a_run_that_completes_meanwhile_exits_zero() {
         .await
         .unwrap();
     assert_eq!(handle.result().await.unwrap(), "spec approved by ada");
-    let watched = tokio::task::spawn_blocking(move || watching.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let watched = ended(watching).await;
     assert_eq!(code(&watched), 0, "{}", stderr(&watched));
     let line = stdout(&watched);
     assert!(line.starts_with("run `review-1` completed after"), "{line}");
@@ -89,18 +100,9 @@ async fn off_a_terminal_each_loop_step_is_a_line_as_it_progresses() {
         .start_with_id(RunId::new("pack-1"), packing, 6)
         .await
         .unwrap();
-    let watching = Command::new(env!("CARGO_BIN_EXE_trailhead"))
-        .args(["--store", path.to_str().unwrap(), "watch", "pack-1"])
-        .env_remove("TRAILHEAD_STORE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let watching = watching_from_outside(&path, "pack-1");
     assert_eq!(handle.result().await.unwrap(), 6);
-    let watched = tokio::task::spawn_blocking(move || watching.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let watched = ended(watching).await;
     assert_eq!(code(&watched), 0, "{}", stderr(&watched));
     let lines = stderr(&watched);
     // Each site's lines, in order: its count grows to the loop's six items.
