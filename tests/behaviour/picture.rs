@@ -378,6 +378,118 @@ async fn a_rolled_back_run_shows_its_compensated_step_and_the_compensation() {
     check_snapshot("reserve_and_pay_compensated", &picture.to_mermaid());
 }
 
+static UNHOLD: Semaphore = Semaphore::const_new(0);
+static UNHOLD_TRIES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Fails its first attempt, then waits to be let through; fails for good on 0.
+async fn unhold(n: u32) -> Result<(), Error> {
+    let attempt = UNHOLD_TRIES.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    if attempt == 1 {
+        return Err(Error::msg("the desk is busy"));
+    }
+    UNHOLD.acquire().await.unwrap().forget();
+    if n == 0 {
+        return Err(Error::msg("the desk is closed"));
+    }
+    Ok(())
+}
+
+workflow! {
+    /// Two holds undone, the first after a retry, when the payment fails.
+    pub workflow hold_and_pay(n: u32) -> Result<u32, Error> {
+        let a = step reserve(n).name("hold_a").compensate(unhold, retry(3, backoff = 1s));
+        let b = step reserve(a).name("hold_b").compensate(unhold, retry(3, backoff = 1s));
+        let paid = step pay(b);
+        Ok(paid)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_compensation_shows_retrying_and_running_while_the_rollback_runs_it() {
+    let engine = Engine::builder().live_pictures(true).build();
+    let mut events = engine.subscribe();
+    let handle = engine
+        .start_with_id(RunId::new("hold-1"), hold_and_pay, 0)
+        .await
+        .unwrap();
+    let run = handle.id().clone();
+    let undo_of = |picture: &RunPicture, key: &str| {
+        picture
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Compensation)
+            .flat_map(|n| n.steps.iter())
+            .find(|s| s.key == key)
+            .map(|s| s.state.clone())
+    };
+    // The last hold is undone first: its first attempt fails.
+    support::until(&mut events, |e| {
+        matches!(e, Event::CompensationRetrying { .. })
+    })
+    .await;
+    let picture = engine.picture::<hold_and_pay>(&run).await.unwrap();
+    assert_eq!(
+        undo_of(&picture, "undo:hold_b"),
+        Some(NodeState::Retrying {
+            attempt: 1,
+            error: "the desk is busy".to_owned(),
+            delay_ms: 1000,
+        })
+    );
+    assert_eq!(undo_of(&picture, "undo:hold_a"), None, "not begun yet");
+    assert_eq!(site(&picture, "hold_b").state.name(), "completed");
+    assert_eq!(picture.status, trailhead::store::RunStatus::Compensating);
+
+    // Its second attempt waits to be let through: running.
+    support::until(&mut events, |e| {
+        matches!(e, Event::CompensationStarted { attempt: 2, .. })
+    })
+    .await;
+    let picture = engine.picture::<hold_and_pay>(&run).await.unwrap();
+    assert_eq!(
+        undo_of(&picture, "undo:hold_b"),
+        Some(NodeState::Running { attempt: 2 })
+    );
+    let diagram = picture.to_mermaid();
+    assert!(diagram.contains("running (attempt 2)"), "{diagram}");
+
+    // Every remaining attempt fails (n = 0): the first compensation fails
+    // for good, once, and the rollback stops there.
+    UNHOLD.add_permits(10);
+    handle.result().await.unwrap_err();
+    let picture = engine.picture::<hold_and_pay>(&run).await.unwrap();
+    assert_eq!(
+        undo_of(&picture, "undo:hold_b"),
+        Some(NodeState::Failed {
+            error: "the desk is closed".to_owned()
+        })
+    );
+    let undone: Vec<_> = picture
+        .nodes
+        .iter()
+        .flat_map(|n| n.steps.iter())
+        .filter(|s| s.key.starts_with("undo:"))
+        .map(|s| s.key.as_str())
+        .collect();
+    assert_eq!(
+        undone,
+        ["undo:hold_b"],
+        "one entry for the failed compensation"
+    );
+    assert_eq!(
+        site(&picture, "hold_b").state.name(),
+        "completed",
+        "its compensation failed: it was not undone"
+    );
+    assert!(
+        picture
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("the desk is closed")
+    );
+}
+
 static OPEN: Semaphore = Semaphore::const_new(0);
 static LAST: Semaphore = Semaphore::const_new(0);
 

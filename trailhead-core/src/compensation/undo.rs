@@ -181,6 +181,9 @@ impl Rollback<'_> {
         let mut delays = retry.backoff().delays();
         let mut failed: Vec<FailedAttempt> = Vec::new();
         let mut attempt = 1;
+        // Live for the run's picture, while it runs.
+        let live = self.engine.live_run(run);
+        let watch = live.as_ref().map(|live| live.steps.watch_undo(key.undo()));
         loop {
             if !journal.holds_lease() {
                 return Err(RollbackFailed::Store(crate::StoreError::LeaseLost {
@@ -193,6 +196,9 @@ impl Rollback<'_> {
                 step: key.clone(),
                 attempt,
             });
+            if let Some(watch) = &watch {
+                watch.started(attempt);
+            }
             let began = Instant::now();
             let result = match AssertUnwindSafe(undo(value)).catch_unwind().await {
                 Ok(result) => result,
@@ -227,6 +233,9 @@ impl Rollback<'_> {
             if attempt < retry.max_attempts() {
                 let delay = delays.next().unwrap_or_default();
                 tracing::debug!(key = %key, attempt, %error, ?delay, "compensation failed; retrying");
+                if let Some(watch) = &watch {
+                    watch.retrying(delay, error.clone());
+                }
                 events.emit(|| Event::CompensationRetrying {
                     run: run.clone(),
                     step: key.clone(),

@@ -201,6 +201,14 @@ impl Engine {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Run `run`'s live table, if this engine drives it and keeps live
+    /// attempts.
+    pub(crate) fn live_run(&self, run: &RunId) -> Option<Arc<live::LiveRun>> {
+        self.pictures_live()
+            .then(|| self.inner.runs.get(run))
+            .flatten()
+    }
+
     /// Keeps the runs' live attempts from now on (a picture was asked for).
     pub(crate) fn keep_pictures_live(&self) {
         self.inner

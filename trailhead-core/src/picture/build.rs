@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use super::graph::{Graph, GraphNode, NodeKind};
-use super::live::LiveState;
+use super::live::{LiveState, LiveStep};
 use super::state::{Counts, NodePicture, NodeState, RunPicture, StepPicture};
 use crate::StepKey;
 use crate::store::{RunOutcome, RunRecord, RunState, StepOutcome, StepRecord};
@@ -96,9 +96,11 @@ impl<'a> Builder<'a> {
         let mut undone = HashMap::new();
         for entry in journal {
             match entry.key.undone() {
-                Some(step) => {
+                // A compensation that failed for good left its step done.
+                Some(step) if matches!(entry.outcome, StepOutcome::Completed(_)) => {
                     undone.insert(step, entry);
                 }
+                Some(_) => {}
                 None => steps.entry(entry.key.name()).or_default().push(entry),
             }
         }
@@ -160,19 +162,9 @@ impl<'a> Builder<'a> {
             if key.name() != site || by_key.contains_key(key) {
                 continue;
             }
-            let state = match &step.retry {
-                Some(retry) => NodeState::Retrying {
-                    attempt: step.attempt,
-                    error: retry.error.clone(),
-                    delay_ms: u64::try_from(retry.delay.as_millis()).unwrap_or(u64::MAX),
-                },
-                None => NodeState::Running {
-                    attempt: step.attempt,
-                },
-            };
             by_key.insert(
                 key.clone(),
-                self.execution(node, key, state, step.attempt, None),
+                self.execution(node, key, live_state(step), step.attempt, None),
             );
         }
         by_key.into_values().collect()
@@ -229,7 +221,12 @@ impl<'a> Builder<'a> {
             .map(|entry| Execution {
                 picture: StepPicture {
                     key: entry.key.to_string(),
-                    state: NodeState::completed(elapsed(entry)),
+                    state: match &entry.outcome {
+                        StepOutcome::Failed(failed) => NodeState::Failed {
+                            error: failed.message.clone(),
+                        },
+                        _ => NodeState::completed(elapsed(entry)),
+                    },
                     attempts: entry.attempts,
                     child: None,
                 },
@@ -237,8 +234,30 @@ impl<'a> Builder<'a> {
                 span: Some((entry.started_at, entry.finished_at)),
             })
             .collect();
+        for (undo, step) in &self.live.running {
+            let here = undo.undone().is_some_and(|step| step.name() == site);
+            let journaled = || executions.iter().any(|e| e.picture.key == undo.to_string());
+            if !here || journaled() {
+                continue;
+            }
+            executions.push(Execution {
+                picture: StepPicture {
+                    key: undo.to_string(),
+                    state: live_state(step),
+                    attempts: step.attempt,
+                    child: None,
+                },
+                path: undo.path().to_vec(),
+                span: None,
+            });
+        }
+        // A store from before failed compensations were journaled has only
+        // the run's outcome to say which failed.
         if let Some(RunOutcome::CompensationFailed { step, error, .. }) = self.record.outcome()
             && step.name() == site
+            && !executions
+                .iter()
+                .any(|e| e.picture.key == step.undo().to_string())
         {
             executions.push(Execution {
                 picture: StepPicture {
@@ -542,6 +561,20 @@ fn run_error(state: &RunState) -> Option<String> {
                 "{cause}; then the compensation of `{step}` failed: {error}"
             )),
             RunOutcome::Compensated { cause, .. } => Some(cause.clone()),
+        },
+    }
+}
+
+/// The state of an attempt running or a retry waiting.
+fn live_state(step: &LiveStep) -> NodeState {
+    match &step.retry {
+        Some(retry) => NodeState::Retrying {
+            attempt: step.attempt,
+            error: retry.error.clone(),
+            delay_ms: u64::try_from(retry.delay.as_millis()).unwrap_or(u64::MAX),
+        },
+        None => NodeState::Running {
+            attempt: step.attempt,
         },
     }
 }

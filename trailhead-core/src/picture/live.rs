@@ -1,5 +1,6 @@
 //! What the engine knows about a run's steps that the journal does not yet:
-//! the attempts running now, the retries waiting, the steps replayed.
+//! the attempts running now (a step's or a compensation's), the retries
+//! waiting, the steps replayed.
 //!
 //! One small table per run driven here (the engine's `LiveRun` holds
 //! it), updated where the step events are emitted. Cheap by design: one
@@ -40,7 +41,8 @@ pub struct LiveRetry {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LiveState {
-    /// The steps with an attempt running or a retry waiting, by key.
+    /// The steps with an attempt running or a retry waiting, by key (a
+    /// compensation's by its `undo:` key).
     pub running: HashMap<StepKey, LiveStep>,
     /// The steps whose outcome this engine took from the journal.
     pub replayed: HashSet<StepKey>,
@@ -59,6 +61,9 @@ struct Table {
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     replayed: HashSet<StepKey>,
+    /// Compensations running, by their `undo:` key: rare, and their keys
+    /// are owned, so a map rather than slots.
+    undoing: HashMap<StepKey, LiveStep>,
 }
 
 #[derive(Debug)]
@@ -157,6 +162,12 @@ impl LiveSteps {
         self.lock().replayed.insert(key.clone());
     }
 
+    /// Watches the compensation journaled under `undo` (an `undo:` key)
+    /// until the guard drops; its attempts are told to the guard.
+    pub(crate) fn watch_undo(&self, undo: StepKey) -> UndoWatch<'_> {
+        UndoWatch { steps: self, undo }
+    }
+
     /// Watches a wait (a sleep, a signal) as a running attempt until the
     /// guard drops.
     pub(crate) fn watch(&self, key: KeyRef<'_>) -> Watch<'_> {
@@ -175,6 +186,12 @@ impl LiveSteps {
                 let key = StepKey::new(held.name, held.path.as_slice());
                 (key, held.step.clone())
             })
+            .chain(
+                table
+                    .undoing
+                    .iter()
+                    .map(|(key, step)| (key.clone(), step.clone())),
+            )
             .collect();
         LiveState {
             running,
@@ -193,6 +210,37 @@ pub(crate) struct Watch<'a> {
 impl Drop for Watch<'_> {
     fn drop(&mut self) {
         self.steps.ended(self.slot);
+    }
+}
+
+/// A compensation being run, live until dropped.
+#[derive(Debug)]
+pub(crate) struct UndoWatch<'a> {
+    steps: &'a LiveSteps,
+    undo: StepKey,
+}
+
+impl UndoWatch<'_> {
+    /// Its attempt `attempt` began.
+    pub(crate) fn started(&self, attempt: u32) {
+        let step = LiveStep {
+            attempt,
+            retry: None,
+        };
+        self.steps.lock().undoing.insert(self.undo.clone(), step);
+    }
+
+    /// Its attempt failed; the next begins after `delay`.
+    pub(crate) fn retrying(&self, delay: Duration, error: String) {
+        if let Some(step) = self.steps.lock().undoing.get_mut(&self.undo) {
+            step.retry = Some(LiveRetry { delay, error });
+        }
+    }
+}
+
+impl Drop for UndoWatch<'_> {
+    fn drop(&mut self) {
+        self.steps.lock().undoing.remove(&self.undo);
     }
 }
 
@@ -235,6 +283,25 @@ mod tests {
             assert!(live.running.contains_key(&deep.to_key()));
             assert!(live.running.contains_key(&key.to_key()));
             steps.ended(again);
+        }
+        assert!(steps.snapshot().running.is_empty());
+    }
+
+    #[test]
+    fn a_compensation_is_live_under_its_undo_key_until_it_ends() {
+        let steps = LiveSteps::default();
+        let undo = StepKey::new("charge", &[1]).undo();
+        {
+            let watch = steps.watch_undo(undo.clone());
+            assert!(steps.snapshot().running.is_empty(), "no attempt yet");
+            watch.started(1);
+            watch.retrying(Duration::from_millis(5), "busy".to_owned());
+            let live = steps.snapshot();
+            assert_eq!(live.running[&undo].retry.as_ref().unwrap().error, "busy");
+            watch.started(2);
+            let live = steps.snapshot();
+            assert_eq!(live.running[&undo].attempt, 2);
+            assert_eq!(live.running[&undo].retry, None);
         }
         assert!(steps.snapshot().running.is_empty());
     }
