@@ -69,6 +69,7 @@ mod event;
 mod key;
 mod parallel;
 pub mod picture;
+pub mod replay;
 mod policy;
 pub mod stats;
 mod step;
