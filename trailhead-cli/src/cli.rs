@@ -93,6 +93,15 @@ pub(crate) enum Command {
     /// https://ui.perfetto.dev or in chrome://tracing. A running run shows
     /// the steps journaled so far.
     Trace(TraceArgs),
+    /// Export a run's history: its record and its journal, as one JSON file.
+    ///
+    /// The record (workflow, definition hash, input, state) and every journal
+    /// entry in the order it was written, with the file's format number:
+    /// what `replay::History::read` reads back. Keep histories of real runs
+    /// next to a project's tests (`tests/histories/*.json`) to replay them
+    /// against changed workflow code. A running run exports the steps
+    /// journaled so far.
+    Export(ExportArgs),
     /// Draw a run's live picture: the workflow's graph with each node's state.
     ///
     /// Mermaid text (paste it into any Mermaid renderer) with a status class
@@ -161,6 +170,17 @@ pub(crate) struct TraceArgs {
     pub(crate) run: String,
     /// Write the trace to this file (readable by its owner only) instead of
     /// stdout. An existing file is not overwritten.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<std::path::PathBuf>,
+}
+
+/// `trailhead export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The run's id.
+    pub(crate) run: String,
+    /// Write the history to this file (readable by its owner only) instead
+    /// of stdout. An existing file is not overwritten.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub(crate) output: Option<std::path::PathBuf>,
 }

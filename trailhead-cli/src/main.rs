@@ -1,18 +1,21 @@
 //! `trailhead`: look at the runs in a trailhead store, and act on them.
 //!
 //! Each subcommand lives in a file of its own; `open` opens the store the
-//! command names, `failure` turns errors into one line and an exit code.
+//! command names, `failure` turns errors into one line and an exit code,
+//! `private_file` writes the files `trace` and `export` are given.
 
 #![forbid(unsafe_code)]
 
 mod act;
 mod cli;
 mod diagram;
+mod export;
 mod failure;
 mod format;
 mod graph;
 mod json;
 mod open;
+mod private_file;
 mod runs;
 mod serve;
 mod show;
@@ -99,6 +102,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         | Command::Show(_)
         | Command::Watch(_)
         | Command::Trace(_)
+        | Command::Export(_)
         | Command::Diagram(_)
         | Command::Stats(_) => Access::Read,
         Command::Cancel(_) | Command::Signal(_) => Access::Write,
@@ -114,6 +118,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         Command::Cancel(args) => act::cancel(&opened, args).await,
         Command::Signal(args) => act::signal(&opened, args).await,
         Command::Trace(args) => trace::trace(store, name, args).await,
+        Command::Export(args) => export::export(store, name, args).await,
         Command::Diagram(args) => diagram::diagram(store, name, args).await,
         Command::Stats(args) => stats::stats(store, name, args).await,
         Command::Serve(args) => serve::serve(&opened, args).await,

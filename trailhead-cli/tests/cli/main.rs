@@ -2,6 +2,7 @@
 //! workflows.
 
 mod act;
+mod export;
 mod help;
 mod inspect;
 mod listing;
