@@ -1,12 +1,15 @@
 //! Dependency-graph execution: statements start as soon as the bindings they
-//! read exist, on tokio's paused clock (virtual time, no real waiting).
+//! read exist, on tokio's paused clock (virtual time, no real waiting). And
+//! the workflow's graph as data (`Workflow::GRAPH`): the function each node
+//! runs.
 
 use crate::support;
 
 use std::time::Duration;
 
 use tokio::time::Instant;
-use trailhead::{Engine, workflow};
+use trailhead::picture::{Graph, NodeKind};
+use trailhead::{Engine, Workflow, workflow};
 
 async fn wait(ms: u64) -> Result<u64, std::io::Error> {
     tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -194,4 +197,89 @@ async fn after_orders_statements_with_no_data_between_them() {
     assert_eq!(ordered_by_after::run(&engine).await.unwrap(), 300);
     // charge, then ship and log together.
     assert_eq!(started.elapsed(), Duration::from_millis(200));
+}
+
+mod payments {
+    pub(super) async fn charge(amount: u64) -> Result<u64, std::io::Error> {
+        Ok(amount)
+    }
+
+    pub(super) async fn refund(amount: u64) -> Result<(), std::io::Error> {
+        let _ = amount;
+        Ok(())
+    }
+}
+
+async fn live_rate(n: u64) -> Result<u64, std::io::Error> {
+    Err(std::io::Error::other(format!("no rate for {n}")))
+}
+
+async fn cached_rate(n: u64) -> Result<u64, std::io::Error> {
+    Ok(n)
+}
+
+struct Ledger;
+
+impl Ledger {
+    async fn post(&self, n: u64) -> Result<u64, std::io::Error> {
+        Ok(n)
+    }
+}
+
+workflow! {
+    workflow charged(amount: u64) -> Result<u64, trailhead::Error> {
+        let paid = step payments::charge(amount);
+        Ok(paid)
+    }
+
+    /// One of each node that runs a function, and some that run none.
+    workflow aimed(n: u64) -> Result<u64, trailhead::Error> {
+        let a = step wait(n);
+        let paid = step payments :: charge(a).name("pay").compensate(payments::refund);
+        let child = call charged(paid);
+        let rate = step live_rate(child).fallback(step cached_rate(child));
+        let guess = step live_rate(rate).name("guess").fallback(0);
+        if guess > 0 {
+            sleep 1s;
+        }
+        let ledger = Ledger;
+        let posted = step ledger.post(rate + guess);
+        Ok(posted)
+    }
+}
+
+#[test]
+fn each_node_of_the_graph_names_the_function_it_runs_as_written() {
+    let graph = Graph::from_json(<aimed as Workflow>::GRAPH).unwrap();
+    let targets: Vec<(NodeKind, Option<&str>, Option<&str>)> = graph
+        .nodes()
+        .iter()
+        .map(|node| (node.kind, node.site.as_deref(), node.target.as_deref()))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            (NodeKind::Start, None, None),
+            (NodeKind::Step, Some("wait"), Some("wait")),
+            (NodeKind::Step, Some("pay"), Some("payments::charge")),
+            (
+                NodeKind::Compensation,
+                Some("pay"),
+                Some("payments::refund")
+            ),
+            (NodeKind::Call, Some("charged"), Some("charged")),
+            (NodeKind::Step, Some("live_rate"), Some("live_rate")),
+            (
+                NodeKind::Fallback,
+                Some("live_rate.fallback"),
+                Some("cached_rate")
+            ),
+            (NodeKind::Step, Some("guess"), Some("live_rate")),
+            (NodeKind::Fallback, Some("guess"), None),
+            (NodeKind::Branch, None, None),
+            (NodeKind::Sleep, Some("sleep"), None),
+            (NodeKind::Step, Some("post"), Some(".post")),
+            (NodeKind::End, None, None),
+        ]
+    );
 }

@@ -23,11 +23,12 @@ const MARKER: &str = "%% trailhead-graph ";
 /// use trailhead_core::picture::{Graph, NodeKind};
 ///
 /// let json = r#"{"version":1,"nodes":[
-///   {"id":"s0","kind":"step","site":"charge","open":"[\"","label":"charge","close":"\"]",
-///    "scope":null,"depth":0,"arm":null,"arms":[]}]}"#;
+///   {"id":"s0","kind":"step","site":"pay","target":"payments::charge","open":"[\"",
+///    "label":"pay","close":"\"]","scope":null,"depth":0,"arm":null,"arms":[]}]}"#;
 /// let graph = Graph::from_json(json).unwrap();
 /// assert_eq!(graph.nodes()[0].kind, NodeKind::Step);
-/// assert_eq!(graph.nodes()[0].site.as_deref(), Some("charge"));
+/// assert_eq!(graph.nodes()[0].site.as_deref(), Some("pay"));
+/// assert_eq!(graph.nodes()[0].target.as_deref(), Some("payments::charge"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Graph {
@@ -48,6 +49,18 @@ pub struct GraphNode {
     /// step, `{step}.fallback`. `None` for branches, loops, fan-outs, start
     /// and end.
     pub site: Option<String>,
+    /// The function it runs, as written in the workflow with the spaces
+    /// between tokens dropped: for a step, the path of the function it calls
+    /// (`step payments::charge(x).name("pay")` is `payments::charge`; a
+    /// method step `step client.fetch(x)` is `.fetch`); for a fallback step,
+    /// the fallback's function; for a call, the called workflow's path; for
+    /// a compensation, its undo function. `None` for start, end, branches,
+    /// loops, fan-outs, sleeps, signals and value fallbacks, and for every
+    /// node of a graph recorded by a build before targets (which lacks the
+    /// field). A compensation shares its step's `site`: to find the target
+    /// at a step key, take the step, call or fallback node of that site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// What its box opens with in the flowchart (`["`, `[["`, `{"`, …).
     pub open: String,
     /// Its label as drawn (escaped for Mermaid).
@@ -197,5 +210,19 @@ mod tests {
         let bad = recorded_mermaid("flowchart TD\n", "{not json");
         let error = Graph::recorded(&RunId::new("bad"), &bad).unwrap_err();
         assert!(matches!(error, PictureError::BadGraph { run: Some(_), .. }));
+    }
+
+    #[test]
+    fn a_node_keeps_its_target_and_an_older_graph_without_targets_still_reads() {
+        // GRAPH as recorded before targets: no `target` field.
+        let old = Graph::from_json(GRAPH).unwrap();
+        assert_eq!(old.nodes()[0].target, None);
+        let json = GRAPH.replace(
+            r#""site":"ship","#,
+            r#""site":"ship","target":"orders::ship","#,
+        );
+        let graph = Graph::from_json(&json).unwrap();
+        assert_eq!(graph.nodes()[0].target.as_deref(), Some("orders::ship"));
+        assert_eq!(serde_json::to_string(&graph).unwrap(), json);
     }
 }

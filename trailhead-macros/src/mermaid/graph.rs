@@ -1,6 +1,6 @@
 //! The diagram's nodes as data: for each node drawn, its id, what it is, the
-//! step key name it stands for, the loop or fan-out around it and the branch
-//! arm it is under. Written as JSON (`Workflow::GRAPH`), so that a run's
+//! step key name it stands for, the function it runs, the loop or fan-out
+//! around it and the branch arm it is under. Written as JSON (`Workflow::GRAPH`), so that a run's
 //! picture can be drawn from its journal by the runtime, and by tools that
 //! have only the store. Collected by the same walk that draws the chart, so
 //! the ids are the chart's by construction.
@@ -48,6 +48,10 @@ pub(super) struct GraphNode {
     /// The step key name it stands for (for a compensation or a value
     /// fallback: the step's).
     pub(super) site: Option<String>,
+    /// The function it runs as written, spaces dropped (`payments::charge`):
+    /// a step's, a fallback step's, a compensation's undo, or the workflow a
+    /// call runs. `None` for every other node; written only when `Some`.
+    pub(super) target: Option<String>,
     /// Its box as declared: `open`, the label (escaped), `close`.
     pub(super) shape: (String, String, String),
     /// The innermost loop or fan-out around it.
@@ -96,7 +100,9 @@ impl Context {
 }
 
 /// The nodes as the JSON `Workflow::GRAPH` holds:
-/// `{"version":1,"nodes":[{"id":"s0","kind":"step",…},…]}`.
+/// `{"version":1,"nodes":[{"id":"s0","kind":"step",…},…]}`. A node's
+/// `target` is left out when it has none, so that the JSON of a graph without
+/// targets is the same as before there were any.
 pub(super) fn json(nodes: &[GraphNode]) -> String {
     let mut out = String::from("{\"version\":1,\"nodes\":[");
     for (i, node) in nodes.iter().enumerate() {
@@ -104,10 +110,14 @@ pub(super) fn json(nodes: &[GraphNode]) -> String {
             out.push(',');
         }
         let (open, label, close) = &node.shape;
+        // After `site`, where `trailhead_core::picture::GraphNode` writes it.
+        let target = node.target.as_deref().map_or_else(String::new, |target| {
+            format!(",\"target\":{}", string(target))
+        });
         let _ = write!(
             out,
-            "{{\"id\":{},\"kind\":{},\"site\":{},\"open\":{},\"label\":{},\"close\":{},\
-             \"scope\":{},\"depth\":{},\"arm\":{},\"arms\":[{}]}}",
+            "{{\"id\":{},\"kind\":{},\"site\":{}{target},\"open\":{},\"label\":{},\
+             \"close\":{},\"scope\":{},\"depth\":{},\"arm\":{},\"arms\":[{}]}}",
             string(&node.id),
             string(node.kind.as_str()),
             node.site
@@ -171,6 +181,7 @@ mod tests {
             id: "s0".to_owned(),
             kind: Kind::Step,
             site: Some("charge".to_owned()),
+            target: Some("payments::charge".to_owned()),
             shape: ("[\"".to_owned(), "charge".to_owned(), "\"]".to_owned()),
             scope: Some("l1".to_owned()),
             depth: 1,
@@ -180,8 +191,29 @@ mod tests {
         assert_eq!(
             json(&[node]),
             "{\"version\":1,\"nodes\":[{\"id\":\"s0\",\"kind\":\"step\",\"site\":\"charge\",\
-             \"open\":\"[\\\"\",\"label\":\"charge\",\"close\":\"\\\"]\",\"scope\":\"l1\",\
+             \"target\":\"payments::charge\",\"open\":\"[\\\"\",\"label\":\"charge\",\"close\":\"\\\"]\",\"scope\":\"l1\",\
              \"depth\":1,\"arm\":{\"branch\":\"b2\",\"index\":0},\"arms\":[]}]}"
+        );
+    }
+
+    #[test]
+    fn a_node_without_a_target_is_written_as_before_targets() {
+        let node = GraphNode {
+            id: "b0".to_owned(),
+            kind: Kind::Branch,
+            site: None,
+            target: None,
+            shape: ("{\"".to_owned(), "if ok".to_owned(), "\"}".to_owned()),
+            scope: None,
+            depth: 0,
+            arm: None,
+            arms: vec!["yes".to_owned(), "no".to_owned()],
+        };
+        assert_eq!(
+            json(&[node]),
+            "{\"version\":1,\"nodes\":[{\"id\":\"b0\",\"kind\":\"branch\",\"site\":null,\
+             \"open\":\"{\\\"\",\"label\":\"if ok\",\"close\":\"\\\"}\",\"scope\":null,\
+             \"depth\":0,\"arm\":null,\"arms\":[\"yes\",\"no\"]}]}"
         );
     }
 }

@@ -24,7 +24,7 @@ mod graph;
 mod text;
 
 use graph::{Context, GraphNode, Kind};
-use text::{duration_text, escape, options_text, tokens_text};
+use text::{code_text, duration_text, escape, options_text, target_text, tokens_text};
 
 /// A workflow's flowchart.
 pub(crate) struct Diagram {
@@ -231,6 +231,7 @@ impl Chart<'_, '_> {
                 };
                 let site = &self.workflow.sites[step.site].name;
                 self.declare(&id, Kind::Step, Some(site), step.depth, shape);
+                self.aim(target_text(&step.syntax.target));
                 self.connect(&exits, &id);
                 if let Some(compensate) = &step.options.compensate {
                     // Dashed: taken only when the run is rolled back.
@@ -239,6 +240,7 @@ impl Chart<'_, '_> {
                     let label = escape(&format!("undo: {func}"));
                     let shape = ("[\"", label.as_str(), "\"]");
                     self.declare(&undo, Kind::Compensation, Some(site), step.depth, shape);
+                    self.aim(code_text(&compensate.func));
                     self.lines
                         .push(format!("    {id} -.->|\"compensate\"| {undo}"));
                 }
@@ -248,11 +250,12 @@ impl Chart<'_, '_> {
                     let value = tokens_text(&fallback.to_token_stream());
                     // A fallback step is keyed `{site}.fallback`; a value
                     // stands for the step it replaces.
-                    if step.options.fallback_step.is_some() {
+                    if let Some(target) = &step.options.fallback_step {
                         let label = escape(&format!("fallback: step {value}"));
                         let shape = ("[\"", label.as_str(), "\"]");
                         let fallback = format!("{site}.fallback");
                         self.declare(&instead, Kind::Fallback, Some(&fallback), step.depth, shape);
+                        self.aim(target_text(target));
                     } else {
                         let label = escape(&format!("fallback: {value}"));
                         let shape = ("([\"", label.as_str(), "\"])");
@@ -299,6 +302,7 @@ impl Chart<'_, '_> {
                     call.depth,
                     ("[[\"", &label, "\"]]"),
                 );
+                self.aim(target_text(&call.syntax.target));
                 self.connect(&exits, &id);
                 vec![Exit::plain(&id)]
             }
@@ -495,12 +499,18 @@ impl Chart<'_, '_> {
             id: id.to_owned(),
             kind,
             site: site.map(str::to_owned),
+            target: None,
             shape: (open.to_owned(), label.to_owned(), close.to_owned()),
             scope: self.context.scope(),
             depth,
             arm: self.context.arm(),
             arms: Vec::new(),
         });
+    }
+
+    /// Gives the node just recorded its target: the function it runs.
+    fn aim(&mut self, target: String) {
+        self.nodes.last_mut().expect("just declared").target = Some(target);
     }
 
     fn connect(&mut self, exits: &[Exit], to: &str) {

@@ -6,6 +6,7 @@ use quote::ToTokens;
 
 use crate::model::as_written;
 use crate::model::options::{Backoff, Duration, RetryPolicy, StepOptions};
+use crate::parse::Target;
 
 /// A short summary of a step's options for its box: `retry 3, timeout 5s`.
 pub(super) fn options_text(options: &StepOptions) -> String {
@@ -88,6 +89,39 @@ pub(super) fn tokens_text(tokens: &TokenStream) -> String {
     out
 }
 
+/// The function a step, fallback step or call runs, as the graph's `target`
+/// holds it: a function's path as written (`payments::charge`,
+/// `parse::<u32>`), or a method's name after a dot (`.fetch`), as the
+/// definition hash reads it (the receiver is plain Rust).
+pub(super) fn target_text(target: &Target) -> String {
+    match target {
+        Target::Function { func, .. } => code_text(func),
+        Target::Method { method, .. } => format!(".{method}"),
+    }
+}
+
+/// Code as one unbroken text: the tokens `quote` prints with the spaces
+/// between them dropped (`a :: b` is `a::b`), except between two words
+/// (`<T as Trait>`). Never shortened, unlike [`tokens_text`]: it is compared,
+/// not drawn.
+pub(super) fn code_text(code: &impl ToTokens) -> String {
+    let text = as_written(code).to_string();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            if word(out.chars().last()) && word(chars.peek().copied()) {
+                out.push(' ');
+            }
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Escapes text for a quoted Mermaid label.
 pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -101,4 +135,19 @@ pub(super) fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_text_drops_the_spaces_quote_puts_between_tokens() {
+        let path: syn::Expr = syn::parse_quote!(payments::charge);
+        assert_eq!(code_text(&path), "payments::charge");
+        let path: syn::Expr = syn::parse_quote!(::billing::parse::<u32>);
+        assert_eq!(code_text(&path), "::billing::parse::<u32>");
+        let path: syn::Expr = syn::parse_quote!(<Card as Charge>::charge);
+        assert_eq!(code_text(&path), "<Card as Charge>::charge");
+    }
 }
