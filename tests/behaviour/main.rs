@@ -29,6 +29,7 @@ mod management;
 // Public: its workflow takes public types, as an application's would.
 pub mod mermaid;
 mod picture;
+mod replay;
 mod resources;
 mod resume;
 mod retention;

@@ -86,8 +86,9 @@ pub trait Workflow: Copy + Send + Sync + 'static {
     /// definition it knows.
     const SIGNALS: &'static [SignalSpec] = &[];
     /// Not public API: the nodes of [`MERMAID`](Self::MERMAID) as JSON, for
-    /// a run's [picture](crate::picture): each node's id, kind, step key
-    /// name, enclosing loop or fan-out and branch arm. `workflow!` generates
+    /// a run's [picture](crate::picture) and [replay](crate::replay): each
+    /// node's id, kind, step key name, target function or workflow,
+    /// enclosing loop or fan-out and branch arm. `workflow!` generates
     /// it; empty (no nodes known) for a hand-written implementation.
     #[doc(hidden)]
     const GRAPH: &'static str = "";

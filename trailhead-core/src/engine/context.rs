@@ -36,6 +36,9 @@ pub struct RunContext {
     /// engine (to cancel it by id and report on it).
     pub(crate) live: Arc<LiveRun>,
     pub(crate) clock: RunClock,
+    /// Set when the run is replayed against its journal only
+    /// ([`replay`](crate::replay)): its sites report to it and run nothing.
+    pub(crate) check: Option<Arc<crate::replay::ReplayCheck>>,
     /// Tasks of child runs started by `call`; made on the first call.
     children: OnceLock<TaskTracker>,
     /// Whether a long sleep may unload the run (top-level runs only).
@@ -83,6 +86,7 @@ impl RunContext {
             failed,
             live: Arc::new(LiveRun::new(cancel, workflow)),
             clock,
+            check: None,
             children: OnceLock::new(),
             unloadable,
             busy: AtomicUsize::new(0),

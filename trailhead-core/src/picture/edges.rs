@@ -26,7 +26,7 @@ impl RunPicture {
     /// arrow from a fan-out to each node inside it that no arrow enters
     /// (Mermaid draws those inside the fan-out's box instead).
     pub fn edges(&self) -> Vec<Edge> {
-        let mut edges: Vec<Edge> = self.mermaid.lines().filter_map(parse).collect();
+        let mut edges: Vec<Edge> = arrows(&self.mermaid).collect();
         for node in self.graph.nodes() {
             let Some(scope) = &node.scope else { continue };
             let is_fan_out = self
@@ -52,6 +52,12 @@ impl GraphNode {
     pub fn text(&self) -> String {
         unescape(&self.label)
     }
+}
+
+/// The arrows flowchart text `mermaid` draws, in order (without the
+/// fan-outs' implied ones).
+pub(crate) fn arrows(mermaid: &str) -> impl Iterator<Item = Edge> + '_ {
+    mermaid.lines().filter_map(parse)
 }
 
 /// The arrow a flowchart line draws, if it draws one: `a --> b`,

@@ -2,8 +2,10 @@
 //!
 //! `workflow!` knows each workflow's graph at compile time: the nodes of
 //! its Mermaid flowchart ([`Workflow::MERMAID`](crate::Workflow::MERMAID)),
-//! each with the step key name it stands for, the loop or fan-out around it
-//! and the branch arm it is under ([`Graph`]). A [`RunPicture`] lays a run's
+//! each with the step key name it stands for, the function (or workflow)
+//! it runs, the loop or fan-out around it and the branch arm it is under
+//! ([`Graph`]); [`replay`](crate::replay) compares a run's recorded graph
+//! with the code's. A [`RunPicture`] lays a run's
 //! journal (and, for a run this engine drives, its live attempts) on that
 //! graph: every node is not reached, running (attempt k), retrying,
 //! completed (with its duration), replayed, failed (with the error), fell
@@ -36,6 +38,7 @@ mod live;
 mod state;
 
 pub use edges::Edge;
+pub(crate) use edges::arrows;
 pub use error::PictureError;
 pub use graph::{ArmRef, Graph, GraphNode, NodeKind};
 pub use live::{LiveRetry, LiveState, LiveStep};

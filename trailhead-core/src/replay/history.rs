@@ -68,7 +68,9 @@ pub enum HistoryError {
         source: serde_json::Error,
     },
     /// The history was written by a newer trailhead.
-    #[error("{origin} is a history of format {found}; this trailhead reads format {HISTORY_FORMAT}")]
+    #[error(
+        "{origin} is a history of format {found}; this trailhead reads format {HISTORY_FORMAT}"
+    )]
     NewerFormat {
         /// The file, or `the text`.
         origin: String,

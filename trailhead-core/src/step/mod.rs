@@ -66,7 +66,7 @@ impl RunContext {
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let (key, policy) = (step.key(), step.policy);
-        if let Some(output) = self.replayed(key, decode_error)? {
+        if let Some(output) = self.journaled(key, decode_error).await? {
             return Ok(output);
         }
         let site = StepSite::for_policy(self, key, &policy);
@@ -128,7 +128,7 @@ impl RunContext {
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let (key, policy) = (step.key(), step.policy);
-        if let Some(output) = self.replayed(key, decode_error)? {
+        if let Some(output) = self.journaled(key, decode_error).await? {
             return Ok(output);
         }
         let site = StepSite::for_policy(self, key, &policy);
@@ -156,6 +156,29 @@ impl RunContext {
             failure: StepFailure::Journal(error),
             began: None,
         }
+    }
+
+    /// The journaled output of step `key`, if this run is resumed and has
+    /// one; for a run being replayed, what the check makes of it (nothing
+    /// runs: a key the journal lacks goes no further).
+    #[allow(clippy::result_large_err)]
+    async fn journaled<T: Journaled, E: Display>(
+        &self,
+        key: KeyRef<'_>,
+        decode_error: impl Fn(&crate::store::Value, &Cell<Option<E>>),
+    ) -> Result<Option<T>, StepError<E>> {
+        let found = self.replayed(key, decode_error);
+        if let Some(check) = &self.check {
+            match &found {
+                Ok(None) => check.missing(key).await,
+                Err(StepError {
+                    failure: StepFailure::Journal(error),
+                    ..
+                }) => check.undecodable(key, error.to_string()).await,
+                Ok(Some(_)) | Err(_) => check.replayed(key).await,
+            }
+        }
+        found
     }
 
     /// The journaled output of step `key`, if this run is resumed and has one.

@@ -28,7 +28,7 @@ impl RunContext {
         let key = KeyRef { name, path };
         let value = self.wait_signal(key, signal, None).await?;
         let value = value.expect("no deadline: waits until a signal comes");
-        self.decode_signal(key, &value)
+        self.decode_signal(key, &value).await
     }
 
     /// Waits at most `within` for signal `signal`: `None` if none came.
@@ -48,7 +48,7 @@ impl RunContext {
             .wait_signal(key, signal, Some(Instant::now() + within))
             .await?
         {
-            Some(value) => self.decode_signal(key, &value).map(Some),
+            Some(value) => self.decode_signal(key, &value).await.map(Some),
             None => Ok(None),
         }
     }
@@ -63,7 +63,13 @@ impl RunContext {
         deadline: Option<Instant>,
     ) -> Result<Option<Value>, StepError<Infallible>> {
         if let Some(value) = self.replay.get(&key.to_key()) {
+            if let Some(check) = &self.check {
+                check.replayed(key).await;
+            }
             return Ok(from_entry(value));
+        }
+        if let Some(check) = &self.check {
+            check.missing(key).await;
         }
         let began = Instant::now();
         let _watch = self
@@ -139,17 +145,19 @@ impl RunContext {
 
     // The error is the shape every step returns; this path is cold.
     #[allow(clippy::result_large_err)]
-    fn decode_signal<T: Journaled>(
+    async fn decode_signal<T: Journaled>(
         &self,
         key: KeyRef<'_>,
         value: &Value,
     ) -> Result<T, StepError<Infallible>> {
-        T::from_journal(value).map_err(|source| {
-            self.journal_failure(
-                key,
-                StoreError::decode(self.run.clone(), Some(key.to_key()), "signal", source),
-            )
-        })
+        let decoded = T::from_journal(value).map_err(|source| {
+            let error = StoreError::decode(self.run.clone(), Some(key.to_key()), "signal", source);
+            self.journal_failure(key, error)
+        });
+        if let (Some(check), Err(error)) = (&self.check, &decoded) {
+            check.undecodable(key, error.to_string()).await;
+        }
+        decoded
     }
 }
 

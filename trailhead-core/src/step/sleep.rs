@@ -28,21 +28,37 @@ impl RunContext {
         let key = KeyRef { name, path };
         let now = Instant::now();
         let wake_at = match self.replay.get(&key.to_key()) {
-            Some(value) => value
-                .decode::<WakeAt>()
-                .map(WakeAt::time)
-                .map_err(|source| {
-                    self.journal_failure(
-                        key,
-                        StoreError::decode(
-                            self.run.clone(),
-                            Some(key.to_key()),
-                            "wake-up time",
-                            source,
-                        ),
-                    )
-                })?,
+            Some(value) => {
+                let wake_at = value
+                    .decode::<WakeAt>()
+                    .map(WakeAt::time)
+                    .map_err(|source| {
+                        self.journal_failure(
+                            key,
+                            StoreError::decode(
+                                self.run.clone(),
+                                Some(key.to_key()),
+                                "wake-up time",
+                                source,
+                            ),
+                        )
+                    });
+                if let Some(check) = &self.check {
+                    // A replay does not wait: the sleep was journaled.
+                    match wake_at {
+                        Ok(_) => {
+                            check.replayed(key).await;
+                            return Ok(());
+                        }
+                        Err(error) => check.undecodable(key, error.to_string()).await,
+                    }
+                }
+                wake_at?
+            }
             None => {
+                if let Some(check) = &self.check {
+                    check.missing(key).await;
+                }
                 let wake_at = self.clock.wall_time(now) + duration;
                 let record = StepRecord {
                     key: key.to_key(),
