@@ -322,3 +322,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Histories of real runs of this example, saved with `trailhead export`
+    /// (order 42 finished; order 43 stopped mid-run by a SIGKILL), replayed
+    /// against the code as it is now. A change to the workflows that would
+    /// misread them fails here, at test time, not when a run resumes.
+    #[test]
+    fn recorded_runs_replay_clean() {
+        let histories = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/histories");
+        let orders = trailhead::replay::replay_folder(fulfil_order, histories).unwrap();
+        let ids: Vec<&str> = orders.iter().map(|run| run.run.as_str()).collect();
+        assert_eq!(ids, ["order-42", "order-43"]);
+        // Order 43 carries on at the second item's reservation.
+        assert_eq!(orders[1].continues_at.len(), 1);
+        assert_eq!(orders[1].continues_at[0].to_string(), "reserve_stock[1]");
+        let receipts = trailhead::replay::replay_folder(send_receipt, histories).unwrap();
+        assert_eq!(receipts.len(), 1);
+    }
+}

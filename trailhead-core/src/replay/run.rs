@@ -404,7 +404,10 @@ pub async fn replay_store<W: Workflow>(
 }
 
 /// The histories or runs that did not replay clean, each with why.
-#[derive(Debug, Default, thiserror::Error)]
+///
+/// Its `Debug` is its text, one line per failure, so that a test's
+/// `.unwrap()` says what diverged where.
+#[derive(Default, thiserror::Error)]
 #[error("{}", self.describe())]
 pub struct ReplayFailures {
     /// Each history's file (or run's id) and why it failed.
@@ -421,6 +424,12 @@ pub enum ReplayFailure {
     /// It does not fit the code.
     #[error(transparent)]
     Replay(#[from] ReplayError),
+}
+
+impl std::fmt::Debug for ReplayFailures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 impl ReplayFailures {
