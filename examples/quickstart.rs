@@ -326,6 +326,75 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trailhead::testing::{Stub, TestEngine};
+
+    fn order(express: bool) -> Order {
+        Order {
+            id: 7,
+            email: "grace@example.com".to_owned(),
+            items: vec![
+                Item {
+                    sku: "tent".to_owned(),
+                    quantity: 1,
+                },
+                Item {
+                    sku: "mat".to_owned(),
+                    quantity: 3,
+                },
+            ],
+            express,
+        }
+    }
+
+    /// The test kit on this example's workflow: the payment provider is
+    /// stubbed (down twice, then a payment), emails are stubbed and counted,
+    /// and the retries' backoffs pass on the paused clock.
+    #[tokio::test]
+    async fn an_order_is_charged_once_the_provider_recovers_and_gets_one_email() {
+        let kit = TestEngine::new();
+        let charges = kit.stub(
+            "charge_card",
+            Stub::sequence([
+                Stub::fails_transiently("the payment provider is unavailable"),
+                Stub::fails_transiently("the payment provider is unavailable"),
+                Stub::with(|call| {
+                    Stub::returns(Payment {
+                        id: format!("pay-{}", call.attempt),
+                        cents: 5_000,
+                    })
+                }),
+            ]),
+        );
+        let emails = kit.stub("send_email", Stub::returns(()));
+        let run = RunId::new("order-7");
+        let handle = kit
+            .start_with_id(run.clone(), fulfil_order, order(false))
+            .await
+            .unwrap();
+        let fulfilment = handle.result().await.unwrap();
+        assert_eq!(fulfilment.payment.id, "pay-3", "the third attempt paid");
+        assert_eq!(fulfilment.tracking, "POST-7");
+        assert_eq!((charges.count(), emails.count()), (3, 1));
+        // Shipping and the receipt both wait for the payment, then run at
+        // once: their order in the journal is either.
+        let mut steps = kit.steps(&run).await;
+        steps[3..].sort();
+        assert_eq!(
+            steps,
+            [
+                "reserve_stock[0]",
+                "reserve_stock[1]",
+                "charge_card",
+                "post_parcel",
+                "send_receipt"
+            ]
+        );
+        trailhead::assert_steps!(
+            kit,
+            &RunId::new("order-7/send_receipt"),
+            ["render_receipt", "send_email"]
+        );
+    }
 
     /// Histories of real runs of this example, saved with `trailhead export`
     /// (order 42 finished; order 43 stopped mid-run by a SIGKILL), replayed

@@ -41,6 +41,7 @@ mod signals;
 mod sleep;
 mod stats;
 mod steps;
+mod testing;
 mod trace;
 mod tracing;
 mod unload;

@@ -68,12 +68,15 @@ mod error;
 mod event;
 mod key;
 mod parallel;
+mod pattern;
 pub mod picture;
 mod policy;
 pub mod replay;
 pub mod stats;
 mod step;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod trace;
 mod workflow;
 
@@ -88,6 +91,7 @@ pub use error::{
 };
 pub use event::{Event, EventReceiver};
 pub use key::{ParseStepKeyError, RunId, StepKey};
+pub use pattern::{PatternError, StepPattern};
 pub use policy::{Backoff, Delays, RetryPolicy, StepPolicy};
 pub use step::current::{StepAttempt, current_step};
 #[doc(no_inline)]

@@ -56,6 +56,8 @@ impl Engine {
                 queues: Vec::new(),
                 poll_interval: Duration::from_secs(1),
                 live_pictures: std::sync::atomic::AtomicBool::new(false),
+                #[cfg(feature = "testing")]
+                stubs: None,
             },
         }
     }
@@ -91,6 +93,9 @@ pub(super) struct Config {
     /// pictures: from the start if the builder says so, else from the
     /// engine's first picture on.
     pub(super) live_pictures: std::sync::atomic::AtomicBool,
+    /// The test kit's step stubs, for an engine a test made.
+    #[cfg(feature = "testing")]
+    pub(super) stubs: Option<Arc<crate::testing::Stubs>>,
 }
 
 /// Configures an [`Engine`].
@@ -105,6 +110,13 @@ pub struct EngineBuilder {
 }
 
 impl EngineBuilder {
+    /// Stands the test kit's stubs in for steps (`testing::TestEngine`).
+    #[cfg(feature = "testing")]
+    pub(crate) fn stubs(mut self, stubs: Arc<crate::testing::Stubs>) -> Self {
+        self.config.stubs = Some(stubs);
+        self
+    }
+
     /// How many events the ring shared by [subscribers](Engine::subscribe)
     /// holds at least (default 4096; from 1 to 16 Mi, rounded up to a power
     /// of two). It is allocated whole, about 150 bytes an event, on the first

@@ -201,6 +201,12 @@ impl Engine {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The test kit's stubs, on an engine a test made.
+    #[cfg(feature = "testing")]
+    pub(crate) fn stubs(&self) -> Option<&crate::testing::Stubs> {
+        self.inner.config.stubs.as_deref()
+    }
+
     /// Run `run`'s live table, if this engine drives it and keeps live
     /// attempts.
     pub(crate) fn live_run(&self, run: &RunId) -> Option<Arc<live::LiveRun>> {

@@ -29,6 +29,8 @@ pub(super) struct Definition {
     hash: u64,
     compatible_with: &'static [u64],
     signals: &'static [SignalSpec],
+    /// Its graph's JSON ([`Workflow::GRAPH`]).
+    graph: &'static str,
 }
 
 impl Definition {
@@ -37,6 +39,7 @@ impl Definition {
             hash: W::DEFINITION_HASH,
             compatible_with: W::COMPATIBLE_WITH,
             signals: W::SIGNALS,
+            graph: W::GRAPH,
         }
     }
 
@@ -112,6 +115,19 @@ impl Engine {
     }
 
     /// Remembers `W`'s definition, to check signals sent to its runs.
+    /// The graph (JSON) of workflow `name`, if this engine ran it; else
+    /// empty.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn graph_of(&self, name: &str) -> &'static str {
+        self.inner
+            .definitions
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .map_or("", |definition| definition.graph)
+    }
+
     pub(crate) fn learn<W: Workflow>(&self) {
         let definitions = &self.inner.definitions;
         if definitions

@@ -63,6 +63,7 @@ impl<E: StdError + 'static> StdError for StepError<E> {
             StepFailure::Resume(error) => Some(error),
             StepFailure::TimedOut(_)
             | StepFailure::FailedBefore { .. }
+            | StepFailure::Stubbed { .. }
             | StepFailure::Panicked(_)
             | StepFailure::BreakerOpen(_)
             | StepFailure::Cancelled
@@ -129,6 +130,18 @@ pub enum StepFailure<E> {
         /// Its class, as journaled.
         class: ErrorClass,
     },
+    /// A test's stub failed the attempt in place of the step (the test
+    /// kit's `testing::Stub::fails`, feature `testing`), with an error the step's
+    /// own type could not hold (a stub's error of the step's own type, when
+    /// that type is serde's, is [`StepFailure::Error`]). It is retried by
+    /// its class and falls back like the step's own error.
+    #[error("{message}")]
+    Stubbed {
+        /// The stub's text.
+        message: String,
+        /// Its class.
+        class: ErrorClass,
+    },
 }
 
 impl<E> StepFailure<E> {
@@ -138,7 +151,11 @@ impl<E> StepFailure<E> {
     pub fn falls_back(&self) -> bool {
         matches!(
             self,
-            Self::Error(_) | Self::TimedOut(_) | Self::Panicked(_) | Self::BreakerOpen(_)
+            Self::Error(_)
+                | Self::TimedOut(_)
+                | Self::Panicked(_)
+                | Self::BreakerOpen(_)
+                | Self::Stubbed { .. }
         )
     }
 
@@ -184,7 +201,7 @@ impl<E> StepFailure<E> {
             | Self::UnknownBreaker(_)
             | Self::Resume(_)
             | Self::UnknownResource(_) => ErrorClass::Permanent,
-            Self::FailedBefore { class, .. } => *class,
+            Self::FailedBefore { class, .. } | Self::Stubbed { class, .. } => *class,
         }
     }
 }

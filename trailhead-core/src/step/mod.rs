@@ -66,16 +66,21 @@ impl RunContext {
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let (key, policy) = (step.key(), step.policy);
-        if let Some(output) = self.journaled(key, decode_error).await? {
+        if let Some(output) = self.journaled(key, &decode_error).await? {
             return Ok(output);
         }
         let site = StepSite::for_policy(self, key, &policy);
+        let stub = self.stub(key);
         let mut delays = None;
         let mut retries = Vec::new();
         let mut attempt = 1;
         loop {
             let began = site.begin(attempt);
-            let delay = match site.attempt(attempt, &policy, &mut f).await {
+            let outcome = match &stub {
+                Some(stub) => stub.attempt(key, attempt, &decode_error),
+                None => site.attempt(attempt, &policy, &mut f).await,
+            };
+            let delay = match outcome {
                 Ok(output) => return site.complete(attempt, began, output, &retries).await,
                 Err(failure) => {
                     let class = failure.class(|error| {
@@ -128,18 +133,38 @@ impl RunContext {
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let (key, policy) = (step.key(), step.policy);
-        if let Some(output) = self.journaled(key, decode_error).await? {
+        if let Some(output) = self.journaled(key, &decode_error).await? {
             return Ok(output);
         }
         let site = StepSite::for_policy(self, key, &policy);
         let began = site.begin(1);
-        match site.attempt(1, &policy, f).await {
+        let outcome = match self.stub(key) {
+            Some(stub) => stub.attempt(key, 1, &decode_error),
+            None => site.attempt(1, &policy, f).await,
+        };
+        match outcome {
             Ok(output) => site.complete(1, began, output, &[]).await,
             Err(failure) => {
                 let record = failure.to_record(failure.class(&classify), &encode_error);
                 Err(site.fail(1, began, failure, record, &[]).await)
             }
         }
+    }
+
+    /// The test kit's stub on step `key`, if a test put one there.
+    #[cfg(feature = "testing")]
+    fn stub(&self, key: KeyRef<'_>) -> Option<crate::testing::ActiveStub> {
+        let workflow = self.workflow();
+        self.engine
+            .stubs()?
+            .find(workflow, key, || self.engine.graph_of(workflow))
+    }
+
+    /// Without the test kit, no step is stubbed.
+    #[cfg(not(feature = "testing"))]
+    #[allow(clippy::unused_self)]
+    fn stub(&self, _key: KeyRef<'_>) -> Option<NoStub> {
+        None
     }
 
     /// The failure of a sleep or signal site whose journal entry could not be
@@ -278,6 +303,23 @@ impl RunContext {
             failure,
             began: None,
         }
+    }
+}
+
+/// Without the test kit there are no stubs: this type has no values.
+#[cfg(not(feature = "testing"))]
+enum NoStub {}
+
+#[cfg(not(feature = "testing"))]
+impl NoStub {
+    #[allow(clippy::unused_self)]
+    fn attempt<T, E>(
+        &self,
+        _key: KeyRef<'_>,
+        _attempt: u32,
+        _decode_error: impl Fn(&crate::store::Value, &Cell<Option<E>>),
+    ) -> Result<T, StepFailure<E>> {
+        match *self {}
     }
 }
 
