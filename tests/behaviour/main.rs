@@ -19,6 +19,7 @@ mod fan_out;
 mod faults;
 mod fleet;
 mod fleet_cancel;
+mod fork;
 mod graph;
 mod health;
 mod idempotency;

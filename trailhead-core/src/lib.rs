@@ -66,6 +66,7 @@ mod compensation;
 mod engine;
 mod error;
 mod event;
+pub mod fork;
 mod key;
 mod parallel;
 mod pattern;

@@ -63,6 +63,18 @@ impl Engine {
         workflow: W,
         input: W::Input,
     ) -> Result<impl Future<Output = RunEnd<W>> + Send + 'static, LaunchError> {
+        self.prepare_with(launch, workflow, input, Vec::new()).await
+    }
+
+    /// [`Engine::prepare`] for a run whose journal starts with `journaled`
+    /// (a fork's copy of another run's entries), written before it runs.
+    pub(crate) async fn prepare_with<W: Workflow>(
+        &self,
+        launch: &Launch,
+        workflow: W,
+        input: W::Input,
+        journaled: Vec<crate::store::StepRecord>,
+    ) -> Result<impl Future<Output = RunEnd<W>> + Send + 'static, LaunchError> {
         self.learn::<W>();
         let record = RunRecord {
             id: launch.run.clone(),
@@ -80,6 +92,12 @@ impl Engine {
             .create_run(record)
             .await
             .map_err(LaunchError::Store)?;
+        for entry in &journaled {
+            journal
+                .record_step(entry.clone())
+                .await
+                .map_err(LaunchError::Store)?;
+        }
         self.events().emit(|| Event::RunStarted {
             run: launch.run.clone(),
             workflow: W::NAME,
@@ -90,7 +108,7 @@ impl Engine {
             launch.run.clone(),
             W::NAME,
             journal,
-            Vec::new(),
+            journaled,
             launch.cancel.clone(),
             launch.parent.is_none(),
         );

@@ -99,6 +99,22 @@ pub enum EngineError {
         /// Why the value does not decode.
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// A fork names a step the run's journal does not have.
+    #[error("run `{run}` has no journaled step `{step}` to fork from")]
+    NotJournaled {
+        /// The run to fork.
+        run: RunId,
+        /// The step asked for.
+        step: crate::StepKey,
+    },
+    /// The journal a fork would copy does not fit the workflow's code now.
+    #[error("run `{run}` cannot be forked under this code: {divergence}")]
+    ForkDiverges {
+        /// The run to fork.
+        run: RunId,
+        /// Where the code leaves the copied journal.
+        divergence: Box<crate::replay::ReplayError>,
+    },
     /// The task running the workflow panicked or was aborted.
     #[error("the task of run `{run}` failed: {message}")]
     TaskFailed {
@@ -118,6 +134,8 @@ impl EngineError {
             | Self::UnknownSignal { run, .. }
             | Self::SignalType { run, .. }
             | Self::TaskFailed { run, .. }
+            | Self::NotJournaled { run, .. }
+            | Self::ForkDiverges { run, .. }
             | Self::Interrupted { run } => Some(run),
             Self::ShuttingDown { run, .. } => run.as_ref(),
             Self::Store(error) => error.run(),
