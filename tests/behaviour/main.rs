@@ -43,6 +43,7 @@ mod sleep;
 mod stats;
 mod steps;
 mod testing;
+mod timeline;
 mod trace;
 mod tracing;
 mod unload;

@@ -36,6 +36,7 @@ mod error;
 mod graph;
 mod live;
 mod state;
+mod timeline;
 
 pub use edges::Edge;
 pub(crate) use edges::arrows;
@@ -43,6 +44,7 @@ pub use error::PictureError;
 pub use graph::{ArmRef, Graph, GraphNode, NodeKind};
 pub use live::{LiveRetry, LiveState, LiveStep};
 pub use state::{Counts, NodePicture, NodeState, RunPicture, StepPicture};
+pub use timeline::{EventKind, Timeline, TimelineEvent};
 
 pub(crate) use graph::recorded_mermaid;
 pub(crate) use live::{LiveSteps, NO_SLOT};
