@@ -168,3 +168,35 @@ impl<E> DecodeErrorByDefault for &ErrorDecoder<'_, E> {
 pub fn map_step_error<E, W>(error: StepError<E>, f: impl FnOnce(StepError<E>) -> W) -> W {
     f(error)
 }
+
+/// A step's argument, to be described for the debugger:
+/// `(&Described(&arg)).describe()` gives its `Debug` text when its type
+/// implements `Debug` ([`DescribeDebug`]) and its type's name when not
+/// ([`DescribeType`]), by the same autoref specialization as [`Classified`]:
+/// no bound on the argument's type.
+#[allow(missing_debug_implementations)] // describes what may have no `Debug`
+pub struct Described<'a, T: ?Sized>(pub &'a T);
+
+/// [`Described`] for a type that implements `Debug`.
+pub trait DescribeDebug {
+    /// The value's `Debug` text.
+    fn describe(&self) -> String;
+}
+
+impl<T: std::fmt::Debug + ?Sized> DescribeDebug for Described<'_, T> {
+    fn describe(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+/// [`Described`] for any other type.
+pub trait DescribeType {
+    /// The type's name.
+    fn describe(&self) -> String;
+}
+
+impl<T: ?Sized> DescribeType for &Described<'_, T> {
+    fn describe(&self) -> String {
+        std::any::type_name::<T>().to_owned()
+    }
+}

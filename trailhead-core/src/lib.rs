@@ -63,6 +63,7 @@
 pub mod __private;
 mod breaker;
 mod compensation;
+pub mod debug;
 mod engine;
 mod error;
 mod event;
@@ -83,8 +84,8 @@ mod workflow;
 
 pub use breaker::{BreakerConfig, BreakerState, BreakerTransition};
 pub use engine::{
-    BreakerHealth, Engine, EngineBuilder, FailedCompensation, Health, RunContext, RunHandle,
-    StalledRun, SuspendedRun,
+    BreakerHealth, Engine, EngineBuilder, FailedCompensation, Health, PausedRun, RunContext,
+    RunHandle, StalledRun, SuspendedRun,
 };
 pub use error::{
     Classify, CodecError, EngineError, Error, ErrorClass, RunError, StepError, StepFailure,

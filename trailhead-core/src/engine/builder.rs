@@ -58,6 +58,7 @@ impl Engine {
                 live_pictures: std::sync::atomic::AtomicBool::new(false),
                 #[cfg(feature = "testing")]
                 stubs: None,
+                debugger: None,
             },
         }
     }
@@ -93,6 +94,8 @@ pub(super) struct Config {
     /// pictures: from the start if the builder says so, else from the
     /// engine's first picture on.
     pub(super) live_pictures: std::sync::atomic::AtomicBool,
+    /// The debugger, on an engine built with one.
+    pub(super) debugger: Option<crate::debug::Debugger>,
     /// The test kit's step stubs, for an engine a test made.
     #[cfg(feature = "testing")]
     pub(super) stubs: Option<Arc<crate::testing::Stubs>>,
@@ -110,6 +113,16 @@ pub struct EngineBuilder {
 }
 
 impl EngineBuilder {
+    /// Builds the engine with a [debugger](crate::debug) (off by default):
+    /// breakpoints on steps, pauses, step-through
+    /// ([`Engine::debugger`](crate::Engine::debugger)). Each step then also
+    /// describes its arguments and looks the breakpoints up; without it,
+    /// steps pay one branch.
+    pub fn debugger(mut self, on: bool) -> Self {
+        self.config.debugger = on.then(crate::debug::Debugger::default);
+        self
+    }
+
     /// Stands the test kit's stubs in for steps (`testing::TestEngine`).
     #[cfg(feature = "testing")]
     pub(crate) fn stubs(mut self, stubs: Arc<crate::testing::Stubs>) -> Self {

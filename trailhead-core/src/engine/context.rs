@@ -146,6 +146,13 @@ impl RunContext {
         &self.run
     }
 
+    /// Whether the engine debugs: then each step site describes its
+    /// arguments for a pause ([`debug`](crate::debug)).
+    #[doc(hidden)]
+    pub fn debugging(&self) -> bool {
+        self.engine.debugger().is_some()
+    }
+
     /// The name of the workflow being run.
     pub fn workflow(&self) -> &'static str {
         self.live.workflow

@@ -23,6 +23,9 @@ pub struct Health {
     /// sleep shows here too: the report says how long, the reader says
     /// whether that is too long.
     pub stalled: Vec<StalledRun>,
+    /// Runs with a step paused by the [debugger](crate::debug) (not
+    /// stalled: waiting for a person), in the order they paused.
+    pub paused: Vec<PausedRun>,
     /// Every circuit breaker of the engine and its state.
     pub breakers: Vec<BreakerHealth>,
     /// Runs whose rollback stopped at a compensation that failed for good
@@ -72,6 +75,20 @@ pub struct StalledRun {
     pub workflow: &'static str,
     /// How long since its last step ended (or it began).
     pub idle: Duration,
+}
+
+/// A run with a step paused by the debugger.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PausedRun {
+    /// The run.
+    pub run: RunId,
+    /// Its workflow's name.
+    pub workflow: &'static str,
+    /// The step paused.
+    pub step: StepKey,
+    /// Where it is paused.
+    pub when: crate::debug::When,
 }
 
 /// A run the engine stopped driving because the store kept failing.
@@ -140,6 +157,20 @@ impl Engine {
             .runs
             .stalled(now, self.inner.config.stalled_after);
         stalled.sort_by(|a, b| b.idle.cmp(&a.idle).then_with(|| a.run.cmp(&b.run)));
+        let mut paused: Vec<PausedRun> = Vec::new();
+        if let Some(debugger) = self.debugger() {
+            for pause in debugger.paused() {
+                if !paused.iter().any(|known| known.run == pause.run) {
+                    paused.push(PausedRun {
+                        run: pause.run,
+                        workflow: pause.workflow,
+                        step: pause.key,
+                        when: pause.when,
+                    });
+                }
+            }
+            stalled.retain(|run| !debugger.is_paused(&run.run));
+        }
         let mut breakers: Vec<BreakerHealth> = self
             .inner
             .config
@@ -182,6 +213,7 @@ impl Engine {
             in_flight,
             unloaded: self.unloaded_runs(),
             stalled,
+            paused,
             breakers,
             failed_compensations,
             compensated,

@@ -48,7 +48,7 @@ pub use context::RunContext;
 pub(crate) use end::{RunEnd, panic_message};
 pub(crate) use halt::halts;
 pub use handle::RunHandle;
-pub use health::{BreakerHealth, FailedCompensation, Health, StalledRun, SuspendedRun};
+pub use health::{BreakerHealth, FailedCompensation, Health, PausedRun, StalledRun, SuspendedRun};
 pub(crate) use launch::{Launch, LaunchError};
 
 use crate::breaker::Breaker;
@@ -199,6 +199,12 @@ impl Engine {
             .config
             .live_pictures
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The engine's debugger, if it was built with one
+    /// ([`EngineBuilder::debugger`]).
+    pub fn debugger(&self) -> Option<&crate::debug::Debugger> {
+        self.inner.config.debugger.as_ref()
     }
 
     /// The test kit's stubs, on an engine a test made.

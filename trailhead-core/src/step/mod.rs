@@ -69,19 +69,23 @@ impl RunContext {
         if let Some(output) = self.journaled(key, &decode_error).await? {
             return Ok(output);
         }
+        let gate = self.engine.debugger().map(crate::debug::Debugger::gate);
+        if let Some(gate) = &gate {
+            gate.before(self, key, step.arguments).await;
+        }
         let site = StepSite::for_policy(self, key, &policy);
         let stub = self.stub(key);
         let mut delays = None;
         let mut retries = Vec::new();
         let mut attempt = 1;
-        loop {
+        let result = loop {
             let began = site.begin(attempt);
             let outcome = match &stub {
                 Some(stub) => stub.attempt(key, attempt, &decode_error),
                 None => site.attempt(attempt, &policy, &mut f).await,
             };
             let delay = match outcome {
-                Ok(output) => return site.complete(attempt, began, output, &retries).await,
+                Ok(output) => break site.complete(attempt, began, output, &retries).await,
                 Err(failure) => {
                     let class = failure.class(|error| {
                         if retry_if(error) {
@@ -92,7 +96,7 @@ impl RunContext {
                     });
                     if !class.is_transient() || attempt >= policy.retry.max_attempts() {
                         let record = failure.to_record(class, &encode_error);
-                        return Err(site.fail(attempt, began, failure, record, &retries).await);
+                        break Err(site.fail(attempt, began, failure, record, &retries).await);
                     }
                     let delay = delays
                         .get_or_insert_with(|| policy.retry.backoff().delays())
@@ -104,7 +108,11 @@ impl RunContext {
             };
             tokio::time::sleep(delay).await;
             attempt += 1;
+        };
+        if let Some(gate) = &gate {
+            gate.after(self, key, settled(&result)).await;
         }
+        result
     }
 
     /// Runs step `step` once: `f` may move its arguments. `policy.retry` is
@@ -136,19 +144,27 @@ impl RunContext {
         if let Some(output) = self.journaled(key, &decode_error).await? {
             return Ok(output);
         }
+        let gate = self.engine.debugger().map(crate::debug::Debugger::gate);
+        if let Some(gate) = &gate {
+            gate.before(self, key, step.arguments).await;
+        }
         let site = StepSite::for_policy(self, key, &policy);
         let began = site.begin(1);
         let outcome = match self.stub(key) {
             Some(stub) => stub.attempt(key, 1, &decode_error),
             None => site.attempt(1, &policy, f).await,
         };
-        match outcome {
+        let result = match outcome {
             Ok(output) => site.complete(1, began, output, &[]).await,
             Err(failure) => {
                 let record = failure.to_record(failure.class(&classify), &encode_error);
                 Err(site.fail(1, began, failure, record, &[]).await)
             }
+        };
+        if let Some(gate) = &gate {
+            gate.after(self, key, settled(&result)).await;
         }
+        result
     }
 
     /// The test kit's stub on step `key`, if a test put one there.
@@ -303,6 +319,18 @@ impl RunContext {
             failure,
             began: None,
         }
+    }
+}
+
+/// A settled step as the debugger shows it: its output's journal text, or
+/// its failure's text.
+fn settled<T: Journaled, E: Display>(result: &Result<T, StepError<E>>) -> Result<String, String> {
+    match result {
+        Ok(output) => Ok(output.to_journal().map_or_else(
+            |error| format!("(not encodable: {error})"),
+            |value| value.to_string(),
+        )),
+        Err(error) => Err(error.failure.to_string()),
     }
 }
 

@@ -17,13 +17,29 @@ pub struct StepSpec<'a> {
     pub path: &'a [u32],
     /// Its retries, timeout, resource, breaker and fallback.
     pub policy: StepPolicy,
+    /// Its arguments described for the debugger (`Debug` text, or the type's
+    /// name), when the engine debugs.
+    pub arguments: Option<&'a [String]>,
 }
 
 impl<'a> StepSpec<'a> {
     /// Step `name` at loop indices `path`, run under `policy`.
     #[must_use]
     pub const fn new(name: &'static str, path: &'a [u32], policy: StepPolicy) -> Self {
-        Self { name, path, policy }
+        Self {
+            name,
+            path,
+            policy,
+            arguments: None,
+        }
+    }
+
+    /// The same step with its arguments described (see
+    /// [`RunContext::debugging`](crate::RunContext)).
+    #[must_use]
+    pub const fn described(mut self, arguments: Option<&'a [String]>) -> Self {
+        self.arguments = arguments;
+        self
     }
 
     /// The step's journal key.

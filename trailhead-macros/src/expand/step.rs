@@ -53,7 +53,15 @@ impl StepExpander<'_> {
         let name = &site.name;
         let path = key_path(step.depth);
         let policy = step_policy(private, step.options, &|expr| self.user(expr));
+        // The arguments described for the debugger, only when the engine
+        // debugs; the step's future borrows them.
+        let described = local("__described");
+        let descriptions = self.describe_args(&step.syntax.target);
+        let describe = quote! {
+            let #described = #ctx.debugging().then(|| ::std::vec![#(#descriptions),*]);
+        };
         let spec = step_spec(private, name, &path, &policy);
+        let spec = quote!(#spec.described(::core::option::Option::as_deref(&#described)));
         // Without `when`, an error is retried when its class is transient: its
         // type's `Classify` impl, else the default (autoref specialization, see
         // `Classified`). The closure comes after the attempt's, so the error's
@@ -77,6 +85,7 @@ impl StepExpander<'_> {
         let journal_error = journal_error(private);
         let (prelude, invoke) = if step.syntax.blocking.is_some() {
             let (bindings, call) = self.owned_call(&step.syntax.target);
+            let bindings = quote!(#describe #bindings);
             let thunk = quote!(move || #call);
             let invoke = quote_spanned! {span=>
                 <_ as #private::StepReturn>::blocking(
@@ -91,7 +100,7 @@ impl StepExpander<'_> {
                     #ctx, #spec, #thunk, #retry_if, #journal_error,
                 )
             };
-            (TokenStream::new(), invoke)
+            (describe, invoke)
         } else {
             let thunk = self.thunk(&step.syntax.target);
             let classify = classify(private);
@@ -100,7 +109,7 @@ impl StepExpander<'_> {
                     #ctx, #spec, #thunk, #classify, #journal_error,
                 )
             };
-            (TokenStream::new(), invoke)
+            (describe, invoke)
         };
         self.finish(&prelude, &invoke, step.options, (name, &path), span)
     }
@@ -331,6 +340,33 @@ impl StepExpander<'_> {
         quote!(#(#args),*)
     }
 
+    /// Each argument's description for the debugger: a place (a name, a
+    /// field, an index, a literal, a reference to one) is borrowed and
+    /// described (its `Debug` text, or its type's name); any other
+    /// expression is shown as written, not evaluated a second time.
+    fn describe_args(&self, target: &Target) -> Vec<TokenStream> {
+        let private = &self.private;
+        target
+            .args()
+            .iter()
+            .map(|arg| {
+                if is_place(arg) {
+                    let arg = self.user(arg);
+                    quote! {{
+                        use #private::{DescribeDebug as _, DescribeType as _};
+                        (&#private::Described(&(#arg))).describe()
+                    }}
+                } else {
+                    let text = format!(
+                        "`{}`",
+                        crate::mermaid::text::tokens_text(&arg.to_token_stream())
+                    );
+                    quote!(::std::string::String::from(#text))
+                }
+            })
+            .collect()
+    }
+
     /// `|| call`: the closure is the macro's (lints on it are not the
     /// user's), the call the user's.
     fn thunk(&self, target: &Target) -> TokenStream {
@@ -397,6 +433,22 @@ impl StepExpander<'_> {
             }
         };
         (bindings, call)
+    }
+}
+
+/// Whether borrowing `expr` evaluates nothing that could move, change or
+/// run code twice: a path, a literal, a field, an index by a place, a
+/// dereference, a cast, a reference to one of these.
+fn is_place(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Path(_) | syn::Expr::Lit(_) => true,
+        syn::Expr::Field(field) => is_place(&field.base),
+        syn::Expr::Index(index) => is_place(&index.expr) && is_place(&index.index),
+        syn::Expr::Reference(reference) => is_place(&reference.expr),
+        syn::Expr::Paren(paren) => is_place(&paren.expr),
+        syn::Expr::Cast(cast) => is_place(&cast.expr),
+        syn::Expr::Unary(unary) => matches!(unary.op, syn::UnOp::Deref(_)) && is_place(&unary.expr),
+        _ => false,
     }
 }
 

@@ -21,7 +21,7 @@ use crate::model::graph::Plan;
 use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
 
 mod graph;
-mod text;
+pub(crate) mod text;
 
 use graph::{Context, GraphNode, Kind};
 use text::{code_text, duration_text, escape, options_text, target_text, tokens_text};

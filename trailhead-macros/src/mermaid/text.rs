@@ -62,7 +62,7 @@ fn millis_text(millis: u64) -> String {
 }
 
 /// Token text as a person writes it: `trip.needs_visa`, not `trip . needs_visa`.
-pub(super) fn tokens_text(tokens: &TokenStream) -> String {
+pub(crate) fn tokens_text(tokens: &TokenStream) -> String {
     let text = as_written(tokens).to_string();
     let mut out = text;
     for (from, to) in [

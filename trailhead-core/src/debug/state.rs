@@ -1,0 +1,236 @@
+//! The debugger's state: breakpoints, paused steps, each run's step mode.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::{Notify, oneshot};
+
+use super::{Breakpoint, BreakpointId, DebugError, Pause, Resume, When};
+use crate::picture::{Graph, NodeKind};
+use crate::{RunId, StepKey};
+
+#[derive(Debug, Default)]
+pub(super) struct DebugState {
+    next: AtomicU64,
+    breakpoints: Mutex<Vec<(BreakpointId, Breakpoint)>>,
+    runs: Mutex<HashMap<RunId, RunDebug>>,
+    /// Rung when a step pauses.
+    paused: Notify,
+    /// Each workflow's step sites: their node and the loops and fan-outs
+    /// around them, innermost first.
+    sites: Mutex<HashMap<&'static str, Arc<HashMap<String, Site>>>>,
+}
+
+/// A step site of a workflow's graph.
+#[derive(Debug, Clone)]
+pub(super) struct Site {
+    pub(super) node: String,
+    pub(super) scopes: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct RunDebug {
+    mode: Option<Mode>,
+    paused: Vec<Paused>,
+}
+
+/// What a step command asked for until its next stop.
+#[derive(Debug, Clone)]
+enum Mode {
+    Step,
+    /// Through every step inside this loop or fan-out.
+    StepOver(String),
+}
+
+#[derive(Debug)]
+struct Paused {
+    id: u64,
+    pause: Pause,
+    wake: oneshot::Sender<()>,
+}
+
+impl DebugState {
+    fn breakpoints_lock(&self) -> MutexGuard<'_, Vec<(BreakpointId, Breakpoint)>> {
+        self.breakpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn runs(&self) -> MutexGuard<'_, HashMap<RunId, RunDebug>> {
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn add(&self, breakpoint: Breakpoint) -> BreakpointId {
+        let id = BreakpointId(self.next.fetch_add(1, Ordering::Relaxed) + 1);
+        self.breakpoints_lock().push((id, breakpoint));
+        id
+    }
+
+    pub(super) fn remove(&self, id: BreakpointId) -> bool {
+        let mut breakpoints = self.breakpoints_lock();
+        let before = breakpoints.len();
+        breakpoints.retain(|(held, _)| *held != id);
+        breakpoints.len() != before
+    }
+
+    pub(super) fn breakpoints(&self) -> Vec<(BreakpointId, Breakpoint)> {
+        self.breakpoints_lock().clone()
+    }
+
+    pub(super) fn paused(&self) -> Vec<Pause> {
+        let runs = self.runs();
+        let mut paused: Vec<(u64, Pause)> = runs
+            .values()
+            .flat_map(|run| run.paused.iter().map(|p| (p.id, p.pause.clone())))
+            .collect();
+        paused.sort_by_key(|(id, _)| *id);
+        paused.into_iter().map(|(_, pause)| pause).collect()
+    }
+
+    pub(super) fn is_paused(&self, run: &RunId) -> bool {
+        self.runs()
+            .get(run)
+            .is_some_and(|debug| !debug.paused.is_empty())
+    }
+
+    pub(super) async fn wait_for_pause(&self, run: Option<&RunId>) -> Pause {
+        loop {
+            let notified = self.paused.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let found = self
+                .paused()
+                .into_iter()
+                .find(|pause| run.is_none_or(|run| &pause.run == run));
+            if let Some(pause) = found {
+                return pause;
+            }
+            notified.await;
+        }
+    }
+
+    pub(super) fn resume(&self, run: &RunId, how: Resume) -> Result<(), DebugError> {
+        let mut runs = self.runs();
+        let debug = runs.get_mut(run).filter(|debug| !debug.paused.is_empty());
+        let Some(debug) = debug else {
+            return Err(DebugError::NotPaused { run: run.clone() });
+        };
+        let paused = std::mem::take(&mut debug.paused);
+        debug.mode = match how {
+            Resume::Continue => None,
+            Resume::Step => Some(Mode::Step),
+            Resume::StepOver => {
+                let first = &paused[0].pause;
+                let scope = self
+                    .site(first.workflow, first.key.name())
+                    .and_then(|site| site.scopes.first().cloned());
+                Some(scope.map_or(Mode::Step, Mode::StepOver))
+            }
+        };
+        drop(runs);
+        for paused in paused {
+            let _ = paused.wake.send(());
+        }
+        Ok(())
+    }
+
+    /// Whether step `key` of run `run` stops at `when`: a step command's
+    /// next step, or a breakpoint (not inside a loop being stepped over).
+    pub(super) fn stops(
+        &self,
+        workflow: &'static str,
+        run: &RunId,
+        key: &StepKey,
+        when: When,
+    ) -> bool {
+        let mut runs = self.runs();
+        let debug = runs.entry(run.clone()).or_default();
+        match (&debug.mode, when) {
+            (Some(Mode::StepOver(scope)), _) if self.inside(workflow, key, scope) => return false,
+            (Some(_), When::Before) => {
+                debug.mode = None;
+                return true;
+            }
+            _ => {}
+        }
+        let stops = self
+            .breakpoints_lock()
+            .iter()
+            .any(|(_, breakpoint)| breakpoint.applies(workflow, run, key, when));
+        if !stops && debug.mode.is_none() && debug.paused.is_empty() {
+            runs.remove(run);
+        }
+        stops
+    }
+
+    fn inside(&self, workflow: &'static str, key: &StepKey, scope: &str) -> bool {
+        self.site(workflow, key.name())
+            .is_some_and(|site| site.scopes.iter().any(|around| around == scope))
+    }
+
+    /// Pauses `pause`: gives its number, and what resolves when it is
+    /// resumed.
+    pub(super) fn pause(&self, pause: Pause) -> (u64, oneshot::Receiver<()>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let (wake, woken) = oneshot::channel();
+        self.runs()
+            .entry(pause.run.clone())
+            .or_default()
+            .paused
+            .push(Paused { id, pause, wake });
+        self.paused.notify_waiters();
+        (id, woken)
+    }
+
+    /// Forgets pause `id` of run `run` (its step was dropped, or resumed).
+    pub(super) fn unpause(&self, run: &RunId, id: u64) {
+        let mut runs = self.runs();
+        if let Some(debug) = runs.get_mut(run) {
+            debug.paused.retain(|paused| paused.id != id);
+            if debug.paused.is_empty() && debug.mode.is_none() {
+                runs.remove(run);
+            }
+        }
+    }
+
+    /// Site `site` of `workflow`, from the graph the engine learned.
+    pub(super) fn site(&self, workflow: &'static str, site: &str) -> Option<Site> {
+        self.sites
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(workflow)
+            .and_then(|sites| sites.get(site).cloned())
+    }
+
+    /// Learns workflow `workflow`'s sites from its graph's JSON, once.
+    pub(super) fn learn(&self, workflow: &'static str, graph: impl FnOnce() -> &'static str) {
+        let mut sites = self.sites.lock().unwrap_or_else(PoisonError::into_inner);
+        if sites.contains_key(workflow) {
+            return;
+        }
+        let graph = Graph::from_json(graph()).unwrap_or_default();
+        let scopes = |first: Option<&String>| {
+            let mut chain: Vec<String> = Vec::new();
+            let mut scope = first.cloned();
+            while let Some(id) = scope {
+                scope = graph.node(&id).and_then(|node| node.scope.clone());
+                chain.push(id);
+            }
+            chain
+        };
+        let known = graph
+            .nodes()
+            .iter()
+            .filter(|node| matches!(node.kind, NodeKind::Step | NodeKind::Fallback))
+            .filter_map(|node| {
+                let site = Site {
+                    node: node.id.clone(),
+                    scopes: scopes(node.scope.as_ref()),
+                };
+                Some((node.site.clone()?, site))
+            })
+            .collect();
+        sites.insert(workflow, Arc::new(known));
+    }
+}
