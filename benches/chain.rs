@@ -1,5 +1,6 @@
 //! (a) A chain of 10,000 trivial steps, each reading the previous step's output:
-//! trailhead with no event subscriber and with one subscriber draining every event,
+//! trailhead with no event subscriber, with one subscriber draining every event
+//! and with the debugger on (no breakpoint),
 //! against the same async fn awaited in a hand-written tokio loop (the floor).
 //! (d) The same chain in the `dagx` and `dagrs` crates.
 //!
@@ -60,6 +61,22 @@ fn trailhead_no_subscriber(bencher: Bencher<'_, '_>) {
     bencher
         .counter(ItemsCount::new(N))
         .with_inputs(Engine::new)
+        .bench_local_values(|engine| {
+            let x = rt.block_on(async { engine.start(chain, N).await?.result().await });
+            assert_eq!(x.unwrap(), N);
+            engine
+        });
+}
+
+/// trailhead on an engine built with the debugger and no breakpoint: what
+/// debugging on costs each step (its arguments described, the breakpoints
+/// looked up), against `trailhead_no_subscriber` in the same run.
+#[divan::bench(sample_count = 100)]
+fn trailhead_debugger_no_breakpoint(bencher: Bencher<'_, '_>) {
+    let rt = runtime();
+    bencher
+        .counter(ItemsCount::new(N))
+        .with_inputs(|| Engine::builder().debugger(true).build())
         .bench_local_values(|engine| {
             let x = rt.block_on(async { engine.start(chain, N).await?.result().await });
             assert_eq!(x.unwrap(), N);
