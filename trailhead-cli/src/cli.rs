@@ -4,6 +4,7 @@
 use std::time::SystemTime;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use trailhead_core::StepKey;
 use trailhead_core::store::RunStatus;
 
 /// Look at the runs in a trailhead store, and act on them.
@@ -83,6 +84,19 @@ pub(crate) enum Command {
     /// from outside the workflow's process: any JSON is sent, and a value of
     /// the wrong type fails the step that receives it.
     Signal(SignalArgs),
+    /// Re-run a finished run from one of its steps, in a new run.
+    ///
+    /// The new run, `RUN~fork-1` (the first number free) or `--id`, has the
+    /// run's input and a copy of its journal entries before step KEY
+    /// (compensations left out). It is recorded unfinished, not driven here:
+    /// the next worker that resumes the run's workflow (`engine.resume`, or
+    /// a fleet worker) replays those entries and runs KEY and what follows
+    /// again, under its code as it is now. It keeps the run's definition
+    /// hash: that worker's workflow must have the same definition, or declare
+    /// itself compatible with it (`#[compatible_with]`). Fork a failed run
+    /// from its failing step once the step is fixed; the run itself is left
+    /// as it was. Only a run that has ended can be forked.
+    Fork(ForkArgs),
     /// Export a run's timeline as a Chrome trace-event / Perfetto JSON file.
     ///
     /// Each journaled step is a slice, on a track of its own where steps
@@ -276,6 +290,21 @@ pub(crate) struct SignalArgs {
     /// Send even if the run's workflow waits for no signal of this name.
     #[arg(long)]
     pub(crate) unchecked: bool,
+}
+
+/// `trailhead fork`.
+#[derive(Debug, Args)]
+pub(crate) struct ForkArgs {
+    /// The run's id.
+    pub(crate) run: String,
+    /// The step to run again from, as `trailhead show` lists it (`ship`,
+    /// `pack[2]`): the fork starts with the entries journaled before it.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) from: StepKey,
+    /// The new run's id, instead of `RUN~fork-N`. A run that exists is not
+    /// overwritten.
+    #[arg(long, value_name = "NEW_ID")]
+    pub(crate) id: Option<String>,
 }
 
 /// A run status, as the CLI and its JSON name it.

@@ -11,6 +11,7 @@ mod cli;
 mod diagram;
 mod export;
 mod failure;
+mod fork;
 mod format;
 mod graph;
 mod json;
@@ -105,7 +106,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         | Command::Export(_)
         | Command::Diagram(_)
         | Command::Stats(_) => Access::Read,
-        Command::Cancel(_) | Command::Signal(_) => Access::Write,
+        Command::Cancel(_) | Command::Signal(_) | Command::Fork(_) => Access::Write,
         Command::Serve(ref args) if serve::acts(args) => Access::Write,
         Command::Serve(_) => Access::Read,
     };
@@ -117,6 +118,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         Command::Watch(args) => watch::watch(store, name, args).await,
         Command::Cancel(args) => act::cancel(&opened, args).await,
         Command::Signal(args) => act::signal(&opened, args).await,
+        Command::Fork(args) => fork::fork(&opened, args).await,
         Command::Trace(args) => trace::trace(store, name, args).await,
         Command::Export(args) => export::export(store, name, args).await,
         Command::Diagram(args) => diagram::diagram(store, name, args).await,

@@ -11,7 +11,7 @@ use crate::failure::Failure;
 pub(crate) enum Access {
     /// Reads only: the store is opened read-only.
     Read,
-    /// Writes (cancel, signal): opened for writing, but only once it is
+    /// Writes (cancel, signal, fork): opened for writing, but only once it is
     /// known to be a store of this build's schema, so nothing is migrated.
     Write,
 }

@@ -3,6 +3,7 @@
 
 mod act;
 mod export;
+mod fork;
 mod help;
 mod inspect;
 mod listing;

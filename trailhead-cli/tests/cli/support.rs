@@ -11,8 +11,11 @@ async fn price(item: &str) -> Result<u32, std::io::Error> {
     Ok(u32::try_from(item.len()).unwrap() * 100)
 }
 
+/// Declines a "broken" item, except in a fork of its run: a fork stands in
+/// for the run again after the step was fixed.
 async fn charge(item: &str, cents: u32) -> Result<String, std::io::Error> {
-    if item == "broken" {
+    let forked = trailhead::current_step().is_some_and(|step| step.run.as_str().contains("~fork-"));
+    if item == "broken" && !forked {
         return Err(std::io::Error::other("card declined"));
     }
     Ok(format!("receipt for {cents} cents"))
@@ -29,7 +32,8 @@ pub(crate) struct Approval {
 }
 
 workflow! {
-    /// Prices an item and charges for it; a "broken" item's charge fails.
+    /// Prices an item and charges for it; a "broken" item's charge fails
+    /// (but for a fork of the run).
     pub workflow buy(item: String) -> Result<String, trailhead::Error> {
         let cents = step price(&item);
         let receipt = step charge(&item, cents);
