@@ -1,11 +1,12 @@
-//! Cancelling and signalling runs from the dashboard, when it is allowed.
+//! Cancelling, signalling and forking runs from the dashboard, when it is
+//! allowed.
 
 use axum::Json;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use trailhead_core::RunId;
+use trailhead_core::{EngineError, RunId, StepKey, StoreError};
 
 use crate::State;
 use crate::text;
@@ -23,10 +24,10 @@ pub enum Actions {
     /// None: the dashboard only shows (the default).
     #[default]
     ReadOnly,
-    /// Cancel and signal, for anyone who can reach the dashboard.
+    /// Cancel, signal and fork, for anyone who can reach the dashboard.
     Allowed,
-    /// Cancel and signal, for requests with `authorization: Bearer {token}`
-    /// (the page asks for the token once and keeps it for the tab).
+    /// Cancel, signal and fork, for requests with `authorization: Bearer
+    /// {token}` (the page asks for the token once and keeps it for the tab).
     Token(String),
 }
 
@@ -58,7 +59,7 @@ impl Actions {
             Self::ReadOnly => {
                 return Some(refuse(
                     StatusCode::FORBIDDEN,
-                    "this dashboard is read-only: serve it with actions allowed (`trailhead serve --allow-actions`, or a token) to cancel or signal runs",
+                    "this dashboard is read-only: serve it with actions allowed (`trailhead serve --allow-actions`, or a token) to cancel, signal or fork runs",
                 ));
             }
             Self::Allowed => None,
@@ -136,6 +137,63 @@ pub(crate) async fn signal(
         .await
     {
         Ok(()) => Json(serde_json::json!({ "sent": signal.name })).into_response(),
+        Err(error) => refuse(StatusCode::CONFLICT, &text::one_line(&error.to_string())),
+    }
+}
+
+/// Where to fork a run from: a step key's text (`ship`, `pack[3]`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ForkFrom {
+    from: String,
+}
+
+/// `POST /runs/{run}/fork` with `{"from": key}`: records a fork of finished
+/// run `run` from step `key` ([`trailhead_core::fork::record`]), unfinished,
+/// for a worker that runs the workflow to resume. The dashboard's engine
+/// needs no workflow type for it.
+///
+/// A key that does not parse is a 400; no run `run` a 404; a run not
+/// finished a 409; a key the run's journal lacks a 422 (the run is there,
+/// the request names nothing in it); other refusals a 409, as for cancel and
+/// signal.
+pub(crate) async fn fork(
+    axum::extract::State(shared): State,
+    Path(run): Path<String>,
+    headers: HeaderMap,
+    Json(fork): Json<ForkFrom>,
+) -> Response {
+    if let Some(refusal) = shared.actions.refusal(&headers) {
+        return refusal;
+    }
+    let key: StepKey = match fork.from.parse() {
+        Ok(key) => key,
+        Err(error) => {
+            return refuse(StatusCode::BAD_REQUEST, &text::one_line(&error.to_string()));
+        }
+    };
+    let run = RunId::new(run);
+    let store = shared.engine.store();
+    match trailhead_core::fork::record(&**store, &run, &key, None).await {
+        Ok(fork) => Json(serde_json::json!({
+            "forked": fork.run.as_str(),
+            "from": fork.from.as_str(),
+            "at": fork.at.to_string(),
+            "copied": fork.copied,
+        }))
+        .into_response(),
+        Err(EngineError::Store(StoreError::NotEnded { run })) => refuse(
+            StatusCode::CONFLICT,
+            &text::one_line(&format!(
+                "run `{run}` has not finished: only a finished run is forked"
+            )),
+        ),
+        Err(error @ EngineError::Store(StoreError::UnknownRun { .. })) => {
+            refuse(StatusCode::NOT_FOUND, &text::one_line(&error.to_string()))
+        }
+        Err(error @ EngineError::NotJournaled { .. }) => refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &text::one_line(&error.to_string()),
+        ),
         Err(error) => refuse(StatusCode::CONFLICT, &text::one_line(&error.to_string())),
     }
 }

@@ -1,6 +1,6 @@
 //! A web dashboard for trailhead: the runs of a store, each run's live
 //! diagram, its journal and child runs, the engine's health, and (when
-//! allowed) cancelling and signalling runs.
+//! allowed) cancelling, signalling and forking runs.
 //!
 //! [`Dashboard::router`] is an [`axum::Router`] to mount in your own server
 //! (`Router::new().nest("/trailhead", dashboard.router())`), and
@@ -18,7 +18,8 @@
 //!   changed. The stream ends when the run does. It reads the store, so it
 //!   follows runs that other processes drive too; running attempts show for
 //!   runs the dashboard's own engine drives.
-//! - **Read-only by default.** Cancel and signal need
+//! - **Read-only by default.** Cancel, signal and fork (a finished run
+//!   from a step of its journal, recorded for a worker to resume) need
 //!   [`Actions::Allowed`] or [`Actions::Token`]; an action is a `POST` that
 //!   must carry the header `x-trailhead-action` (so a page on another site
 //!   cannot make your browser send one) and, with a token, `authorization:
@@ -107,7 +108,7 @@ impl Dashboard {
         }
     }
 
-    /// Which actions (cancel, signal) the dashboard takes:
+    /// Which actions (cancel, signal, fork) the dashboard takes:
     /// [`Actions::ReadOnly`] (the default), [`Actions::Allowed`], or
     /// [`Actions::Token`].
     pub fn actions(mut self, actions: Actions) -> Self {
@@ -138,6 +139,7 @@ impl Dashboard {
             .route("/runs/{run}/trace.json", get(pages::trace))
             .route("/runs/{run}/cancel", post(actions::cancel))
             .route("/runs/{run}/signal", post(actions::signal))
+            .route("/runs/{run}/fork", post(actions::fork))
             .route("/health", get(pages::health))
             .route("/api/runs", get(api::runs))
             .route("/api/runs/{run}", get(api::run))

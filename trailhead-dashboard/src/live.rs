@@ -77,7 +77,7 @@ async fn next(mut follow: Follow) -> Option<(Result<Event, Infallible>, Follow)>
             }
         };
         let ended = snapshot.record.state.is_ended();
-        let parts = view::run::parts(&follow.base, &snapshot);
+        let parts = view::run::parts(&follow.base, &snapshot, &follow.shared.actions);
         let changed: Vec<&(&str, String)> = match &follow.sent {
             Some(sent) => parts.iter().filter(|part| !sent.contains(part)).collect(),
             None => parts.iter().collect(),

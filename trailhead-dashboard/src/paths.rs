@@ -49,6 +49,12 @@ impl Base {
         }
     }
 
+    /// What a run's page is under: the page of run `id` is this and `id`
+    /// percent-encoded (for the page's script, which links to new runs).
+    pub(crate) fn run_pages(&self) -> String {
+        format!("{}/runs/", self.0)
+    }
+
     /// The health page.
     pub(crate) fn health(&self) -> String {
         format!("{}/health", self.0)

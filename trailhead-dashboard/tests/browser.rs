@@ -13,7 +13,7 @@ use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use tokio::sync::Semaphore;
 use trailhead::{Engine, Error, RunId, workflow};
-use trailhead_dashboard::Dashboard;
+use trailhead_dashboard::{Actions, Dashboard};
 
 static BOARDING: Semaphore = Semaphore::const_new(0);
 
@@ -117,6 +117,14 @@ async fn a_run_page_follows_its_run_live_without_reloading() {
     let address = listener.local_addr().unwrap();
     let dashboard = Dashboard::new(engine.clone()).refresh_every(Duration::from_millis(50));
     tokio::spawn(dashboard.serve(listener));
+    // The same store with actions allowed, for the fork button.
+    let acting = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let acting_address = acting.local_addr().unwrap();
+    tokio::spawn(
+        Dashboard::new(engine.clone())
+            .actions(Actions::Allowed)
+            .serve(acting),
+    );
 
     // A finished run first, for the list; then the one the page follows.
     engine
@@ -163,6 +171,7 @@ async fn a_run_page_follows_its_run_live_without_reloading() {
     BOARDING.add_permits(4);
     assert_eq!(handle.result().await.unwrap(), "66 passes");
     let list = format!("http://{address}/");
+    let early = format!("http://{acting_address}/runs/board-early");
     tokio::task::spawn_blocking(move || {
         wait_for(&tab, "document.getElementById('run').dataset.ended", "true");
         assert_eq!(eval(&tab, &state_of("assign_seat")), "completed");
@@ -184,6 +193,17 @@ async fn a_run_page_follows_its_run_live_without_reloading() {
         let listed = eval(&tab, "[...document.querySelectorAll('table.runs tbody tr td:first-child')].map(td => td.textContent).join(',')");
         assert_eq!(listed, "board-7,board-early", "newest first");
         save("dashboard-runs.png", &screenshot(&tab));
+
+        // A finished run's journal row forks it without a reload: the
+        // reply's new run shows as a link to its page.
+        tab.navigate_to(&early).unwrap().wait_until_navigated().unwrap();
+        wait_for(&tab, "document.querySelector('button.fork[data-from=\"print_passes\"]') ? 'offered' : 'not yet'", "offered");
+        eval(&tab, "(window.confirm = () => true, document.querySelector('button.fork[data-from=\"print_passes\"]').click(), 'clicked')");
+        wait_for(&tab, "(document.querySelector('.fork-result a') || {}).textContent || 'not yet'", "board-early~fork-1");
+        assert_eq!(
+            eval(&tab, "document.querySelector('.fork-result a').getAttribute('href')"),
+            "/runs/board-early~fork-1"
+        );
         drop(browser);
     })
     .await

@@ -16,6 +16,11 @@ async fn pack(n: u32) -> Result<u32, Error> {
     Ok(n * 2)
 }
 
+async fn unpack(packed: u32) -> Result<(), Error> {
+    let _ = packed;
+    Ok(())
+}
+
 async fn ship(n: u32) -> Result<u32, Error> {
     Err(Error::msg(format!(
         "no truck for {n}\ncaused by: the depot is closed"
@@ -35,6 +40,15 @@ workflow! {
     /// Packs, then fails to ship.
     pub workflow stranded(n: u32) -> Result<u32, Error> {
         let packed = step pack(n);
+        let shipped = step ship(packed);
+        Ok(shipped)
+    }
+}
+
+workflow! {
+    /// Packs (undone by unpacking), then fails to ship: compensated.
+    pub workflow unshipped(n: u32) -> Result<u32, Error> {
+        let packed = step pack(n).compensate(unpack);
         let shipped = step ship(packed);
         Ok(shipped)
     }
@@ -230,6 +244,28 @@ async fn a_read_only_dashboard_refuses_every_action() {
     let record = engine.run_record(&run).await.unwrap().unwrap();
     assert_eq!(record.status(), RunStatus::Running);
     handle.cancel();
+
+    // A finished run: no fork buttons, and a fork is refused.
+    let failed = engine.start(stranded, 4).await.unwrap();
+    let failed_id = failed.id().clone();
+    failed.result().await.unwrap_err();
+    let (_, page) = get(&router, &format!("/runs/{failed_id}")).await;
+    assert!(page.contains("data-key=\"ship\""), "{page}");
+    assert!(!page.contains("fork from here"), "{page}");
+    assert!(!page.contains("data-fork"), "{page}");
+    let fork = post(
+        &format!("/runs/{failed_id}/fork"),
+        &headers,
+        r#"{"from":"ship"}"#,
+    );
+    let (status, body) = call(&router, fork).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("read-only"), "{body}");
+    let runs = engine.store().list_runs(None).await.unwrap();
+    assert!(
+        runs.iter().all(|run| !run.id.as_str().contains("~fork")),
+        "nothing forked"
+    );
 }
 
 #[tokio::test]
@@ -378,4 +414,166 @@ async fn served_on_loopback_it_answers_loopback_hosts_only() {
         status_line(address, "rebind.attacker.example:7420").await,
         "HTTP/1.1 421 Misdirected Request"
     );
+}
+
+#[tokio::test]
+async fn a_finished_run_forks_from_a_step_of_its_journal() {
+    let engine = Engine::new();
+    let router = Dashboard::new(engine.clone())
+        .actions(Actions::Allowed)
+        .router();
+    let failed = engine.start(stranded, 4).await.unwrap();
+    let run = failed.id().clone();
+    failed.result().await.unwrap_err();
+    let before = engine.journal(&run).await.unwrap();
+    assert_eq!(before.len(), 2, "pack, then ship failed");
+    let headers = [("x-trailhead-action", "1")];
+    let path = format!("/runs/{run}/fork");
+
+    // Without the action header, as another site's form would post it.
+    let (status, _) = call(&router, post(&path, &[], r#"{"from":"ship"}"#)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, answer) = call(&router, post(&path, &headers, r#"{"from":"ship"}"#)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let forked = format!("{run}~fork-1");
+    assert_eq!(
+        answer,
+        serde_json::json!({ "forked": forked, "from": run.as_str(), "at": "ship", "copied": 1 })
+    );
+    let fork_id = RunId::new(forked.as_str());
+    let record = engine.run_record(&fork_id).await.unwrap().unwrap();
+    assert_eq!(record.status(), RunStatus::Running, "unfinished, to resume");
+    assert_eq!(record.workflow, "stranded");
+    let copied = engine.journal(&fork_id).await.unwrap();
+    assert_eq!(copied.len(), 1);
+    assert_eq!(copied[0].key.to_string(), "pack");
+    assert_eq!(copied[0].outcome, before[0].outcome);
+    // The original is untouched.
+    assert_eq!(engine.journal(&run).await.unwrap(), before);
+    let original = engine.run_record(&run).await.unwrap().unwrap();
+    assert_eq!(original.status(), RunStatus::Failed);
+    // The next fork takes the next number.
+    let (status, answer) = call(&router, post(&path, &headers, r#"{"from":"pack"}"#)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer.contains(&format!("\"{run}~fork-2\"")), "{answer}");
+    assert!(answer.contains("\"copied\":0"), "{answer}");
+
+    // A key that does not parse.
+    let (status, answer) = call(&router, post(&path, &headers, r#"{"from":"ship["}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let message = answer["error"].as_str().unwrap();
+    assert!(message.contains("invalid step key `ship[`"), "{message}");
+    assert!(!message.contains('\n'), "one line: {message}");
+    // A key the journal lacks.
+    let (status, answer) = call(&router, post(&path, &headers, r#"{"from":"print"}"#)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer.contains("has no journaled step `print` to fork from"),
+        "{answer}"
+    );
+    // No such run.
+    let (status, answer) = call(
+        &router,
+        post("/runs/nobody/fork", &headers, r#"{"from":"ship"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert!(answer.contains("no run `nobody`"), "{answer}");
+    // A run still going.
+    let waiting = engine.start(approve, 1).await.unwrap();
+    let running = waiting.id().clone();
+    until_waiting(&engine, &running).await;
+    let (status, answer) = call(
+        &router,
+        post(
+            &format!("/runs/{running}/fork"),
+            &headers,
+            r#"{"from":"pack"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer.contains(&format!(
+            "run `{running}` has not finished: only a finished run is forked"
+        )),
+        "{answer}"
+    );
+    // The running run's page has its controls, and no fork buttons yet.
+    let (_, page) = get(&router, &format!("/runs/{running}")).await;
+    assert!(page.contains("id=\"actions\""), "{page}");
+    assert!(!page.contains("fork from here"), "{page}");
+    waiting.cancel();
+}
+
+#[tokio::test]
+async fn a_finished_runs_page_has_a_fork_button_on_each_step_row() {
+    let engine = Engine::new();
+    let router = Dashboard::new(engine.clone())
+        .actions(Actions::Allowed)
+        .router();
+    let handle = engine.start(unshipped, 2).await.unwrap();
+    let run = handle.id().clone();
+    handle.result().await.unwrap_err();
+    let keys: Vec<String> = engine
+        .journal(&run)
+        .await
+        .unwrap()
+        .iter()
+        .map(|entry| entry.key.to_string())
+        .collect();
+    assert_eq!(keys, ["pack", "ship", "undo:pack"]);
+    let (status, page) = get(&router, &format!("/runs/{run}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("data-fork=\"/runs/{run}/fork\"")),
+        "{page}"
+    );
+    assert!(page.contains("data-runs=\"/runs/\""), "{page}");
+    for step in ["pack", "ship"] {
+        assert!(
+            page.contains(&format!(
+                "<button class=\"fork\" type=\"button\" data-from=\"{step}\""
+            )),
+            "a button on row {step}: {page}"
+        );
+    }
+    assert_eq!(page.matches("fork from here").count(), 2, "{page}");
+    assert!(page.contains("data-key=\"undo:pack\""), "{page}");
+    assert!(!page.contains("data-from=\"undo:pack\""), "{page}");
+    // No cancel or signal controls on a finished run.
+    assert!(!page.contains("id=\"actions\""), "{page}");
+
+    // With a token too; the page says the script must ask for it.
+    let router = Dashboard::new(engine.clone())
+        .actions(Actions::Token("s3cret".to_owned()))
+        .router();
+    let (_, page) = get(&router, &format!("/runs/{run}")).await;
+    assert!(page.contains("data-token=\"true\""), "{page}");
+    assert_eq!(page.matches("fork from here").count(), 2, "{page}");
+    let path = format!("/runs/{run}/fork");
+    let body = r#"{"from":"ship"}"#;
+    let (status, _) = call(&router, post(&path, &[("x-trailhead-action", "1")], body)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let headers = [
+        ("x-trailhead-action", "1"),
+        ("authorization", "Bearer s3cret"),
+    ];
+    let (status, answer) = call(&router, post(&path, &headers, body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+
+    // A nested dashboard's buttons post under its path.
+    let app = Router::new().nest(
+        "/ops",
+        Dashboard::new(engine).actions(Actions::Allowed).router(),
+    );
+    let (_, page) = get(&app, &format!("/ops/runs/{run}")).await;
+    assert!(
+        page.contains(&format!("data-fork=\"/ops/runs/{run}/fork\"")),
+        "{page}"
+    );
+    assert!(page.contains("data-runs=\"/ops/runs/\""), "{page}");
 }

@@ -1,4 +1,5 @@
-// trailhead dashboard: a run page's live updates and its actions.
+// trailhead dashboard: a run page's live updates and its actions (cancel,
+// signal, fork from a journal row).
 // The server renders every part; this script only swaps them in.
 "use strict";
 
@@ -30,12 +31,11 @@
     });
   }
 
-  const actions = document.getElementById("actions");
-  if (!actions) return;
-  const result = document.getElementById("action-result");
-  const act = async (url, body) => {
+  if (!run || run.dataset.actions !== "true") return;
+  // POSTs an action; gives the response and its JSON (`{}` if none).
+  const post = async (url, body) => {
     const headers = { "x-trailhead-action": "1", "content-type": "application/json" };
-    if (actions.dataset.token === "true") {
+    if (run.dataset.token === "true") {
       let token = sessionStorage.getItem("trailhead-token");
       if (!token) {
         token = window.prompt("This dashboard's token:") || "";
@@ -46,9 +46,60 @@
     const response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
     const answer = await response.json().catch(() => ({}));
     if (response.status === 401) sessionStorage.removeItem("trailhead-token");
+    return { response, answer };
+  };
+  const refused = (response, answer) => "Refused: " + (answer.error || response.statusText);
+
+  // Fork from a journal row: the buttons come and go with the journal's
+  // live updates, so one listener on the journal serves them all.
+  const journal = document.getElementById("journal");
+  if (journal) {
+    journal.addEventListener("click", async (event) => {
+      const button = event.target.closest("button.fork");
+      const table = button && button.closest("table.journal");
+      if (!table || !table.dataset.fork) return;
+      const from = button.dataset.from;
+      if (!window.confirm("Fork this run from `" + from + "`? A new run replays the entries before it; " +
+        "a worker running the workflow then runs `" + from + "` and what follows again.")) return;
+      let shown = button.parentElement.querySelector(".fork-result");
+      if (!shown) {
+        shown = document.createElement("span");
+        shown.className = "fork-result";
+        shown.setAttribute("role", "status");
+        button.after(shown);
+      }
+      button.disabled = true;
+      try {
+        const { response, answer } = await post(table.dataset.fork, { from });
+        shown.replaceChildren();
+        if (response.ok) {
+          const link = document.createElement("a");
+          link.href = table.dataset.runs + encodeURIComponent(answer.forked);
+          link.textContent = answer.forked;
+          const copied = answer.copied === 1 ? "1 entry" : answer.copied + " entries";
+          shown.append("Forked as ", link, " (" + copied + " copied; a worker running the workflow resumes it).");
+          shown.classList.remove("problem");
+        } else {
+          shown.textContent = refused(response, answer);
+          shown.classList.add("problem");
+        }
+      } catch (error) {
+        shown.textContent = "Not sent: " + error.message;
+        shown.classList.add("problem");
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  const actions = document.getElementById("actions");
+  if (!actions) return;
+  const result = document.getElementById("action-result");
+  const act = async (url, body) => {
+    const { response, answer } = await post(url, body);
     result.textContent = response.ok
       ? (answer.sent ? "Signal `" + answer.sent + "` sent." : "Cancel asked.")
-      : "Refused: " + (answer.error || response.statusText);
+      : refused(response, answer);
     result.className = response.ok ? "ok" : "problem";
   };
   const cancel = document.getElementById("cancel");

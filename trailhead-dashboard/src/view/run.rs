@@ -1,5 +1,6 @@
 //! The run page: its header, live diagram, journal, child runs and, when
-//! allowed, actions. Each part is one `section` with an id; the live
+//! allowed, actions (cancel and signal a run in flight; fork a finished run
+//! from a row of its journal). Each part is one `section` with an id; the live
 //! stream sends the same parts again, rendered by the same functions.
 
 use std::time::SystemTime;
@@ -16,11 +17,11 @@ use crate::{svg, text};
 const JOURNAL_ROWS: usize = 500;
 
 /// The parts the live stream updates, by section id.
-pub(crate) fn parts(base: &Base, run: &Snapshot) -> Vec<(&'static str, String)> {
+pub(crate) fn parts(base: &Base, run: &Snapshot, actions: &Actions) -> Vec<(&'static str, String)> {
     vec![
         ("run-header", header(base, run).into_string()),
         ("diagram", diagram(run).into_string()),
-        ("journal", journal(run).into_string()),
+        ("journal", journal(base, run, actions).into_string()),
         ("children", children(base, run).into_string()),
     ]
 }
@@ -29,10 +30,11 @@ pub(crate) fn parts(base: &Base, run: &Snapshot) -> Vec<(&'static str, String)> 
 pub(crate) fn body(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
     let record = &run.record;
     html! {
-        div #run data-live=(base.run(&record.id, "live")) data-ended=(record.state.is_ended()) {
+        div #run data-live=(base.run(&record.id, "live")) data-ended=(record.state.is_ended())
+            data-actions=(actions.offered()) data-token=(actions.needs_token()) {
             section #run-header { (header(base, run)) }
             @if actions.offered() && !record.state.is_ended() {
-                (controls(base, run, actions))
+                (controls(base, run))
             }
             section #diagram-section {
                 h2 { "Diagram" }
@@ -44,7 +46,7 @@ pub(crate) fn body(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
                     a href=(base.run(&record.id, "trace.json")) { "Download the trace" }
                     " (Chrome trace-event JSON, with child runs) to open in Perfetto or chrome://tracing."
                 }
-                div #journal { (journal(run)) }
+                div #journal { (journal(base, run, actions)) }
             }
             section #children-section {
                 h2 { "Child runs" }
@@ -92,8 +94,10 @@ fn diagram(run: &Snapshot) -> Markup {
 }
 
 /// The journal as a timeline: each entry's bar from its first start to its
-/// last end, on the run's time from its creation to now or its end.
-fn journal(run: &Snapshot) -> Markup {
+/// last end, on the run's time from its creation to now or its end. For a
+/// finished run on a dashboard that takes actions, each step's row (not a
+/// compensation's) has a button to fork the run from that step.
+fn journal(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
     let record = &run.record;
     let entries = &run.journal;
     if entries.is_empty() {
@@ -109,12 +113,18 @@ fn journal(run: &Snapshot) -> Markup {
     let span = text::between(origin, end).as_secs_f64().max(1e-6);
     let percent = |at: SystemTime| 100.0 * text::between(origin, at).as_secs_f64() / span;
     let shown = &entries[entries.len().saturating_sub(JOURNAL_ROWS)..];
+    let forkable = actions.offered() && record.state.is_ended();
+    let columns = if forkable { 7 } else { 6 };
     html! {
         @if shown.len() < entries.len() {
             p.note { "The latest " (shown.len()) " of " (entries.len()) " entries." }
         }
-        table.journal {
-            thead { tr { th { "Key" } th { "Outcome" } th { "Attempts" } th { "Started" } th { "Duration" } th.timeline { "Timeline" } } }
+        table.journal data-fork=[forkable.then(|| base.run(&record.id, "fork"))]
+            data-runs=[forkable.then(|| base.run_pages())] {
+            thead { tr {
+                th { "Key" } th { "Outcome" } th { "Attempts" } th { "Started" } th { "Duration" } th.timeline { "Timeline" }
+                @if forkable { th.fork { "Fork" } }
+            } }
             tbody {
                 @for entry in shown {
                     @let outcome = outcome(entry);
@@ -129,9 +139,19 @@ fn journal(run: &Snapshot) -> Markup {
                             @let width = (percent(entry.finished_at) - left).max(0.4);
                             span.bar style=(format!("left:{left:.2}%;width:{width:.2}%")) {}
                         }
+                        @if forkable {
+                            td.fork {
+                                @if entry.key.undone().is_none() {
+                                    button.fork type="button" data-from=(entry.key)
+                                        title={ "A new run that replays the entries before " (entry.key) " and runs it and what follows again" } {
+                                        "fork from here"
+                                    }
+                                }
+                            }
+                        }
                     }
                     @if let Some(failure) = entry.outcome.failure() {
-                        tr.failure { td colspan="6" { pre { (failure) } } }
+                        tr.failure { td colspan=(columns) { pre { (failure) } } }
                     }
                 }
             }
@@ -163,12 +183,13 @@ fn children(base: &Base, run: &Snapshot) -> Markup {
     }
 }
 
-/// Cancel and signal, for a dashboard that takes actions.
-fn controls(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
+/// Cancel and signal, for a dashboard that takes actions (whether it asks
+/// for a token is `#run`'s `data-token`).
+fn controls(base: &Base, run: &Snapshot) -> Markup {
     let id = &run.record.id;
     let signals = run.signals();
     html! {
-        section #actions data-token=(actions.needs_token()) {
+        section #actions {
             h2 { "Actions" }
             button #cancel type="button" data-action=(base.run(id, "cancel")) { "Cancel run" }
             form #signal data-action=(base.run(id, "signal")) {
