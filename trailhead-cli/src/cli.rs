@@ -125,6 +125,16 @@ pub(crate) enum Command {
     /// run. `--json` gives the same as data. Out of process the states come
     /// from the journal: a step running right now shows once it is journaled.
     Diagram(DiagramArgs),
+    /// Time travel over a recorded run: its events, and its picture after any of them.
+    ///
+    /// Lists the run's journal as events in time order (each step's start,
+    /// and its end with the value it produced, the value it fell back to or
+    /// its error), then where the run's failure came from if it failed.
+    /// `--at N` draws the run as it was after event N: the Mermaid picture
+    /// (steps ended by then with their outcome, steps begun running, steps
+    /// after not reached) and each node's state. Works on finished, failed
+    /// and running runs, from the store alone.
+    Timeline(TimelineArgs),
     /// Where a workflow's time goes: per step site, across its runs.
     ///
     /// For each step of the workflow (its loop iterations together): how
@@ -173,6 +183,20 @@ pub(crate) struct DiagramArgs {
     /// The run's id.
     pub(crate) run: String,
     /// The picture as one JSON object instead of Mermaid.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `trailhead timeline`.
+#[derive(Debug, Args)]
+pub(crate) struct TimelineArgs {
+    /// The run's id.
+    pub(crate) run: String,
+    /// Show the run as it was after event N (numbered from 0, as listed).
+    #[arg(long, value_name = "N")]
+    pub(crate) at: Option<usize>,
+    /// JSON instead of text: the events as an array, or with --at one object
+    /// (`event`, `picture`).
     #[arg(long)]
     pub(crate) json: bool,
 }

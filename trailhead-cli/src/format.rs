@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use trailhead_core::picture::EventKind;
 use trailhead_core::store::{RunOutcome, RunRecord, StepOutcome};
 
 /// A step's outcome in one word.
@@ -12,6 +13,26 @@ pub(crate) fn step_outcome(outcome: &StepOutcome) -> &'static str {
         StepOutcome::Failed(_) => "failed",
         StepOutcome::FellBack(_) => "fell_back",
     }
+}
+
+/// A timeline event's kind in one word (`started`, `completed`, `failed`,
+/// `fell_back`), as trailhead-core serializes it.
+pub(crate) fn event_kind(kind: EventKind) -> String {
+    match serde_json::to_value(kind) {
+        Ok(serde_json::Value::String(word)) => word,
+        _ => format!("{kind:?}"),
+    }
+}
+
+/// `text` on one line, cut to `chars` characters (an ellipsis marks a cut).
+pub(crate) fn clip(text: &str, chars: usize) -> String {
+    let line = one_line(text);
+    if line.chars().count() <= chars {
+        return line;
+    }
+    let mut cut: String = line.chars().take(chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// `at` in RFC 3339, to the millisecond, in UTC.
@@ -88,6 +109,13 @@ mod tests {
         assert_eq!(duration(Duration::from_millis(1_250)), "1.25s");
         assert_eq!(duration(Duration::from_secs(200)), "3m 20s");
         assert_eq!(duration(Duration::from_secs(7_500)), "2h 5m");
+    }
+
+    #[test]
+    fn clipped_text_keeps_its_width() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("a longer\nvalue", 6), "a lon…");
+        assert_eq!(clip("ééééé", 5), "ééééé");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (outputs) the JSON form of what the journal holds.
 
 use serde_json::{Value, json};
+use trailhead_core::picture::TimelineEvent;
 use trailhead_core::store::{RunRecord, StepRecord};
 
 use crate::format;
@@ -46,6 +47,19 @@ pub(crate) fn step(step: &StepRecord) -> Value {
             "retried_at": format::time(retry.retried_at),
             "error": retry.error,
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// A timeline event: `index`, `at`, `key`, `kind` (`started`, `completed`,
+/// `failed`, `fell_back`), `value` (an end's value or error, as text; null
+/// for a start).
+pub(crate) fn event(event: &TimelineEvent) -> Value {
+    json!({
+        "index": event.index,
+        "at": format::time(event.at),
+        "key": event.key,
+        "kind": format::event_kind(event.kind),
+        "value": event.value,
     })
 }
 

@@ -22,6 +22,7 @@ mod serve;
 mod show;
 mod stats;
 mod table;
+mod timeline;
 mod trace;
 mod watch;
 
@@ -105,6 +106,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         | Command::Trace(_)
         | Command::Export(_)
         | Command::Diagram(_)
+        | Command::Timeline(_)
         | Command::Stats(_) => Access::Read,
         Command::Cancel(_) | Command::Signal(_) | Command::Fork(_) => Access::Write,
         Command::Serve(ref args) if serve::acts(args) => Access::Write,
@@ -122,6 +124,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         Command::Trace(args) => trace::trace(store, name, args).await,
         Command::Export(args) => export::export(store, name, args).await,
         Command::Diagram(args) => diagram::diagram(store, name, args).await,
+        Command::Timeline(args) => timeline::timeline(store, name, args).await,
         Command::Stats(args) => stats::stats(store, name, args).await,
         Command::Serve(args) => serve::serve(&opened, args).await,
     };

@@ -13,4 +13,5 @@ mod serve;
 mod show;
 mod stores;
 mod support;
+mod timeline;
 mod watch;
