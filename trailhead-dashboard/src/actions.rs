@@ -1,5 +1,6 @@
 //! Cancelling, signalling and forking runs from the dashboard, when it is
-//! allowed.
+//! allowed; who may act (the debugger's commands, in `debug`, ask the
+//! same).
 
 use axum::Json;
 use axum::extract::Path;
@@ -24,10 +25,12 @@ pub enum Actions {
     /// None: the dashboard only shows (the default).
     #[default]
     ReadOnly,
-    /// Cancel, signal and fork, for anyone who can reach the dashboard.
+    /// Cancel, signal, fork and the debugger's commands, for anyone who can
+    /// reach the dashboard.
     Allowed,
-    /// Cancel, signal and fork, for requests with `authorization: Bearer
-    /// {token}` (the page asks for the token once and keeps it for the tab).
+    /// Cancel, signal, fork and the debugger's commands, for requests with
+    /// `authorization: Bearer {token}` (the page asks for the token once and
+    /// keeps it for the tab).
     Token(String),
 }
 
@@ -54,12 +57,12 @@ impl Actions {
     }
 
     /// Why a request may not act, if it may not.
-    fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
+    pub(crate) fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
         let token = match self {
             Self::ReadOnly => {
                 return Some(refuse(
                     StatusCode::FORBIDDEN,
-                    "this dashboard is read-only: serve it with actions allowed (`trailhead serve --allow-actions`, or a token) to cancel, signal or fork runs",
+                    "this dashboard is read-only: serve it with actions allowed (`trailhead serve --allow-actions`, or a token) to cancel, signal, fork or debug runs",
                 ));
             }
             Self::Allowed => None,
@@ -93,7 +96,8 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0_u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
+/// A refusal: `status` and `{"error": message}`.
+pub(crate) fn refuse(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 

@@ -1,6 +1,7 @@
 //! A web dashboard for trailhead: the runs of a store, each run's live
 //! diagram, its journal and child runs, the engine's health, and (when
-//! allowed) cancelling, signalling and forking runs.
+//! allowed) cancelling, signalling and forking runs; on an engine built
+//! with a debugger, its breakpoints and paused steps.
 //!
 //! [`Dashboard::router`] is an [`axum::Router`] to mount in your own server
 //! (`Router::new().nest("/trailhead", dashboard.router())`), and
@@ -24,6 +25,13 @@
 //!   must carry the header `x-trailhead-action` (so a page on another site
 //!   cannot make your browser send one) and, with a token, `authorization:
 //!   Bearer {token}`.
+//! - **The debugger.** On an engine built with
+//!   `EngineBuilder::debugger(true)`, `GET /api/debug` lists its
+//!   breakpoints and paused steps; a run page shows the run's paused step
+//!   (its arguments, output or error) and marks its node in the diagram.
+//!   Adding a breakpoint (`POST /api/debug/breakpoints`), removing one
+//!   (`DELETE /api/debug/breakpoints/{id}`) and resuming a paused run
+//!   (`POST /runs/{id}/debug`) are actions, guarded as the others are.
 //! - [`Dashboard::serve`] on a loopback address answers only requests whose
 //!   `Host` is a loopback name, so a web page cannot reach it by pointing a
 //!   domain of its own at 127.0.0.1.
@@ -57,6 +65,7 @@
 mod actions;
 mod api;
 mod assets;
+mod debug;
 mod guard;
 mod live;
 mod pages;
@@ -70,7 +79,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use trailhead_core::Engine;
 
 pub use actions::Actions;
@@ -140,9 +149,13 @@ impl Dashboard {
             .route("/runs/{run}/cancel", post(actions::cancel))
             .route("/runs/{run}/signal", post(actions::signal))
             .route("/runs/{run}/fork", post(actions::fork))
+            .route("/runs/{run}/debug", post(debug::resume))
             .route("/health", get(pages::health))
             .route("/api/runs", get(api::runs))
             .route("/api/runs/{run}", get(api::run))
+            .route("/api/debug", get(debug::state))
+            .route("/api/debug/breakpoints", post(debug::add))
+            .route("/api/debug/breakpoints/{id}", delete(debug::remove))
             .route("/assets/{file}", get(assets::serve))
             .with_state(shared)
     }

@@ -1,10 +1,12 @@
 //! `GET /runs/{run}/live`: a run page's live updates, as server-sent
 //! events.
 //!
-//! The run is read every refresh; when any of its parts (header, diagram,
-//! journal, children) renders differently from what was last sent, an
-//! `update` event carries the parts that changed, as the page's own HTML
-//! (the page swaps them in; there is one way to render a part). The stream
+//! The run is read every refresh; when any of its parts (header, paused
+//! steps, diagram, journal, children) renders differently from what was
+//! last sent, an `update` event carries the parts that changed, as the
+//! page's own HTML (the page swaps them in; there is one way to render a
+//! part), and the run's paused steps as the debugger gives them (`paused`,
+//! as in `GET /api/debug`). The stream
 //! sends `end` after the update that shows the run ended, and `gone` if the
 //! run was removed.
 
@@ -92,6 +94,7 @@ async fn next(mut follow: Follow) -> Option<(Result<Event, Infallible>, Follow)>
         let update = json!({
             "status": snapshot.record.status().name(),
             "ended": ended,
+            "paused": snapshot.paused,
             "parts": changed
                 .into_iter()
                 .map(|(id, html)| ((*id).to_owned(), serde_json::Value::from(html.as_str())))

@@ -9,7 +9,7 @@ use trailhead_core::RunId;
 use trailhead_core::store::RunStatus;
 
 use crate::paths::Base;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{self, Snapshot};
 use crate::view::{self, runs::Filter};
 use crate::{State, svg};
 
@@ -80,12 +80,17 @@ pub(crate) async fn diagram(
     axum::extract::State(shared): State,
     Path(run): Path<String>,
 ) -> Response {
-    match shared.engine.picture_of(&RunId::new(run.as_str())).await {
-        Ok(picture) => (
-            [(header::CONTENT_TYPE, "image/svg+xml")],
-            svg::draw(&picture),
-        )
-            .into_response(),
+    let run = RunId::new(run);
+    match shared.engine.picture_of(&run).await {
+        Ok(picture) => {
+            let paused = snapshot::paused(&shared.engine, &run);
+            let nodes: Vec<&str> = paused.iter().filter_map(|p| p.node.as_deref()).collect();
+            (
+                [(header::CONTENT_TYPE, "image/svg+xml")],
+                svg::draw(&picture, &nodes),
+            )
+                .into_response()
+        }
         Err(error) => (StatusCode::NOT_FOUND, error.to_string()).into_response(),
     }
 }

@@ -49,6 +49,11 @@ impl Base {
         }
     }
 
+    /// The debugger's breakpoints (`POST` adds one).
+    pub(crate) fn breakpoints(&self) -> String {
+        format!("{}/api/debug/breakpoints", self.0)
+    }
+
     /// What a run's page is under: the page of run `id` is this and `id`
     /// percent-encoded (for the page's script, which links to new runs).
     pub(crate) fn run_pages(&self) -> String {

@@ -1,6 +1,7 @@
-//! A run as its page shows it: its record, journal, child runs and
-//! picture, read together.
+//! A run as its page shows it: its record, journal, child runs, picture
+//! and the steps the debugger holds paused, read together.
 
+use trailhead_core::debug::Pause;
 use trailhead_core::picture::RunPicture;
 use trailhead_core::store::{RunRecord, StepRecord};
 use trailhead_core::{Engine, EngineError, RunId};
@@ -14,6 +15,10 @@ pub(crate) struct Snapshot {
     /// The live picture, or why there is none (a run recorded without its
     /// graph).
     pub(crate) picture: Result<RunPicture, String>,
+    /// Whether the engine has a debugger.
+    pub(crate) debugger: bool,
+    /// The run's steps paused by the debugger, in the order they stopped.
+    pub(crate) paused: Vec<Pause>,
 }
 
 impl Snapshot {
@@ -27,12 +32,23 @@ impl Snapshot {
         let (journal, picture) = engine.journal_and_picture(&record).await?;
         let picture = picture.map_err(|error| error.to_string());
         let children = engine.store().children(run).await?;
+        let paused = paused(engine, run);
         Ok(Some(Self {
             record,
             journal,
             children,
             picture,
+            debugger: engine.debugger().is_some(),
+            paused,
         }))
+    }
+
+    /// The diagram's nodes of the paused steps.
+    pub(crate) fn paused_nodes(&self) -> Vec<&str> {
+        self.paused
+            .iter()
+            .filter_map(|pause| pause.node.as_deref())
+            .collect()
     }
 
     /// The signals the run's workflow waits for, by name.
@@ -50,4 +66,14 @@ impl Snapshot {
         names.dedup();
         names
     }
+}
+
+/// The steps of run `run` that `engine`'s debugger holds paused (none
+/// without a debugger).
+pub(crate) fn paused(engine: &Engine, run: &RunId) -> Vec<Pause> {
+    engine.debugger().map_or_else(Vec::new, |debugger| {
+        let mut paused = debugger.paused();
+        paused.retain(|pause| &pause.run == run);
+        paused
+    })
 }

@@ -4,7 +4,8 @@
 //!
 //! Each box's group carries `data-node` (its Mermaid id) and `data-state`
 //! (its state's name, `completed`, `running`, …) and the class
-//! `state-{name}`, for the page's style and for tests.
+//! `state-{name}`, for the page's style and for tests; a node where the
+//! debugger holds a step paused has the class `paused` too.
 
 use std::collections::HashMap;
 
@@ -21,8 +22,9 @@ use trailhead_core::picture::{Edge, NodeKind, NodeState, RunPicture};
 const FONT: usize = 14;
 
 /// The picture as an SVG element (no XML declaration: it goes inline into
-/// the page, and serves as a file as it is).
-pub(crate) fn draw(picture: &RunPicture) -> String {
+/// the page, and serves as a file as it is), the nodes `paused` (their ids)
+/// marked.
+pub(crate) fn draw(picture: &RunPicture, paused: &[&str]) -> String {
     if picture.nodes.is_empty() {
         return String::new();
     }
@@ -44,8 +46,13 @@ pub(crate) fn draw(picture: &RunPicture) -> String {
         };
         let look = StyleAttr::new(line, 2, Some(fill), rounded, FONT);
         let state = drawn.state.name();
+        let mark = if paused.contains(&node.id.as_str()) {
+            " paused"
+        } else {
+            ""
+        };
         let properties = format!(
-            "class=\"node state-{state}\" data-node=\"{}\" data-state=\"{state}\"",
+            "class=\"node state-{state}{mark}\" data-node=\"{}\" data-state=\"{state}\"",
             attribute(&node.id)
         );
         let element = Element::create_with_properties(

@@ -1,7 +1,8 @@
 //! The dashboard in a real browser: headless Chromium (Debian's `chromium`,
 //! which `.ci/run` installs) loads a run's page while the run progresses,
 //! and the diagram shows the right node states and updates without a
-//! reload. The test saves screenshots of the run page and the run list;
+//! reload; a run paused by the debugger is stepped and continued from its
+//! page, the paused panel following without a reload. The test saves screenshots of the run page and the run list;
 //! with `TRAILHEAD_UPDATE_SCREENSHOTS=1` it writes them to
 //! `docs/screenshots/`, where the README takes them from.
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use tokio::sync::Semaphore;
+use trailhead::debug::Breakpoint;
 use trailhead::{Engine, Error, RunId, workflow};
 use trailhead_dashboard::{Actions, Dashboard};
 
@@ -208,6 +210,60 @@ async fn a_run_page_follows_its_run_live_without_reloading() {
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_run_is_stepped_and_continued_from_its_page() {
+    let engine = Engine::builder().debugger(true).build();
+    let debugger = engine.debugger().unwrap().clone();
+    let run = RunId::new("board-debugged");
+    debugger.break_at(Breakpoint::before("check_in".parse().unwrap()).in_run(run.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let dashboard = Dashboard::new(engine.clone())
+        .actions(Actions::Allowed)
+        .refresh_every(Duration::from_millis(50));
+    tokio::spawn(dashboard.serve(listener));
+    // No seats: check_in, then print_passes.
+    let handle = engine.start_with_id(run.clone(), board, 0).await.unwrap();
+    debugger.wait_for_pause(Some(&run)).await;
+
+    let url = format!("http://{address}/runs/{run}");
+    tokio::task::spawn_blocking(move || {
+        let browser = browser();
+        let tab = browser.new_tab().unwrap();
+        tab.set_default_timeout(Duration::from_secs(20));
+        tab.navigate_to(&url).unwrap().wait_until_navigated().unwrap();
+        let paused_key = "(document.querySelector('#paused .pause') || { dataset: { key: 'none' } }).dataset.key";
+        wait_for(&tab, paused_key, "check_in");
+        eval(&tab, "(window.__loadedOnce = 'yes')");
+        assert_eq!(eval(&tab, "document.querySelector('#diagram .node.paused').dataset.node"), eval(&tab, "document.querySelectorAll('#diagram [data-node]')[1].dataset.node"));
+        // A breakpoint for this run from the page's form: after print_passes.
+        eval(&tab, "(() => { const form = document.getElementById('breakpoint'); \
+             form.elements.steps.value = 'print_passes'; form.elements.when.value = 'after'; \
+             form.requestSubmit(); return 'sent'; })()");
+        wait_for(&tab, "document.getElementById('action-result').textContent.replace(/^Breakpoint \\d+ /, '')", "added: this run stops at `print_passes` after it completes.");
+        // Step: the panel moves on to the next step without a reload.
+        eval(&tab, "(document.querySelector('button[data-resume=\"step\"]').click(), 'clicked')");
+        wait_for(&tab, paused_key, "print_passes");
+        assert_eq!(eval(&tab, &state_of("check_in")), "completed");
+        // An argument that is an expression shows as written.
+        assert_eq!(eval(&tab, "document.querySelector('#paused ol.arguments').textContent"), "`seats.iter().sum()`");
+        // Continue: to the form's breakpoint, the step's output shown.
+        eval(&tab, "(document.querySelector('button[data-resume=\"continue\"]').click(), 'clicked')");
+        wait_for(&tab, "(document.querySelector('#paused .pause') || { dataset: {} }).dataset.when || 'none'", "after");
+        assert_eq!(eval(&tab, "document.querySelector('#paused pre.output').textContent"), "\"0 passes\"");
+        // Continue: the panel goes, the run ends.
+        eval(&tab, "(document.querySelector('button[data-resume=\"continue\"]').click(), 'clicked')");
+        wait_for(&tab, paused_key, "none");
+        wait_for(&tab, "document.getElementById('run').dataset.ended", "true");
+        assert_eq!(eval(&tab, "document.querySelectorAll('#diagram .node.paused').length + ''"), "0");
+        assert_eq!(eval(&tab, "window.__loadedOnce || 'reloaded'"), "yes");
+        drop(browser);
+    })
+    .await
+    .unwrap();
+    assert_eq!(handle.result().await.unwrap(), "0 passes");
 }
 
 fn screenshot(tab: &Arc<Tab>) -> Vec<u8> {

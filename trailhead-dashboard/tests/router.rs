@@ -1,6 +1,6 @@
 //! The dashboard's routes, called without a socket (`oneshot`): pages,
-//! JSON, the live stream's events, actions and who may take them, and
-//! what a hostile run id or `Host` gets.
+//! JSON, the live stream's events, actions and who may take them, the
+//! debugger's state and commands, and what a hostile run id or `Host` gets.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
+use trailhead::debug::{Breakpoint, Resume};
 use trailhead::{Engine, Error, RunId, RunStatus, workflow};
 use trailhead_dashboard::{Actions, Dashboard};
 
@@ -54,6 +55,28 @@ workflow! {
     }
 }
 
+async fn quote(items: u32) -> Result<u32, Error> {
+    Ok(items * 1_250)
+}
+
+async fn charge(cents: u32) -> Result<String, Error> {
+    Ok(format!("pay-{cents}"))
+}
+
+async fn receipt(payment: String) -> Result<String, Error> {
+    Ok(format!("receipt for {payment}"))
+}
+
+workflow! {
+    /// Quotes, charges, writes the receipt: three steps to stop at.
+    pub workflow checkout(items: u32) -> Result<String, Error> {
+        let cents = step quote(items);
+        let payment = step charge(cents);
+        let done = step receipt(payment);
+        Ok(done)
+    }
+}
+
 async fn call(router: &Router, request: Request<Body>) -> (StatusCode, String) {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
@@ -73,6 +96,20 @@ fn post(path: &str, headers: &[(&str, &str)], json: &str) -> Request<Body> {
         request = request.header(*name, *value);
     }
     request.body(Body::from(json.to_owned())).unwrap()
+}
+
+fn delete(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut request = Request::delete(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+async fn json(router: &Router, request: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let (status, body) = call(router, request).await;
+    let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+    (status, value)
 }
 
 async fn until_waiting(engine: &Engine, run: &RunId) {
@@ -576,4 +613,387 @@ async fn a_finished_runs_page_has_a_fork_button_on_each_step_row() {
         "{page}"
     );
     assert!(page.contains("data-runs=\"/ops/runs/\""), "{page}");
+}
+
+const ACT: [(&str, &str); 1] = [("x-trailhead-action", "1")];
+
+#[tokio::test]
+async fn the_debugger_pauses_a_run_and_the_dashboard_steps_it_to_its_end() {
+    let engine = Engine::builder().debugger(true).build();
+    let router = Dashboard::new(engine.clone())
+        .actions(Actions::Allowed)
+        .router();
+    let (status, state) = json(
+        &router,
+        Request::get("/api/debug").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        state,
+        serde_json::json!({ "enabled": true, "breakpoints": [], "paused": [] })
+    );
+
+    // `when` is before unless given.
+    let (status, added) = json(
+        &router,
+        post("/api/debug/breakpoints", &ACT, r#"{"steps":"charge"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added, serde_json::json!({ "id": 1 }));
+    let (status, added) = json(
+        &router,
+        post(
+            "/api/debug/breakpoints",
+            &ACT,
+            r#"{"steps":"pack[*]","when":"failed","workflow":"stranded","run":"r-1"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    let second = added["id"].as_u64().unwrap();
+    let (_, state) = json(
+        &router,
+        Request::get("/api/debug").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        state["breakpoints"],
+        serde_json::json!([
+            { "id": 1, "steps": "charge", "when": "before", "workflow": null, "run": null },
+            { "id": second, "steps": "pack[*]", "when": "failed", "workflow": "stranded", "run": "r-1" },
+        ])
+    );
+
+    let handle = engine.start(checkout, 2).await.unwrap();
+    let run = handle.id().clone();
+    let debugger = engine.debugger().unwrap();
+    let pause = debugger.wait_for_pause(Some(&run)).await;
+    assert_eq!(pause.key.to_string(), "charge");
+    let (_, state) = json(
+        &router,
+        Request::get("/api/debug").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let paused = state["paused"].as_array().unwrap();
+    assert_eq!(paused.len(), 1, "{state}");
+    assert_eq!(paused[0]["run"], run.as_str());
+    assert_eq!(paused[0]["workflow"], "checkout");
+    assert_eq!(paused[0]["when"], "before");
+    assert_eq!(paused[0]["arguments"], serde_json::json!(["2500"]));
+    assert_eq!(
+        paused[0]["journaled"],
+        serde_json::json!([["quote", "2500"]])
+    );
+
+    // The run page: the paused panel with its buttons, the node marked, the
+    // breakpoint form.
+    let (status, page) = get(&router, &format!("/runs/{run}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<section class=\"paused-panel\">"), "{page}");
+    assert!(
+        page.contains("data-key=\"charge\" data-when=\"before\""),
+        "{page}"
+    );
+    assert!(page.contains("before it starts"), "{page}");
+    assert!(
+        page.contains("<ol class=\"arguments\"><li><pre>2500</pre></li></ol>"),
+        "{page}"
+    );
+    assert!(page.contains("1 entry"), "{page}");
+    assert!(
+        page.contains(&format!("data-action=\"/runs/{run}/debug\"")),
+        "{page}"
+    );
+    for resume in ["continue", "step", "step_over"] {
+        assert!(
+            page.contains(&format!("data-resume=\"{resume}\"")),
+            "{resume}: {page}"
+        );
+    }
+    assert_eq!(
+        page.matches(" paused\" data-node=").count(),
+        1,
+        "one node marked: {page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "paused\" data-node=\"{}\"",
+            pause.node.as_deref().unwrap()
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains("<form id=\"breakpoint\" data-action=\"/api/debug/breakpoints\""),
+        "{page}"
+    );
+    let (_, svg) = get(&router, &format!("/runs/{run}/diagram.svg")).await;
+    assert_eq!(svg.matches(" paused\"").count(), 1, "{svg}");
+
+    // Step: to the next step, receipt, before it starts.
+    let path = format!("/runs/{run}/debug");
+    let (status, answer) = json(&router, post(&path, &ACT, r#"{"resume":"step"}"#)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer, serde_json::json!({ "resumed": run.as_str() }));
+    let pause = debugger.wait_for_pause(Some(&run)).await;
+    assert_eq!(pause.key.to_string(), "receipt");
+    let (_, state) = json(
+        &router,
+        Request::get("/api/debug").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        state["paused"][0]["arguments"],
+        serde_json::json!(["\"pay-2500\""])
+    );
+    let (_, page) = get(&router, &format!("/runs/{run}")).await;
+    assert!(page.contains("data-key=\"receipt\""), "{page}");
+    assert!(page.contains("2 entries"), "{page}");
+
+    // Continue: no breakpoint is left on the way, the run ends.
+    let (status, answer) = json(&router, post(&path, &ACT, r#"{"resume":"continue"}"#)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(handle.result().await.unwrap(), "receipt for pay-2500");
+    let (_, state) = json(
+        &router,
+        Request::get("/api/debug").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(state["paused"], serde_json::json!([]));
+    let (_, page) = get(&router, &format!("/runs/{run}")).await;
+    assert!(!page.contains("paused-panel"), "{page}");
+
+    // A run not paused, a resume that does not read.
+    let (status, answer) = json(&router, post(&path, &ACT, r#"{"resume":"continue"}"#)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["error"], format!("run `{run}` is not paused"));
+    let (status, answer) = json(&router, post(&path, &ACT, r#"{"resume":"rewind"}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("rewind"),
+        "{answer}"
+    );
+
+    // A pattern that does not parse, a `when` that is none.
+    let (status, answer) = json(
+        &router,
+        post("/api/debug/breakpoints", &ACT, r#"{"steps":"seat[x]"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("`seat[x]` is not a step pattern"),
+        "{error}"
+    );
+    let (status, answer) = json(
+        &router,
+        post(
+            "/api/debug/breakpoints",
+            &ACT,
+            r#"{"steps":"a","when":"sometimes"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+
+    // Removing: once, then there is none.
+    let (status, answer) = json(&router, delete("/api/debug/breakpoints/1", &ACT)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer, serde_json::json!({ "removed": 1 }));
+    let (status, answer) = json(&router, delete("/api/debug/breakpoints/1", &ACT)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert!(answer["error"].is_string(), "{answer}");
+    let (status, _) = json(&router, delete("/api/debug/breakpoints/one", &ACT)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(debugger.breakpoints().len(), 1, "the second is left");
+}
+
+#[tokio::test]
+async fn the_debugger_is_readable_but_its_commands_are_actions() {
+    let engine = Engine::builder().debugger(true).build();
+    let debugger = engine.debugger().unwrap().clone();
+    debugger.break_at(Breakpoint::after("quote".parse().unwrap()));
+    let handle = engine.start(checkout, 1).await.unwrap();
+    let run = handle.id().clone();
+    debugger.wait_for_pause(Some(&run)).await;
+    let path = format!("/runs/{run}/debug");
+    let resume = r#"{"resume":"continue"}"#;
+    let add = r#"{"steps":"charge"}"#;
+
+    let router = Dashboard::new(engine.clone()).router();
+    let (status, state) = json(
+        &router,
+        Request::get("/api/debug").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state["paused"][0]["when"], "after");
+    assert_eq!(state["paused"][0]["output"], "1250");
+    // The panel shows; no buttons, no breakpoint form.
+    let (_, page) = get(&router, &format!("/runs/{run}")).await;
+    assert!(page.contains("paused-panel"), "{page}");
+    assert!(page.contains("after it completed"), "{page}");
+    assert!(page.contains("<pre class=\"output\">1250</pre>"), "{page}");
+    assert!(!page.contains("data-resume"), "{page}");
+    assert!(!page.contains("id=\"breakpoint\""), "{page}");
+    for request in [
+        post("/api/debug/breakpoints", &ACT, add),
+        delete("/api/debug/breakpoints/1", &ACT),
+        post(&path, &ACT, resume),
+    ] {
+        let (status, answer) = json(&router, request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("read-only"),
+            "{answer}"
+        );
+    }
+    // The health page lists the run as paused.
+    let (_, health) = get(&router, "/health").await;
+    let paused = health.split("Paused runs").nth(1).unwrap();
+    let paused = paused.split("<h2>").next().unwrap();
+    assert!(paused.contains(run.as_str()), "{health}");
+    assert!(paused.contains("<code>quote</code>"), "{health}");
+
+    // Allowed: the action header is needed.
+    let router = Dashboard::new(engine.clone())
+        .actions(Actions::Allowed)
+        .router();
+    for request in [
+        post("/api/debug/breakpoints", &[], add),
+        delete("/api/debug/breakpoints/1", &[]),
+        post(&path, &[], resume),
+    ] {
+        let (status, answer) = json(&router, request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("x-trailhead-action"),
+            "{answer}"
+        );
+    }
+    // A token: the header and the token.
+    let router = Dashboard::new(engine.clone())
+        .actions(Actions::Token("s3cret".to_owned()))
+        .router();
+    let (_, page) = get(&router, &format!("/runs/{run}")).await;
+    assert!(page.contains("data-resume=\"step\""), "{page}");
+    for request in [
+        post("/api/debug/breakpoints", &ACT, add),
+        delete("/api/debug/breakpoints/1", &ACT),
+        post(&path, &ACT, resume),
+    ] {
+        let (status, answer) = json(&router, request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    }
+    assert_eq!(debugger.breakpoints().len(), 1, "nothing added or removed");
+    assert_eq!(debugger.paused().len(), 1, "still paused");
+    let with_token = [
+        ("x-trailhead-action", "1"),
+        ("authorization", "Bearer s3cret"),
+    ];
+    let (status, answer) = json(&router, post(&path, &with_token, resume)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(handle.result().await.unwrap(), "receipt for pay-1250");
+}
+
+#[tokio::test]
+async fn an_engine_without_a_debugger_says_so() {
+    let engine = Engine::new();
+    let router = Dashboard::new(engine.clone())
+        .actions(Actions::Allowed)
+        .router();
+    let (status, state) = json(
+        &router,
+        Request::get("/api/debug").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        state,
+        serde_json::json!({ "enabled": false, "breakpoints": [], "paused": [] })
+    );
+    let handle = engine.start(approve, 1).await.unwrap();
+    let run = handle.id().clone();
+    until_waiting(&engine, &run).await;
+    for request in [
+        post("/api/debug/breakpoints", &ACT, r#"{"steps":"charge"}"#),
+        delete("/api/debug/breakpoints/1", &ACT),
+        post(&format!("/runs/{run}/debug"), &ACT, r#"{"resume":"step"}"#),
+    ] {
+        let (status, answer) = json(&router, request).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        assert_eq!(
+            answer["error"],
+            "this engine has no debugger (build it with `EngineBuilder::debugger(true)`)"
+        );
+    }
+    // The run's controls, without a breakpoint form or a panel.
+    let (_, page) = get(&router, &format!("/runs/{run}")).await;
+    assert!(page.contains("id=\"actions\""), "{page}");
+    assert!(!page.contains("id=\"breakpoint\""), "{page}");
+    assert!(!page.contains("paused-panel"), "{page}");
+    handle.cancel();
+}
+
+#[tokio::test]
+async fn the_live_stream_shows_a_pause_come_and_go() {
+    let engine = Engine::builder().debugger(true).build();
+    let debugger = engine.debugger().unwrap().clone();
+    debugger.break_at(Breakpoint::before("charge".parse().unwrap()));
+    let handle = engine.start(checkout, 3).await.unwrap();
+    let run = handle.id().clone();
+    let router = Dashboard::new(engine.clone())
+        .actions(Actions::Allowed)
+        .refresh_every(Duration::from_millis(10))
+        .router();
+    let stream = tokio::spawn({
+        let router = router.clone();
+        let path = format!("/runs/{run}/live");
+        async move { get(&router, &path).await }
+    });
+    debugger.wait_for_pause(Some(&run)).await;
+    // Long enough for the stream to read the run paused.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    debugger.resume(&run, Resume::Continue).unwrap();
+    handle.result().await.unwrap();
+    let (_, events) = tokio::time::timeout(Duration::from_secs(10), stream)
+        .await
+        .expect("the stream ends when the run does")
+        .unwrap();
+    let updates: Vec<serde_json::Value> = events
+        .split("\n\n")
+        .filter(|event| event.starts_with("event: update"))
+        .map(|event| serde_json::from_str(event.split_once("data: ").unwrap().1).unwrap())
+        .collect();
+    let shown = updates
+        .iter()
+        .position(|update| {
+            update["parts"]["paused"]
+                .as_str()
+                .is_some_and(|html| html.contains("paused-panel") && html.contains("data-resume"))
+        })
+        .unwrap_or_else(|| panic!("an update shows the pause: {updates:?}"));
+    assert_eq!(
+        updates[shown]["paused"][0]["key"]["name"], "charge",
+        "{}",
+        updates[shown]
+    );
+    assert!(
+        updates[shown]["parts"]["diagram"]
+            .as_str()
+            .is_some_and(|svg| svg.contains(" paused\"")),
+        "the diagram marks the node: {}",
+        updates[shown]
+    );
+    let hidden = updates[shown + 1..]
+        .iter()
+        .find(|update| update["parts"]["paused"] == "")
+        .unwrap_or_else(|| panic!("a later update hides it: {updates:?}"));
+    assert_eq!(hidden["paused"], serde_json::json!([]));
+    assert_eq!(updates.last().unwrap()["status"], "completed");
 }

@@ -1,5 +1,5 @@
 // trailhead dashboard: a run page's live updates and its actions (cancel,
-// signal, fork from a journal row).
+// signal, fork from a journal row, resume a paused run, add a breakpoint).
 // The server renders every part; this script only swaps them in.
 "use strict";
 
@@ -92,6 +92,30 @@
     });
   }
 
+  // Resume a paused run: the panel comes and goes with the live updates,
+  // so one listener on its place serves its buttons.
+  const paused = document.getElementById("paused");
+  if (paused) {
+    paused.addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-resume]");
+      const resume = button && button.closest(".resume");
+      if (!resume) return;
+      const shown = resume.querySelector(".resume-result");
+      const buttons = [...resume.querySelectorAll("button")];
+      for (const each of buttons) each.disabled = true;
+      try {
+        const { response, answer } = await post(resume.dataset.action, { resume: button.dataset.resume });
+        shown.textContent = response.ok ? button.textContent + ": resumed." : refused(response, answer);
+        shown.className = "resume-result " + (response.ok ? "ok" : "problem");
+      } catch (error) {
+        shown.textContent = "Not sent: " + error.message;
+        shown.className = "resume-result problem";
+      } finally {
+        for (const each of buttons) each.disabled = false;
+      }
+    });
+  }
+
   const actions = document.getElementById("actions");
   if (!actions) return;
   const result = document.getElementById("action-result");
@@ -102,6 +126,26 @@
       : refused(response, answer);
     result.className = response.ok ? "ok" : "problem";
   };
+  const breakpoint = document.getElementById("breakpoint");
+  if (breakpoint) {
+    breakpoint.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = new FormData(breakpoint);
+      const steps = form.get("steps");
+      const when = form.get("when");
+      try {
+        const { response, answer } = await post(breakpoint.dataset.action, { steps, when, run: breakpoint.dataset.run });
+        result.textContent = response.ok
+          ? "Breakpoint " + answer.id + " added: this run stops at `" + steps + "` " +
+            breakpoint.elements.when.selectedOptions[0].textContent + "."
+          : refused(response, answer);
+        result.className = response.ok ? "ok" : "problem";
+      } catch (error) {
+        result.textContent = "Not sent: " + error.message;
+        result.className = "problem";
+      }
+    });
+  }
   const cancel = document.getElementById("cancel");
   cancel.addEventListener("click", () => {
     if (window.confirm("Cancel this run? Its completed steps are compensated.")) act(cancel.dataset.action, {});

@@ -22,6 +22,12 @@ pub(crate) fn body(base: &Base, health: &Health) -> Markup {
             table { thead { tr { th { "Run" } th { "Workflow" } th { "Idle for" } } }
                 tbody { @for run in &health.stalled { tr { td { a href=(base.run(&run.run, "")) { code { (run.run) } } } td { (run.workflow) } td { (text::duration(run.idle)) } } } } }
         }
+        h2 { "Paused runs" }
+        p.note { "Steps the debugger holds at a breakpoint: waiting for a person, not stalled." }
+        @if health.paused.is_empty() { p.empty { "None." } } @else {
+            table.paused { thead { tr { th { "Run" } th { "Workflow" } th { "Step" } th { "When" } } }
+                tbody { @for run in &health.paused { tr { td { a href=(base.run(&run.run, "")) { code { (run.run) } } } td { (run.workflow) } td { code { (run.step) } } td { (super::run::when_name(run.when)) } } } } }
+        }
         h2 { "Open circuit breakers" }
         @if open.is_empty() { p.empty { "None." } } @else {
             ul { @for breaker in &open { li { code { (breaker.name) } " " (format!("{:?}", breaker.state)) } } }

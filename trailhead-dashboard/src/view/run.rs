@@ -1,11 +1,14 @@
-//! The run page: its header, live diagram, journal, child runs and, when
-//! allowed, actions (cancel and signal a run in flight; fork a finished run
-//! from a row of its journal). Each part is one `section` with an id; the live
-//! stream sends the same parts again, rendered by the same functions.
+//! The run page: its header, the step the debugger holds paused (if one
+//! is), live diagram, journal, child runs and, when allowed, actions (cancel
+//! and signal a run in flight, resume a paused one and add a breakpoint for
+//! it; fork a finished run from a row of its journal). Each part is one
+//! element with an id; the live stream sends the same parts again, rendered
+//! by the same functions.
 
 use std::time::SystemTime;
 
 use maud::{Markup, PreEscaped, html};
+use trailhead_core::debug::When;
 use trailhead_core::store::{StepOutcome, StepRecord};
 
 use crate::actions::Actions;
@@ -20,6 +23,7 @@ const JOURNAL_ROWS: usize = 500;
 pub(crate) fn parts(base: &Base, run: &Snapshot, actions: &Actions) -> Vec<(&'static str, String)> {
     vec![
         ("run-header", header(base, run).into_string()),
+        ("paused", paused(base, run, actions).into_string()),
         ("diagram", diagram(run).into_string()),
         ("journal", journal(base, run, actions).into_string()),
         ("children", children(base, run).into_string()),
@@ -33,6 +37,7 @@ pub(crate) fn body(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
         div #run data-live=(base.run(&record.id, "live")) data-ended=(record.state.is_ended())
             data-actions=(actions.offered()) data-token=(actions.needs_token()) {
             section #run-header { (header(base, run)) }
+            div #paused { (paused(base, run, actions)) }
             @if actions.offered() && !record.state.is_ended() {
                 (controls(base, run))
             }
@@ -85,10 +90,68 @@ fn header(base: &Base, run: &Snapshot) -> Markup {
     }
 }
 
-/// The live diagram, as SVG drawn from the picture.
+/// The run's paused steps (nothing when none is): each one's key, where it
+/// stopped, its arguments one a line, its output or error and how much of
+/// the journal was written by then; with actions, the buttons that resume
+/// the run (all its paused steps: a resume is the run's).
+fn paused(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
+    if run.paused.is_empty() {
+        return html! {};
+    }
+    html! {
+        section.paused-panel {
+            h2 { "Paused" }
+            @for pause in &run.paused {
+                dl.fields.pause data-key=(pause.key) data-when=(when_name(pause.when)) {
+                    dt { "Step" } dd { code { (pause.key) } }
+                    dt { "When" } dd { (when_text(pause.when)) }
+                    dt { "Arguments" } dd {
+                        @if pause.arguments.is_empty() { span.empty { "none" } } @else {
+                            ol.arguments { @for argument in &pause.arguments { li { pre { (argument) } } } }
+                        }
+                    }
+                    @if let Some(output) = &pause.output { dt { "Output" } dd { pre.output { (output) } } }
+                    @if let Some(error) = &pause.error { dt { "Error" } dd { pre.problem { (error) } } }
+                    dt { "Journal so far" } dd {
+                        (pause.journaled.len()) @if pause.journaled.len() == 1 { " entry" } @else { " entries" }
+                    }
+                }
+            }
+            @if actions.offered() {
+                div.resume data-action=(base.run(&run.record.id, "debug")) {
+                    button type="button" data-resume="continue" title="Until the next breakpoint" { "Continue" }
+                    button type="button" data-resume="step" title="Until the next step of this run starts" { "Step" }
+                    button type="button" data-resume="step_over" title="Past the loop or fan-out the step is in" { "Step over" }
+                    span.resume-result role="status" {}
+                }
+            }
+        }
+    }
+}
+
+/// `when` as the API writes it (`before`, `after`, `failed`).
+pub(crate) fn when_name(when: When) -> String {
+    serde_json::to_value(when)
+        .ok()
+        .and_then(|name| name.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Where a paused step stopped, in words.
+fn when_text(when: When) -> &'static str {
+    match when {
+        When::Before => "before it starts",
+        When::After => "after it completed",
+        When::Failed => "after it failed for good",
+        _ => "at a breakpoint",
+    }
+}
+
+/// The live diagram, as SVG drawn from the picture, the paused steps'
+/// nodes marked.
 fn diagram(run: &Snapshot) -> Markup {
     match &run.picture {
-        Ok(picture) => PreEscaped(svg::draw(picture)),
+        Ok(picture) => PreEscaped(svg::draw(picture, &run.paused_nodes())),
         Err(why) => html! { p.empty { "No diagram: " (why) } },
     }
 }
@@ -183,8 +246,9 @@ fn children(base: &Base, run: &Snapshot) -> Markup {
     }
 }
 
-/// Cancel and signal, for a dashboard that takes actions (whether it asks
-/// for a token is `#run`'s `data-token`).
+/// Cancel and signal, and a breakpoint for this run on an engine with a
+/// debugger, for a dashboard that takes actions (whether it asks for a
+/// token is `#run`'s `data-token`).
 fn controls(base: &Base, run: &Snapshot) -> Markup {
     let id = &run.record.id;
     let signals = run.signals();
@@ -202,6 +266,19 @@ fn controls(base: &Base, run: &Snapshot) -> Markup {
                 }
                 label { "Value (JSON) " input type="text" name="value" value="null"; }
                 button type="submit" { "Send" }
+            }
+            @if run.debugger {
+                form #breakpoint data-action=(base.breakpoints()) data-run=(id) {
+                    label { "Break at steps " input type="text" name="steps" required placeholder="charge, reserve[*], *"; }
+                    label { "When "
+                        select name="when" {
+                            option value="before" { "before it starts" }
+                            option value="after" { "after it completes" }
+                            option value="failed" { "when it fails" }
+                        }
+                    }
+                    button type="submit" { "Add breakpoint" }
+                }
             }
             p #action-result role="status" {}
         }
