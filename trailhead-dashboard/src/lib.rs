@@ -32,6 +32,9 @@
 //!   Adding a breakpoint (`POST /api/debug/breakpoints`), removing one
 //!   (`DELETE /api/debug/breakpoints/{id}`) and resuming a paused run
 //!   (`POST /runs/{id}/debug`) are actions, guarded as the others are.
+//! - **Time travel.** A finished run's page steps its diagram through the
+//!   run's journal, event by event (each step's start and end), from
+//!   `GET /api/runs/{id}/timeline` and `GET /api/runs/{id}/timeline/{i}`.
 //! - [`Dashboard::serve`] on a loopback address answers only requests whose
 //!   `Host` is a loopback name, so a web page cannot reach it by pointing a
 //!   domain of its own at 127.0.0.1.
@@ -73,6 +76,7 @@ mod paths;
 mod snapshot;
 mod svg;
 mod text;
+mod timeline;
 mod view;
 
 use std::sync::Arc;
@@ -153,6 +157,8 @@ impl Dashboard {
             .route("/health", get(pages::health))
             .route("/api/runs", get(api::runs))
             .route("/api/runs/{run}", get(api::run))
+            .route("/api/runs/{run}/timeline", get(timeline::events))
+            .route("/api/runs/{run}/timeline/{index}", get(timeline::at))
             .route("/api/debug", get(debug::state))
             .route("/api/debug/breakpoints", post(debug::add))
             .route("/api/debug/breakpoints/{id}", delete(debug::remove))

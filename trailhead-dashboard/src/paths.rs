@@ -49,6 +49,15 @@ impl Base {
         }
     }
 
+    /// Run `run` in the JSON API, or `what` below it (`timeline`).
+    pub(crate) fn api_run(&self, run: &RunId, what: &str) -> String {
+        let id = utf8_percent_encode(run.as_str(), SEGMENT);
+        match what {
+            "" => format!("{}/api/runs/{id}", self.0),
+            what => format!("{}/api/runs/{id}/{what}", self.0),
+        }
+    }
+
     /// The debugger's breakpoints (`POST` adds one).
     pub(crate) fn breakpoints(&self) -> String {
         format!("{}/api/debug/breakpoints", self.0)

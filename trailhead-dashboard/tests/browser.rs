@@ -1,8 +1,9 @@
 //! The dashboard in a real browser: headless Chromium (Debian's `chromium`,
 //! which `.ci/run` installs) loads a run's page while the run progresses,
 //! and the diagram shows the right node states and updates without a
-//! reload; a run paused by the debugger is stepped and continued from its
-//! page, the paused panel following without a reload. The test saves screenshots of the run page and the run list;
+//! reload; a finished run's diagram travels back through its journal; a
+//! run paused by the debugger is stepped and continued from its page, the
+//! paused panel following without a reload. The test saves screenshots of the run page and the run list;
 //! with `TRAILHEAD_UPDATE_SCREENSHOTS=1` it writes them to
 //! `docs/screenshots/`, where the README takes them from.
 
@@ -206,6 +207,20 @@ async fn a_run_page_follows_its_run_live_without_reloading() {
             eval(&tab, "document.querySelector('.fork-result a').getAttribute('href')"),
             "/runs/board-early~fork-1"
         );
+
+        // Time travel: ◀ redraws the diagram a journal event back, without
+        // a reload; ▶ comes back to the end.
+        assert_eq!(eval(&tab, &state_of("print_passes")), "completed");
+        eval(&tab, "(window.__before = 'yes', document.getElementById('travel-back').click(), 'clicked')");
+        wait_for(&tab, &state_of("print_passes"), "running");
+        assert_eq!(eval(&tab, "document.getElementById('travel-event').textContent"), "event 3 of 4: print_passes — started");
+        eval(&tab, "(document.getElementById('travel-back').click(), 'clicked')");
+        wait_for(&tab, &state_of("print_passes"), "not_reached");
+        assert_eq!(eval(&tab, &state_of("check_in")), "completed");
+        assert_eq!(eval(&tab, "document.getElementById('travel-at').value"), "1");
+        eval(&tab, "(document.getElementById('travel-forward').click(), document.getElementById('travel-forward').click(), 'clicked')");
+        wait_for(&tab, &state_of("print_passes"), "completed");
+        assert_eq!(eval(&tab, "window.__before || 'reloaded'"), "yes");
         drop(browser);
     })
     .await

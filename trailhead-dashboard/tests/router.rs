@@ -997,3 +997,184 @@ async fn the_live_stream_shows_a_pause_come_and_go() {
     assert_eq!(hidden["paused"], serde_json::json!([]));
     assert_eq!(updates.last().unwrap()["status"], "completed");
 }
+
+/// The state picture `picture` gives the node of step site `site`.
+fn state_at(picture: &serde_json::Value, site: &str) -> String {
+    let node = picture["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|node| node["site"] == site)
+        .unwrap_or_else(|| panic!("no node {site}: {picture}"));
+    node["state"]["state"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_finished_runs_timeline_steps_through_its_journal() {
+    let engine = Engine::new();
+    let failed = engine.start(stranded, 4).await.unwrap();
+    let run = failed.id().clone();
+    failed.result().await.unwrap_err();
+    let journal = engine.journal(&run).await.unwrap();
+    let router = Dashboard::new(engine.clone()).router();
+
+    let (status, timeline) = json(
+        &router,
+        Request::get(format!("/api/runs/{run}/timeline"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{timeline}");
+    let events = timeline["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2 * journal.len(), "a start and an end each");
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|event| {
+            (
+                event["key"].as_str().unwrap(),
+                event["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("pack", "started"),
+            ("pack", "completed"),
+            ("ship", "started"),
+            ("ship", "failed")
+        ]
+    );
+    assert_eq!(events[1]["value"], "8");
+    assert_eq!(events[1]["index"], 1);
+    assert_eq!(timeline["failure"], 3);
+
+    // After pack completed: ship not reached yet, the run still going.
+    let (status, early) = json(
+        &router,
+        Request::get(format!("/api/runs/{run}/timeline/1"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{early}");
+    assert_eq!(early["index"], 1);
+    assert_eq!(early["events"], 4);
+    assert_eq!(early["event"]["kind"], "completed");
+    assert_eq!(early["label"], "event 2 of 4: pack — completed, 8");
+    assert_eq!(state_at(&early["picture"], "pack"), "completed");
+    assert_eq!(state_at(&early["picture"], "ship"), "not_reached");
+    let svg = early["svg"].as_str().unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.contains("data-state=\"not_reached\""), "{svg}");
+    assert!(!svg.contains("data-state=\"failed\""), "{svg}");
+    // After ship started, and at the end.
+    let (_, started) = json(
+        &router,
+        Request::get(format!("/api/runs/{run}/timeline/2"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(state_at(&started["picture"], "ship"), "running");
+    let (_, last) = json(
+        &router,
+        Request::get(format!("/api/runs/{run}/timeline/3"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(state_at(&last["picture"], "ship"), "failed");
+    assert!(
+        last["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("event 4 of 4: ship — failed, no truck for 8 caused by:"),
+        "one line: {last}"
+    );
+
+    // Past the end, not a number, no such run.
+    for (path, want) in [
+        (format!("/api/runs/{run}/timeline/4"), StatusCode::NOT_FOUND),
+        (
+            format!("/api/runs/{run}/timeline/last"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/runs/nobody/timeline".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/runs/nobody/timeline/0".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, answer) =
+            json(&router, Request::get(&path).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, want, "{path}: {answer}");
+        assert!(answer["error"].is_string(), "{path}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn an_ended_runs_page_has_the_time_travel_control() {
+    let engine = Engine::new();
+    let router = Dashboard::new(engine.clone()).router();
+    let failed = engine.start(stranded, 4).await.unwrap();
+    let run = failed.id().clone();
+    failed.result().await.unwrap_err();
+    let (_, page) = get(&router, &format!("/runs/{run}")).await;
+    assert!(
+        page.contains(&format!(
+            "<div id=\"time-travel\" data-timeline=\"/api/runs/{run}/timeline\" data-at=\"3\">"
+        )),
+        "{page}"
+    );
+    assert!(page.contains("id=\"travel-back\""), "{page}");
+    assert!(page.contains("id=\"travel-forward\""), "{page}");
+    assert!(
+        page.contains("type=\"range\" min=\"0\" max=\"3\" step=\"1\" value=\"3\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<button id=\"travel-failure\" type=\"button\" data-at=\"3\""),
+        "{page}"
+    );
+    assert!(page.contains("Jump to the failure"), "{page}");
+    assert!(
+        page.contains(
+            "<p id=\"travel-event\" role=\"status\">event 4 of 4: ship — failed, no truck for 8"
+        ),
+        "{page}"
+    );
+
+    // A completed run: no failure to jump to.
+    let done = engine.start(checkout, 1).await.unwrap();
+    let completed = done.id().clone();
+    done.result().await.unwrap();
+    let (_, page) = get(&router, &format!("/runs/{completed}")).await;
+    assert!(
+        page.contains("max=\"5\""),
+        "three steps, six events: {page}"
+    );
+    assert!(!page.contains("travel-failure"), "{page}");
+
+    // A run still going has none.
+    let handle = engine.start(approve, 1).await.unwrap();
+    let running = handle.id().clone();
+    until_waiting(&engine, &running).await;
+    let (_, page) = get(&router, &format!("/runs/{running}")).await;
+    assert!(!page.contains("time-travel"), "{page}");
+    handle.cancel();
+
+    // Nested, the control fetches under the dashboard's path.
+    let app = Router::new().nest("/ops", Dashboard::new(engine).router());
+    let (_, page) = get(&app, &format!("/ops/runs/{run}")).await;
+    assert!(
+        page.contains(&format!("data-timeline=\"/ops/api/runs/{run}/timeline\"")),
+        "{page}"
+    );
+    let (status, _) = get(&app, &format!("/ops/api/runs/{run}/timeline/0")).await;
+    assert_eq!(status, StatusCode::OK);
+}

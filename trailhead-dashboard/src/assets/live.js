@@ -1,5 +1,6 @@
-// trailhead dashboard: a run page's live updates and its actions (cancel,
-// signal, fork from a journal row, resume a paused run, add a breakpoint).
+// trailhead dashboard: a run page's live updates, time travel over an
+// ended run's journal, and its actions (cancel, signal, fork from a journal
+// row, resume a paused run, add a breakpoint).
 // The server renders every part; this script only swaps them in.
 "use strict";
 
@@ -29,6 +30,40 @@
       if (header) header.insertAdjacentHTML("beforeend", "<p class=\"problem\"></p>");
       header.lastElementChild.textContent = JSON.parse(event.data).message;
     });
+  }
+
+  // Time travel: the diagram after event i, drawn by the server as the
+  // live updates draw it; the last move wins when answers cross.
+  const travel = document.getElementById("time-travel");
+  if (travel) {
+    const slider = document.getElementById("travel-at");
+    const caption = document.getElementById("travel-event");
+    const diagram = document.getElementById("diagram");
+    let asked = 0;
+    const go = async (index) => {
+      index = Math.max(0, Math.min(Number(slider.max), index));
+      slider.value = String(index);
+      const mine = ++asked;
+      try {
+        const response = await fetch(travel.dataset.timeline + "/" + index);
+        const answer = await response.json().catch(() => ({}));
+        if (mine !== asked) return;
+        if (!response.ok) {
+          caption.textContent = "Not shown: " + (answer.error || response.statusText);
+          return;
+        }
+        diagram.innerHTML = answer.svg;
+        caption.textContent = answer.label;
+        travel.dataset.at = String(answer.index);
+      } catch (error) {
+        if (mine === asked) caption.textContent = "Not shown: " + error.message;
+      }
+    };
+    document.getElementById("travel-back").addEventListener("click", () => go(Number(slider.value) - 1));
+    document.getElementById("travel-forward").addEventListener("click", () => go(Number(slider.value) + 1));
+    slider.addEventListener("input", () => go(Number(slider.value)));
+    const failure = document.getElementById("travel-failure");
+    if (failure) failure.addEventListener("click", () => go(Number(failure.dataset.at)));
   }
 
   if (!run || run.dataset.actions !== "true") return;

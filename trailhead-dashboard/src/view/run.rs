@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use maud::{Markup, PreEscaped, html};
 use trailhead_core::debug::When;
+use trailhead_core::picture::{Timeline, TimelineEvent};
 use trailhead_core::store::{StepOutcome, StepRecord};
 
 use crate::actions::Actions;
@@ -43,6 +44,7 @@ pub(crate) fn body(base: &Base, run: &Snapshot, actions: &Actions) -> Markup {
             }
             section #diagram-section {
                 h2 { "Diagram" }
+                @if record.state.is_ended() { (time_travel(base, run)) }
                 div #diagram { (diagram(run)) }
             }
             section #journal-section {
@@ -154,6 +156,69 @@ fn diagram(run: &Snapshot) -> Markup {
         Ok(picture) => PreEscaped(svg::draw(picture, &run.paused_nodes())),
         Err(why) => html! { p.empty { "No diagram: " (why) } },
     }
+}
+
+/// Longest value a time-travel caption shows, in characters.
+const LABEL_VALUE: usize = 200;
+
+/// The time-travel control of an ended run: back and forward a journal
+/// event at a time, a slider over them all, and a jump to the failure if
+/// the run failed; its caption says which event the diagram shows (the
+/// last, as the page loads). The page's script fetches the diagram after
+/// each event from `data-timeline`/{i}. Nothing for a run without a
+/// picture or a journal.
+fn time_travel(base: &Base, run: &Snapshot) -> Markup {
+    if run.picture.is_err() {
+        return html! {};
+    }
+    let Ok(timeline) = Timeline::of(&run.record, &run.journal) else {
+        return html! {};
+    };
+    let events = timeline.events();
+    let Some(last) = events.last() else {
+        return html! {};
+    };
+    let count = events.len();
+    html! {
+        div #time-travel data-timeline=(base.api_run(&run.record.id, "timeline")) data-at=(last.index) {
+            h3 { "Time travel" }
+            div.travel {
+                button #travel-back type="button" title="The event before" aria-label="The event before" { "◀" }
+                input #travel-at type="range" min="0" max=(count - 1) step="1" value=(last.index) aria-label="Event";
+                button #travel-forward type="button" title="The event after" aria-label="The event after" { "▶" }
+                @if let Some(failure) = timeline.failure() {
+                    button #travel-failure type="button" data-at=(failure.index)
+                        title={ "Where the failure came from: " (failure.key) " failed" } { "Jump to the failure" }
+                }
+            }
+            p #travel-event role="status" { (travel_label(last, count)) }
+        }
+    }
+}
+
+/// A time-travel caption: `event 3 of 4: ship — failed, no truck`.
+pub(crate) fn travel_label(event: &TimelineEvent, count: usize) -> String {
+    let kind = serde_json::to_value(event.kind)
+        .ok()
+        .and_then(|kind| kind.as_str().map(|kind| kind.replace('_', " ")))
+        .unwrap_or_default();
+    let mut label = format!(
+        "event {} of {count}: {} — {kind}",
+        event.index + 1,
+        event.key
+    );
+    if let Some(value) = &event.value {
+        let value = text::one_line(value);
+        label.push_str(", ");
+        match value.char_indices().nth(LABEL_VALUE) {
+            Some((cut, _)) => {
+                label.push_str(&value[..cut]);
+                label.push('…');
+            }
+            None => label.push_str(&value),
+        }
+    }
+    label
 }
 
 /// The journal as a timeline: each entry's bar from its first start to its
