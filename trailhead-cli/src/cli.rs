@@ -1,17 +1,18 @@
 //! The command line: the store option shared by every subcommand, and each
 //! subcommand's arguments, with the help texts users read.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use trailhead_core::StepKey;
 use trailhead_core::store::RunStatus;
+use trailhead_core::{StepKey, StepPattern};
 
 /// Look at the runs in a trailhead store, and act on them.
 ///
 /// The store is a SQLite file (the path an `Engine::open` or
 /// `SqliteStore::open` was given) or a PostgreSQL URL (`postgres://…`). Reading
-/// commands open it read-only; no command creates or migrates a store.
+/// commands open it read-only; no command creates or migrates a store. `debug`
+/// opens none: it drives a running process's debugger through its dashboard.
 ///
 /// Exit codes: 0 success; 1 any other failure (a locked store, a refused
 /// write); 2 wrong usage; 3 no such run; 4 the store cannot be used (missing
@@ -152,6 +153,128 @@ pub(crate) enum Command {
     /// unless told otherwise; on a loopback address it answers requests for
     /// `localhost` names only. Open the address it prints.
     Serve(ServeArgs),
+    /// Drive the debugger of a running process through its dashboard.
+    ///
+    /// The process serves the dashboard (`trailhead_dashboard`, mounted in
+    /// it) of an engine built with `EngineBuilder::debugger(true)`; `--url`
+    /// is the dashboard's address, with the path it is nested at. Set
+    /// breakpoints on steps, wait for a run to stop at one, look at the
+    /// paused step (its arguments, output or error, the journal so far and
+    /// its node), then continue, step or step over. Setting and deleting
+    /// breakpoints and resuming are actions: the dashboard must take them
+    /// (`--token` for one that asks for its token). No store is opened.
+    /// A dashboard that cannot be reached or refuses a request exits 1.
+    #[command(subcommand_required = true)]
+    Debug(DebugArgs),
+}
+
+/// `trailhead debug`.
+#[derive(Debug, Args)]
+pub(crate) struct DebugArgs {
+    /// The dashboard's address (`http://127.0.0.1:7420`, or the path it is
+    /// nested at in the process's server).
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILHEAD_DASHBOARD_URL",
+        hide_env_values = true,
+        value_parser = parse_url,
+        value_name = "URL",
+        help_heading = "Dashboard"
+    )]
+    pub(crate) url: Option<String>,
+    /// The dashboard's token, for one that takes actions with a token.
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILHEAD_DASHBOARD_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        help_heading = "Dashboard"
+    )]
+    pub(crate) token: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: DebugCommand,
+}
+
+/// The subcommands of `trailhead debug`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DebugCommand {
+    /// Set a breakpoint on the steps STEPS matches; prints its number.
+    ///
+    /// A step stops before it starts (its arguments known), with --after
+    /// after it completes (its output known), with --on-failure when it
+    /// fails for good (its error known); in every run, or only in runs of
+    /// --workflow, or only in --run.
+    Break(BreakArgs),
+    /// Delete a breakpoint, by the number `break` printed.
+    Delete(DeleteArgs),
+    /// List the breakpoints.
+    Breakpoints(JsonArgs),
+    /// List the steps paused now: run, step, arguments, output or error, node.
+    Paused(JsonArgs),
+    /// Wait until a step of RUN (of any run) is paused, then show it.
+    ///
+    /// Asks the dashboard every 200 ms; a pause there already is shown at
+    /// once. Exits 1 if none comes within --timeout.
+    Wait(WaitArgs),
+    /// Resume a paused run until its next breakpoint.
+    Continue(RunArg),
+    /// Resume a paused run until its next step starts, and stop it there.
+    Step(RunArg),
+    /// Resume a paused run past the loop or fan-out its step is in, and stop it there.
+    StepOver(RunArg),
+}
+
+/// `trailhead debug break`.
+#[derive(Debug, Args)]
+pub(crate) struct BreakArgs {
+    /// The steps: a step's name (`charge`), a key (`reserve[2]`), a pattern
+    /// (`reserve[*]`, `*`).
+    #[arg(value_name = "STEPS")]
+    pub(crate) steps: StepPattern,
+    /// Stop after the step completes, instead of before it starts.
+    #[arg(long, conflicts_with = "on_failure")]
+    pub(crate) after: bool,
+    /// Stop when the step fails for good, instead of before it starts.
+    #[arg(long)]
+    pub(crate) on_failure: bool,
+    /// Only in runs of this workflow.
+    #[arg(long, short = 'w', value_name = "NAME")]
+    pub(crate) workflow: Option<String>,
+    /// Only in this run.
+    #[arg(long, value_name = "RUN")]
+    pub(crate) run: Option<String>,
+}
+
+/// `trailhead debug delete`.
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// The breakpoint's number.
+    pub(crate) id: u64,
+}
+
+/// `trailhead debug wait`.
+#[derive(Debug, Args)]
+pub(crate) struct WaitArgs {
+    /// The run to wait for (any run if not given).
+    pub(crate) run: Option<String>,
+    /// Give up after this many seconds (`0.5`, `30`); without it, wait until
+    /// interrupted.
+    #[arg(long, value_parser = parse_seconds, value_name = "SECS")]
+    pub(crate) timeout: Option<Duration>,
+    /// The pause as one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// A reading subcommand of `trailhead debug`.
+#[derive(Debug, Args)]
+pub(crate) struct JsonArgs {
+    /// JSON (as the dashboard gives it) instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `trailhead serve`.
@@ -380,4 +503,35 @@ fn parse_time(text: &str) -> Result<SystemTime, String> {
 
 fn parse_json(text: &str) -> Result<serde_json::Value, String> {
     serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))
+}
+
+/// A dashboard's address: `http://` and a host, or a host alone (plain
+/// HTTP: the dashboard binds to a local address); without a trailing `/`.
+fn parse_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    if url.starts_with("https://") {
+        return Err(
+            "https is not supported: the dashboard is served over plain HTTP on a local address"
+                .to_owned(),
+        );
+    }
+    let url = if url.starts_with("http://") {
+        url.to_owned()
+    } else if url.contains("://") {
+        return Err(format!("`{text}` is not an http:// address"));
+    } else {
+        format!("http://{url}")
+    };
+    if url.len() == "http://".len() {
+        return Err(format!("`{text}` names no host"));
+    }
+    Ok(url)
+}
+
+/// A number of seconds, whole or not.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("`{text}` is not a number of seconds"))
 }

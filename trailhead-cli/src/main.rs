@@ -8,6 +8,7 @@
 
 mod act;
 mod cli;
+mod debug;
 mod diagram;
 mod export;
 mod failure;
@@ -59,6 +60,18 @@ impl Output {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Debug(args) = &cli.command {
+        // A process's dashboard, over HTTP: no store, no async runtime.
+        if args.url.is_none() {
+            Cli::command()
+                .error(
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    "no dashboard given: pass --url URL or set TRAILHEAD_DASHBOARD_URL",
+                )
+                .exit();
+        }
+        return finish(debug::debug(args));
+    }
     let positional = match &cli.command {
         Command::Serve(args) => args.store_path.clone(),
         _ => None,
@@ -82,7 +95,12 @@ fn main() -> ExitCode {
             return ExitCode::from(GENERAL);
         }
     };
-    match runtime.block_on(run(&cli, &store)) {
+    finish(runtime.block_on(run(&cli, &store)))
+}
+
+/// Prints what a command printed, or why it failed; its exit code.
+fn finish(result: Result<Output, Failure>) -> ExitCode {
+    match result {
         Ok(output) => {
             // A closed pipe (`trailhead runs | head`) is not an error.
             let _ = std::io::stdout().lock().write_all(output.stdout.as_bytes());
@@ -111,6 +129,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         Command::Cancel(_) | Command::Signal(_) | Command::Fork(_) => Access::Write,
         Command::Serve(ref args) if serve::acts(args) => Access::Write,
         Command::Serve(_) => Access::Read,
+        Command::Debug(_) => unreachable!("`debug` opens no store: main runs it"),
     };
     let opened = open::open(store, &cli.schema, access).await?;
     let (name, store) = (opened.name.as_str(), opened.store());
@@ -127,6 +146,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
         Command::Timeline(args) => timeline::timeline(store, name, args).await,
         Command::Stats(args) => stats::stats(store, name, args).await,
         Command::Serve(args) => serve::serve(&opened, args).await,
+        Command::Debug(_) => unreachable!("`debug` opens no store: main runs it"),
     };
     opened.close().await;
     output

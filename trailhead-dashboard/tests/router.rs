@@ -979,7 +979,7 @@ async fn the_live_stream_shows_a_pause_come_and_go() {
         })
         .unwrap_or_else(|| panic!("an update shows the pause: {updates:?}"));
     assert_eq!(
-        updates[shown]["paused"][0]["key"]["name"], "charge",
+        updates[shown]["paused"][0]["key"], "charge",
         "{}",
         updates[shown]
     );

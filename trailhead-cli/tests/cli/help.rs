@@ -15,10 +15,24 @@ fn the_readme_shows_the_current_help() {
     );
     for command in [
         "runs", "show", "watch", "cancel", "signal", "fork", "trace", "export", "stats", "diagram",
-        "timeline",
+        "timeline", "debug",
     ] {
         let help = trailhead(&[command, "--help"]);
         assert_eq!(code(&help), 0);
         assert!(stdout(&help).contains("--store"), "{command}");
+    }
+    for command in [
+        "break",
+        "delete",
+        "breakpoints",
+        "paused",
+        "wait",
+        "continue",
+        "step",
+        "step-over",
+    ] {
+        let help = trailhead(&["debug", command, "--help"]);
+        assert_eq!(code(&help), 0, "debug {command}");
+        assert!(stdout(&help).contains("--url"), "debug {command}");
     }
 }

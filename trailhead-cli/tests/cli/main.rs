@@ -2,6 +2,7 @@
 //! workflows.
 
 mod act;
+mod debug;
 mod export;
 mod fork;
 mod help;

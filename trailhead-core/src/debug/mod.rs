@@ -75,6 +75,10 @@ fn as_text<S: serde::Serializer>(pattern: &StepPattern, serializer: S) -> Result
     serializer.collect_str(pattern)
 }
 
+fn key_text<S: serde::Serializer>(key: &StepKey, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(key)
+}
+
 impl Breakpoint {
     /// Stops the steps `steps` matches, at `when`, in every run.
     pub fn new(steps: StepPattern, when: When) -> Self {
@@ -160,7 +164,8 @@ pub struct Pause {
     pub run: RunId,
     /// Its workflow.
     pub workflow: &'static str,
-    /// The step.
+    /// The step (its text form in JSON: `reserve[2]`).
+    #[serde(serialize_with = "key_text")]
     pub key: StepKey,
     /// Where it is stopped.
     pub when: When,

@@ -12,7 +12,10 @@ use crate::{RunId, StepKey};
 
 #[derive(Debug, Default)]
 pub(super) struct DebugState {
-    next: AtomicU64,
+    /// The last breakpoint's number.
+    next_breakpoint: AtomicU64,
+    /// The last pause's number (pauses are listed in this order).
+    next_pause: AtomicU64,
     breakpoints: Mutex<Vec<(BreakpointId, Breakpoint)>>,
     runs: Mutex<HashMap<RunId, RunDebug>>,
     /// Rung when a step pauses.
@@ -62,7 +65,7 @@ impl DebugState {
     }
 
     pub(super) fn add(&self, breakpoint: Breakpoint) -> BreakpointId {
-        let id = BreakpointId(self.next.fetch_add(1, Ordering::Relaxed) + 1);
+        let id = BreakpointId(self.next_breakpoint.fetch_add(1, Ordering::Relaxed) + 1);
         self.breakpoints_lock().push((id, breakpoint));
         id
     }
@@ -172,7 +175,7 @@ impl DebugState {
     /// Pauses `pause`: gives its number, and what resolves when it is
     /// resumed.
     pub(super) fn pause(&self, pause: Pause) -> (u64, oneshot::Receiver<()>) {
-        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = self.next_pause.fetch_add(1, Ordering::Relaxed) + 1;
         let (wake, woken) = oneshot::channel();
         self.runs()
             .entry(pause.run.clone())

@@ -68,7 +68,8 @@ pub struct Timeline {
 pub struct TimelineEvent {
     /// Its position, from 0.
     pub index: usize,
-    /// When it happened.
+    /// When it happened (in JSON: milliseconds since the Unix epoch).
+    #[serde(serialize_with = "millis")]
     pub at: SystemTime,
     /// The step (or compensation) it happened to.
     pub key: String,
@@ -77,6 +78,11 @@ pub struct TimelineEvent {
     /// For an end: the value the step produced, the value it fell back to,
     /// or its error, as text.
     pub value: Option<String>,
+}
+
+fn millis<S: serde::Serializer>(at: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    serializer.serialize_u64(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// What a timeline event is.
