@@ -415,7 +415,8 @@ fn text(value: Option<&Value>) -> Option<String> {
 }
 
 /// A step key as trailhead writes it (`reserve[2]`), from its JSON: the
-/// text, or `{"name", "path"}`.
+/// text (as the dashboard sends it), or `{"name", "path"}` (as `StepKey`
+/// serializes itself elsewhere).
 fn key(value: Option<&Value>) -> String {
     let Some(value) = value else {
         return String::new();
@@ -458,7 +459,7 @@ mod tests {
         let shown = pause(&json!({
             "run": "buy-1",
             "workflow": "buy",
-            "key": {"name": "pack", "path": [2]},
+            "key": "pack[2]",
             "when": "before",
             "arguments": ["\"book\"", "600"],
             "output": null,
@@ -476,6 +477,15 @@ mod tests {
              \x20          600\n\
              node       s1\n\
              journaled  price  600\n"
+        );
+    }
+
+    #[test]
+    fn a_key_reads_as_text_in_either_json_form() {
+        assert_eq!(key(Some(&json!("pack[2]"))), "pack[2]");
+        assert_eq!(
+            key(Some(&json!({"name": "pack", "path": [2, 0]}))),
+            "pack[2][0]"
         );
     }
 

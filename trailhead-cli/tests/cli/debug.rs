@@ -164,7 +164,7 @@ async fn break_wait_step_and_continue_drive_a_run_to_its_end() {
         serde_json::from_str(&ok(&debug(&url, &["paused", "--json"]).await)).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed[0]["run"], "buy-7");
-    assert_eq!(listed[0]["key"]["name"], "price");
+    assert_eq!(listed[0]["key"], "price");
     assert_eq!(listed[0]["arguments"], serde_json::json!(["\"book\""]));
 
     // `step` goes on to the next step, `charge`, and stops it: no
@@ -180,7 +180,7 @@ async fn break_wait_step_and_continue_drive_a_run_to_its_end() {
     assert_eq!(field(&paused, "journaled"), ["price  400"], "{paused}");
     let pause: serde_json::Value =
         serde_json::from_str(&ok(&debug(&url, &["wait", "--json"]).await)).unwrap();
-    assert_eq!(pause["key"]["name"], "charge", "{pause}");
+    assert_eq!(pause["key"], "charge", "{pause}");
     assert_eq!(pause["journaled"], serde_json::json!([["price", "400"]]));
 
     // `continue`: `charge` runs, and breakpoint 2 stops it after it completed.
