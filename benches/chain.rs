@@ -1,6 +1,6 @@
 //! (a) A chain of 10,000 trivial steps, each reading the previous step's output:
 //! trailhead with no event subscriber, with one subscriber draining every event
-//! and with the debugger on (no breakpoint),
+//! and with the debugger on (no breakpoint; a breakpoint on another step),
 //! against the same async fn awaited in a hand-written tokio loop (the floor).
 //! (d) The same chain in the `dagx` and `dagrs` crates.
 //!
@@ -77,6 +77,31 @@ fn trailhead_debugger_no_breakpoint(bencher: Bencher<'_, '_>) {
     bencher
         .counter(ItemsCount::new(N))
         .with_inputs(|| Engine::builder().debugger(true).build())
+        .bench_local_values(|engine| {
+            let x = rt.block_on(async { engine.start(chain, N).await?.result().await });
+            assert_eq!(x.unwrap(), N);
+            engine
+        });
+}
+
+/// trailhead on an engine with the debugger and a breakpoint on a step the
+/// chain does not have: every step describes its argument and looks the
+/// breakpoints up, and none stops.
+#[divan::bench(sample_count = 100)]
+fn trailhead_debugger_breakpoint_elsewhere(bencher: Bencher<'_, '_>) {
+    let rt = runtime();
+    bencher
+        .counter(ItemsCount::new(N))
+        .with_inputs(|| {
+            let engine = Engine::builder().debugger(true).build();
+            let pattern = "elsewhere".parse().expect("a step pattern");
+            let breakpoint = trailhead::debug::Breakpoint::before(pattern);
+            engine
+                .debugger()
+                .expect("built with one")
+                .break_at(breakpoint);
+            engine
+        })
         .bench_local_values(|engine| {
             let x = rt.block_on(async { engine.start(chain, N).await?.result().await });
             assert_eq!(x.unwrap(), N);

@@ -20,9 +20,10 @@
 //! paused is reported [paused](crate::Health::paused) by the health report,
 //! not stalled.
 //!
-//! Without a debugger the step path pays one branch per step (see the
-//! `chain` benchmark); with one, each step also describes its arguments and
-//! looks the breakpoints up.
+//! Without a debugger the step path pays one branch per step; with one and
+//! no breakpoint set (and no run stepping), one atomic load more; with a
+//! breakpoint, each step also describes its arguments and looks the
+//! breakpoints up (see the `chain` benchmark).
 //!
 //! Steps (`step`, `step blocking`) stop; calls, sleeps and signals do not.
 
@@ -239,8 +240,15 @@ impl Debugger {
         self.0.resume(run, how)
     }
 
-    pub(crate) fn gate(&self) -> Gate<'_> {
-        Gate::new(&self.0)
+    /// The debugger as the step path meets it: `None` while no step can
+    /// stop (no breakpoint, no run stepping), so steps skip it.
+    pub(crate) fn gate(&self) -> Option<Gate<'_>> {
+        self.0.armed().then(|| Gate::new(&self.0))
+    }
+
+    /// Whether a step may stop now: then steps describe their arguments.
+    pub(crate) fn armed(&self) -> bool {
+        self.0.armed()
     }
 
     /// Whether run `run` has a step paused.

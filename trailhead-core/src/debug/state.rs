@@ -1,7 +1,7 @@
 //! The debugger's state: breakpoints, paused steps, each run's step mode.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Notify, oneshot};
@@ -16,6 +16,9 @@ pub(super) struct DebugState {
     next_breakpoint: AtomicU64,
     /// The last pause's number (pauses are listed in this order).
     next_pause: AtomicU64,
+    /// Breakpoints set plus runs in a step mode: while zero, no step can
+    /// stop, and steps skip the debugger at the cost of one load.
+    armed: AtomicUsize,
     breakpoints: Mutex<Vec<(BreakpointId, Breakpoint)>>,
     runs: Mutex<HashMap<RunId, RunDebug>>,
     /// Rung when a step pauses.
@@ -67,6 +70,7 @@ impl DebugState {
     pub(super) fn add(&self, breakpoint: Breakpoint) -> BreakpointId {
         let id = BreakpointId(self.next_breakpoint.fetch_add(1, Ordering::Relaxed) + 1);
         self.breakpoints_lock().push((id, breakpoint));
+        self.armed.fetch_add(1, Ordering::SeqCst);
         id
     }
 
@@ -74,7 +78,30 @@ impl DebugState {
         let mut breakpoints = self.breakpoints_lock();
         let before = breakpoints.len();
         breakpoints.retain(|(held, _)| *held != id);
-        breakpoints.len() != before
+        let removed = breakpoints.len() != before;
+        if removed {
+            self.armed.fetch_sub(1, Ordering::SeqCst);
+        }
+        removed
+    }
+
+    /// Whether any step may stop now (a breakpoint is set, or a run steps).
+    pub(super) fn armed(&self) -> bool {
+        self.armed.load(Ordering::SeqCst) > 0
+    }
+
+    /// Sets a run's step mode, keeping the count of runs stepping.
+    fn set_mode(&self, debug: &mut RunDebug, mode: Option<Mode>) {
+        match (debug.mode.is_some(), mode.is_some()) {
+            (false, true) => {
+                self.armed.fetch_add(1, Ordering::SeqCst);
+            }
+            (true, false) => {
+                self.armed.fetch_sub(1, Ordering::SeqCst);
+            }
+            _ => {}
+        }
+        debug.mode = mode;
     }
 
     pub(super) fn breakpoints(&self) -> Vec<(BreakpointId, Breakpoint)> {
@@ -120,7 +147,7 @@ impl DebugState {
             return Err(DebugError::NotPaused { run: run.clone() });
         };
         let paused = std::mem::take(&mut debug.paused);
-        debug.mode = match how {
+        let mode = match how {
             Resume::Continue => None,
             Resume::Step => Some(Mode::Step),
             Resume::StepOver => {
@@ -131,6 +158,7 @@ impl DebugState {
                 Some(scope.map_or(Mode::Step, Mode::StepOver))
             }
         };
+        self.set_mode(debug, mode);
         drop(runs);
         for paused in paused {
             let _ = paused.wake.send(());
@@ -152,7 +180,7 @@ impl DebugState {
         match (&debug.mode, when) {
             (Some(Mode::StepOver(scope)), _) if self.inside(workflow, key, scope) => return false,
             (Some(_), When::Before) => {
-                debug.mode = None;
+                self.set_mode(debug, None);
                 return true;
             }
             _ => {}

@@ -146,11 +146,14 @@ impl RunContext {
         &self.run
     }
 
-    /// Whether the engine debugs: then each step site describes its
-    /// arguments for a pause ([`debug`](crate::debug)).
+    /// Whether the engine debugs and a step may stop (a breakpoint is set,
+    /// or a run steps): then each step site describes its arguments for a
+    /// pause ([`debug`](crate::debug)).
     #[doc(hidden)]
     pub fn debugging(&self) -> bool {
-        self.engine.debugger().is_some()
+        self.engine
+            .debugger()
+            .is_some_and(crate::debug::Debugger::armed)
     }
 
     /// The name of the workflow being run.

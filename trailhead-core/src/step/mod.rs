@@ -69,7 +69,10 @@ impl RunContext {
         if let Some(output) = self.journaled(key, &decode_error).await? {
             return Ok(output);
         }
-        let gate = self.engine.debugger().map(crate::debug::Debugger::gate);
+        let gate = self
+            .engine
+            .debugger()
+            .and_then(crate::debug::Debugger::gate);
         if let Some(gate) = &gate {
             gate.before(self, key, step.arguments).await;
         }
@@ -144,7 +147,10 @@ impl RunContext {
         if let Some(output) = self.journaled(key, &decode_error).await? {
             return Ok(output);
         }
-        let gate = self.engine.debugger().map(crate::debug::Debugger::gate);
+        let gate = self
+            .engine
+            .debugger()
+            .and_then(crate::debug::Debugger::gate);
         if let Some(gate) = &gate {
             gate.before(self, key, step.arguments).await;
         }
