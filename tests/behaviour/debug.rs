@@ -189,3 +189,59 @@ async fn without_a_debugger_there_is_none() {
     assert!(engine.debugger().is_none());
     assert_eq!(engine.run(twice, 2).await.unwrap(), 6);
 }
+
+#[tokio::test]
+async fn a_breakpoint_on_every_step_walks_every_construct_to_its_end() {
+    let engine = Engine::builder().debugger(true).build();
+    let debugger = engine.debugger().unwrap().clone();
+    debugger.break_at(Breakpoint::before(pattern("*")));
+    debugger.break_at(Breakpoint::after(pattern("*")));
+    let run = RunId::new("everything-debugged");
+    let handle = engine
+        .start_with_id(run.clone(), crate::replay::every_construct::everything, 4)
+        .await
+        .unwrap();
+    let result = handle.result();
+    tokio::pin!(result);
+    let mut pauses = 0;
+    let mut stopped = std::collections::HashSet::new();
+    let output = loop {
+        tokio::select! {
+            output = &mut result => break output.unwrap(),
+            // The child run stops too: the breakpoints are for every run.
+            pause = debugger.wait_for_pause(None) => {
+                pauses += 1;
+                for paused in debugger.paused() {
+                    stopped.insert((paused.run.to_string(), paused.key.to_string(), paused.when));
+                }
+                let how = if pauses % 3 == 0 { Resume::Step } else { Resume::Continue };
+                debugger.resume(&pause.run, how).unwrap();
+            }
+        }
+    };
+    assert!(output > 0);
+    // Steps of every kind stopped, before and after, in the run and its child.
+    for key in [
+        "base",
+        "big",
+        "one",
+        "grid[2][1]",
+        "count[2]",
+        "item[4]",
+        "square",
+        "last_word",
+    ] {
+        for when in [When::Before, When::After] {
+            assert!(
+                stopped.contains(&(run.to_string(), key.to_owned(), when)),
+                "{key} {when:?}: {stopped:?}"
+            );
+        }
+    }
+    assert!(
+        stopped
+            .iter()
+            .any(|(at, key, _)| at.ends_with("/child") && key == "add")
+    );
+    assert!(debugger.paused().is_empty());
+}

@@ -229,3 +229,49 @@ fn a_fork_recorded_by_a_tool_is_resumed_by_a_worker_that_knows_the_workflow() {
         assert_eq!(handle.result().await.unwrap(), "sent: parcel of 30");
     });
 }
+
+async fn unpack(weight: u32) -> Result<(), Error> {
+    let _ = weight;
+    Ok(())
+}
+
+workflow! {
+    /// Packs (undone by unpacking) and ships, which fails: rolled back.
+    workflow undone(items: u32) -> Result<String, Error> {
+        let weight = step pack(items).compensate(unpack);
+        let parcel = step ship(weight);
+        Ok(parcel)
+    }
+}
+
+#[tokio::test]
+async fn a_compensation_is_not_a_step_to_fork_from() {
+    let engine = Engine::new();
+    let run = RunId::new("undone-1");
+    let handle = engine.start_with_id(run.clone(), undone, 2).await.unwrap();
+    handle.result().await.unwrap_err();
+    let keys: Vec<String> = engine
+        .journal(&run)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.key.to_string())
+        .collect();
+    assert!(keys.contains(&"undo:pack".to_owned()), "{keys:?}");
+    assert!(matches!(
+        engine.fork(undone, &run, &key("undo:pack")).await,
+        Err(EngineError::NotJournaled { .. })
+    ));
+    // From the failing step, the fork copies the packing but not its undoing.
+    let fork = engine.fork(undone, &run, &key("ship")).await.unwrap();
+    let fork_id = fork.id().clone();
+    assert_eq!(fork.result().await.unwrap(), "parcel of 20");
+    let keys: Vec<String> = engine
+        .journal(&fork_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.key.to_string())
+        .collect();
+    assert_eq!(keys, ["pack", "ship"]);
+}

@@ -31,7 +31,7 @@ mod management;
 // Public: its workflow takes public types, as an application's would.
 pub mod mermaid;
 mod picture;
-mod replay;
+pub(crate) mod replay;
 mod resources;
 mod resume;
 mod retention;

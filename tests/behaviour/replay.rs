@@ -487,3 +487,151 @@ async fn every_run_of_a_workflow_in_a_store_is_replayed() {
     assert_eq!(failures.failures.len(), 2);
     assert!(failures.to_string().contains("order-2"), "{failures}");
 }
+
+pub(crate) mod every_construct {
+    use trailhead::{Error, workflow};
+
+    pub(crate) async fn add(a: u32, b: u32) -> Result<u32, Error> {
+        Ok(a + b)
+    }
+    pub(crate) async fn flaky(n: u32) -> Result<u32, Error> {
+        if n % 2 == 1 {
+            Err(Error::msg("odd"))
+        } else {
+            Ok(n)
+        }
+    }
+    pub(crate) async fn undo(n: u32) -> Result<(), Error> {
+        let _ = n;
+        Ok(())
+    }
+    pub(crate) fn square(n: u32) -> Result<u32, Error> {
+        Ok(n * n)
+    }
+
+    workflow! {
+        /// A child: a step and a short sleep.
+        pub(crate) workflow child(n: u32) -> Result<u32, Error> {
+            let a = step add(n, 1);
+            sleep 10ms;
+            Ok(a)
+        }
+
+        /// Branches, a match, nested and while loops with accumulators, a
+        /// fan-out with a limit, fallbacks (a value, a step), a blocking
+        /// step, a call, a compensation, `.after`, a signal with a timeout.
+        pub(crate) workflow everything(n: u32) -> Result<u32, Error> {
+            let base = step add(n, 0).name("base").compensate(undo);
+            let branch = if base > 2 {
+                step add(base, 10).name("big")
+            } else {
+                step add(base, 20).name("small")
+            };
+            let kind = match base % 3 {
+                0 => step add(0, 0).name("zero"),
+                1 => step add(1, 0).name("one"),
+                _ => step add(2, 0).name("two"),
+            };
+            let mut total = 0;
+            for i in 0..3 {
+                for j in 0..2 {
+                    total += step add(i, j).name("grid");
+                }
+            }
+            let mut k = 0;
+            while k < 3 {
+                k = step add(k, 1).name("count");
+            }
+            let items = parallel(limit = 2) for x in 0..5 {
+                step add(x, branch).name("item")
+            };
+            let soft = step flaky(base + 1).fallback(7);
+            let hard = step flaky(base + 3).fallback(step add(base, 100));
+            let squared = step blocking square(base);
+            let called = call child(base);
+            step add(0, 0).name("last_word").after(called);
+            let nudge: Option<u32> = signal "nudge".timeout(20ms);
+            Ok(branch + kind + total + k + items.len() as u32 + soft + hard + squared + called + nudge.unwrap_or(0))
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_construct_of_the_language_replays_clean_under_the_code_that_recorded_it() {
+    for n in [2_u32, 4, 7] {
+        let engine = Engine::new();
+        let run = RunId::new(format!("everything-{n}"));
+        let handle = engine
+            .start_with_id(run.clone(), every_construct::everything, n)
+            .await
+            .unwrap();
+        handle.result().await.unwrap();
+        let history = History::of_run(&**engine.store(), &run).await.unwrap();
+        let replayed = replay::replay(every_construct::everything, &history)
+            .unwrap_or_else(|error| panic!("n = {n}: {error}"));
+        // Every entry but a fallback step's: its step replays the value it
+        // fell back to.
+        let fallbacks = history
+            .journal
+            .iter()
+            .filter(|entry| entry.key.name().ends_with(".fallback"))
+            .count();
+        assert!(
+            fallbacks > 0 || n % 2 == 1,
+            "n = {n}: the fallback step ran"
+        );
+        assert_eq!(
+            replayed.replayed,
+            history.journal.len() - fallbacks,
+            "n = {n}"
+        );
+        assert!(
+            replayed.continues_at.is_empty(),
+            "n = {n}: {:?}",
+            replayed.continues_at
+        );
+        let child = History::of_run(&**engine.store(), &run.child(&key("child")))
+            .await
+            .unwrap();
+        replay::replay(every_construct::child, &child).unwrap();
+    }
+}
+
+mod rolled_back {
+    use super::every_construct::{add, undo};
+    use trailhead::{Error, workflow};
+
+    pub(crate) async fn decline(n: u32) -> Result<u32, Error> {
+        Err(Error::msg(format!("declined {n}")))
+    }
+
+    workflow! {
+        /// Two holds undone when the payment fails for good.
+        pub(crate) workflow hold_and_pay(n: u32) -> Result<u32, Error> {
+            let a = step add(n, 1).name("hold").compensate(undo);
+            let b = step add(a, 1).name("hold_again").compensate(undo);
+            let paid = step decline(b).retry(2, backoff = 1ms);
+            Ok(paid)
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_and_rolled_back_run_replays_clean_too() {
+    let engine = Engine::new();
+    let run = RunId::new("rolled-1");
+    let handle = engine
+        .start_with_id(run.clone(), rolled_back::hold_and_pay, 1)
+        .await
+        .unwrap();
+    handle.result().await.unwrap_err();
+    let history = History::of_run(&**engine.store(), &run).await.unwrap();
+    assert!(
+        history
+            .journal
+            .iter()
+            .any(|entry| entry.key.to_string() == "undo:hold")
+    );
+    let replayed = replay::replay(rolled_back::hold_and_pay, &history).unwrap();
+    assert_eq!(replayed.replayed, 3, "hold, hold_again, the failed payment");
+}

@@ -46,7 +46,11 @@ async fn plan(
         return Err(StoreError::NotEnded { run: run.clone() }.into());
     }
     let journal = store.journal(run).await?;
-    let Some(position) = journal.iter().position(|entry| &entry.key == at) else {
+    // A compensation is not a step to fork from: it is the rollback's.
+    let Some(position) = journal
+        .iter()
+        .position(|entry| &entry.key == at && !entry.key.is_undo())
+    else {
         return Err(EngineError::NotJournaled {
             run: run.clone(),
             step: at.clone(),
@@ -82,7 +86,8 @@ async fn free_id(store: &dyn Store, run: &RunId) -> Result<RunId, StoreError> {
 ///
 /// - [`StoreError::UnknownRun`] if there is no run `run`, and
 ///   [`StoreError::NotEnded`] if it has not finished;
-/// - [`EngineError::NotJournaled`] if its journal has no step `at`;
+/// - [`EngineError::NotJournaled`] if its journal has no step `at` (a
+///   compensation's `undo:` key is none);
 /// - [`StoreError::RunExists`] if run `id` exists; and the store's errors.
 pub async fn record(
     store: &dyn Store,

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::check::{Ledger, ReplayCheck};
 use super::{Divergence, History, HistoryError, ReplayError};
 use crate::picture::{Graph, NodeKind};
-use crate::store::{RunState, Store};
+use crate::store::{RunState, StepOutcome, Store};
 use crate::{Engine, RunContext, RunId, StepKey, Workflow};
 
 /// Whether the body was woken while it was polled, and the waker of the
@@ -235,12 +235,26 @@ fn judge<W: Workflow>(history: &History, ledger: Ledger) -> Result<Replayed, Div
         super::order::check(run, &recorded, mermaid, &ledger.replayed)?;
     }
     let reached: HashSet<&StepKey> = ledger.replayed.iter().map(|(key, _)| key).collect();
-    // Compensations are journaled by the rollback, not reached by the body.
-    let unreached = history
+    // A step that fell back to a fallback step replays the value it fell
+    // back to: the fallback step's own entry is not reached again.
+    let fell_back: HashSet<String> = history
         .journal
         .iter()
-        .map(|entry| &entry.key)
-        .find(|key| !key.is_undo() && !reached.contains(key));
+        .filter(|entry| {
+            matches!(entry.outcome, StepOutcome::FellBack(_)) && reached.contains(&entry.key)
+        })
+        .map(|entry| {
+            format!(
+                "{}.fallback{}",
+                entry.key.name(),
+                path_text(entry.key.path())
+            )
+        })
+        .collect();
+    // Compensations are journaled by the rollback, not reached by the body.
+    let unreached = history.journal.iter().map(|entry| &entry.key).find(|key| {
+        !key.is_undo() && !reached.contains(key) && !fell_back.contains(&key.to_string())
+    });
     match (unreached, ledger.missing.first()) {
         (Some(journaled), Some(key)) => Err(Divergence::Missing {
             run: run.clone(),
@@ -257,6 +271,11 @@ fn judge<W: Workflow>(history: &History, ledger: Ledger) -> Result<Replayed, Div
             continues_at: ledger.missing,
         }),
     }
+}
+
+/// A key path as a key's text writes it: `[1][2]`.
+fn path_text(path: &[u32]) -> String {
+    path.iter().map(|index| format!("[{index}]")).collect()
 }
 
 /// Each journaled key reached runs what the recorded definition ran there.
