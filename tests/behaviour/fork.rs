@@ -275,3 +275,24 @@ async fn a_compensation_is_not_a_step_to_fork_from() {
         .collect();
     assert_eq!(keys, ["pack", "ship"]);
 }
+
+#[tokio::test]
+async fn a_run_of_every_construct_forks_from_each_of_its_steps_to_the_same_result() {
+    use crate::replay::every_construct::everything;
+    let engine = Engine::new();
+    let run = RunId::new("everything-fork");
+    let handle = engine
+        .start_with_id(run.clone(), everything, 4)
+        .await
+        .unwrap();
+    let expected = handle.result().await.unwrap();
+    let journal = engine.journal(&run).await.unwrap();
+    assert!(journal.len() > 20);
+    for entry in &journal {
+        let fork = engine
+            .fork(everything, &run, &entry.key)
+            .await
+            .unwrap_or_else(|error| panic!("from {}: {error}", entry.key));
+        assert_eq!(fork.result().await.unwrap(), expected, "from {}", entry.key);
+    }
+}

@@ -33,7 +33,8 @@ pub struct Fork {
 }
 
 /// The run to fork and the entries a fork of it from `at` starts with:
-/// every entry journaled before `at`'s, compensations left out.
+/// every entry journaled before `at`'s, compensations and `at`'s own
+/// fallback step left out.
 async fn plan(
     store: &dyn Store,
     run: &RunId,
@@ -56,9 +57,11 @@ async fn plan(
             step: at.clone(),
         });
     };
+    // The step's fallback step, journaled before it, runs again with it.
+    let fallback = replay::fallback_key(at);
     let copied = journal[..position]
         .iter()
-        .filter(|entry| entry.key.undone().is_none())
+        .filter(|entry| entry.key.undone().is_none() && entry.key.to_string() != fallback)
         .cloned()
         .collect();
     Ok((record, copied))

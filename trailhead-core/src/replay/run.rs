@@ -236,20 +236,18 @@ fn judge<W: Workflow>(history: &History, ledger: Ledger) -> Result<Replayed, Div
     }
     let reached: HashSet<&StepKey> = ledger.replayed.iter().map(|(key, _)| key).collect();
     // A step that fell back to a fallback step replays the value it fell
-    // back to: the fallback step's own entry is not reached again.
+    // back to: the fallback step's own entry is not reached again. So is one
+    // whose step the code reaches again (the journal ends before the step's
+    // own entry): it replays when that step falls back again.
     let fell_back: HashSet<String> = history
         .journal
         .iter()
         .filter(|entry| {
             matches!(entry.outcome, StepOutcome::FellBack(_)) && reached.contains(&entry.key)
         })
-        .map(|entry| {
-            format!(
-                "{}.fallback{}",
-                entry.key.name(),
-                path_text(entry.key.path())
-            )
-        })
+        .map(|entry| &entry.key)
+        .chain(&ledger.missing)
+        .map(fallback_key)
         .collect();
     // Compensations are journaled by the rollback, not reached by the body.
     let unreached = history.journal.iter().map(|entry| &entry.key).find(|key| {
@@ -273,9 +271,14 @@ fn judge<W: Workflow>(history: &History, ledger: Ledger) -> Result<Replayed, Div
     }
 }
 
-/// A key path as a key's text writes it: `[1][2]`.
-fn path_text(path: &[u32]) -> String {
-    path.iter().map(|index| format!("[{index}]")).collect()
+/// The key (as text) of step `key`'s fallback step: `charge.fallback[1]`.
+pub(crate) fn fallback_key(key: &StepKey) -> String {
+    let path: String = key
+        .path()
+        .iter()
+        .map(|index| format!("[{index}]"))
+        .collect();
+    format!("{}.fallback{path}", key.name())
 }
 
 /// Each journaled key reached runs what the recorded definition ran there.
