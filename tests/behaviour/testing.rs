@@ -231,3 +231,31 @@ fn a_failing_test_saves_the_diagram_of_each_run() {
     }
     std::fs::remove_file(path).unwrap();
 }
+
+#[tokio::test]
+async fn stubs_reach_every_kind_of_step_of_every_construct() {
+    use crate::replay::every_construct::everything;
+    let kit = TestEngine::new();
+    let grid = kit.stub("grid[*][*]", Stub::returns(1_u32));
+    let items = kit.stub("item", Stub::returns(2_u32));
+    let squares = kit.stub_function("square", Stub::returns(9_u32));
+    let soft = kit.stub("flaky", Stub::fails("stubbed down"));
+    let hard = kit.stub("flaky#2", Stub::fails_transiently("stubbed down"));
+    let handle = kit
+        .start_with_id(RunId::new("every-1"), everything, 4)
+        .await
+        .unwrap();
+    // big 14 + one 1 + six grid cells of 1 + count 3 + 5 items + the value
+    // fallback 7 + the fallback step add(4, 100) + the blocking stub's 9 +
+    // the child's 5 + no nudge.
+    assert_eq!(
+        handle.result().await.unwrap(),
+        14 + 1 + 6 + 3 + 5 + 7 + 104 + 9 + 5
+    );
+    assert_eq!((grid.count(), items.count(), squares.count()), (6, 5, 1));
+    assert_eq!(
+        (soft.count(), hard.count()),
+        (1, 1),
+        "neither retried: no retry policy"
+    );
+}
