@@ -25,7 +25,9 @@
 //! breakpoint, each step also describes its arguments and looks the
 //! breakpoints up (see the `chain` benchmark).
 //!
-//! Steps (`step`, `step blocking`) stop; calls, sleeps and signals do not.
+//! Steps (`step`, `step blocking`) and calls stop (a call's pause has no
+//! arguments: its child's input is the child run's); sleeps and signals do
+//! not.
 
 mod gate;
 mod state;

@@ -253,7 +253,12 @@ impl DebugState {
         let known = graph
             .nodes()
             .iter()
-            .filter(|node| matches!(node.kind, NodeKind::Step | NodeKind::Fallback))
+            .filter(|node| {
+                matches!(
+                    node.kind,
+                    NodeKind::Step | NodeKind::Fallback | NodeKind::Call
+                )
+            })
             .filter_map(|node| {
                 let site = Site {
                     node: node.id.clone(),

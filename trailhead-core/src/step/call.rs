@@ -48,6 +48,27 @@ impl RunContext {
         if let Some(output) = self.journaled(key, |_, _| {}).await? {
             return Ok(output);
         }
+        let gate = self
+            .engine
+            .debugger()
+            .and_then(crate::debug::Debugger::gate);
+        if let Some(gate) = &gate {
+            gate.before(self, key, None).await;
+        }
+        let result = self.call_once(key, workflow, input).await;
+        if let Some(gate) = &gate {
+            gate.after(self, key, super::settled(&result)).await;
+        }
+        result
+    }
+
+    /// The call's one attempt: the child run launched, awaited, journaled.
+    async fn call_once<W: Workflow>(
+        &self,
+        key: KeyRef<'_>,
+        workflow: W,
+        input: W::Input,
+    ) -> Result<W::Output, StepError<W::Error>> {
         let site = StepSite::new(self, key);
         let began = site.begin(1);
         let span = tracing::info_span!(
