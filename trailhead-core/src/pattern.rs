@@ -47,6 +47,11 @@ impl StepPattern {
         self.matches_parts(key.name(), key.path())
     }
 
+    /// Whether some key of site `name` may match (its name does, or `*`).
+    pub(crate) fn may_match_name(&self, name: &str) -> bool {
+        self.name.as_deref().is_none_or(|want| want == name)
+    }
+
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn matches_ref(&self, key: KeyRef<'_>) -> bool {
         self.matches_parts(key.name, key.path)

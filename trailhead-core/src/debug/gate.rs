@@ -68,10 +68,11 @@ impl<'a> Gate<'a> {
         error: Option<String>,
     ) {
         let workflow = ctx.workflow();
-        self.state.learn(workflow, || ctx.engine.graph_of(workflow));
-        if !self.state.stops(workflow, &ctx.run, &key, when) {
+        let learn = || self.state.learn(workflow, || ctx.engine.graph_of(workflow));
+        if !self.state.stops(workflow, &ctx.run, &key, when, learn) {
             return;
         }
+        learn();
         let journaled = match ctx.engine.store().journal(&ctx.run).await {
             Ok(journal) => journal
                 .iter()

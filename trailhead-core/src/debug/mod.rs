@@ -248,9 +248,10 @@ impl Debugger {
         self.0.armed().then(|| Gate::new(&self.0))
     }
 
-    /// Whether a step may stop now: then steps describe their arguments.
-    pub(crate) fn armed(&self) -> bool {
-        self.0.armed()
+    /// Whether a step of site `site` may stop now: then it describes its
+    /// arguments.
+    pub(crate) fn may_stop(&self, site: &str) -> bool {
+        self.0.armed() && self.0.may_stop(site)
     }
 
     /// Whether run `run` has a step paused.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::{Notify, oneshot};
 
@@ -19,7 +19,9 @@ pub(super) struct DebugState {
     /// Breakpoints set plus runs in a step mode: while zero, no step can
     /// stop, and steps skip the debugger at the cost of one load.
     armed: AtomicUsize,
-    breakpoints: Mutex<Vec<(BreakpointId, Breakpoint)>>,
+    /// Runs in a step mode (of `armed`): while zero, a step looks no run up.
+    stepping: AtomicUsize,
+    breakpoints: RwLock<Vec<(BreakpointId, Breakpoint)>>,
     runs: Mutex<HashMap<RunId, RunDebug>>,
     /// Rung when a step pauses.
     paused: Notify,
@@ -57,9 +59,15 @@ struct Paused {
 }
 
 impl DebugState {
-    fn breakpoints_lock(&self) -> MutexGuard<'_, Vec<(BreakpointId, Breakpoint)>> {
+    fn breakpoints_read(&self) -> RwLockReadGuard<'_, Vec<(BreakpointId, Breakpoint)>> {
         self.breakpoints
-            .lock()
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn breakpoints_write(&self) -> RwLockWriteGuard<'_, Vec<(BreakpointId, Breakpoint)>> {
+        self.breakpoints
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -69,13 +77,13 @@ impl DebugState {
 
     pub(super) fn add(&self, breakpoint: Breakpoint) -> BreakpointId {
         let id = BreakpointId(self.next_breakpoint.fetch_add(1, Ordering::Relaxed) + 1);
-        self.breakpoints_lock().push((id, breakpoint));
+        self.breakpoints_write().push((id, breakpoint));
         self.armed.fetch_add(1, Ordering::SeqCst);
         id
     }
 
     pub(super) fn remove(&self, id: BreakpointId) -> bool {
-        let mut breakpoints = self.breakpoints_lock();
+        let mut breakpoints = self.breakpoints_write();
         let before = breakpoints.len();
         breakpoints.retain(|(held, _)| *held != id);
         let removed = breakpoints.len() != before;
@@ -94,9 +102,11 @@ impl DebugState {
     fn set_mode(&self, debug: &mut RunDebug, mode: Option<Mode>) {
         match (debug.mode.is_some(), mode.is_some()) {
             (false, true) => {
+                self.stepping.fetch_add(1, Ordering::SeqCst);
                 self.armed.fetch_add(1, Ordering::SeqCst);
             }
             (true, false) => {
+                self.stepping.fetch_sub(1, Ordering::SeqCst);
                 self.armed.fetch_sub(1, Ordering::SeqCst);
             }
             _ => {}
@@ -105,7 +115,17 @@ impl DebugState {
     }
 
     pub(super) fn breakpoints(&self) -> Vec<(BreakpointId, Breakpoint)> {
-        self.breakpoints_lock().clone()
+        self.breakpoints_read().clone()
+    }
+
+    /// Whether a step of site `site` may stop now: a run steps, or a
+    /// breakpoint may match the site (then it describes its arguments).
+    pub(super) fn may_stop(&self, site: &str) -> bool {
+        self.stepping.load(Ordering::SeqCst) > 0
+            || self
+                .breakpoints_read()
+                .iter()
+                .any(|(_, breakpoint)| breakpoint.steps.may_match_name(site))
     }
 
     pub(super) fn paused(&self) -> Vec<Pause> {
@@ -168,31 +188,40 @@ impl DebugState {
 
     /// Whether step `key` of run `run` stops at `when`: a step command's
     /// next step, or a breakpoint (not inside a loop being stepped over).
+    /// `learn` makes the workflow's sites known, when a step-over needs them.
     pub(super) fn stops(
         &self,
         workflow: &'static str,
         run: &RunId,
         key: &StepKey,
         when: When,
+        learn: impl FnOnce(),
     ) -> bool {
-        let mut runs = self.runs();
-        let debug = runs.entry(run.clone()).or_default();
-        match (&debug.mode, when) {
-            (Some(Mode::StepOver(scope)), _) if self.inside(workflow, key, scope) => return false,
-            (Some(_), When::Before) => {
-                self.set_mode(debug, None);
-                return true;
+        if self.stepping.load(Ordering::SeqCst) > 0 {
+            let mut runs = self.runs();
+            if let Some(debug) = runs.get_mut(run)
+                && let Some(mode) = debug.mode.clone()
+            {
+                match mode {
+                    Mode::StepOver(scope)
+                        if {
+                            learn();
+                            self.inside(workflow, key, &scope)
+                        } =>
+                    {
+                        return false;
+                    }
+                    _ if when == When::Before => {
+                        self.set_mode(debug, None);
+                        return true;
+                    }
+                    _ => {}
+                }
             }
-            _ => {}
         }
-        let stops = self
-            .breakpoints_lock()
+        self.breakpoints_read()
             .iter()
-            .any(|(_, breakpoint)| breakpoint.applies(workflow, run, key, when));
-        if !stops && debug.mode.is_none() && debug.paused.is_empty() {
-            runs.remove(run);
-        }
-        stops
+            .any(|(_, breakpoint)| breakpoint.applies(workflow, run, key, when))
     }
 
     fn inside(&self, workflow: &'static str, key: &StepKey, scope: &str) -> bool {

@@ -146,14 +146,14 @@ impl RunContext {
         &self.run
     }
 
-    /// Whether the engine debugs and a step may stop (a breakpoint is set,
-    /// or a run steps): then each step site describes its arguments for a
-    /// pause ([`debug`](crate::debug)).
+    /// Whether a step of site `site` may stop at the engine's debugger now
+    /// (a breakpoint may match it, or a run steps): then the site describes
+    /// its arguments for a pause ([`debug`](crate::debug)).
     #[doc(hidden)]
-    pub fn debugging(&self) -> bool {
+    pub fn debugging(&self, site: &str) -> bool {
         self.engine
             .debugger()
-            .is_some_and(crate::debug::Debugger::armed)
+            .is_some_and(|debugger| debugger.may_stop(site))
     }
 
     /// The name of the workflow being run.

@@ -58,7 +58,7 @@ impl StepExpander<'_> {
         let described = local("__described");
         let descriptions = self.describe_args(&step.syntax.target);
         let describe = quote! {
-            let #described = #ctx.debugging().then(|| ::std::vec![#(#descriptions),*]);
+            let #described = #ctx.debugging(#name).then(|| ::std::vec![#(#descriptions),*]);
         };
         let spec = step_spec(private, name, &path, &policy);
         let spec = quote!(#spec.described(::core::option::Option::as_deref(&#described)));
