@@ -3,9 +3,9 @@
 
 use super::state::DebugState;
 use super::{Pause, When};
+use crate::RunContext;
 use crate::key::KeyRef;
 use crate::store::StepOutcome;
-use crate::{RunContext, StepKey};
 
 /// The debugger as one step sees it.
 pub(crate) struct Gate<'a> {
@@ -38,38 +38,39 @@ impl<'a> Gate<'a> {
         key: KeyRef<'_>,
         arguments: Option<&[String]>,
     ) {
-        let arguments = arguments.map(<[String]>::to_vec).unwrap_or_default();
-        self.stop(ctx, key.to_key(), When::Before, arguments, None, None)
+        let arguments = || arguments.map(<[String]>::to_vec).unwrap_or_default();
+        self.stop(ctx, key, When::Before, arguments, || (None, None))
             .await;
     }
 
-    /// After step `key` settled: with its output's text, or its error's.
+    /// After step `key` settled (`failed` for good, or not): `outcome` gives
+    /// its output's text or its error's, made only if the step stops.
     pub(crate) async fn after(
         &self,
         ctx: &RunContext,
         key: KeyRef<'_>,
-        outcome: Result<String, String>,
+        failed: bool,
+        outcome: impl FnOnce() -> Result<String, String>,
     ) {
-        let (when, output, error) = match outcome {
-            Ok(output) => (When::After, Some(output), None),
-            Err(error) => (When::Failed, None, Some(error)),
+        let when = if failed { When::Failed } else { When::After };
+        let settled = || match outcome() {
+            Ok(output) => (Some(output), None),
+            Err(error) => (None, Some(error)),
         };
-        self.stop(ctx, key.to_key(), when, Vec::new(), output, error)
-            .await;
+        self.stop(ctx, key, when, Vec::new, settled).await;
     }
 
     async fn stop(
         &self,
         ctx: &RunContext,
-        key: StepKey,
+        key: KeyRef<'_>,
         when: When,
-        arguments: Vec<String>,
-        output: Option<String>,
-        error: Option<String>,
+        arguments: impl FnOnce() -> Vec<String>,
+        settled: impl FnOnce() -> (Option<String>, Option<String>),
     ) {
         let workflow = ctx.workflow();
         let learn = || self.state.learn(workflow, || ctx.engine.graph_of(workflow));
-        if !self.state.stops(workflow, &ctx.run, &key, when, learn) {
+        if !self.state.stops(workflow, &ctx.run, key, when, learn) {
             return;
         }
         learn();
@@ -88,7 +89,10 @@ impl<'a> Gate<'a> {
                 .collect(),
             Err(error) => vec![("(journal)".to_owned(), error.to_string())],
         };
-        let node = self.state.site(workflow, key.name()).map(|site| site.node);
+        let node = self.state.site(workflow, key.name).map(|site| site.node);
+        let (output, error) = settled();
+        let arguments = arguments();
+        let key = key.to_key();
         let pause = Pause {
             run: ctx.run.clone(),
             workflow,

@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::key::KeyRef;
 use crate::{RunId, StepKey, StepPattern};
 
 pub(crate) use gate::Gate;
@@ -132,11 +133,11 @@ impl Breakpoint {
         &self.steps
     }
 
-    fn applies(&self, workflow: &str, run: &RunId, key: &StepKey, when: When) -> bool {
+    fn applies(&self, workflow: &str, run: &RunId, key: KeyRef<'_>, when: When) -> bool {
         self.when == when
             && self.workflow.as_deref().is_none_or(|name| name == workflow)
             && self.run.as_ref().is_none_or(|only| only == run)
-            && self.steps.matches(key)
+            && self.steps.matches_ref(key)
     }
 }
 

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, Rw
 use tokio::sync::{Notify, oneshot};
 
 use super::{Breakpoint, BreakpointId, DebugError, Pause, Resume, When};
+use crate::RunId;
+use crate::key::KeyRef;
 use crate::picture::{Graph, NodeKind};
-use crate::{RunId, StepKey};
 
 #[derive(Debug, Default)]
 pub(super) struct DebugState {
@@ -193,7 +194,7 @@ impl DebugState {
         &self,
         workflow: &'static str,
         run: &RunId,
-        key: &StepKey,
+        key: KeyRef<'_>,
         when: When,
         learn: impl FnOnce(),
     ) -> bool {
@@ -224,8 +225,8 @@ impl DebugState {
             .any(|(_, breakpoint)| breakpoint.applies(workflow, run, key, when))
     }
 
-    fn inside(&self, workflow: &'static str, key: &StepKey, scope: &str) -> bool {
-        self.site(workflow, key.name())
+    fn inside(&self, workflow: &'static str, key: KeyRef<'_>, scope: &str) -> bool {
+        self.site(workflow, key.name)
             .is_some_and(|site| site.scopes.iter().any(|around| around == scope))
     }
 

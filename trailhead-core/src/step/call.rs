@@ -57,7 +57,8 @@ impl RunContext {
         }
         let result = self.call_once(key, workflow, input).await;
         if let Some(gate) = &gate {
-            gate.after(self, key, super::settled(&result)).await;
+            gate.after(self, key, result.is_err(), || super::settled(&result))
+                .await;
         }
         result
     }

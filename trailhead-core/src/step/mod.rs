@@ -113,7 +113,8 @@ impl RunContext {
             attempt += 1;
         };
         if let Some(gate) = &gate {
-            gate.after(self, key, settled(&result)).await;
+            gate.after(self, key, result.is_err(), || settled(&result))
+                .await;
         }
         result
     }
@@ -168,7 +169,8 @@ impl RunContext {
             }
         };
         if let Some(gate) = &gate {
-            gate.after(self, key, settled(&result)).await;
+            gate.after(self, key, result.is_err(), || settled(&result))
+                .await;
         }
         result
     }
