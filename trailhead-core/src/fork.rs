@@ -58,10 +58,10 @@ async fn plan(
         });
     };
     // The step's fallback step, journaled before it, runs again with it.
-    let fallback = replay::fallback_key(at);
+    let fallback = at.fallback();
     let copied = journal[..position]
         .iter()
-        .filter(|entry| entry.key.undone().is_none() && entry.key.to_string() != fallback)
+        .filter(|entry| entry.key.undone().is_none() && entry.key != fallback)
         .cloned()
         .collect();
     Ok((record, copied))

@@ -140,6 +140,22 @@ impl StepKey {
         }
     }
 
+    /// The key of this step's fallback step (`.fallback(step f(x))`):
+    /// `.fallback` after the name, the same path.
+    ///
+    /// ```
+    /// use trailhead_core::StepKey;
+    ///
+    /// let fallback = StepKey::new("charge", &[2]).fallback();
+    /// assert_eq!(fallback.to_string(), "charge.fallback[2]");
+    /// ```
+    pub fn fallback(&self) -> StepKey {
+        Self {
+            name: Cow::Owned(format!("{}.fallback", self.name)),
+            path: self.path.clone(),
+        }
+    }
+
     /// For the key of a compensation, the key of the step it undid.
     pub fn undone(&self) -> Option<StepKey> {
         let name = self.name.strip_prefix(UNDO)?;

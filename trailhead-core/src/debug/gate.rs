@@ -5,7 +5,6 @@ use super::state::DebugState;
 use super::{Pause, When};
 use crate::RunContext;
 use crate::key::KeyRef;
-use crate::store::StepOutcome;
 
 /// The debugger as one step sees it.
 pub(crate) struct Gate<'a> {
@@ -77,15 +76,7 @@ impl<'a> Gate<'a> {
         let journaled = match ctx.engine.store().journal(&ctx.run).await {
             Ok(journal) => journal
                 .iter()
-                .map(|entry| {
-                    let value = match &entry.outcome {
-                        StepOutcome::Completed(value) | StepOutcome::FellBack(value) => {
-                            value.to_string()
-                        }
-                        StepOutcome::Failed(failed) => failed.message.clone(),
-                    };
-                    (entry.key.to_string(), value)
-                })
+                .map(|entry| (entry.key.to_string(), entry.outcome.text()))
                 .collect(),
             Err(error) => vec![("(journal)".to_owned(), error.to_string())],
         };

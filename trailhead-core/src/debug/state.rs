@@ -9,7 +9,7 @@ use tokio::sync::{Notify, oneshot};
 use super::{Breakpoint, BreakpointId, DebugError, Pause, Resume, When};
 use crate::RunId;
 use crate::key::KeyRef;
-use crate::picture::{Graph, NodeKind};
+use crate::picture::Graph;
 
 #[derive(Debug, Default)]
 pub(super) struct DebugState {
@@ -281,20 +281,13 @@ impl DebugState {
             chain
         };
         let known = graph
-            .nodes()
-            .iter()
-            .filter(|node| {
-                matches!(
-                    node.kind,
-                    NodeKind::Step | NodeKind::Fallback | NodeKind::Call
-                )
-            })
-            .filter_map(|node| {
-                let site = Site {
+            .step_nodes()
+            .map(|(site, node)| {
+                let place = Site {
                     node: node.id.clone(),
                     scopes: scopes(node.scope.as_ref()),
                 };
-                Some((node.site.clone()?, site))
+                (site.to_owned(), place)
             })
             .collect();
         sites.insert(workflow, Arc::new(known));

@@ -164,6 +164,21 @@ impl Graph {
     pub fn node(&self, id: &str) -> Option<&GraphNode> {
         self.nodes.iter().find(|node| node.id == id)
     }
+
+    /// The node each step key name runs at, with its site: steps, calls and
+    /// fallback steps. A compensation or a value fallback shares its step's
+    /// site and is not the step.
+    pub fn step_nodes(&self) -> impl Iterator<Item = (&str, &GraphNode)> {
+        self.nodes.iter().filter_map(|node| {
+            let site = node.site.as_deref()?;
+            let runs_there = match node.kind {
+                NodeKind::Step | NodeKind::Call => true,
+                NodeKind::Fallback => site.ends_with(".fallback"),
+                _ => false,
+            };
+            runs_there.then_some((site, node))
+        })
+    }
 }
 
 /// The flowchart a run's record keeps: `mermaid`, then `graph` in a Mermaid

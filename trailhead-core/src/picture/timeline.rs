@@ -112,11 +112,12 @@ impl Timeline {
         let mut events: Vec<(SystemTime, u8, usize, TimelineEvent)> = Vec::new();
         for (i, entry) in journal.iter().enumerate() {
             let key = entry.key.to_string();
-            let (kind, value) = match &entry.outcome {
-                StepOutcome::Completed(value) => (EventKind::Completed, value.to_string()),
-                StepOutcome::FellBack(value) => (EventKind::FellBack, value.to_string()),
-                StepOutcome::Failed(failed) => (EventKind::Failed, failed.message.clone()),
+            let kind = match &entry.outcome {
+                StepOutcome::Completed(_) => EventKind::Completed,
+                StepOutcome::FellBack(_) => EventKind::FellBack,
+                StepOutcome::Failed(_) => EventKind::Failed,
             };
+            let value = entry.outcome.text();
             let start = TimelineEvent {
                 index: 0,
                 at: entry.started_at,

@@ -10,7 +10,6 @@ mod run;
 
 pub use divergence::{Divergence, ReplayError};
 pub use history::{HISTORY_FORMAT, History, HistoryError};
-pub(crate) use run::fallback_key;
 pub use run::{ReplayFailure, ReplayFailures, Replayed, replay, replay_folder, replay_store};
 
 pub(crate) use check::ReplayCheck;

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::check::{Ledger, ReplayCheck};
 use super::{Divergence, History, HistoryError, ReplayError};
-use crate::picture::{Graph, NodeKind};
+use crate::picture::Graph;
 use crate::store::{RunState, StepOutcome, Store};
 use crate::{Engine, RunContext, RunId, StepKey, Workflow};
 
@@ -239,7 +239,7 @@ fn judge<W: Workflow>(history: &History, ledger: Ledger) -> Result<Replayed, Div
     // back to: the fallback step's own entry is not reached again. So is one
     // whose step the code reaches again (the journal ends before the step's
     // own entry): it replays when that step falls back again.
-    let fell_back: HashSet<String> = history
+    let fell_back: HashSet<StepKey> = history
         .journal
         .iter()
         .filter(|entry| {
@@ -247,12 +247,14 @@ fn judge<W: Workflow>(history: &History, ledger: Ledger) -> Result<Replayed, Div
         })
         .map(|entry| &entry.key)
         .chain(&ledger.missing)
-        .map(fallback_key)
+        .map(StepKey::fallback)
         .collect();
     // Compensations are journaled by the rollback, not reached by the body.
-    let unreached = history.journal.iter().map(|entry| &entry.key).find(|key| {
-        !key.is_undo() && !reached.contains(key) && !fell_back.contains(&key.to_string())
-    });
+    let unreached = history
+        .journal
+        .iter()
+        .map(|entry| &entry.key)
+        .find(|key| !key.is_undo() && !reached.contains(key) && !fell_back.contains(key));
     match (unreached, ledger.missing.first()) {
         (Some(journaled), Some(key)) => Err(Divergence::Missing {
             run: run.clone(),
@@ -271,16 +273,6 @@ fn judge<W: Workflow>(history: &History, ledger: Ledger) -> Result<Replayed, Div
     }
 }
 
-/// The key (as text) of step `key`'s fallback step: `charge.fallback[1]`.
-pub(crate) fn fallback_key(key: &StepKey) -> String {
-    let path: String = key
-        .path()
-        .iter()
-        .map(|index| format!("[{index}]"))
-        .collect();
-    format!("{}.fallback{path}", key.name())
-}
-
 /// Each journaled key reached runs what the recorded definition ran there.
 /// Graphs recorded before they named their targets are not checked.
 fn targets<W: Workflow>(
@@ -293,16 +285,8 @@ fn targets<W: Workflow>(
     };
     let targets_of = |graph: &Graph| -> HashMap<String, String> {
         graph
-            .nodes()
-            .iter()
-            // A compensation has its step's site and its undo function.
-            .filter(|node| {
-                matches!(
-                    node.kind,
-                    NodeKind::Step | NodeKind::Call | NodeKind::Fallback
-                )
-            })
-            .filter_map(|node| Some((node.site.clone()?, node.target.clone()?)))
+            .step_nodes()
+            .filter_map(|(site, node)| Some((site.to_owned(), node.target.clone()?)))
             .collect()
     };
     let (was, now) = (targets_of(recorded), targets_of(&current));

@@ -248,4 +248,12 @@ impl StepOutcome {
             Self::Failed(_) => None,
         }
     }
+
+    /// What the entry holds, as text: its value, or its failure's message.
+    pub fn text(&self) -> String {
+        match self {
+            Self::Completed(value) | Self::FellBack(value) => value.to_string(),
+            Self::Failed(failed) => failed.message.clone(),
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use serde::Serialize;
 
 use crate::key::KeyRef;
-use crate::picture::{Graph, NodeKind};
+use crate::picture::Graph;
 use crate::step::Journaled;
 use crate::store::Value;
 use crate::{ErrorClass, StepFailure, StepKey, StepPattern};
@@ -265,10 +265,8 @@ impl Stubs {
                 return HashMap::new();
             };
             graph
-                .nodes()
-                .iter()
-                .filter(|node| matches!(node.kind, NodeKind::Step | NodeKind::Fallback))
-                .filter_map(|node| Some((node.site.clone()?, node.target.clone()?)))
+                .step_nodes()
+                .filter_map(|(site, node)| Some((site.to_owned(), node.target.clone()?)))
                 .collect()
         });
         sites.get(site).cloned()
