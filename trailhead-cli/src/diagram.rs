@@ -1,6 +1,5 @@
 //! `trailhead diagram RUN`: a run's live picture, as Mermaid or JSON.
 
-use trailhead_core::RunId;
 use trailhead_core::picture::{NodeKind, PictureError, RunPicture};
 use trailhead_core::store::Store;
 
@@ -15,14 +14,7 @@ pub(crate) async fn diagram(
     name: &str,
     args: &DiagramArgs,
 ) -> Result<Output, Failure> {
-    let id = RunId::new(args.run.as_str());
-    let fail = |error| Failure::store(name, &error);
-    let record = store
-        .run(&id)
-        .await
-        .map_err(fail)?
-        .ok_or_else(|| Failure::no_run(name, &args.run))?;
-    let journal = store.journal(&id).await.map_err(fail)?;
+    let (record, journal) = crate::recorded::recorded(store, name, &args.run).await?;
     let picture = trailhead_core::picture::from_records(&record, &journal)
         .map_err(|error| no_picture(name, &error))?;
     if args.json {

@@ -18,6 +18,7 @@ mod graph;
 mod json;
 mod open;
 mod private_file;
+mod recorded;
 mod runs;
 mod serve;
 mod show;

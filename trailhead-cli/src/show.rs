@@ -18,12 +18,7 @@ pub(crate) async fn show(
 ) -> Result<Output, Failure> {
     let id = RunId::new(args.run.as_str());
     let fail = |error| Failure::store(name, &error);
-    let run = store
-        .run(&id)
-        .await
-        .map_err(fail)?
-        .ok_or_else(|| Failure::no_run(name, &args.run))?;
-    let journal = store.journal(&id).await.map_err(fail)?;
+    let (run, journal) = crate::recorded::recorded(store, name, &args.run).await?;
     let children = store.children(&id).await.map_err(fail)?;
     let stdout = if args.json {
         let shown = serde_json::json!({

@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-use trailhead_core::RunId;
 use trailhead_core::picture::{Timeline, TimelineEvent};
 use trailhead_core::store::{RunRecord, Store};
 
@@ -21,14 +20,7 @@ pub(crate) async fn timeline(
     name: &str,
     args: &TimelineArgs,
 ) -> Result<Output, Failure> {
-    let id = RunId::new(args.run.as_str());
-    let fail = |error| Failure::store(name, &error);
-    let record = store
-        .run(&id)
-        .await
-        .map_err(fail)?
-        .ok_or_else(|| Failure::no_run(name, &args.run))?;
-    let journal = store.journal(&id).await.map_err(fail)?;
+    let (record, journal) = crate::recorded::recorded(store, name, &args.run).await?;
     let timeline =
         Timeline::of(&record, &journal).map_err(|error| diagram::no_picture(name, &error))?;
     let stdout = match args.at {
