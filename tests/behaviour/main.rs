@@ -43,6 +43,7 @@ mod signals;
 mod sleep;
 mod stats;
 mod steps;
+mod streams;
 mod testing;
 mod timeline;
 mod trace;

@@ -12,6 +12,7 @@ pub use crate::compensation::generated::{
 };
 pub use crate::parallel::{Done, Node, Slot, fan_out, fan_out_all, run_graph};
 pub use crate::step::{Journaled, StepResult, StepSpec};
+pub use crate::stream::{ParallelStream, StreamSpec, accumulator};
 pub use crate::workflow::{BoxError, SignalCheck, signal_accepts};
 pub use crate::{Backoff, ErrorClass, RetryPolicy, RunContext, SignalSpec, StepPolicy, Workflow};
 

@@ -77,6 +77,7 @@ pub mod replay;
 pub mod stats;
 mod step;
 pub mod store;
+pub mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod trace;

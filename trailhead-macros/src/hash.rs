@@ -12,7 +12,7 @@
 use quote::ToTokens;
 
 use crate::model::options::{Backoff, Duration, Retry, RetryPolicy, StepOptions};
-use crate::model::{Block, Else, If, LoopKind, Node, Rust, Stmt, Workflow};
+use crate::model::{Block, Else, If, LoopKind, Node, Rust, Stmt, StreamSite, Workflow};
 use crate::parse::Target;
 
 /// The hash of `workflow`'s model: name, signature, sites in definition order and
@@ -99,9 +99,12 @@ impl Shape<'_, '_> {
             }
             Node::Loop(looped) => {
                 match &looped.kind {
-                    LoopKind::For { expr, .. } => {
+                    LoopKind::For { expr, stream, .. } => {
                         self.sites(expr);
                         self.hash.word("for");
+                        if let Some(stream) = stream {
+                            self.stream(stream);
+                        }
                     }
                     LoopKind::While { cond } => {
                         self.hash.word("while");
@@ -114,6 +117,9 @@ impl Shape<'_, '_> {
             Node::FanOut(fan_out) => {
                 self.sites(&fan_out.expr);
                 self.hash.word("parallel");
+                if let Some(stream) = &fan_out.stream {
+                    self.stream(stream);
+                }
                 self.block(&fan_out.body);
             }
             Node::Block(block) => self.block(block),
@@ -139,6 +145,15 @@ impl Shape<'_, '_> {
     }
 
     /// The steps and calls inside plain code, in evaluation order.
+    /// A stream loop: its key, and the accumulators its checkpoints hold,
+    /// in order (a checkpoint is read back by their places).
+    fn stream(&mut self, stream: &StreamSite<'_>) {
+        self.site("stream", stream.site);
+        for binding in &stream.accumulators {
+            self.hash.word(&binding.ident.to_string());
+        }
+    }
+
     fn sites(&mut self, rust: &Rust<'_>) {
         for site in &rust.sites {
             self.node(site);

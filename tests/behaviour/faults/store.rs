@@ -28,6 +28,10 @@ struct FailingWriter {
 }
 
 impl RunWriter for FailingWriter {
+    fn record_checkpoint(&self, record: StepRecord) -> StoreFuture<'_, ()> {
+        self.inner.record_checkpoint(record)
+    }
+
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         if self
             .allowed

@@ -147,6 +147,28 @@ pub enum Event {
         /// The step.
         step: StepKey,
     },
+    /// A stream loop journaled a checkpoint (see [`stream`](crate::stream)):
+    /// `items` items are finished, and a resumed run reads on after them.
+    StreamCheckpointed {
+        /// The run.
+        run: RunId,
+        /// The stream loop's key.
+        stream: StepKey,
+        /// Items finished so far.
+        items: u64,
+        /// Whether the loop ended (its last checkpoint).
+        done: bool,
+    },
+    /// A stream loop of a resumed run goes on from its last checkpoint,
+    /// after `items` items.
+    StreamResumed {
+        /// The run.
+        run: RunId,
+        /// The stream loop's key.
+        stream: StepKey,
+        /// Items finished before the checkpoint.
+        items: u64,
+    },
     /// A step failed for good and its `.fallback(..)` gave its value
     /// instead (journaled as the step's outcome).
     StepFellBack {
@@ -279,6 +301,8 @@ impl Event {
             | Self::StepReplayed { run, .. }
             | Self::StepCancelled { run, .. }
             | Self::StepFellBack { run, .. }
+            | Self::StreamCheckpointed { run, .. }
+            | Self::StreamResumed { run, .. }
             | Self::RunCompensating { run, .. }
             | Self::RunRestarting { run, .. }
             | Self::BreakerChanged { run, .. }
@@ -300,6 +324,8 @@ impl Event {
             | Self::StepReplayed { step, .. }
             | Self::StepCancelled { step, .. }
             | Self::StepFellBack { step, .. }
+            | Self::StreamCheckpointed { stream: step, .. }
+            | Self::StreamResumed { stream: step, .. }
             | Self::BreakerChanged { step, .. }
             | Self::CompensationStarted { step, .. }
             | Self::CompensationCompleted { step, .. }

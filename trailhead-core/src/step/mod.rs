@@ -66,7 +66,10 @@ impl RunContext {
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let (key, policy) = (step.key(), step.policy);
-        if let Some(output) = self.journaled(key, &decode_error).await? {
+        // A step of a stream loop has no entry: the loop's checkpoint is its.
+        if !step.streamed
+            && let Some(output) = self.journaled(key, &decode_error).await?
+        {
             return Ok(output);
         }
         let gate = self
@@ -76,7 +79,7 @@ impl RunContext {
         if let Some(gate) = &gate {
             gate.before(self, key, step.arguments).await;
         }
-        let site = StepSite::for_policy(self, key, &policy);
+        let site = StepSite::for_policy(self, key, &policy).streamed(step.streamed);
         let stub = self.stub(key);
         let mut delays = None;
         let mut retries = Vec::new();
@@ -145,7 +148,10 @@ impl RunContext {
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
         let (key, policy) = (step.key(), step.policy);
-        if let Some(output) = self.journaled(key, &decode_error).await? {
+        // A step of a stream loop has no entry: the loop's checkpoint is its.
+        if !step.streamed
+            && let Some(output) = self.journaled(key, &decode_error).await?
+        {
             return Ok(output);
         }
         let gate = self
@@ -155,7 +161,7 @@ impl RunContext {
         if let Some(gate) = &gate {
             gate.before(self, key, step.arguments).await;
         }
-        let site = StepSite::for_policy(self, key, &policy);
+        let site = StepSite::for_policy(self, key, &policy).streamed(step.streamed);
         let began = site.begin(1);
         let outcome = match self.stub(key) {
             Some(stub) => stub.attempt(key, 1, &decode_error),

@@ -40,6 +40,8 @@ pub(super) struct StepSite<'a> {
     /// The step has a fallback: a failure it falls back from is not its
     /// journal entry (the fallback's value is).
     fallback: bool,
+    /// The step is in a stream loop's body: nothing of it is journaled.
+    streamed: bool,
 }
 
 impl Drop for StepSite<'_> {
@@ -71,6 +73,7 @@ impl<'a> StepSite<'a> {
             live: AtomicUsize::new(crate::picture::NO_SLOT),
             settled: AtomicBool::new(false),
             fallback: false,
+            streamed: false,
         }
     }
 
@@ -79,6 +82,13 @@ impl<'a> StepSite<'a> {
         let mut site = Self::new(ctx, key);
         site.fallback = policy.fallback;
         site
+    }
+
+    /// The same site for a step of a stream loop's body, when `streamed`:
+    /// its outcome is not journaled.
+    pub(super) fn streamed(mut self, streamed: bool) -> Self {
+        self.streamed = streamed;
+        self
     }
 
     /// Emits `StepStarted`; returns when the attempt began.
@@ -246,6 +256,10 @@ impl<'a> StepSite<'a> {
     ) -> Result<T, StepError<E>> {
         self.settled.store(true, Ordering::Relaxed);
         let ended = Instant::now();
+        if self.streamed {
+            self.completed(attempt, began, ended);
+            return Ok(output);
+        }
         let encode = || {
             output.to_journal().map_err(|source| {
                 StoreError::encode(
@@ -287,6 +301,12 @@ impl<'a> StepSite<'a> {
                 .fail_plain(attempt, began, StepFailure::Journal(error), retries)
                 .await);
         }
+        self.completed(attempt, began, ended);
+        Ok(output)
+    }
+
+    /// The step completed at `ended`: the run progressed, `StepCompleted`.
+    fn completed(&self, attempt: u32, began: Instant, ended: Instant) {
         self.ctx.live.progressed(ended);
         self.ctx.engine.events().emit(|| Event::StepCompleted {
             run: self.ctx.run.clone(),
@@ -294,7 +314,6 @@ impl<'a> StepSite<'a> {
             attempt,
             duration: ended - began,
         });
-        Ok(output)
     }
 
     /// Emits `StepRetrying` for attempt `attempt`, begun at `began`, that
@@ -346,8 +365,9 @@ impl<'a> StepSite<'a> {
         tracing::debug!(key = %self.key, attempt, %failure, "step failed");
         self.ctx.live.progressed(ended);
         // A failure the fallback takes over is journaled as the fallback's value.
-        let journaled_elsewhere =
-            matches!(failure, StepFailure::Journal(_)) || (self.fallback && failure.falls_back());
+        let journaled_elsewhere = self.streamed
+            || matches!(failure, StepFailure::Journal(_))
+            || (self.fallback && failure.falls_back());
         if !journaled_elsewhere {
             let written = self
                 .ctx

@@ -20,6 +20,9 @@ pub struct StepSpec<'a> {
     /// Its arguments described for the debugger (`Debug` text, or the type's
     /// name), when the engine debugs.
     pub arguments: Option<&'a [String]>,
+    /// The step runs in a stream loop's body: its output is not journaled
+    /// (the loop's checkpoint is), and a resumed run runs it again.
+    pub streamed: bool,
 }
 
 impl<'a> StepSpec<'a> {
@@ -31,7 +34,16 @@ impl<'a> StepSpec<'a> {
             path,
             policy,
             arguments: None,
+            streamed: false,
         }
+    }
+
+    /// The same step in a stream loop's body (see
+    /// [`stream`](crate::stream)): not journaled, never replayed.
+    #[must_use]
+    pub const fn streamed(mut self) -> Self {
+        self.streamed = true;
+        self
     }
 
     /// The same step with its arguments described (see

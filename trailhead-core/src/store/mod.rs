@@ -388,6 +388,17 @@ pub trait RunWriter: Send + Sync + Debug {
     /// [`finish`](RunWriter::finish).
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()>;
 
+    /// Records a stream loop's checkpoint: like
+    /// [`record_step`](Self::record_step), but an entry already under its
+    /// key (the loop's checkpoint before) is replaced, keeping its place in
+    /// the journal's order. The one write a store replaces: a stream loop
+    /// keeps one entry however many items pass (see
+    /// [`stream`](crate::stream)).
+    ///
+    /// Fails with [`StoreError::RunFinished`] after
+    /// [`finish`](RunWriter::finish).
+    fn record_checkpoint(&self, record: StepRecord) -> StoreFuture<'_, ()>;
+
     /// Whether this worker may still be sure it holds the run's lease, as
     /// far as it can tell without asking the store: checked before every
     /// step and compensation starts, so a worker that was paused or cut off

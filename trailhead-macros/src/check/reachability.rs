@@ -62,7 +62,7 @@ pub(crate) fn node_span(node: &Node<'_>) -> proc_macro2::Span {
         Node::If(node) => node.syntax.if_token.span,
         Node::Match(node) => node.syntax.match_token.span,
         Node::Loop(node) => node.span,
-        Node::FanOut(node) => node.syntax.parallel_token.span,
+        Node::FanOut(node) => node.syntax.head_span(),
         Node::Block(block) => block
             .stmts
             .first()

@@ -119,6 +119,14 @@ impl StepExpander<'_> {
     /// (so `continue` cannot skip the count) and the loop is wrapped in a block that
     /// owns the counter, which keeps `let x = loop { .. }` working.
     fn loop_(&self, looped: &Loop<'_>) -> TokenStream {
+        if let LoopKind::For {
+            pat,
+            expr,
+            stream: Some(stream),
+        } = &looped.kind
+        {
+            return self.stream_loop(looped, stream, pat, expr);
+        }
         let label = looped.label;
         let names = match &looped.kind {
             LoopKind::For { pat, .. } => bound_names(pat),
@@ -138,7 +146,7 @@ impl StepExpander<'_> {
             body
         };
         let looped_tokens = match &looped.kind {
-            LoopKind::For { pat, expr } => {
+            LoopKind::For { pat, expr, .. } => {
                 let expr = self.rust(expr);
                 quote!(#label for #pat in #expr { #body })
             }

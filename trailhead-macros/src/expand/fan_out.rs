@@ -54,6 +54,16 @@ impl StepExpander<'_> {
                 ::core::result::Result::<_, #err_type>::Ok({ #body })
             }
         };
+        if let Some(stream) = &fan_out.stream {
+            return self.stream_fan_out(
+                stream,
+                &fan_out.expr,
+                fan_out.depth,
+                &limit,
+                &share,
+                &closure,
+            );
+        }
         let method = if fan_out.syntax.collect_all {
             quote_spanned!(span=> fan_out_all)
         } else {

@@ -14,6 +14,7 @@ mod policy;
 mod shared;
 mod skeleton;
 mod step;
+mod stream;
 mod workflow;
 
 use proc_macro2::TokenStream;

@@ -62,6 +62,11 @@ impl StepExpander<'_> {
         };
         let spec = step_spec(private, name, &path, &policy);
         let spec = quote!(#spec.described(::core::option::Option::as_deref(&#described)));
+        let spec = if step.streamed {
+            quote!(#spec.streamed())
+        } else {
+            spec
+        };
         // Without `when`, an error is retried when its class is transient: its
         // type's `Classify` impl, else the default (autoref specialization, see
         // `Classified`). The closure comes after the attempt's, so the error's

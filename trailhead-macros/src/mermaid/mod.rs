@@ -18,7 +18,9 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 use crate::model::graph::Plan;
-use crate::model::{Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, Workflow};
+use crate::model::{
+    Block, Else, FanOut, If, Loop, LoopKind, Node, Rust, Stmt, StreamSite, Workflow,
+};
 
 mod graph;
 pub(crate) mod text;
@@ -395,11 +397,13 @@ impl Chart<'_, '_> {
         };
         let id = self.fresh("l");
         let (text, done) = match &looped.kind {
-            LoopKind::For { pat, expr } => (
+            LoopKind::For { pat, expr, stream } => (
                 format!(
-                    "for {} in {}",
+                    "{}for {} in {}{}",
+                    if stream.is_some() { "stream " } else { "" },
                     tokens_text(&pat.to_token_stream()),
-                    tokens_text(&expr.expr.to_token_stream())
+                    tokens_text(&expr.expr.to_token_stream()),
+                    stream.as_ref().map(checkpoints).unwrap_or_default()
                 ),
                 "done",
             ),
@@ -442,12 +446,20 @@ impl Chart<'_, '_> {
         let exits = self.sites(&fan_out.expr, exits);
         let id = self.fresh("f");
         let mut text = format!(
-            "parallel for {} in {}",
+            "{} for {} in {}",
+            if fan_out.stream.is_some() {
+                "stream"
+            } else {
+                "parallel"
+            },
             tokens_text(&fan_out.syntax.pat.to_token_stream()),
             tokens_text(&fan_out.syntax.expr.expr.to_token_stream())
         );
         if let Some(limit) = &fan_out.syntax.limit {
             let _ = write!(text, " · limit {}", tokens_text(&limit.to_token_stream()));
+        }
+        if let Some(stream) = &fan_out.stream {
+            text.push_str(&checkpoints(stream));
         }
         self.lines
             .push(format!("    subgraph {id}[\"{}\"]", escape(&text)));
@@ -523,4 +535,16 @@ impl Chart<'_, '_> {
             self.lines.push(line);
         }
     }
+}
+
+/// ` · checkpoint every 1000 items / 10s`: when a stream loop journals its
+/// progress, as written (the defaults when not).
+fn checkpoints(stream: &StreamSite<'_>) -> String {
+    let options = &stream.syntax.stream;
+    let every = options.every.as_ref().map_or(1_000, |(_, every)| *every);
+    let interval = options.interval.as_ref().map_or_else(
+        || "10s".to_owned(),
+        |(expr, _)| tokens_text(&expr.to_token_stream()),
+    );
+    format!(" · checkpoint every {every} items / {interval}")
 }

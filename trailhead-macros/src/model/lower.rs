@@ -11,7 +11,7 @@ use super::options::StepOptions;
 use super::scope::{Binding, pattern_bindings, used_names};
 use super::{
     Arm, Block, Call, Else, FanOut, If, Loop, LoopKind, Match, Node, Rust, Signal, Site, Sleep,
-    Step, Stmt, Undo, Workflow,
+    Step, Stmt, StreamSite, Undo, Workflow,
 };
 use crate::ctxt::Ctxt;
 use crate::parse;
@@ -31,8 +31,13 @@ pub(crate) fn lower<'a>(
         sites: Vec::new(),
         depth: 0,
         scopes: vec![params],
+        streams: 0,
+        errors: Vec::new(),
     };
     let body = lowerer.block(body);
+    for error in lowerer.errors {
+        cx.push(error);
+    }
     let mut sites = lowerer.sites;
     disambiguate(&mut sites);
     let signals = super::signals::declared(cx, &body);
@@ -83,6 +88,10 @@ struct Lowerer {
     depth: usize,
     /// The bindings visible at the point being lowered, innermost scope last.
     scopes: Vec<Vec<Binding>>,
+    /// How many stream loops enclose the point being lowered.
+    streams: usize,
+    /// What a stream loop's body may not hold, found while lowering.
+    errors: Vec<syn::Error>,
 }
 
 impl Lowerer {
@@ -184,6 +193,7 @@ impl Lowerer {
                     |_| LoopKind::For {
                         pat: &syntax.pat,
                         expr,
+                        stream: None,
                     },
                     syntax.label.as_ref(),
                     &syntax.body,
@@ -205,17 +215,28 @@ impl Lowerer {
                 &syntax.body,
                 syntax.loop_token.span,
             ),
+            parse::Node::FanOut(syntax) if syntax.is_stream() && syntax.limit.is_none() => {
+                self.stream_loop(syntax)
+            }
             parse::Node::FanOut(syntax) => {
                 let expr = self.rust(&syntax.expr);
+                let stream = syntax.is_stream().then(|| StreamSite {
+                    syntax,
+                    site: self.stream_site(syntax),
+                    accumulators: Vec::new(),
+                });
                 let depth = self.depth;
                 self.depth += 1;
+                self.streams += usize::from(stream.is_some());
                 let mut item = Vec::new();
                 pattern_bindings(&syntax.pat, &mut item);
                 let body = self.scoped(item, |this| this.block(&syntax.body));
+                self.streams -= usize::from(stream.is_some());
                 self.depth -= 1;
                 let captures = self.captured(&used_names(&body));
                 Node::FanOut(FanOut {
                     syntax,
+                    stream,
                     expr,
                     body,
                     depth,
@@ -224,6 +245,77 @@ impl Lowerer {
             }
             parse::Node::Block(block) => Node::Block(self.block(block)),
             parse::Node::Rust(rust) => Node::Rust(self.rust(rust)),
+        }
+    }
+
+    /// `stream(every = n) for pat in source { body }`: a loop whose items come
+    /// from the source one at a time; the `mut` bindings from outside that
+    /// its body uses are its accumulators.
+    fn stream_loop<'a>(&mut self, syntax: &'a parse::FanOut) -> Node<'a> {
+        // The source is made once, outside the loop and its checkpoints.
+        let expr = self.rust(&syntax.expr);
+        let site = self.stream_site(syntax);
+        self.streams += 1;
+        let mut node = self.loop_(
+            |_| LoopKind::For {
+                pat: &syntax.pat,
+                expr,
+                stream: None,
+            },
+            None,
+            &syntax.body,
+            syntax.head_span(),
+        );
+        self.streams -= 1;
+        if let Node::Loop(looped) = &mut node {
+            let accumulators = self
+                .captured(&used_names(&looped.body))
+                .into_iter()
+                .filter(|binding| binding.mutable)
+                .collect();
+            if let LoopKind::For { stream, .. } = &mut looped.kind {
+                *stream = Some(StreamSite {
+                    syntax,
+                    site,
+                    accumulators,
+                });
+            }
+        }
+        node
+    }
+
+    /// The site of a stream loop's checkpoint key: `name = ".."`, else
+    /// `stream` (`stream#2`, … for more than one).
+    fn stream_site(&mut self, syntax: &parse::FanOut) -> usize {
+        match &syntax.stream.name {
+            Some(lit) => self.push_site(lit.value(), true, lit.span()),
+            None => self.push_site("stream".to_owned(), false, syntax.head_span()),
+        }
+    }
+
+    /// A new site named `name` (given with `name`/`.name(..)` when
+    /// `explicit`) at `span`; its index.
+    fn push_site(&mut self, name: String, explicit: bool, span: proc_macro2::Span) -> usize {
+        self.sites.push(Site {
+            name,
+            explicit,
+            span,
+            undo: None,
+        });
+        self.sites.len() - 1
+    }
+
+    /// Refuses what a stream loop's body cannot hold, at `span`: the body
+    /// runs again for the items after the last checkpoint, and only the
+    /// checkpoint is journaled.
+    fn refuse_in_stream(&mut self, span: proc_macro2::Span, what: &str) {
+        if self.streams > 0 {
+            self.errors.push(syn::Error::new(
+                span,
+                format!(
+                    "{what} cannot be inside a stream loop: its items are journaled as checkpoints, not one by one, so the items after the last checkpoint run again"
+                ),
+            ));
         }
     }
 
@@ -290,16 +382,24 @@ impl Lowerer {
         let options = &syntax.options.read;
         let site = self.site(&syntax.target, options);
         self.sites[site].undo = options.compensate.clone().map(|c| Undo::Step(Box::new(c)));
+        if let Some(compensate) = &options.compensate {
+            self.refuse_in_stream(compensate.func.span(), "a step with `.compensate(..)`");
+        }
+        if let Some(fallback) = &options.fallback {
+            self.refuse_in_stream(fallback.span(), "a step with `.fallback(..)`");
+        }
         Step {
             syntax,
             site,
             depth: self.depth,
             options,
+            streamed: self.streams > 0,
         }
     }
 
     fn call<'a>(&mut self, syntax: &'a parse::Call) -> Call<'a> {
         let options = &syntax.options.read;
+        self.refuse_in_stream(syntax.call_token.span, "`call`");
         let site = self.site(&syntax.target, options);
         if let parse::Target::Function { func, .. } = &syntax.target {
             self.sites[site].undo = Some(Undo::Call((**func).clone()));
@@ -313,6 +413,7 @@ impl Lowerer {
     }
 
     fn sleep<'a>(&mut self, syntax: &'a parse::Sleep) -> Sleep<'a> {
+        self.refuse_in_stream(syntax.sleep_token.span, "`sleep`");
         self.sites.push(Site {
             name: "sleep".to_owned(),
             explicit: false,
@@ -327,6 +428,7 @@ impl Lowerer {
     }
 
     fn signal<'a>(&mut self, syntax: &'a parse::Signal) -> Signal<'a> {
+        self.refuse_in_stream(syntax.name.span(), "`signal`");
         self.sites.push(Site {
             name: syntax.name.value(),
             explicit: false,
@@ -350,13 +452,7 @@ impl Lowerer {
                 (name, false, target.span())
             }
         };
-        self.sites.push(Site {
-            name,
-            explicit,
-            span,
-            undo: None,
-        });
-        self.sites.len() - 1
+        self.push_site(name, explicit, span)
     }
 }
 

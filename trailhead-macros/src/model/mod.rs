@@ -94,14 +94,27 @@ pub(crate) enum Node<'a> {
 
 /// `parallel(limit = n) for pat in expr { body }`: like a loop whose iterations
 /// run at the same time; the item's index is element `depth` of a key path.
+/// Also `stream(limit = n) for ..`, a stream loop whose items run `n` at once.
 pub(crate) struct FanOut<'a> {
     pub(crate) syntax: &'a parse::FanOut,
+    /// For a stream loop: its key's site and checkpoint options.
+    pub(crate) stream: Option<StreamSite<'a>>,
     pub(crate) expr: Rust<'a>,
     pub(crate) body: Block<'a>,
     pub(crate) depth: usize,
     /// The bindings from outside the body that it uses: shared by reference
     /// with every iteration.
     pub(crate) captures: Vec<scope::Binding>,
+}
+
+/// What makes a loop a stream loop (`stream(every = n) for pat in source`):
+/// the site of its checkpoint's key, its options, and, when its items run
+/// one at a time, the `mut` bindings from outside that its body uses (its
+/// accumulators, journaled at every checkpoint).
+pub(crate) struct StreamSite<'a> {
+    pub(crate) syntax: &'a parse::FanOut,
+    pub(crate) site: usize,
+    pub(crate) accumulators: Vec<scope::Binding>,
 }
 
 /// Plain Rust and the steps and calls inside it, in evaluation order (each is a
@@ -118,6 +131,8 @@ pub(crate) struct Step<'a> {
     pub(crate) depth: usize,
     /// What its options say (`retry`, `timeout`, `name`, `map_err`, …).
     pub(crate) options: &'a options::StepOptions,
+    /// The step is in a stream loop's body: not journaled by itself.
+    pub(crate) streamed: bool,
 }
 
 /// `sleep 5s`: a durable timer, keyed like a step.
@@ -180,9 +195,11 @@ pub(crate) struct Loop<'a> {
 
 pub(crate) enum LoopKind<'a> {
     /// `expr` is evaluated once, before the loop (outside its iterations).
+    /// A stream loop whose items run one at a time is one of these too.
     For {
         pat: &'a syn::Pat,
         expr: Rust<'a>,
+        stream: Option<StreamSite<'a>>,
     },
     /// `cond` is evaluated at the start of every iteration (inside it).
     While {
@@ -214,11 +231,17 @@ impl Node<'_> {
                             || arm.body.has_sites()
                     })
             }
+            // A stream loop journals its checkpoints, whatever its body holds.
             Node::Loop(node) => {
                 node.counts
-                    || matches!(&node.kind, LoopKind::For { expr, .. } if !expr.sites.is_empty())
+                    || matches!(&node.kind, LoopKind::For { expr, stream, .. }
+                        if stream.is_some() || !expr.sites.is_empty())
             }
-            Node::FanOut(fan_out) => !fan_out.expr.sites.is_empty() || fan_out.body.has_sites(),
+            Node::FanOut(fan_out) => {
+                fan_out.stream.is_some()
+                    || !fan_out.expr.sites.is_empty()
+                    || fan_out.body.has_sites()
+            }
             Node::Block(block) => block.has_sites(),
             Node::Rust(rust) => !rust.sites.is_empty(),
         }

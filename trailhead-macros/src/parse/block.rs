@@ -59,7 +59,7 @@ pub(crate) enum Node {
 }
 
 /// Words a user may have meant when a statement starts with an unknown one.
-const CONSTRUCTS: &[&str] = &["step", "call", "blocking", "workflow", "parallel"];
+const CONSTRUCTS: &[&str] = &["step", "call", "blocking", "workflow", "parallel", "stream"];
 
 impl Parse for Block {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -93,6 +93,7 @@ impl Parse for Stmt {
             && !input.peek(kw::step)
             && !input.peek(kw::call)
             && !input.peek(kw::parallel)
+            && !input.peek(kw::stream)
         {
             return Err(unknown_construct(input));
         }

@@ -204,7 +204,10 @@ impl MemoryRun {
         (state.record.clone(), state.steps.clone())
     }
 
-    fn append(&self, record: StepRecord) -> Result<(), StoreError> {
+    /// Appends `record`; one under a key journaled already is refused,
+    /// unless `replace` (a stream loop's checkpoint), when it takes that
+    /// entry's place.
+    fn write(&self, record: StepRecord, replace: bool) -> Result<(), StoreError> {
         let mut state = self.state();
         let state = &mut *state;
         if state.record.state.is_ended() {
@@ -213,23 +216,25 @@ impl MemoryRun {
             });
         }
         let hash = BuildKeyHasher::default().hash_one(&record.key);
-        let duplicate = match state.by_hash.get(&hash) {
-            None => false,
-            Some(&first) => {
-                state.steps[first].key == record.key
-                    || state.steps[first..]
-                        .iter()
-                        .any(|step| step.key == record.key)
+        let found = state.by_hash.get(&hash).and_then(|&first| {
+            state.steps[first..]
+                .iter()
+                .position(|step| step.key == record.key)
+                .map(|at| first + at)
+        });
+        match found {
+            Some(at) if replace => state.steps[at] = record,
+            Some(_) => {
+                return Err(StoreError::DuplicateStep {
+                    run: state.record.id.clone(),
+                    step: record.key,
+                });
             }
-        };
-        if duplicate {
-            return Err(StoreError::DuplicateStep {
-                run: state.record.id.clone(),
-                step: record.key,
-            });
+            None => {
+                state.by_hash.entry(hash).or_insert(state.steps.len());
+                state.steps.push(record);
+            }
         }
-        state.by_hash.entry(hash).or_insert(state.steps.len());
-        state.steps.push(record);
         Ok(())
     }
 
@@ -360,7 +365,11 @@ impl MemoryRun {
 
 impl RunWriter for MemoryRun {
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
-        Box::pin(async move { self.append(record) })
+        Box::pin(async move { self.write(record, false) })
+    }
+
+    fn record_checkpoint(&self, record: StepRecord) -> StoreFuture<'_, ()> {
+        Box::pin(async move { self.write(record, true) })
     }
 
     fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()> {

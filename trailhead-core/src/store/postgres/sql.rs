@@ -53,6 +53,7 @@ pub(super) struct Sql {
     pub(super) claim_take: Statement,
     pub(super) record_step: Statement,
     pub(super) record_steps: Statement,
+    pub(super) record_checkpoint: Statement,
     pub(super) holds_at: Statement,
     pub(super) watch_end: Statement,
     pub(super) finish: Statement,
@@ -124,6 +125,17 @@ impl Sql {
                  WHERE id = $1 AND lease_owner = $9 AND lease_epoch = $8 AND status IN {UNFINISHED}
                  FOR SHARE
                  ON CONFLICT (run_id, key) DO NOTHING"
+            )),
+            // A stream loop's checkpoint replaces the one before under its
+            // key (keeping its `seq`), fenced like an entry.
+            record_checkpoint: new(&format!(
+                "INSERT INTO {{s}}.steps (run_id, key, outcome, codec, attempts, started_at, finished_at, lease_epoch, retries)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $10 FROM {{s}}.runs
+                 WHERE id = $1 AND lease_owner = $9 AND lease_epoch = $8 AND status IN {UNFINISHED}
+                 FOR SHARE
+                 ON CONFLICT (run_id, key) DO UPDATE SET outcome = excluded.outcome, codec = excluded.codec,
+                     attempts = excluded.attempts, finished_at = excluded.finished_at,
+                     lease_epoch = excluded.lease_epoch, retries = excluded.retries"
             )),
             record_steps: new(&format!(
                 "WITH entry AS (

@@ -60,6 +60,35 @@ impl PgRunWriter {
         }
     }
 
+    /// Journals a stream loop's checkpoint in place of the one before, in a
+    /// statement of its own (one every thousand items or so: no batch).
+    async fn checkpoint(&self, record: StepRecord) -> Result<(), StoreError> {
+        let store = &self.store;
+        let outcome = step_outcome_to_sql(&record.outcome);
+        let written = store
+            .inner
+            .sql
+            .record_checkpoint
+            .query()
+            .bind(self.run.as_str())
+            .bind(record.key.to_string())
+            .bind(outcome.bytes().to_vec())
+            .bind(outcome.codec().name())
+            .bind(i64::from(record.attempts))
+            .bind(time_to_sql(record.started_at))
+            .bind(time_to_sql(record.finished_at))
+            .bind(self.epoch)
+            .bind(store.inner.worker.as_str())
+            .bind(retries_to_sql(&record.retries))
+            .execute(&store.inner.pool)
+            .await;
+        match written {
+            Ok(done) if done.rows_affected() == 1 => Ok(()),
+            Ok(_) => Err(self.refused().await),
+            Err(error) => Err(store.fail(Some(&self.run), &error)),
+        }
+    }
+
     /// Why an entry was not inserted: a duplicate key while the lease is
     /// still this worker's, else why the lease refused it.
     async fn not_inserted(&self, record: &StepRecord) -> StoreError {
@@ -111,6 +140,10 @@ impl PgRunWriter {
 impl RunWriter for PgRunWriter {
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         Box::pin(self.record(record))
+    }
+
+    fn record_checkpoint(&self, record: StepRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.checkpoint(record))
     }
 
     fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {

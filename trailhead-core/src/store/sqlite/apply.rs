@@ -13,7 +13,7 @@ use super::rows::{
 };
 use super::workers::Workers;
 use super::writer::{Answer, Write};
-use crate::store::{Enqueue, Enqueued, Value};
+use crate::store::{Enqueue, Enqueued, StepRecord, Value};
 use crate::{RunId, StoreError};
 
 /// A primary key already taken: the record exists. Any other constraint
@@ -84,33 +84,20 @@ pub(super) fn apply(
             .map_err(|error| error.into_store_error(path, run))
             .map(Answer::Claimed),
         Write::Step { run, epoch, record } => {
-            let outcome = step_outcome_to_sql(&record.outcome);
-            let inserted = cached(
-                connection,
-                "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at, codec, retries)
-                 SELECT ?1, ?2, (SELECT COALESCE(MAX(seq), -1) + 1 FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7, ?10
-                 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating')
-                               AND lease_owner = ?8 AND lease_epoch = ?9)",
-                params![
-                    run.as_str(),
-                    record.key.to_string(),
-                    Cell(&outcome),
-                    i64::from(record.attempts),
-                    time_to_sql(record.started_at),
-                    time_to_sql(record.finished_at),
-                    outcome.codec().name(),
-                    me,
-                    epoch,
-                    retries_to_sql(&record.retries),
-                ],
-            );
-            match inserted {
+            match insert_entry(connection, me, run, *epoch, record, INSERT_STEP) {
                 Ok(1) => Ok(Answer::Done),
                 Ok(_) => Err(refused(connection, path, workers, run)),
                 Err(error) if is_constraint(&error) => Err(StoreError::DuplicateStep {
                     run: run.clone(),
                     step: record.key.clone(),
                 }),
+                Err(error) => Err(fail(run, &error)),
+            }
+        }
+        Write::Checkpoint { run, epoch, record } => {
+            match insert_entry(connection, me, run, *epoch, record, REPLACE_CHECKPOINT) {
+                Ok(1) => Ok(Answer::Done),
+                Ok(_) => Err(refused(connection, path, workers, run)),
                 Err(error) => Err(fail(run, &error)),
             }
         }
@@ -379,4 +366,56 @@ fn cached<P: rusqlite::Params>(
     params: P,
 ) -> rusqlite::Result<usize> {
     connection.prepare_cached(sql)?.execute(params)
+}
+
+/// Appends a journal entry, fenced by the run's lease: its values are
+/// `?1`–`?10` of [`INSERT_STEP`]. Gives the rows written (0: refused).
+macro_rules! insert_entry_sql {
+    () => {
+        "INSERT INTO steps (run_id, key, seq, outcome, attempts, started_at, finished_at, codec, retries)
+         SELECT ?1, ?2, (SELECT COALESCE(MAX(seq), -1) + 1 FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7, ?10
+         WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND status IN ('running', 'compensating')
+                       AND lease_owner = ?8 AND lease_epoch = ?9)"
+    };
+}
+
+/// A step's entry; a key journaled already is a constraint error.
+const INSERT_STEP: &str = insert_entry_sql!();
+
+/// A stream loop's checkpoint, replacing the one before under its key (its
+/// `seq`, its place in the journal's order, stays).
+const REPLACE_CHECKPOINT: &str = concat!(
+    insert_entry_sql!(),
+    " ON CONFLICT (run_id, key) DO UPDATE SET outcome = excluded.outcome,
+       attempts = excluded.attempts, finished_at = excluded.finished_at,
+       codec = excluded.codec, retries = excluded.retries"
+);
+
+/// Runs `sql` ([`INSERT_STEP`] or [`REPLACE_CHECKPOINT`]) for `record` of
+/// `run`, fenced by this worker's lease `epoch`.
+fn insert_entry(
+    connection: &Connection,
+    me: &str,
+    run: &RunId,
+    epoch: i64,
+    record: &StepRecord,
+    sql: &str,
+) -> rusqlite::Result<usize> {
+    let outcome = step_outcome_to_sql(&record.outcome);
+    cached(
+        connection,
+        sql,
+        params![
+            run.as_str(),
+            record.key.to_string(),
+            Cell(&outcome),
+            i64::from(record.attempts),
+            time_to_sql(record.started_at),
+            time_to_sql(record.finished_at),
+            outcome.codec().name(),
+            me,
+            epoch,
+            retries_to_sql(&record.retries),
+        ],
+    )
 }

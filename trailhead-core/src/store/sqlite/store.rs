@@ -255,6 +255,15 @@ impl RunWriter for SqliteRunWriter {
         Box::pin(async move { self.writer.write(write).await.map(drop) })
     }
 
+    fn record_checkpoint(&self, record: StepRecord) -> StoreFuture<'_, ()> {
+        let write = Write::Checkpoint {
+            run: self.run.clone(),
+            epoch: self.epoch,
+            record,
+        };
+        Box::pin(async move { self.writer.write(write).await.map(drop) })
+    }
+
     fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()> {
         let write = Write::Release {
             run: self.run.clone(),

@@ -46,6 +46,12 @@ pub(super) enum Write {
         epoch: i64,
         record: StepRecord,
     },
+    /// A stream loop's checkpoint, replacing the one before under its key.
+    Checkpoint {
+        run: RunId,
+        epoch: i64,
+        record: StepRecord,
+    },
     Finish {
         run: RunId,
         epoch: i64,
@@ -285,6 +291,7 @@ pub(super) fn run_of(write: &Write) -> Option<RunId> {
         Write::ClaimDue { .. } | Write::Fleet => return None,
         Write::Claim { run }
         | Write::Step { run, .. }
+        | Write::Checkpoint { run, .. }
         | Write::Finish { run, .. }
         | Write::Signal { run, .. }
         | Write::RequestCancel { run, .. }
