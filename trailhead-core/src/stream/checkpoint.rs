@@ -3,6 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::CodecError;
 use crate::store::Value;
 
 /// What a stream loop journals under its key, in place of the one before:
@@ -28,9 +29,35 @@ pub struct Checkpoint {
     message = "`{Self}` cannot be checkpointed: a `mut` binding a stream loop changes is journaled at its checkpoints",
     label = "this accumulator's type must implement `serde::Serialize` and `serde::de::DeserializeOwned`"
 )]
-pub trait Accumulator: Serialize + DeserializeOwned {}
+// serde is reached through methods rather than supertraits, and the impl is
+// not recommended: a type without serde's traits is then one error, this
+// trait's, not one per missing supertrait.
+pub trait Accumulator: Sized {
+    /// The value, encoded for a checkpoint.
+    ///
+    /// # Errors
+    ///
+    /// When the value cannot be journaled (see [`Value`]).
+    fn to_checkpoint(&self) -> Result<Value, CodecError>;
 
-impl<T: Serialize + DeserializeOwned> Accumulator for T {}
+    /// The value a checkpoint holds.
+    ///
+    /// # Errors
+    ///
+    /// When the checkpoint's value does not read as this type.
+    fn from_checkpoint(value: &Value) -> Result<Self, CodecError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned> Accumulator for T {
+    fn to_checkpoint(&self) -> Result<Value, CodecError> {
+        Value::encode(self)
+    }
+
+    fn from_checkpoint(value: &Value) -> Result<Self, CodecError> {
+        value.decode()
+    }
+}
 
 /// When a stream loop checkpoints: every `every` items, and when `interval`
 /// has passed since the last checkpoint (checked as items finish), whichever

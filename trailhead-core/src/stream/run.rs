@@ -160,9 +160,13 @@ impl<S: Source> StreamLoop<'_, S> {
         self.restored.is_some()
     }
 
-    /// Accumulator `index` of the checkpoint resumed from.
+    /// Accumulator `index` of the checkpoint resumed from, read by `decode`.
     #[allow(clippy::result_large_err)]
-    pub fn restore<T: Accumulator>(&self, index: usize) -> Result<T, StepError<S::Error>> {
+    fn restore_with<T>(
+        &self,
+        index: usize,
+        decode: fn(&Value) -> Result<T, CodecError>,
+    ) -> Result<T, StepError<S::Error>> {
         let value = self
             .restored
             .as_ref()
@@ -174,7 +178,7 @@ impl<S: Source> StreamLoop<'_, S> {
                     "the checkpoint holds no accumulator {index}: the loop changes other bindings than when it was journaled"
                 ),
             });
-        value.and_then(Value::decode).map_err(|source| {
+        value.and_then(decode).map_err(|source| {
             let error = StoreError::decode(
                 self.ctx.run.clone(),
                 Some(self.key.clone()),
@@ -376,10 +380,51 @@ impl<S: Source> std::fmt::Debug for StreamLoop<'_, S> {
     }
 }
 
-/// Encodes accumulator `value` for a checkpoint (the loop's body changes
-/// it). Said at the binding: a type that cannot be journaled is an error
-/// there.
+/// A stream loop's accumulator, borrowed to be encoded at a checkpoint or
+/// restored from one. Every use of an accumulator goes through here, said at
+/// its binding: a type that cannot be journaled is one error there (the
+/// slot's methods have no bounds of their own to fail again).
 #[doc(hidden)]
-pub fn accumulator<T: Accumulator>(value: &T) -> Result<Value, CodecError> {
-    Value::encode(value)
+pub fn accumulator<T: Accumulator>(value: &mut T) -> AccumulatorSlot<'_, T> {
+    AccumulatorSlot {
+        value,
+        encode: T::to_checkpoint,
+        decode: T::from_checkpoint,
+    }
+}
+
+/// An accumulator borrowed by [`accumulator`], with its codec.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct AccumulatorSlot<'a, T> {
+    value: &'a mut T,
+    encode: fn(&T) -> Result<Value, CodecError>,
+    decode: fn(&Value) -> Result<T, CodecError>,
+}
+
+impl<T> AccumulatorSlot<'_, T> {
+    /// The value, encoded for a checkpoint.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot be journaled.
+    pub fn encode(&self) -> Result<Value, CodecError> {
+        (self.encode)(self.value)
+    }
+
+    /// Sets the value from accumulator `index` of the checkpoint `stream`
+    /// resumed from.
+    ///
+    /// # Errors
+    ///
+    /// When the checkpoint has no such accumulator or it does not decode.
+    #[allow(clippy::result_large_err)]
+    pub fn restore<S: Source>(
+        self,
+        stream: &StreamLoop<'_, S>,
+        index: usize,
+    ) -> Result<(), StepError<S::Error>> {
+        *self.value = stream.restore_with(index, self.decode)?;
+        Ok(())
+    }
 }

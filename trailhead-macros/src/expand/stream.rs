@@ -88,17 +88,22 @@ impl StepExpander<'_> {
             .iter()
             .map(|binding| &binding.ident)
             .collect();
+        // Every use is the same call at the binding, so a type that cannot
+        // be checkpointed is one error there.
+        let slot =
+            |ident: &syn::Ident| quote_spanned!(ident.span()=> #private::accumulator(&mut #ident));
         let restore = accumulators.iter().enumerate().map(|(index, ident)| {
-            quote_spanned! {ident.span()=>
-                #ident = match #opened.restore(#index) {
-                    ::core::result::Result::Ok(#value) => #value,
-                    ::core::result::Result::Err(#error) => #give_up,
-                };
+            let slot = slot(ident);
+            quote! {
+                if let ::core::result::Result::Err(#error) = #slot.restore(&#opened, #index) {
+                    #give_up;
+                }
             }
         });
-        let encoded = accumulators
-            .iter()
-            .map(|ident| quote_spanned!(ident.span()=> #private::accumulator(&#ident)));
+        let encoded = accumulators.iter().map(|ident| {
+            let slot = slot(ident);
+            quote!(#slot.encode())
+        });
         let state = quote!(|| ::std::vec![#(#encoded),*]);
         let index = loop_index(looped.depth);
         let position = local("__item_position");
