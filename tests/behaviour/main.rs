@@ -12,6 +12,7 @@ mod calls;
 mod calls_across_workers;
 mod cancel;
 mod codec;
+mod continue_as_new;
 mod debug;
 mod errors;
 mod events;

@@ -77,6 +77,9 @@ impl<'de> Deserialize<'de> for RunId {
     }
 }
 
+/// The name of the journal entry a new generation opens with.
+const GENERATION: &str = "~generation";
+
 /// The key of one step execution within a run.
 ///
 /// It is the step's name in the workflow definition plus its `path`: the
@@ -154,6 +157,18 @@ impl StepKey {
             name: Cow::Owned(format!("{}.fallback", self.name)),
             path: self.path.clone(),
         }
+    }
+
+    /// The key of the entry that opens a run's journal after
+    /// `continue_as_new`: `~generation`, which no step name can be. Its value
+    /// is the run's [`Generation`](crate::store::Generation).
+    pub fn generation() -> StepKey {
+        Self::new(GENERATION, &[])
+    }
+
+    /// Whether this is the key of [`StepKey::generation`].
+    pub fn is_generation(&self) -> bool {
+        self.name == GENERATION && self.path.is_empty()
     }
 
     /// For the key of a compensation, the key of the step it undid.

@@ -32,6 +32,14 @@ impl RunWriter for FailingWriter {
         self.inner.record_checkpoint(record)
     }
 
+    fn continue_as_new(
+        &self,
+        input: trailhead::store::Value,
+        marker: StepRecord,
+    ) -> StoreFuture<'_, ()> {
+        self.inner.continue_as_new(input, marker)
+    }
+
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         if self
             .allowed

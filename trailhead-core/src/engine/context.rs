@@ -49,6 +49,10 @@ pub struct RunContext {
     unload_until: std::sync::Mutex<Option<Instant>>,
     /// Rung when `busy` drops to zero or an unload is asked for.
     idle: Notify,
+    /// How many times the run went on as new (`continue_as_new`).
+    pub(crate) generation: u64,
+    /// The next generation's input, once the body asks for it.
+    pub(crate) continuation: super::continued::Continuation,
 }
 
 impl RunContext {
@@ -65,6 +69,7 @@ impl RunContext {
         // Completed steps (and fallbacks) replay their value; steps that
         // failed for good replay their failure. Only `Engine::rerun` (which
         // retires failed entries) runs a failed step again.
+        let generation = Self::generation_of(&journaled);
         let mut replay = HashMap::new();
         let mut failed = HashMap::new();
         for record in journaled {
@@ -92,6 +97,8 @@ impl RunContext {
             busy: AtomicUsize::new(0),
             unload_until: std::sync::Mutex::new(None),
             idle: Notify::new(),
+            generation,
+            continuation: super::continued::Continuation::default(),
         }
     }
 

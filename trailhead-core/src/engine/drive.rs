@@ -25,6 +25,8 @@ enum BodyExit<T> {
     Unloaded(Instant),
     /// Halted: the store failed for good or the run was taken over.
     Halted,
+    /// `continue_as_new`: the next generation's input, encoded.
+    Continued(Result<Value, StoreError>),
 }
 
 /// Runs the body until it returns, panics, is cancelled or passes its
@@ -32,7 +34,7 @@ enum BodyExit<T> {
 /// run ended. A body that panics is driven again from its journal
 /// (`restarts` counts how often it was).
 pub(super) async fn drive<W: Workflow>(
-    ctx: RunContext,
+    mut ctx: RunContext,
     workflow: W,
     start: Start<W::Input>,
     restarts: u32,
@@ -40,7 +42,11 @@ pub(super) async fn drive<W: Workflow>(
     let began = Instant::now();
     let resumed_rollback = matches!(start, Start::Rollback(_));
     let (end, outcome) = match start {
-        Start::Body { input, deadline } => {
+        // Each generation of the run (see `continued`) in turn, on this task.
+        Start::Body {
+            mut input,
+            deadline,
+        } => loop {
             let body = async {
                 tokio::select! {
                     biased;
@@ -48,6 +54,7 @@ pub(super) async fn drive<W: Workflow>(
                     () = ctx.live.cancel.cancelled() => BodyExit::Cancelled,
                     () = passed(deadline) => BodyExit::DeadlineExceeded,
                     until = ctx.unload_ready() => BodyExit::Unloaded(until),
+                    next = ctx.continuation() => BodyExit::Continued(next),
                     result = workflow.execute(&ctx, input) => BodyExit::Returned(result),
                 }
             };
@@ -58,7 +65,19 @@ pub(super) async fn drive<W: Workflow>(
             if let Some(error) = ctx.live.take_halt() {
                 return forget(&ctx, began, RunEnd::Halted(error));
             }
-            match ended {
+            break match ended {
+                Ok(BodyExit::Continued(next)) => match next_generation::<W>(&ctx, next).await {
+                    Ok((next, next_input)) => {
+                        ctx = next;
+                        input = next_input;
+                        continue;
+                    }
+                    Err(StoreError::Encode { source, .. }) => RunEnd::Unencodable(*source).failed(),
+                    Err(error) if super::halt::halts(&error) => {
+                        return forget(&ctx, began, RunEnd::Halted(error));
+                    }
+                    Err(error) => return forget(&ctx, began, RunEnd::Unrecorded(error)),
+                },
                 Ok(BodyExit::Returned(Ok(output))) => match Value::encode(&output) {
                     Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
                     Err(error) => RunEnd::Unencodable(error).failed(),
@@ -89,8 +108,8 @@ pub(super) async fn drive<W: Workflow>(
                     }
                     RunEnd::Panicked(payload).failed()
                 }
-            }
-        }
+            };
+        },
         Start::Rollback(then) => (RunEnd::recorded(&then), then),
     };
     let (end, outcome) =
@@ -128,6 +147,30 @@ pub(super) async fn drive<W: Workflow>(
         }
     };
     forget(&ctx, began, end)
+}
+
+/// The run's next generation, written: its context (the same lease, the
+/// journal `continued` wrote) and its input.
+async fn next_generation<W: Workflow>(
+    ctx: &RunContext,
+    next: Result<Value, StoreError>,
+) -> Result<(RunContext, W::Input), StoreError> {
+    let value = next?;
+    let input = value
+        .decode()
+        .map_err(|source| StoreError::decode(ctx.run.clone(), None, "input", source))?;
+    let journaled = ctx.begin_next_generation(W::NAME, value).await?;
+    let next = RunContext::new(
+        ctx.engine.clone(),
+        ctx.run.clone(),
+        W::NAME,
+        std::sync::Arc::clone(&ctx.journal),
+        journaled,
+        ctx.live.cancel.clone(),
+        ctx.unloadable,
+    );
+    ctx.engine.track(&next);
+    Ok((next, input))
 }
 
 /// Loads run `ctx` again from its journal, after the restart policy's

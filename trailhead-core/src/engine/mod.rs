@@ -20,6 +20,7 @@ mod builder;
 mod bus;
 mod cancel_requests;
 pub(crate) mod context;
+mod continued;
 mod drive;
 mod end;
 mod halt;
@@ -45,6 +46,7 @@ use std::time::Duration;
 
 pub use builder::EngineBuilder;
 pub use context::RunContext;
+pub use continued::Generation;
 pub(crate) use end::{RunEnd, panic_message};
 pub(crate) use halt::halts;
 pub use handle::RunHandle;

@@ -147,6 +147,16 @@ pub enum Event {
         /// The step.
         step: StepKey,
     },
+    /// A run ended its journal with `continue_as_new` and goes on as its
+    /// next generation, under the same id, with a new input.
+    RunContinuedAsNew {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+        /// The generation it goes on as (1 after the first).
+        generation: u64,
+    },
     /// A stream loop journaled a checkpoint (see [`stream`](crate::stream)):
     /// `items` items are finished, and a resumed run reads on after them.
     StreamCheckpointed {
@@ -303,6 +313,7 @@ impl Event {
             | Self::StepFellBack { run, .. }
             | Self::StreamCheckpointed { run, .. }
             | Self::StreamResumed { run, .. }
+            | Self::RunContinuedAsNew { run, .. }
             | Self::RunCompensating { run, .. }
             | Self::RunRestarting { run, .. }
             | Self::BreakerChanged { run, .. }
@@ -332,6 +343,7 @@ impl Event {
             | Self::CompensationRetrying { step, .. }
             | Self::CompensationFailed { step, .. } => Some(step),
             Self::RunStarted { .. }
+            | Self::RunContinuedAsNew { .. }
             | Self::RunResumed { .. }
             | Self::RunUnloaded { .. }
             | Self::RunCompleted { .. }

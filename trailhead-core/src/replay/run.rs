@@ -249,12 +249,11 @@ fn judge<W: Workflow>(history: &History, ledger: Ledger) -> Result<Replayed, Div
         .chain(&ledger.missing)
         .map(StepKey::fallback)
         .collect();
-    // Compensations are journaled by the rollback, not reached by the body.
-    let unreached = history
-        .journal
-        .iter()
-        .map(|entry| &entry.key)
-        .find(|key| !key.is_undo() && !reached.contains(key) && !fell_back.contains(key));
+    // Compensations are journaled by the rollback, not reached by the body;
+    // a generation's opening entry (`continue_as_new`) by the engine.
+    let unreached = history.journal.iter().map(|entry| &entry.key).find(|key| {
+        !key.is_undo() && !key.is_generation() && !reached.contains(key) && !fell_back.contains(key)
+    });
     match (unreached, ledger.missing.first()) {
         (Some(journaled), Some(key)) => Err(Divergence::Missing {
             run: run.clone(),

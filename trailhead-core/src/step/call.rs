@@ -125,7 +125,7 @@ impl RunContext {
         // Dropping this future (the parent was cancelled, or stopped waiting)
         // cancels the child.
         let _cancel_on_drop = cancel.clone().drop_guard();
-        let launch = Launch::new(self.run.child_at(key), Some(self.run.clone()), cancel);
+        let launch = Launch::new(self.lineage().child_at(key), Some(self.run.clone()), cancel);
         let task = match self.engine.prepare(&launch, workflow, input).await {
             Ok(task) => Either::Left(task),
             // A resumed parent meets the child it had started before the stop.

@@ -105,6 +105,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+pub use crate::engine::Generation;
 pub use crate::error::{CodecError, DatabaseProblem, StoreError};
 pub use crate::{ErrorClass, RunId, StepKey};
 pub use fleet::{FleetStatus, QueueStatus, WorkerStatus};
@@ -398,6 +399,18 @@ pub trait RunWriter: Send + Sync + Debug {
     /// Fails with [`StoreError::RunFinished`] after
     /// [`finish`](RunWriter::finish).
     fn record_checkpoint(&self, record: StepRecord) -> StoreFuture<'_, ()>;
+
+    /// Starts the run's next generation (`continue_as_new` in a workflow):
+    /// in one write, its journal is replaced by `marker` alone, the signals
+    /// it received are removed (those not yet received stay, for the next
+    /// generation), the entries set aside by retries are removed, and its
+    /// input becomes `input`. The run keeps its id, its record and its
+    /// lease; a journal that would grow for ever stays bounded.
+    ///
+    /// Fails with [`StoreError::RunFinished`] after
+    /// [`finish`](RunWriter::finish) and [`StoreError::LeaseLost`] once the
+    /// run was taken over.
+    fn continue_as_new(&self, input: Value, marker: StepRecord) -> StoreFuture<'_, ()>;
 
     /// Whether this worker may still be sure it holds the run's lease, as
     /// far as it can tell without asking the store: checked before every

@@ -51,6 +51,9 @@ fn leaves(cx: &Ctxt, block: &Block<'_>) {
             Exit::Return => {
                 "`return` cannot leave a fan-out's iteration: the body's value is the item's result"
             }
+            Exit::ContinueAsNew => {
+                "`continue_as_new` cannot be inside a fan-out: its iterations run at the same time, and the run goes on as new from its body, not from one item"
+            }
             Exit::Break => "`break` cannot leave a fan-out: its iterations run at the same time",
             Exit::Continue => {
                 "`continue` cannot leave a fan-out's iteration: the body's value is the item's result"

@@ -89,10 +89,10 @@ impl StepExpander<'_> {
     /// Plain Rust with the steps and calls inside it expanded in place.
     pub(super) fn rust(&self, rust: &Rust<'_>) -> TokenStream {
         let mut expr = deref_shared(rust.expr, &self.shared.borrow());
-        if rust.sites.is_empty() {
-            return expr.to_token_stream();
+        if !rust.sites.is_empty() {
+            rust.replace_sites(&mut expr, &mut |site| self.node(site));
         }
-        rust.replace_sites(&mut expr, &mut |site| self.node(site));
+        self.continue_as_new(&mut expr);
         expr.to_token_stream()
     }
 

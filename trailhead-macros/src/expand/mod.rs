@@ -7,6 +7,7 @@
 //! clash with the user's names.
 
 mod block;
+mod continued;
 mod fan_out;
 mod graph;
 mod paths;

@@ -21,6 +21,8 @@ use crate::parse::Target;
 pub(crate) struct StepExpander<'a> {
     pub(super) private: TokenStream,
     pub(super) err_type: &'a Type,
+    /// The workflow's input type, which `continue_as_new(..)` is given.
+    pub(super) input_type: TokenStream,
     pub(super) sites: &'a [Site],
     pub(super) signals: &'a [SignalDecl<'a>],
     /// Names bound as shared references here (see `shared`); their uses are

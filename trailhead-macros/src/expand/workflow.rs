@@ -25,16 +25,17 @@ pub(super) fn expand(
     let ctx = ctx();
     let input = local("__input");
 
+    let params = Params::of(def);
+    let input_type = params.input_type();
     let expander = StepExpander {
         private: private.clone(),
         err_type,
+        input_type: input_type.clone(),
         sites: &workflow.sites,
         signals: &workflow.signals,
         shared: std::cell::RefCell::default(),
     };
     let body = expander.stmts(&workflow.body);
-    let params = Params::of(def);
-    let input_type = params.input_type();
     let bind_input = if params.types.is_empty() {
         quote!(let () = #input;)
     } else {

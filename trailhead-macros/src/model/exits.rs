@@ -7,10 +7,19 @@ use syn::visit::Visit;
 
 use super::{Block, Else, LoopKind, Node, Stmt};
 
+/// Whether `expr` is a call `continue_as_new(..)`, which leaves the body
+/// for the run's next generation.
+pub(crate) fn is_continue_as_new(expr: &syn::ExprCall) -> bool {
+    matches!(&*expr.func, syn::Expr::Path(path)
+        if path.qself.is_none() && path.path.is_ident("continue_as_new"))
+}
+
 /// How control leaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Exit {
     Return,
+    /// `continue_as_new(..)`: leaves like `return`.
+    ContinueAsNew,
     Break,
     Continue,
 }
@@ -120,6 +129,13 @@ impl<'ast> Visit<'ast> for Finder<'_> {
         self.loops += 1;
         syn::visit::visit_expr_loop(self, node);
         self.loops -= 1;
+    }
+    /// `continue_as_new(..)` leaves the body like `return`.
+    fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
+        if is_continue_as_new(node) {
+            (self.f)(Exit::ContinueAsNew, syn::spanned::Spanned::span(&node.func));
+        }
+        syn::visit::visit_expr_call(self, node);
     }
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}

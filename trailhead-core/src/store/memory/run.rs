@@ -238,6 +238,26 @@ impl MemoryRun {
         Ok(())
     }
 
+    /// Starts the run's next generation (see `RunWriter::continue_as_new`).
+    fn next_generation(&self, input: Value, marker: StepRecord) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let state = &mut *state;
+        if state.record.state.is_ended() {
+            return Err(StoreError::RunFinished {
+                run: state.record.id.clone(),
+            });
+        }
+        state.steps.clear();
+        state.by_hash.clear();
+        state.retired.clear();
+        state.signals.retain(|signal| signal.received_by.is_none());
+        state.record.input = input;
+        let hash = BuildKeyHasher::default().hash_one(&marker.key);
+        state.by_hash.insert(hash, 0);
+        state.steps.push(marker);
+        Ok(())
+    }
+
     pub(super) fn send_signal(&self, name: &str, payload: Value) -> Result<(), StoreError> {
         let mut state = self.state();
         if state.record.state != RunState::Running {
@@ -370,6 +390,10 @@ impl RunWriter for MemoryRun {
 
     fn record_checkpoint(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         Box::pin(async move { self.write(record, true) })
+    }
+
+    fn continue_as_new(&self, input: Value, marker: StepRecord) -> StoreFuture<'_, ()> {
+        Box::pin(async move { self.next_generation(input, marker) })
     }
 
     fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()> {

@@ -54,6 +54,8 @@ pub(super) struct Sql {
     pub(super) record_step: Statement,
     pub(super) record_steps: Statement,
     pub(super) record_checkpoint: Statement,
+    pub(super) next_generation: Statement,
+    pub(super) forget_generation: [Statement; 3],
     pub(super) holds_at: Statement,
     pub(super) watch_end: Statement,
     pub(super) finish: Statement,
@@ -126,6 +128,18 @@ impl Sql {
                  FOR SHARE
                  ON CONFLICT (run_id, key) DO NOTHING"
             )),
+            // `continue_as_new`: the new input, fenced by the lease (the row
+            // stays locked for the rest of the transaction).
+            next_generation: new(
+                "UPDATE {s}.runs SET input = $2, input_codec = $3
+                 WHERE id = $1 AND status = 'running' AND lease_owner = $4 AND lease_epoch = $5",
+            ),
+            // …and what the generation before kept, but its unreceived signals.
+            forget_generation: [
+                new("DELETE FROM {s}.steps WHERE run_id = $1"),
+                new("DELETE FROM {s}.retired_steps WHERE run_id = $1"),
+                new("DELETE FROM {s}.signals WHERE run_id = $1 AND received_by IS NOT NULL"),
+            ],
             // A stream loop's checkpoint replaces the one before under its
             // key (keeping its `seq`), fenced like an entry.
             record_checkpoint: new(&format!(

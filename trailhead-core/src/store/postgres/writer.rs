@@ -10,7 +10,7 @@ use super::batch::{InFlight, StepRow};
 use crate::store::columns::{
     retries_to_sql, run_outcome_to_sql, status_to_sql, step_outcome_to_sql, time_to_sql,
 };
-use crate::store::{RunOutcome, RunWriter, StepRecord, StoreFuture};
+use crate::store::{RunOutcome, RunWriter, StepRecord, StoreFuture, Value};
 use crate::{RunId, StoreError};
 
 /// One run's journal in a [`PgStore`].
@@ -89,6 +89,56 @@ impl PgRunWriter {
         }
     }
 
+    /// Starts the run's next generation in one transaction, once the
+    /// entries of the one before landed (see `RunWriter::continue_as_new`).
+    async fn next_generation(&self, input: Value, marker: StepRecord) -> Result<(), StoreError> {
+        self.in_flight.settled().await;
+        let store = &self.store;
+        let sql = &store.inner.sql;
+        let fail = |error: sqlx::Error| store.fail(Some(&self.run), &error);
+        let mut transaction = store.inner.pool.begin().await.map_err(fail)?;
+        let updated = sql
+            .next_generation
+            .query()
+            .bind(self.run.as_str())
+            .bind(input.bytes().to_vec())
+            .bind(input.codec().name())
+            .bind(store.inner.worker.as_str())
+            .bind(self.epoch)
+            .execute(&mut *transaction)
+            .await
+            .map_err(fail)?;
+        if updated.rows_affected() != 1 {
+            drop(transaction);
+            return Err(self.refused().await);
+        }
+        for statement in &sql.forget_generation {
+            statement
+                .query()
+                .bind(self.run.as_str())
+                .execute(&mut *transaction)
+                .await
+                .map_err(fail)?;
+        }
+        let outcome = step_outcome_to_sql(&marker.outcome);
+        sql.record_step
+            .query()
+            .bind(self.run.as_str())
+            .bind(marker.key.to_string())
+            .bind(outcome.bytes().to_vec())
+            .bind(outcome.codec().name())
+            .bind(i64::from(marker.attempts))
+            .bind(time_to_sql(marker.started_at))
+            .bind(time_to_sql(marker.finished_at))
+            .bind(self.epoch)
+            .bind(store.inner.worker.as_str())
+            .bind(retries_to_sql(&marker.retries))
+            .execute(&mut *transaction)
+            .await
+            .map_err(fail)?;
+        transaction.commit().await.map_err(fail)
+    }
+
     /// Why an entry was not inserted: a duplicate key while the lease is
     /// still this worker's, else why the lease refused it.
     async fn not_inserted(&self, record: &StepRecord) -> StoreError {
@@ -144,6 +194,10 @@ impl RunWriter for PgRunWriter {
 
     fn record_checkpoint(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         Box::pin(self.checkpoint(record))
+    }
+
+    fn continue_as_new(&self, input: Value, marker: StepRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.next_generation(input, marker))
     }
 
     fn finish(&self, outcome: RunOutcome) -> StoreFuture<'_, ()> {

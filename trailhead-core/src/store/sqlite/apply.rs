@@ -94,6 +94,45 @@ pub(super) fn apply(
                 Err(error) => Err(fail(run, &error)),
             }
         }
+        Write::ContinueAsNew {
+            run,
+            epoch,
+            input,
+            marker,
+        } => {
+            // The lease first: a run taken over keeps its journal.
+            let updated = cached(
+                connection,
+                "UPDATE runs SET input = ?2, codec = ?3
+                 WHERE id = ?1 AND status = 'running' AND lease_owner = ?4 AND lease_epoch = ?5",
+                params![run.as_str(), Cell(input), input.codec().name(), me, epoch],
+            );
+            match updated {
+                Ok(1) => {}
+                Ok(_) => return Err(refused(connection, path, workers, run)),
+                Err(error) => return Err(fail(run, &error)),
+            }
+            let cleared = connection
+                .execute("DELETE FROM steps WHERE run_id = ?1", [run.as_str()])
+                .and_then(|_| {
+                    connection.execute(
+                        "DELETE FROM retired_steps WHERE run_id = ?1",
+                        [run.as_str()],
+                    )
+                })
+                .and_then(|_| {
+                    connection.execute(
+                        "DELETE FROM signals WHERE run_id = ?1 AND received_by IS NOT NULL",
+                        [run.as_str()],
+                    )
+                })
+                .and_then(|_| insert_entry(connection, me, run, *epoch, marker, INSERT_STEP));
+            match cleared {
+                Ok(1) => Ok(Answer::Done),
+                Ok(_) => Err(refused(connection, path, workers, run)),
+                Err(error) => Err(fail(run, &error)),
+            }
+        }
         Write::Checkpoint { run, epoch, record } => {
             match insert_entry(connection, me, run, *epoch, record, REPLACE_CHECKPOINT) {
                 Ok(1) => Ok(Answer::Done),

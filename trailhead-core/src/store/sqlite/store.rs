@@ -264,6 +264,16 @@ impl RunWriter for SqliteRunWriter {
         Box::pin(async move { self.writer.write(write).await.map(drop) })
     }
 
+    fn continue_as_new(&self, input: Value, marker: StepRecord) -> StoreFuture<'_, ()> {
+        let write = Write::ContinueAsNew {
+            run: self.run.clone(),
+            epoch: self.epoch,
+            input,
+            marker,
+        };
+        Box::pin(async move { self.writer.write(write).await.map(drop) })
+    }
+
     fn release(&self, wake_at: Option<SystemTime>) -> StoreFuture<'_, ()> {
         let write = Write::Release {
             run: self.run.clone(),

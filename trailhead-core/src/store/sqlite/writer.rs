@@ -46,6 +46,14 @@ pub(super) enum Write {
         epoch: i64,
         record: StepRecord,
     },
+    /// The run's next generation: its journal replaced by `marker`, its
+    /// received signals removed, its input replaced.
+    ContinueAsNew {
+        run: RunId,
+        epoch: i64,
+        input: Value,
+        marker: StepRecord,
+    },
     /// A stream loop's checkpoint, replacing the one before under its key.
     Checkpoint {
         run: RunId,
@@ -292,6 +300,7 @@ pub(super) fn run_of(write: &Write) -> Option<RunId> {
         Write::Claim { run }
         | Write::Step { run, .. }
         | Write::Checkpoint { run, .. }
+        | Write::ContinueAsNew { run, .. }
         | Write::Finish { run, .. }
         | Write::Signal { run, .. }
         | Write::RequestCancel { run, .. }

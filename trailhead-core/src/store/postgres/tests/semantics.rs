@@ -391,3 +391,61 @@ async fn only_a_watched_runs_end_is_noticed() {
     }
     assert_eq!(ended, ["watched"]);
 }
+
+#[tokio::test]
+async fn a_checkpoint_replaces_the_one_before_and_a_new_generation_keeps_unreceived_signals() {
+    let store = store_in(&fresh("generations").await).await;
+    let run = RunId::new("r");
+    let journal = store.create_run(record("r")).await.unwrap();
+    journal.record_step(step("a", 1)).await.unwrap();
+    for n in [10, 20, 30] {
+        journal.record_checkpoint(step("stream", n)).await.unwrap();
+    }
+    let entries = store.journal(&run).await.unwrap();
+    let keys: Vec<String> = entries.iter().map(|e| e.key.to_string()).collect();
+    assert_eq!(keys, ["a", "stream"], "one checkpoint, in its first place");
+    assert_eq!(
+        entries[1].outcome,
+        StepOutcome::Completed(Value::encode(&30_u32).unwrap())
+    );
+
+    for n in [1_u32, 2] {
+        store
+            .send_signal(&run, "go", Value::encode(&n).unwrap())
+            .await
+            .unwrap();
+    }
+    let wait = StepKey::new("wait", &[]);
+    assert!(
+        store
+            .receive_signal(&run, "go", &wait)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let input = Value::encode(&"next".to_owned()).unwrap();
+    journal
+        .continue_as_new(input.clone(), step("~generation", 1))
+        .await
+        .unwrap();
+    let keys: Vec<String> = store
+        .journal(&run)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.key.to_string())
+        .collect();
+    assert_eq!(keys, ["~generation"]);
+    assert_eq!(store.run(&run).await.unwrap().unwrap().input, input);
+    let got = store.receive_signal(&run, "go", &wait).await.unwrap();
+    assert_eq!(
+        got.map(|v| v.decode::<u32>().unwrap()),
+        Some(2),
+        "the received signal went with its generation, the other waits"
+    );
+    journal.finish(completed(0)).await.unwrap();
+    assert!(matches!(
+        journal.continue_as_new(input, step("~generation", 2)).await,
+        Err(StoreError::RunFinished { .. } | StoreError::LeaseLost { .. })
+    ));
+}
