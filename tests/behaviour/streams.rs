@@ -443,3 +443,37 @@ async fn a_stream_workflow_replays_clean_from_its_history() {
         .unwrap();
     trailhead::replay::replay(batches, &history).unwrap();
 }
+
+#[tokio::test]
+async fn a_stream_run_has_a_picture_with_its_loop_done() {
+    let engine = Engine::new();
+    let run = RunId::new("pictured-stream");
+    engine
+        .start_with_id(run.clone(), batches, (1..=7).collect())
+        .await
+        .unwrap()
+        .result()
+        .await
+        .unwrap();
+    let picture = engine.picture_of(&run).await.unwrap();
+    let mermaid = engine.diagram_of(&run).await.unwrap();
+    assert!(mermaid.contains("stream for batch"), "{mermaid}");
+    assert!(
+        mermaid.contains("×3: 3 done"),
+        "the chunks the checkpoint counted: {mermaid}"
+    );
+    let loop_node = picture
+        .nodes
+        .iter()
+        .find(|node| node.site.as_deref() == Some("stream"))
+        .unwrap();
+    assert_eq!(loop_node.counts.done, 3, "three chunks of 7 items");
+    assert!(
+        matches!(
+            loop_node.state,
+            trailhead::picture::NodeState::Completed { .. }
+        ),
+        "{:?}",
+        loop_node.state
+    );
+}

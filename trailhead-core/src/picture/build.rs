@@ -309,6 +309,35 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// A stream loop's state and items from its checkpoint (its steps are
+    /// not journaled one by one): done once it ended, running while the
+    /// run is, else failed where it stopped.
+    fn stream_progress(&self, node: &GraphNode) -> Option<(NodeState, Counts)> {
+        let site = node.site.as_deref()?;
+        let entry = self.steps.get(site)?.last()?;
+        let StepOutcome::Completed(value) = &entry.outcome else {
+            return None;
+        };
+        let checkpoint = value.decode::<crate::stream::Checkpoint>().ok()?;
+        let items = u32::try_from(checkpoint.items).unwrap_or(u32::MAX);
+        let mut counts = Counts {
+            total: items,
+            done: items,
+            ..Counts::default()
+        };
+        let state = if checkpoint.done {
+            NodeState::completed(elapsed(entry))
+        } else if !self.record.state.is_ended() {
+            counts.running = 1;
+            NodeState::Running { attempt: 0 }
+        } else {
+            NodeState::Failed {
+                error: format!("stopped after {} items", checkpoint.items),
+            }
+        };
+        Some((state, counts))
+    }
+
     /// Loops, fan-outs and branches from what is under them; then what is
     /// under an arm the run did not take is skipped.
     fn structure(&self, pictures: &mut [NodePicture]) {
@@ -346,6 +375,13 @@ impl<'a> Builder<'a> {
                     NodeState::completed(Duration::ZERO)
                 };
                 counts.add(&state);
+            }
+            if counts.total == 0
+                && let Some((state, counts)) = self.stream_progress(node)
+            {
+                pictures[i].state = state;
+                pictures[i].counts = counts;
+                continue;
             }
             pictures[i].counts = counts;
             pictures[i].state = if counts.running > 0 {

@@ -413,10 +413,18 @@ impl Chart<'_, '_> {
             ),
             LoopKind::Loop => ("loop".to_owned(), "break"),
         };
+        // A stream loop's node is its checkpoint's site: its entry colours it.
+        let site = match &looped.kind {
+            LoopKind::For {
+                stream: Some(stream),
+                ..
+            } => Some(self.workflow.sites[stream.site].name.as_str()),
+            _ => None,
+        };
         self.declare(
             &id,
             Kind::Loop,
-            None,
+            site,
             looped.depth,
             ("{{\"", &escape(&text), "\"}}"),
         );
@@ -463,10 +471,14 @@ impl Chart<'_, '_> {
         }
         self.lines
             .push(format!("    subgraph {id}[\"{}\"]", escape(&text)));
+        let site = fan_out
+            .stream
+            .as_ref()
+            .map(|stream| self.workflow.sites[stream.site].name.as_str());
         self.record(
             &id,
             Kind::FanOut,
-            None,
+            site,
             fan_out.depth,
             ("[\"", &escape(&text), "\"]"),
         );
