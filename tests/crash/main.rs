@@ -9,8 +9,10 @@
 
 mod support;
 
+mod continue_crash;
 mod crash;
 mod disk_full;
 mod failed_replay;
 mod saga_crash;
+mod stream_crash;
 mod two_workers;
