@@ -107,6 +107,7 @@ where
             let mut items = items?;
             let mut chunk = Vec::with_capacity(size);
             let mut last = None;
+            let mut ended = false;
             while chunk.len() < size {
                 match items.next().await {
                     Some(Ok((cursor, item))) => {
@@ -116,11 +117,15 @@ where
                     // What was read before the error is not given: the error
                     // fails the loop, and a resumed run reads it again.
                     Some(Err(error)) => return Some((Err(error), None)),
-                    None => break,
+                    None => {
+                        ended = true;
+                        break;
+                    }
                 }
             }
             let cursor = last?;
-            Some((Ok((cursor, chunk)), Some(items)))
+            // A source that ended is not polled again (many streams panic).
+            Some((Ok((cursor, chunk)), (!ended).then_some(items)))
         })
         .boxed()
     }

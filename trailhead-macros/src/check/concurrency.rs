@@ -24,19 +24,29 @@ fn check(cx: &Ctxt, fan_out: &FanOut<'_>) {
     })) = &fan_out.syntax.limit
         && limit.base10_parse::<u64>().is_ok_and(|n| n == 0)
     {
+        let what = if fan_out.stream.is_some() {
+            "a stream loop's limit"
+        } else {
+            "a fan-out limit"
+        };
         cx.error(
             limit.span(),
-            "a fan-out limit must be at least 1: it is how many items run at once",
+            format!("{what} must be at least 1: it is how many items run at once"),
         );
     }
     for capture in fan_out.captures.iter().filter(|c| c.mutable) {
         let name = capture.ident.to_string();
         let span = first_use(&fan_out.body, &name).unwrap_or_else(|| capture.ident.span());
+        let instead = if fan_out.stream.is_some() {
+            "run the items one at a time (`stream` without `limit`), where it is an accumulator, \
+             or chunk them and fan out inside"
+        } else {
+            "return a value from the body instead (the fan-out evaluates to them, in order)"
+        };
         cx.error(
             span,
             format!(
-                "`{name}` is a `mut` binding used by iterations that run at the same time: \
-                 return a value from the body instead (the fan-out evaluates to them, in order)"
+                "`{name}` is a `mut` binding used by iterations that run at the same time: {instead}"
             ),
         );
     }
