@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::StreamExt as _;
 use trailhead::store::StepOutcome;
 use trailhead::stream::{self, Checkpoint, Source};
-use trailhead::{Event, RunId, RunOutcome, RunStatus, workflow};
+use trailhead::{Engine, Event, RunId, RunOutcome, RunStatus, SqliteStore, workflow};
 
 use crate::support::{child, engine_in, in_child};
 
@@ -583,11 +583,13 @@ fn a_runtime_dropped_mid_stream_resumes_in_a_new_engine_from_the_last_checkpoint
                 .start_with_id(run.clone(), streamed_sum, (opens.clone(), N))
                 .await
                 .unwrap();
+            // A lagging reader misses events, not the newest: a later
+            // checkpoint, or the end (which fails the test below).
             while let Some(event) = events.recv().await {
-                if let Event::StreamCheckpointed { items, .. } = event
-                    && items >= N / 4
-                {
-                    break;
+                match event {
+                    Event::StreamCheckpointed { items, .. } if items >= N / 4 => break,
+                    Event::RunCompleted { .. } => break,
+                    _ => {}
                 }
             }
         });
@@ -598,18 +600,30 @@ fn a_runtime_dropped_mid_stream_resumes_in_a_new_engine_from_the_last_checkpoint
     assert_eq!(left.keys, ["plan", "stream"]);
     assert_eq!(lines_from(dir, "opens.log", 0).len(), 1);
 
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // One thread, so that the reader below reads whenever the run waits (at
+    // each checkpoint's write, 1,000 items or some 2,000 events apart) and
+    // the ring never drops the `StreamResumed` before it: every item's step
+    // sends `StepStarted` and `StepCompleted`.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (output, resumed) = runtime.block_on(async {
-        let engine = engine_in(dir);
+        let store = SqliteStore::open(dir.join("runs.db")).unwrap();
+        let engine = Engine::builder()
+            .store(store)
+            .event_capacity(1 << 16)
+            .build();
         let mut events = engine.subscribe();
-        // Read at once, before the items' events can crowd it out.
         let resumed = tokio::spawn(async move {
             while let Some(event) = events.recv().await {
-                if let Event::StreamResumed { items, .. } = event {
-                    return Some(items);
+                match event {
+                    Event::StreamResumed { items, .. } => return Ok(items),
+                    Event::Lagged { .. } => return Err(event),
+                    _ => {}
                 }
             }
-            None
+            unreachable!("the engine is alive")
         });
         let handles = engine.resume(streamed_sum).await.unwrap();
         assert_eq!(handles.len(), 1);
@@ -617,7 +631,7 @@ fn a_runtime_dropped_mid_stream_resumes_in_a_new_engine_from_the_last_checkpoint
         (output, resumed.await.unwrap())
     });
     assert_eq!(output, (N * N, N), "the aggregate is exact");
-    assert_eq!(resumed, Some(left.items()));
+    assert_eq!(resumed.unwrap(), left.items(), "resumed at the checkpoint");
     let reopened: Vec<Option<u64>> = lines_from(dir, "opens.log", 0)
         .iter()
         .map(|line| parse_open(line).0)
