@@ -6,6 +6,7 @@
 
 mod support;
 
+mod admission;
 mod branches;
 mod breakers;
 mod calls;

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Engine, EventBus, Inner, context, retention, runs, shutdown, signal, unload, worker};
+use super::{
+    Engine, EventBus, Inner, admission, context, retention, runs, shutdown, signal, unload, worker,
+};
 use crate::breaker::Breaker;
-use crate::store::{MemoryStore, Retention, Store};
+use crate::store::{ADMISSION_QUEUE, MemoryStore, Retention, Store};
 use crate::{BreakerConfig, RetryPolicy, StoreError};
 
 impl Engine {
@@ -53,6 +55,7 @@ impl Engine {
                 ),
                 event_capacity: super::bus::DEFAULT_CAPACITY,
                 worker_concurrency: 64,
+                max_runs_in_flight: None,
                 queues: Vec::new(),
                 poll_interval: Duration::from_secs(1),
                 live_pictures: std::sync::atomic::AtomicBool::new(false),
@@ -85,6 +88,8 @@ pub(super) struct Config {
     pub(super) event_capacity: usize,
     /// The most claimed runs a worker drives at once.
     pub(super) worker_concurrency: usize,
+    /// The most top-level runs the engine drives at once, if limited.
+    pub(super) max_runs_in_flight: Option<usize>,
     /// The named queues this worker serves, with their limits.
     pub(super) queues: Vec<crate::store::Queue>,
     /// How often a worker looks for runs to claim, and a run waiting for a
@@ -304,9 +309,92 @@ impl EngineBuilder {
     /// The most runs this engine, as a [worker](Engine::register), claims
     /// and drives at once (default 64; 0 is taken as 1). Runs it
     /// [starts](Engine::start) itself are not counted: they are driven here
-    /// whatever the limit.
+    /// whatever the limit (a [limit on runs in flight](Self::max_runs_in_flight)
+    /// counts them).
     pub fn worker_concurrency(mut self, runs: usize) -> Self {
         self.config.worker_concurrency = runs.max(1);
+        self
+    }
+
+    /// At most `runs` top-level runs driven by this engine at once (0 is
+    /// taken as 1; default: no limit). A run started beyond it is queued
+    /// durably and driven once a run ends, so that memory stays bounded
+    /// however fast runs are started.
+    ///
+    /// The limit counts the runs this engine [starts](Engine::start) (and
+    /// [`run`](Engine::run)s), the ones it [resumes](Engine::resume) or
+    /// [reruns](Engine::rerun), and those its claim loop claims as a
+    /// [worker](Engine::register) (under
+    /// [`worker_concurrency`](Self::worker_concurrency) too). Child runs of
+    /// a `call` are not counted and never wait: a parent holding a place
+    /// while its child waited for one could wait for ever. A run asleep and
+    /// handed back to the store holds no place until it wakes.
+    ///
+    /// - **Queued, not held.** [`Engine::start`] with no place free records
+    ///   the run in the store as enqueued to the queue
+    ///   [`ADMISSION_QUEUE`](crate::store::ADMISSION_QUEUE), with an
+    ///   [`Event::RunQueued`](crate::Event::RunQueued), and returns its
+    ///   handle at once: no task, no input kept here (on SQLite or
+    ///   PostgreSQL it is in the database). Its
+    ///   [`result`](crate::RunHandle::result) waits for the run's end, read
+    ///   from the store, as an [enqueued](Engine::enqueue) run's does.
+    /// - **First come, first served.** The engine becomes a
+    ///   [worker](Engine::register) of the workflows whose runs it queues,
+    ///   and claims the queue's runs oldest first as its runs end; while
+    ///   some wait, a new run queues behind them even if a place is free.
+    ///   Any worker of the store that has the workflow may claim them too.
+    /// - **Durable.** A queued run survives the process: a new engine on the
+    ///   store that registers the workflow (or queues a run of it) drains
+    ///   the queue. A recorded run resumed beyond the limit is handed back
+    ///   to the store and claimed likewise.
+    /// - **Visible.** [`Health::queued`](crate::Health::queued) counts the
+    ///   runs waiting in the store for a place.
+    /// - A queued run [cancelled](Engine::cancel) ends cancelled without
+    ///   running a step; [`Engine::start_with_id`] with a taken id fails
+    ///   with [`StoreError::RunExists`], queued or not.
+    ///
+    /// Without a limit the start path is unchanged. With one, a start costs
+    /// an atomic update of the count, and a queued run one more store write
+    /// and a claim.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::future::Future;
+    /// # use trailhead_core::{Error, RunContext, Workflow};
+    /// # #[derive(Clone, Copy)]
+    /// # struct Double;
+    /// # impl Workflow for Double {
+    /// #     type Input = u64;
+    /// #     type Output = u64;
+    /// #     type Error = Error;
+    /// #     const NAME: &'static str = "double";
+    /// #     const MERMAID: &'static str = "";
+    /// #     const DEFINITION_HASH: u64 = 0;
+    /// #     fn execute<'a>(self, _: &'a RunContext, x: u64)
+    /// #         -> impl Future<Output = Result<u64, Error>> + Send + 'a {
+    /// #         async move { Ok(2 * x) }
+    /// #     }
+    /// # }
+    /// use trailhead_core::Engine;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Two runs at a time; the other eight wait in the store.
+    /// let engine = Engine::builder().max_runs_in_flight(2).build();
+    /// let mut handles = Vec::new();
+    /// for x in 0..10 {
+    ///     handles.push(engine.start(Double, x).await?);
+    /// }
+    /// for (x, handle) in (0..).zip(handles) {
+    ///     assert_eq!(handle.result().await?, 2 * x);
+    /// }
+    /// assert_eq!(engine.health().await?.queued, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_runs_in_flight(mut self, runs: usize) -> Self {
+        self.config.max_runs_in_flight = Some(runs.max(1));
         self
     }
 
@@ -352,18 +440,30 @@ impl EngineBuilder {
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
         let retention = self.retention.unwrap_or_else(|| store.default_retention());
+        let mut config = self.config;
+        // Every engine serves the admission queue, so that any worker of a
+        // workflow drains the runs an engine with a limit queued.
+        config
+            .queues
+            .retain(|queue| queue.name() != ADMISSION_QUEUE);
+        config
+            .queues
+            .push(crate::store::Queue::new(ADMISSION_QUEUE));
         Engine {
             inner: Arc::new(Inner {
                 store,
                 sweeper: retention::Sweeper::new(retention),
                 shutdown: shutdown::Shutdown::default(),
-                events: EventBus::with_capacity(self.config.event_capacity),
+                events: EventBus::with_capacity(config.event_capacity),
                 definitions: signal::Definitions::default(),
                 runs: runs::Runs::default(),
                 unloaded: unload::Unloaded::default(),
                 fleet: worker::Fleet::default(),
                 clock: context::RunClock::start(),
-                config: self.config,
+                admission: config
+                    .max_runs_in_flight
+                    .map(|limit| Arc::new(admission::Admission::new(limit))),
+                config,
             }),
         }
     }

@@ -17,6 +17,12 @@ pub struct Health {
     pub in_flight: usize,
     /// Runs unloaded while they sleep, waiting for their timer.
     pub unloaded: usize,
+    /// Runs queued for admission: started beyond a
+    /// [limit on runs in flight](crate::EngineBuilder::max_runs_in_flight)
+    /// and waiting in the store for a place (queued by this engine or by
+    /// any other on the store; counted from the store, so they are counted
+    /// after a restart too).
+    pub queued: usize,
     /// Runs in flight whose last step ended (or which began) at least
     /// [`EngineBuilder::stalled_after`](crate::EngineBuilder::stalled_after)
     /// ago, longest stalled first. A run waiting for a signal or a short
@@ -130,7 +136,7 @@ pub struct FailedCompensation {
 }
 
 impl Engine {
-    /// Reports the engine's health: runs in flight and stalled, breakers,
+    /// Reports the engine's health: runs in flight, queued and stalled, breakers,
     /// failed compensations, the store's latency (timed on the store read
     /// this report makes anyway), and the fleet of workers and queues.
     ///
@@ -209,9 +215,15 @@ impl Engine {
                 _ => None,
             })
             .collect();
+        let queued = fleet
+            .queues
+            .iter()
+            .find(|queue| queue.queue.as_deref() == Some(crate::store::ADMISSION_QUEUE))
+            .map_or(0, |queue| queue.waiting);
         Ok(Health {
             in_flight,
             unloaded: self.unloaded_runs(),
+            queued,
             stalled,
             paused,
             breakers,

@@ -22,7 +22,9 @@ impl Engine {
     ///   the worker that claims it, which it may do at once.
     /// - A run no live worker holds, when this engine did not
     ///   [register](Engine::register) its workflow (its process stopped, or
-    ///   it waits for a worker), is recorded as cancelled; one with steps to
+    ///   it waits for a worker) or has no place free under its
+    ///   [limit on runs in flight](crate::EngineBuilder::max_runs_in_flight)
+    ///   (a queued run), is recorded as cancelled; one with steps to
     ///   undo is recorded as compensating and left to be claimed: a worker
     ///   of its workflow, or [`Engine::resume`], rolls it back.
     ///
@@ -54,17 +56,22 @@ impl Engine {
         if record.state.is_ended() {
             return Ok(()); // ended since it was asked, maybe by the request
         }
-        if record.parent.is_none() && self.launcher(&record).is_some() {
+        if record.parent.is_none() && self.launcher(&record).is_some() && self.has_room() {
             // A worker of its workflow: the claim loop claims it if no one
             // holds it (it is due now), and cancels it as it launches.
             self.poke_claims();
             return Ok(());
         }
+        // Or it waits for a place under the limit on runs in flight: it
+        // ends here, without one.
         let opened = match self.store().open_run(run).await {
             // Its live owner stops it.
             Err(StoreError::LeaseHeld { .. }) => return Ok(()),
             opened => opened?,
         };
+        if self.cancel_if_driven(run) {
+            return Ok(()); // claimed here since it was asked
+        }
         let Some((record, journaled, journal)) = opened else {
             return Err(StoreError::UnknownRun { run: run.clone() }.into());
         };
@@ -147,6 +154,11 @@ impl Engine {
     /// is running or completed; and as
     /// [`Engine::resume`] (a changed definition, an undecodable input).
     ///
+    /// On an engine with no place free under its
+    /// [limit on runs in flight](crate::EngineBuilder::max_runs_in_flight),
+    /// the reopened run is handed back to the store and driven when a place
+    /// frees, as [`Engine::resume`] does.
+    ///
     /// # Cancel safety
     ///
     /// Dropping the future may leave the run reopened but not running;
@@ -172,14 +184,26 @@ impl Engine {
             });
         }
         self.store().reopen_run(run).await?;
+        let mut reopened = Vec::new();
         for child in self.descendants(run, |_| true).await? {
             if matches!(
                 child.status(),
                 RunStatus::Failed | RunStatus::Cancelled | RunStatus::Compensated
             ) {
                 self.store().reopen_run(&child.id).await?;
+                reopened.push(child.id);
             }
         }
+        let Some(place) = self.place_for_recorded(workflow) else {
+            // No place free: held by no one, for the claim loop to drive
+            // once one is (its calls then claim the children).
+            for child in &reopened {
+                self.hand_back_one(child).await?;
+            }
+            self.hand_back_one(run).await?;
+            self.poke_claims();
+            return Ok(RunHandle::elsewhere(self.clone(), run.clone()));
+        };
         let launch = Launch::new(
             run.clone(),
             None,
@@ -189,7 +213,7 @@ impl Engine {
             .prepare_resume(&launch, workflow)
             .await
             .map_err(|error| error.into_engine_error(&launch.run))?;
-        Ok(RunHandle::new(launch, tokio::spawn(task)))
+        Ok(RunHandle::new(launch, Self::spawn_holding(place, task)))
     }
 }
 

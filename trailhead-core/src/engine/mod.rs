@@ -14,8 +14,10 @@
 //! `bus` fans events out, `signal` delivers signals, `retention` sweeps.
 //! `worker` makes the engine a worker of a shared store: registered
 //! workflows, the claim loop, enqueued runs; `cancel_requests` stops the
-//! runs it drives that another process cancelled by id.
+//! runs it drives that another process cancelled by id; `admission` limits
+//! the runs in flight and queues the rest in the store.
 
+mod admission;
 mod builder;
 mod bus;
 mod cancel_requests;
@@ -149,6 +151,8 @@ struct Inner {
     definitions: signal::Definitions,
     /// The workflows registered as a worker, and the claim loop's state.
     fleet: worker::Fleet,
+    /// The places of an engine with a limit on runs in flight.
+    admission: Option<Arc<admission::Admission>>,
 }
 
 impl Engine {

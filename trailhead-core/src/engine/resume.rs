@@ -42,6 +42,13 @@ impl Engine {
     /// once, drives each run exactly once. A run of a worker that died is
     /// taken over.
     ///
+    /// On an engine with a limit on runs in flight
+    /// ([`EngineBuilder::max_runs_in_flight`](crate::EngineBuilder::max_runs_in_flight)),
+    /// the runs beyond the free places are handed back to the store (their
+    /// handles read their ends from it) and the engine, now a
+    /// [worker](Engine::register) of the workflow, drives them as places
+    /// free.
+    ///
     /// # Cancel safety
     ///
     /// Dropping the future may leave some runs resumed and others not; call
@@ -106,6 +113,14 @@ impl Engine {
             if self.inner.runs.is_driven(&run.id) || self.is_unloaded(&run.id) {
                 continue; // Driven (or asleep) here already.
             }
+            let Some(place) = self.place_for_recorded(workflow) else {
+                // No place free: the claim loop drives it when one is.
+                if self.hand_back_one(&run.id).await? {
+                    self.poke_claims();
+                    handles.push(RunHandle::elsewhere(self.clone(), run.id));
+                }
+                continue;
+            };
             let launch = Launch::new(run.id, None, tokio_util::sync::CancellationToken::new());
             let task = match self.prepare_resume(&launch, workflow).await {
                 Ok(task) => task,
@@ -118,7 +133,7 @@ impl Engine {
                 Err(LaunchError::Store(StoreError::RunFinished { .. })) => continue,
                 Err(error) => return Err(error.into_engine_error(&launch.run)),
             };
-            handles.push(RunHandle::new(launch, tokio::spawn(task)));
+            handles.push(RunHandle::new(launch, Self::spawn_holding(place, task)));
         }
         Ok(handles)
     }

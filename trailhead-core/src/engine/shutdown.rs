@@ -122,21 +122,27 @@ impl Engine {
     /// gone. A run another worker took meanwhile is left to it.
     pub(super) async fn hand_back(&self, runs: &[RunId]) {
         for run in runs {
-            let released = match self.store().open_run(run).await {
-                Ok(Some((record, _, writer))) if !record.state.is_ended() => {
-                    writer.release(None).await
-                }
-                Ok(_) => Ok(()),
-                Err(error) => Err(error),
-            };
-            match released {
-                Ok(()) => {}
-                // Taken over or ended meanwhile: not ours to hand back.
-                Err(crate::StoreError::LeaseHeld { .. } | crate::StoreError::LeaseLost { .. }) => {}
-                Err(error) => {
-                    tracing::warn!(%run, %error, "could not hand a run back at shutdown");
-                }
+            if let Err(error) = self.hand_back_one(run).await {
+                tracing::warn!(%run, %error, "could not hand a run back at shutdown");
             }
+        }
+    }
+
+    /// Releases the lease of unfinished run `run`, claimable by any worker
+    /// at once: whether it did (not if it ended, or another worker took it).
+    pub(super) async fn hand_back_one(&self, run: &RunId) -> Result<bool, crate::StoreError> {
+        let released = match self.store().open_run(run).await {
+            Ok(Some((record, _, writer))) if !record.state.is_ended() => writer.release(None).await,
+            Ok(_) => return Ok(false),
+            Err(error) => Err(error),
+        };
+        match released {
+            Ok(()) => Ok(true),
+            // Taken over or ended meanwhile: not ours to hand back.
+            Err(crate::StoreError::LeaseHeld { .. } | crate::StoreError::LeaseLost { .. }) => {
+                Ok(false)
+            }
+            Err(error) => Err(error),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Starting runs: [`Engine::start`], [`Engine::start_with_id`] and
 //! [`Engine::run`].
 
+use super::admission::Admitted;
 use super::{Engine, Launch, RunHandle};
 use crate::{EngineError, RunError, RunId, Workflow};
 
@@ -10,6 +11,12 @@ impl Engine {
     /// Records the run (status running, with its input), emits
     /// [`Event::RunStarted`](crate::Event::RunStarted) and spawns the run's task.
     /// The run goes on if the handle is dropped.
+    ///
+    /// On an engine with a limit on runs in flight
+    /// ([`EngineBuilder::max_runs_in_flight`](crate::EngineBuilder::max_runs_in_flight))
+    /// and no place free, the run is queued in the store instead, with an
+    /// [`Event::RunQueued`](crate::Event::RunQueued), and the handle
+    /// returned at once waits for it to be driven and end.
     ///
     /// # Errors
     ///
@@ -54,12 +61,17 @@ impl Engine {
         input: W::Input,
     ) -> Result<RunHandle<W>, EngineError> {
         self.refuse_if_shutting_down(W::NAME, Some(&id))?;
+        let place = match self.admit() {
+            Admitted::Unlimited => None,
+            Admitted::Place(place) => Some(place),
+            Admitted::Queue => return self.queue_for_admission(id, workflow, input).await,
+        };
         let launch = Launch::new(id, None, tokio_util::sync::CancellationToken::new());
         let task = self
             .prepare(&launch, workflow, input)
             .await
             .map_err(|error| error.into_engine_error(&launch.run))?;
-        Ok(RunHandle::new(launch, tokio::spawn(task)))
+        Ok(RunHandle::new(launch, Self::spawn_holding(place, task)))
     }
 
     /// Starts a run and waits for its result.

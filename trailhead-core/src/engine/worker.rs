@@ -5,7 +5,9 @@
 //! notices that wake the loop.
 //!
 //! The claim loop claims up to the engine's free
-//! [worker concurrency](crate::EngineBuilder::worker_concurrency) at a time:
+//! [worker concurrency](crate::EngineBuilder::worker_concurrency) at a time
+//! (and no more than its free places under a
+//! [limit on runs in flight](crate::EngineBuilder::max_runs_in_flight)):
 //! runs enqueued by any process, runs handed back while they sleep whose
 //! wake-up time has come, and runs of workers that are gone. It is woken by
 //! the store's notices (a database that notifies: within milliseconds of the
@@ -214,7 +216,7 @@ impl Engine {
             .await
     }
 
-    async fn enqueue_as<W: Workflow>(
+    pub(super) async fn enqueue_as<W: Workflow>(
         &self,
         id: RunId,
         _workflow: W,
@@ -267,6 +269,12 @@ impl Engine {
         self.inner.fleet.poke.notify_one();
     }
 
+    /// What wakes the claim loop, for a place under the limit to wake it
+    /// when it frees.
+    pub(super) fn claims_poke(&self) -> &Arc<Notify> {
+        &self.inner.fleet.poke
+    }
+
     /// What the engine offers the store to claim: every registered
     /// definition, up to `limit` runs.
     fn offer(&self, limit: usize) -> ClaimOffer {
@@ -297,11 +305,14 @@ impl Engine {
     /// look again at the latest.
     async fn claim_once(&self) -> Option<SystemTime> {
         let fleet = &self.inner.fleet;
-        let limit = self
+        let room = self
             .inner
             .config
             .worker_concurrency
             .saturating_sub(fleet.claimed.load(Ordering::Acquire));
+        // Under the limit on runs in flight too, if there is one.
+        let mut places = self.places_for_claim(room);
+        let limit = places.room;
         if limit == 0 {
             return None;
         }
@@ -312,6 +323,9 @@ impl Engine {
                 return None;
             }
         };
+        if claimed.runs.len() < limit {
+            places.drained();
+        }
         for record in claimed.runs {
             let Some(launch) = self.launcher(&record) else {
                 continue; // Unregistered since the offer: the lease expires.
@@ -319,8 +333,10 @@ impl Engine {
             fleet.claimed.fetch_add(1, Ordering::AcqRel);
             let engine = self.clone();
             let counter = Arc::clone(&fleet.claimed);
+            let place = places.one();
             tokio::spawn(async move {
                 launch(engine.clone(), record.id).await;
+                drop(place);
                 counter.fetch_sub(1, Ordering::AcqRel);
                 engine.poke_claims();
             });

@@ -36,6 +36,16 @@ pub enum Event {
         /// The run that started this one with `call`, if any.
         parent: Option<RunId>,
     },
+    /// A run was started with no place free under the engine's limit on runs
+    /// in flight ([`EngineBuilder::max_runs_in_flight`](crate::EngineBuilder::max_runs_in_flight)):
+    /// it is recorded in the store, queued, and starts (with an
+    /// [`Event::RunResumed`] with no step journaled) when a place frees.
+    RunQueued {
+        /// The run.
+        run: RunId,
+        /// The workflow's name.
+        workflow: &'static str,
+    },
     /// A recorded run that had not finished was picked up again: its body runs
     /// from the top and its journaled steps replay.
     RunResumed {
@@ -298,6 +308,7 @@ impl Event {
     pub fn run(&self) -> Option<&RunId> {
         match self {
             Self::RunStarted { run, .. }
+            | Self::RunQueued { run, .. }
             | Self::RunResumed { run, .. }
             | Self::RunUnloaded { run, .. }
             | Self::RunCompleted { run, .. }
@@ -344,6 +355,7 @@ impl Event {
             | Self::CompensationFailed { step, .. } => Some(step),
             Self::RunStarted { .. }
             | Self::RunContinuedAsNew { .. }
+            | Self::RunQueued { .. }
             | Self::RunResumed { .. }
             | Self::RunUnloaded { .. }
             | Self::RunCompleted { .. }

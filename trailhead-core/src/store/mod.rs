@@ -114,7 +114,7 @@ pub use location::StoreLocation;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, PgStoreBuilder};
-pub use queue::{Enqueue, Enqueued, Queue, Rate};
+pub use queue::{ADMISSION_QUEUE, Enqueue, Enqueued, Queue, Rate};
 pub use resource::{FleetResources, Place};
 pub use retention::{Keep, Retention};
 pub use run_record::{AfterCompensation, RunOutcome, RunRecord, RunState, RunStatus};

@@ -21,6 +21,13 @@
 
 use std::time::Duration;
 
+/// The queue an engine with a limit on its runs in flight
+/// ([`EngineBuilder::max_runs_in_flight`](crate::EngineBuilder::max_runs_in_flight))
+/// records the runs it starts beyond the limit in. Every engine serves it,
+/// without limits of its own; the name is reserved (a queue declared with it
+/// is ignored).
+pub const ADMISSION_QUEUE: &str = "trailhead.admission";
+
 /// A named queue and its limits.
 ///
 /// # Examples

@@ -14,6 +14,7 @@ pub(crate) fn body(base: &Base, health: &Health) -> Markup {
         dl.fields {
             dt { "Runs in flight here" } dd { (health.in_flight) }
             dt { "Sleeping, unloaded" } dd { (health.unloaded) }
+            dt { "Queued for a place" } dd { (health.queued) }
             dt { "Compensated runs" } dd { (health.compensated) }
             dt { "Store latency" } dd { (text::duration(health.store_latency)) }
         }

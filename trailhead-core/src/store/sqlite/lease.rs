@@ -120,40 +120,50 @@ pub(super) fn claim_due(
         )?
         .query_map([me], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut due = Vec::new();
+    // Chosen in order, reading no further than the runs claimed: a queue
+    // of many waiting runs costs a claim only the rows it takes.
+    let mut chosen: Vec<String> = Vec::new();
+    let mut choose = |candidate: Candidate| {
+        if offer.takes(&candidate.workflow, candidate.hash)
+            && admission.admit(candidate.queue.as_deref(), candidate.started)
+        {
+            chosen.push(candidate.id);
+        }
+        chosen.len() < offer.limit
+    };
+    let mut more = offer.limit > 0;
     for owner in owners.iter().filter(|owner| !workers.is_alive(owner)) {
-        due.extend(candidates(
+        if !more {
+            break;
+        }
+        more = each_candidate(
             connection,
             "WHERE lease_owner = ?1 AND parent IS NULL AND status IN ('running', 'compensating')
              ORDER BY created_at, id",
             params![owner],
-        )?);
+            &mut choose,
+        )?;
     }
-    due.extend(candidates(
-        connection,
-        "WHERE lease_owner IS NULL AND parent IS NULL
-           AND status IN ('running', 'compensating') AND COALESCE(run_at, 0) <= ?1
-         ORDER BY priority DESC, COALESCE(run_at, 0), created_at, id",
-        params![now],
-    )?);
-    let mut claimed = Vec::new();
-    for candidate in due {
-        if claimed.len() >= offer.limit {
-            break;
-        }
-        if !offer.takes(&candidate.workflow, candidate.hash)
-            || !admission.admit(candidate.queue.as_deref(), candidate.started)
-        {
-            continue;
-        }
+    if more {
+        each_candidate(
+            connection,
+            "WHERE lease_owner IS NULL AND parent IS NULL
+               AND status IN ('running', 'compensating') AND COALESCE(run_at, 0) <= ?1
+             ORDER BY priority DESC, COALESCE(run_at, 0), created_at, id",
+            params![now],
+            &mut choose,
+        )?;
+    }
+    let mut claimed = Vec::with_capacity(chosen.len());
+    for id in chosen {
         connection
             .prepare_cached(
                 "UPDATE runs SET lease_owner = ?2, lease_epoch = lease_epoch + 1, run_at = NULL,
                                  started_at = COALESCE(started_at, ?3), claimed_at = ?3
                  WHERE id = ?1",
             )?
-            .execute(params![candidate.id, me, now])?;
-        claimed.push(RunId::new(candidate.id));
+            .execute(params![id, me, now])?;
+        claimed.push(RunId::new(id));
     }
     let waiting: Vec<(String, i64, Option<String>, i64)> = connection
         .prepare_cached(
@@ -237,27 +247,32 @@ struct Candidate {
     started: bool,
 }
 
-/// The runs `filter` (a `WHERE … ORDER BY …` of `runs`) selects, as claim
-/// candidates.
-fn candidates(
+/// Shows `visit` the runs `filter` (a `WHERE … ORDER BY …` of `runs`)
+/// selects, as claim candidates, in order, until it says to stop: whether
+/// it wants more.
+fn each_candidate(
     connection: &Connection,
     filter: &str,
     params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<Candidate>> {
-    connection
-        .prepare_cached(&format!(
-            "SELECT id, workflow, definition_hash, queue, started_at IS NOT NULL FROM runs {filter}"
-        ))?
-        .query_map(params, |row| {
-            Ok(Candidate {
-                id: row.get(0)?,
-                workflow: row.get(1)?,
-                hash: row.get::<_, i64>(2)?.cast_unsigned(),
-                queue: row.get(3)?,
-                started: row.get(4)?,
-            })
-        })?
-        .collect()
+    mut visit: impl FnMut(Candidate) -> bool,
+) -> rusqlite::Result<bool> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT id, workflow, definition_hash, queue, started_at IS NOT NULL FROM runs {filter}"
+    ))?;
+    let mut rows = statement.query(params)?;
+    while let Some(row) = rows.next()? {
+        let candidate = Candidate {
+            id: row.get(0)?,
+            workflow: row.get(1)?,
+            hash: row.get::<_, i64>(2)?.cast_unsigned(),
+            queue: row.get(3)?,
+            started: row.get(4)?,
+        };
+        if !visit(candidate) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 pub(super) fn owner_of(connection: &Connection, run: &RunId) -> rusqlite::Result<Option<String>> {
