@@ -427,10 +427,10 @@ async fn a_stalled_sink_stops_the_source_within_the_loops_buffer() {
     GATED.store(false, Ordering::SeqCst);
 }
 
-#[tokio::test]
-async fn a_stream_workflow_replays_clean_from_its_history() {
+/// A finished run `id` of `batches` over `1..=7` (three chunks).
+async fn batches_of_seven(id: &str) -> (Engine, RunId) {
     let engine = Engine::new();
-    let run = RunId::new("replayed-stream");
+    let run = RunId::new(id);
     engine
         .start_with_id(run.clone(), batches, (1..=7).collect())
         .await
@@ -438,6 +438,12 @@ async fn a_stream_workflow_replays_clean_from_its_history() {
         .result()
         .await
         .unwrap();
+    (engine, run)
+}
+
+#[tokio::test]
+async fn a_stream_workflow_replays_clean_from_its_history() {
+    let (engine, run) = batches_of_seven("replayed-stream").await;
     let history = trailhead::replay::History::of_run(&**engine.store(), &run)
         .await
         .unwrap();
@@ -446,15 +452,7 @@ async fn a_stream_workflow_replays_clean_from_its_history() {
 
 #[tokio::test]
 async fn a_stream_run_has_a_picture_with_its_loop_done() {
-    let engine = Engine::new();
-    let run = RunId::new("pictured-stream");
-    engine
-        .start_with_id(run.clone(), batches, (1..=7).collect())
-        .await
-        .unwrap()
-        .result()
-        .await
-        .unwrap();
+    let (engine, run) = batches_of_seven("pictured-stream").await;
     let picture = engine.picture_of(&run).await.unwrap();
     let mermaid = engine.diagram_of(&run).await.unwrap();
     assert!(mermaid.contains("stream for batch"), "{mermaid}");
