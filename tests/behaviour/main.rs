@@ -23,6 +23,7 @@ mod faults;
 mod fleet;
 mod fleet_cancel;
 mod fork;
+mod generics;
 mod graph;
 mod health;
 mod idempotency;

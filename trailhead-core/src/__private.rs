@@ -8,11 +8,16 @@ pub use trailhead_macros::workflow_inner;
 
 pub use crate::compensation::Compensation;
 pub use crate::compensation::generated::{
-    CallCompensation, CallOf, NotAWorkflow, Undo, Undone, compensate_step, compensated, undo_with,
+    CallCompensation, CallOf, NotAWorkflow, Undo, Undone, call_compensation, compensate_step,
+    compensated, undo_with,
 };
 pub use crate::parallel::{Done, Node, Slot, fan_out, fan_out_all, run_graph};
 pub use crate::step::{Journaled, StepResult, StepSpec};
 pub use crate::stream::{ParallelStream, StreamSpec, accumulator};
+pub use crate::workflow::instance::{
+    Instance, ResolveGeneric, ResolveOther, ResolvePlain, Target, WorkflowParameter, instance_hash,
+    instance_mermaid, instance_name, type_argument, workflow_of,
+};
 pub use crate::workflow::{BoxError, SignalCheck, signal_accepts};
 pub use crate::{Backoff, ErrorClass, RetryPolicy, RunContext, SignalSpec, StepPolicy, Workflow};
 

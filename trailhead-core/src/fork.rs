@@ -15,6 +15,7 @@
 use std::time::SystemTime;
 
 use crate::replay::{self, History};
+use crate::step::Journaled;
 use crate::store::{RunRecord, RunState, StepRecord, Store};
 use crate::{Engine, EngineError, RunHandle, RunId, StepKey, StoreError, Workflow};
 
@@ -153,25 +154,25 @@ impl Engine {
         run: &RunId,
         at: &StepKey,
     ) -> Result<RunHandle<W>, EngineError> {
-        self.refuse_if_shutting_down(W::NAME, Some(run))?;
+        self.refuse_if_shutting_down(W::name(), Some(run))?;
         let (original, copied) = plan(&**self.store(), run, at).await?;
-        if original.workflow != W::NAME {
+        if original.workflow != W::name() {
             return Err(EngineError::OtherWorkflow {
                 run: run.clone(),
                 recorded: original.workflow,
-                given: W::NAME,
+                given: W::name(),
             });
         }
         let id = free_id(&**self.store(), run).await?;
         // The copy as a history of a run in flight under this code.
         let mut history = History::new(original, copied);
         history.record.state = RunState::Running;
-        history.record.definition_hash = W::DEFINITION_HASH;
+        history.record.definition_hash = W::definition_hash();
         replay::replay(workflow, &history).map_err(|error| EngineError::ForkDiverges {
             run: run.clone(),
             divergence: Box::new(error),
         })?;
-        let input = history.record.input.decode().map_err(|source| {
+        let input = Journaled::from_journal(&history.record.input).map_err(|source| {
             EngineError::Store(StoreError::decode(run.clone(), None, "input", source))
         })?;
         let launch =

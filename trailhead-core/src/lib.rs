@@ -19,7 +19,7 @@
 //! use std::future::Future;
 //! use trailhead_core::{Engine, Error, RunContext, RunError, Workflow};
 //!
-//! #[derive(Clone, Copy)]
+//! #[derive(Clone, Copy, Default)]
 //! struct Halve;
 //!
 //! impl Workflow for Halve {
@@ -106,7 +106,7 @@ pub use store::{
 #[cfg(feature = "postgres")]
 #[doc(no_inline)]
 pub use store::{PgStore, PgStoreBuilder};
-pub use workflow::{SignalSpec, Workflow};
+pub use workflow::{Data, SignalSpec, Workflow};
 
 // Hidden, and here only so that rustc's messages about a workflow's types
 // name these traits by their short names (`Journaled`, not

@@ -20,6 +20,15 @@ use crate::parse::Target;
 pub(crate) fn definition_hash(workflow: &Workflow<'_>) -> u64 {
     let mut hash = Fnv::new();
     hash.word(&workflow.def.name.to_string());
+    // Only a generic definition hashes its generics, so that the hashes of
+    // plain workflows (and the runs recorded under them) stay as they were.
+    let generics = &workflow.def.generics;
+    if !generics.params.is_empty() {
+        hash.word("<");
+        hash.tokens(&generics.params);
+        hash.tokens(&generics.where_clause);
+        hash.word(">");
+    }
     for param in &workflow.def.params {
         hash.tokens(&param.ty);
     }

@@ -16,7 +16,7 @@ workflow! {
         Ok(x)
     }
 
-    workflow generic<T>(id: T) -> Result<u32, trailhead::Error> {
+    workflow borrowing<'a>(id: u32) -> Result<u32, trailhead::Error> {
         Ok(1)
     }
 
@@ -30,7 +30,7 @@ workflow! {
 
 // The first workflow's header has a mistake and the third repeats an attribute,
 // yet every workflow of the call still exists: this code compiles, and the errors
-// reported are the header's own (the unreadable `generic` is skipped, not the rest).
+// reported are the header's own (the unreadable `borrowing` is skipped, not the rest).
 async fn use_them(engine: &Engine) -> u32 {
     let _ = first::MERMAID;
     let a = first::run(engine, 1).await.unwrap();

@@ -269,7 +269,7 @@ pub trait SignalValue: Sized {
 // Bounded on serde itself, not `Journaled`, so that rustc reports this
 // trait, with its message, for a type that misses either.
 #[diagnostic::do_not_recommend]
-impl<T: Serialize + DeserializeOwned + Send + 'static> SignalValue for T {
+impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> SignalValue for T {
     const ACCEPTS: crate::workflow::SignalCheck = crate::workflow::signal_accepts::<T>;
 
     fn receive(
@@ -302,7 +302,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> SignalValue for T {
     ) -> impl Future<Output = Result<(), EngineError>> {
         let _ = workflow;
         engine.learn::<W>();
-        engine.signal_of(run, Some(W::NAME), signal, value)
+        engine.signal_of(run, Some(W::name()), signal, value)
     }
 }
 

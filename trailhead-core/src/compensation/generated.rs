@@ -5,6 +5,7 @@ use std::fmt::Display;
 use std::future::Future;
 
 use super::{Compensation, UndoFuture};
+use crate::__private::CallableWorkflow;
 use crate::step::Journaled;
 use crate::store::Value;
 use crate::{RetryPolicy, StepError, Workflow};
@@ -66,7 +67,8 @@ pub fn compensate_step(retry: RetryPolicy, undo: fn(&Value) -> UndoFuture) -> Co
     Compensation::Step { retry, undo }
 }
 
-/// The table entry of a `call` of `workflow`, written
+/// The table entry of a `call` of `workflow` (resolved as in
+/// [`Target`](crate::__private::Target)), written
 /// `(&CallOf(workflow)).compensation()` with [`CallCompensation`] and
 /// [`NotAWorkflow`] in scope: `None` when `workflow` is not a workflow, so
 /// that mistake is reported once, at the call, not again in the table.
@@ -79,13 +81,21 @@ pub trait CallCompensation {
     fn compensation(&self) -> Option<Compensation>;
 }
 
-impl<W: Workflow> CallCompensation for CallOf<W> {
+impl<C: CallableWorkflow> CallCompensation for CallOf<C> {
     fn compensation(&self) -> Option<Compensation> {
-        Some(Compensation::Call {
-            compensates: W::COMPENSATES,
-            compensation: W::compensation,
-        })
+        call_compensation(C::Workflow::default())
     }
+}
+
+/// The table entry of a `call` of `workflow`, a workflow given as a type
+/// parameter (`call W(input)`, resolved by `workflow_of`).
+#[must_use]
+pub fn call_compensation<W: Workflow>(workflow: W) -> Option<Compensation> {
+    let _ = workflow;
+    Some(Compensation::Call {
+        compensates: W::COMPENSATES,
+        compensation: W::compensation,
+    })
 }
 
 /// [`CallOf`] something else (already an error at the call).

@@ -258,7 +258,7 @@ impl Engine {
         }
         self.events().emit(|| Event::RunQueued {
             run: handle.id().clone(),
-            workflow: W::NAME,
+            workflow: W::name(),
         });
         Ok(handle)
     }

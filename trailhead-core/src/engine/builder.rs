@@ -362,7 +362,7 @@ impl EngineBuilder {
     /// ```
     /// # use std::future::Future;
     /// # use trailhead_core::{Error, RunContext, Workflow};
-    /// # #[derive(Clone, Copy)]
+    /// # #[derive(Clone, Copy, Default)]
     /// # struct Double;
     /// # impl Workflow for Double {
     /// #     type Input = u64;

@@ -11,6 +11,7 @@ use super::launch::Start;
 use super::unload::{release, unload};
 use super::{RunContext, RunEnd, panic_message};
 use crate::compensation::{Rollback, RollbackFailed};
+use crate::step::Journaled;
 use crate::store::{AfterCompensation, RunOutcome, Value};
 use crate::{Event, StoreError, Workflow};
 
@@ -78,7 +79,7 @@ pub(super) async fn drive<W: Workflow>(
                     }
                     Err(error) => return forget(&ctx, began, RunEnd::Unrecorded(error)),
                 },
-                Ok(BodyExit::Returned(Ok(output))) => match Value::encode(&output) {
+                Ok(BodyExit::Returned(Ok(output))) => match output.to_journal() {
                     Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
                     Err(error) => RunEnd::Unencodable(error).failed(),
                 },
@@ -156,14 +157,13 @@ async fn next_generation<W: Workflow>(
     next: Result<Value, StoreError>,
 ) -> Result<(RunContext, W::Input), StoreError> {
     let value = next?;
-    let input = value
-        .decode()
+    let input = Journaled::from_journal(&value)
         .map_err(|source| StoreError::decode(ctx.run.clone(), None, "input", source))?;
-    let journaled = ctx.begin_next_generation(W::NAME, value).await?;
+    let journaled = ctx.begin_next_generation(W::name(), value).await?;
     let next = RunContext::new(
         ctx.engine.clone(),
         ctx.run.clone(),
-        W::NAME,
+        W::name(),
         std::sync::Arc::clone(&ctx.journal),
         journaled,
         ctx.live.cancel.clone(),
@@ -192,7 +192,7 @@ async fn reload<W: Workflow>(
     tracing::warn!(%run, restart, ?delay, %error, "the run's body panicked; restarting it from its journal");
     engine.events().emit(|| Event::RunRestarting {
         run: run.clone(),
-        workflow: W::NAME,
+        workflow: W::name(),
         restart,
         delay,
         error: error.to_owned(),
@@ -243,7 +243,7 @@ async fn roll_back<W: Workflow>(
         return Ok((end, outcome)); // not an end a rollback leads to
     };
     let undone = rollback
-        .undo_run(ctx.run_id(), W::NAME, then, W::compensation)
+        .undo_run(ctx.run_id(), W::name(), then, W::compensation)
         .await?;
     match undone.result {
         Ok(()) => Ok((end, outcome)),
@@ -281,14 +281,14 @@ pub(super) fn forget<W: Workflow>(ctx: &RunContext, began: Instant, end: RunEnd<
     {
         ctx.engine.inner.runs.halt(super::SuspendedRun {
             run: ctx.run_id().clone(),
-            workflow: W::NAME,
+            workflow: W::name(),
             error: error.to_string(),
             since: SystemTime::now(),
         });
     }
     ctx.engine
         .events()
-        .emit(|| end.event(ctx.run_id().clone(), W::NAME, began.elapsed()));
+        .emit(|| end.event(ctx.run_id().clone(), W::name(), began.elapsed()));
     // A handle that saw its run unloaded waits through the engine.
     match ctx.engine.finish_unloaded(ctx.run_id(), Box::new(end)) {
         Some(end) => *end.downcast::<RunEnd<W>>().expect("the run's own end"),

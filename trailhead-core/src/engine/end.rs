@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::unload::Finish;
+use crate::step::Journaled;
 use crate::store::RunOutcome;
 use crate::{CodecError, EngineError, Event, RunError, RunId, StepKey, StoreError, Workflow};
 
@@ -51,7 +52,7 @@ impl<W: Workflow> RunEnd<W> {
     pub(crate) fn recorded(outcome: &RunOutcome) -> Self {
         match outcome {
             RunOutcome::Cancelled => Self::Cancelled,
-            RunOutcome::Completed(value) => match value.decode() {
+            RunOutcome::Completed(value) => match Journaled::from_journal(value) {
                 Ok(output) => Self::Completed(output),
                 Err(error) => Self::FailedEarlier(format!("could not decode its output: {error}")),
             },

@@ -130,7 +130,7 @@ impl<W: Workflow> RunHandle<W> {
 impl<W: Workflow> fmt::Debug for RunHandle<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut f = f.debug_struct("RunHandle");
-        f.field("run", &self.run).field("workflow", &W::NAME);
+        f.field("run", &self.run).field("workflow", &W::name());
         match &self.driver {
             Driver::Here { cancel, task } => f
                 .field("cancelled", &cancel.is_cancelled())

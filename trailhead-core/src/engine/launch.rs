@@ -10,7 +10,8 @@ use tracing::Instrument;
 
 use super::drive::drive;
 use super::{Engine, RunContext, RunEnd};
-use crate::store::{RunOutcome, RunRecord, RunState, Value};
+use crate::step::Journaled;
+use crate::store::{RunOutcome, RunRecord, RunState};
 use crate::{CodecError, EngineError, Event, RunId, StoreError, Workflow};
 
 /// A run about to be launched: who it is, who started it, what cancels it.
@@ -78,12 +79,12 @@ impl Engine {
         self.learn::<W>();
         let record = RunRecord {
             id: launch.run.clone(),
-            workflow: W::NAME.to_owned(),
-            definition_hash: W::DEFINITION_HASH,
+            workflow: W::name().to_owned(),
+            definition_hash: W::definition_hash(),
             parent: launch.parent.clone(),
-            input: Value::encode(&input).map_err(LaunchError::Input)?,
+            input: input.to_journal().map_err(LaunchError::Input)?,
             state: RunState::Running,
-            mermaid: crate::picture::recorded_mermaid(W::MERMAID, W::GRAPH),
+            mermaid: crate::picture::recorded_mermaid(W::mermaid(), W::GRAPH),
             created_at: SystemTime::now(),
             cancel_requested: false,
         };
@@ -100,13 +101,13 @@ impl Engine {
         }
         self.events().emit(|| Event::RunStarted {
             run: launch.run.clone(),
-            workflow: W::NAME,
+            workflow: W::name(),
             parent: launch.parent.clone(),
         });
         let ctx = RunContext::new(
             self.clone(),
             launch.run.clone(),
-            W::NAME,
+            W::name(),
             journal,
             journaled,
             launch.cancel.clone(),
@@ -133,7 +134,7 @@ impl Engine {
             .await?;
         self.events().emit(|| Event::RunResumed {
             run: launch.run.clone(),
-            workflow: W::NAME,
+            workflow: W::name(),
             journaled,
         });
         self.track(&ctx);
@@ -169,9 +170,9 @@ impl Engine {
         if !super::signal::Definition::of::<W>().runs(record.definition_hash) {
             return Err(LaunchError::Resume(EngineError::DefinitionChanged {
                 run: run.clone(),
-                workflow: W::NAME,
+                workflow: W::name(),
                 recorded: record.definition_hash,
-                current: W::DEFINITION_HASH,
+                current: W::definition_hash(),
             }));
         }
         if record.cancel_requested && record.state == RunState::Running {
@@ -184,7 +185,7 @@ impl Engine {
             // Stopped while undoing its steps: the body is not run again.
             Start::Rollback(then.into())
         } else {
-            let input = record.input.decode().map_err(|source| {
+            let input = Journaled::from_journal(&record.input).map_err(|source| {
                 LaunchError::Resume(EngineError::Store(StoreError::decode(
                     run.clone(),
                     None,
@@ -200,7 +201,7 @@ impl Engine {
         let ctx = RunContext::new(
             self.clone(),
             run.clone(),
-            W::NAME,
+            W::name(),
             journal,
             journaled,
             cancel,
@@ -227,7 +228,7 @@ fn run_span<W: Workflow>(run: &RunId) -> tracing::Span {
     tracing::info_span!(
         "run",
         run = %run,
-        workflow = W::NAME,
-        definition_hash = %format_args!("{:#018x}", W::DEFINITION_HASH),
+        workflow = W::name(),
+        definition_hash = %format_args!("{:#018x}", W::definition_hash()),
     )
 }

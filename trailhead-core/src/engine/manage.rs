@@ -172,15 +172,15 @@ impl Engine {
         workflow: W,
         run: &RunId,
     ) -> Result<RunHandle<W>, EngineError> {
-        self.refuse_if_shutting_down(W::NAME, Some(run))?;
+        self.refuse_if_shutting_down(W::name(), Some(run))?;
         let Some(record) = self.store().run(run).await? else {
             return Err(StoreError::UnknownRun { run: run.clone() }.into());
         };
-        if record.workflow != W::NAME {
+        if record.workflow != W::name() {
             return Err(EngineError::OtherWorkflow {
                 run: run.clone(),
                 recorded: record.workflow,
-                given: W::NAME,
+                given: W::name(),
             });
         }
         self.store().reopen_run(run).await?;

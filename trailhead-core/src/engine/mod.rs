@@ -93,7 +93,7 @@ pub(crate) use live::LiveRun;
 /// ```
 /// # use std::future::Future;
 /// # use trailhead_core::{Error, RunContext, Workflow};
-/// # #[derive(Clone, Copy)]
+/// # #[derive(Clone, Copy, Default)]
 /// # struct Greet;
 /// # impl Workflow for Greet {
 /// #     type Input = String;

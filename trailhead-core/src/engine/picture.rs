@@ -17,7 +17,7 @@ impl Engine {
     /// ```
     /// use trailhead_core::picture::NodeState;
     /// # use trailhead_core::{Engine, Error, RunContext, Workflow};
-    /// # #[derive(Clone, Copy)]
+    /// # #[derive(Clone, Copy, Default)]
     /// # struct Noop;
     /// # impl Workflow for Noop {
     /// #     type Input = ();
@@ -54,11 +54,11 @@ impl Engine {
     /// Cancel safe: it only reads.
     pub async fn picture<W: Workflow>(&self, run: &RunId) -> Result<RunPicture, EngineError> {
         let record = self.recorded_run(run).await?;
-        if record.workflow != W::NAME {
+        if record.workflow != W::name() {
             return Err(EngineError::OtherWorkflow {
                 run: run.clone(),
                 recorded: record.workflow,
-                given: W::NAME,
+                given: W::name(),
             });
         }
         let graph = Graph::from_json(W::GRAPH).map_err(|error| match error {
@@ -70,7 +70,7 @@ impl Engine {
             }
             other => other,
         })?;
-        self.draw(&graph, W::MERMAID, &record).await
+        self.draw(&graph, W::mermaid(), &record).await
     }
 
     /// [`Engine::picture`] drawn as Mermaid with status classes

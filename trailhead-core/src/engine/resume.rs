@@ -89,7 +89,7 @@ impl Engine {
         workflow: W,
         strict: bool,
     ) -> Result<Vec<RunHandle<W>>, EngineError> {
-        self.refuse_if_shutting_down(W::NAME, None)?;
+        self.refuse_if_shutting_down(W::name(), None)?;
         let definition = super::signal::Definition::of::<W>();
         let known = |hash: u64| definition.runs(hash);
         // Runs stopped while undoing their steps finish their rollback.
@@ -99,13 +99,13 @@ impl Engine {
                 .list_runs(Some(RunStatus::Compensating))
                 .await?,
         );
-        runs.retain(|run| run.workflow == W::NAME && run.parent.is_none());
+        runs.retain(|run| run.workflow == W::name() && run.parent.is_none());
         if strict && let Some(run) = runs.iter().find(|run| !known(run.definition_hash)) {
             return Err(EngineError::DefinitionChanged {
                 run: run.id.clone(),
-                workflow: W::NAME,
+                workflow: W::name(),
                 recorded: run.definition_hash,
-                current: W::DEFINITION_HASH,
+                current: W::definition_hash(),
             });
         }
         let mut handles = Vec::with_capacity(runs.len());

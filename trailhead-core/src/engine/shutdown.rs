@@ -61,7 +61,7 @@ impl Engine {
     /// ```
     /// # use std::future::Future;
     /// # use trailhead_core::{Error, RunContext, Workflow};
-    /// # #[derive(Clone, Copy)]
+    /// # #[derive(Clone, Copy, Default)]
     /// # struct Greet;
     /// # impl Workflow for Greet {
     /// #     type Input = String;

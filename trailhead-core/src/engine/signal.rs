@@ -36,7 +36,7 @@ pub(super) struct Definition {
 impl Definition {
     pub(super) fn of<W: Workflow>() -> Self {
         Self {
-            hash: W::DEFINITION_HASH,
+            hash: W::definition_hash(),
             compatible_with: W::COMPATIBLE_WITH,
             signals: W::SIGNALS,
             graph: W::GRAPH,
@@ -131,8 +131,8 @@ impl Engine {
     pub(crate) fn learn<W: Workflow>(&self) {
         let definitions = &self.inner.definitions;
         if definitions
-            .get(W::NAME)
-            .is_some_and(|known| known.hash == W::DEFINITION_HASH)
+            .get(W::name())
+            .is_some_and(|known| known.hash == W::definition_hash())
         {
             return;
         }
@@ -140,7 +140,7 @@ impl Engine {
             .0
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(W::NAME, Definition::of::<W>());
+            .insert(W::name(), Definition::of::<W>());
     }
 
     /// Sends signal `name` with `value` to run `run`, checked as the module

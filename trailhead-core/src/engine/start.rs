@@ -60,7 +60,7 @@ impl Engine {
         workflow: W,
         input: W::Input,
     ) -> Result<RunHandle<W>, EngineError> {
-        self.refuse_if_shutting_down(W::NAME, Some(&id))?;
+        self.refuse_if_shutting_down(W::name(), Some(&id))?;
         let place = match self.admit() {
             Admitted::Unlimited => None,
             Admitted::Place(place) => Some(place),

@@ -179,7 +179,7 @@ pub(super) fn unload<W: Workflow>(ctx: RunContext, workflow: W, until: Instant) 
     let run = ctx.run_id().clone();
     engine.events().emit(|| Event::RunUnloaded {
         run: run.clone(),
-        workflow: W::NAME,
+        workflow: W::name(),
         until: ctx.clock.wall_time(until),
     });
     engine.untrack(&run);
@@ -228,7 +228,7 @@ pub(super) async fn release<W: Workflow>(
     }
     engine.events().emit(|| Event::RunUnloaded {
         run: run.clone(),
-        workflow: W::NAME,
+        workflow: W::name(),
         until: wake,
     });
     engine.untrack(&run);

@@ -120,10 +120,10 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let definition = Definition::of::<W>();
             registered.retain(|known| {
-                !(known.name == W::NAME && known.definition.hash() == definition.hash())
+                !(known.name == W::name() && known.definition.hash() == definition.hash())
             });
             registered.push(Registered {
-                name: W::NAME,
+                name: W::name(),
                 definition,
                 launch,
             });
@@ -223,13 +223,13 @@ impl Engine {
         input: W::Input,
         options: &Enqueue,
     ) -> Result<super::RunHandle<W>, crate::EngineError> {
-        self.refuse_if_shutting_down(W::NAME, Some(&id))?;
+        self.refuse_if_shutting_down(W::name(), Some(&id))?;
         self.learn::<W>();
-        let input = crate::store::Value::encode(&input)
+        let input = crate::step::Journaled::to_journal(&input)
             .map_err(|source| StoreError::encode(id.clone(), None, "input", source))?;
-        let record = RunRecord::new(id.clone(), W::NAME, input)
-            .with_definition_hash(W::DEFINITION_HASH)
-            .with_mermaid(crate::picture::recorded_mermaid(W::MERMAID, W::GRAPH));
+        let record = RunRecord::new(id.clone(), W::name(), input)
+            .with_definition_hash(W::definition_hash())
+            .with_mermaid(crate::picture::recorded_mermaid(W::mermaid(), W::GRAPH));
         let run = match self.store().enqueue_run(record, options).await? {
             Enqueued::Existing(existing) => existing,
             _ => {
@@ -253,7 +253,7 @@ impl Engine {
     pub(crate) fn works_on<W: Workflow>(&self) -> bool {
         self.registered()
             .iter()
-            .any(|known| known.name == W::NAME && known.definition.hash() == W::DEFINITION_HASH)
+            .any(|known| known.name == W::name() && known.definition.hash() == W::definition_hash())
     }
 
     fn registered(&self) -> std::sync::RwLockReadGuard<'_, Vec<Registered>> {

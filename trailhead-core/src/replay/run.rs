@@ -99,7 +99,7 @@ pub struct Replayed {
 /// use trailhead_core::{Engine, Error, RunContext, Workflow};
 /// # use std::future::Future;
 ///
-/// # #[derive(Clone, Copy)]
+/// # #[derive(Clone, Copy, Default)]
 /// # struct Double;
 /// # impl Workflow for Double {
 /// #     type Input = u32;
@@ -127,17 +127,20 @@ pub struct Replayed {
 /// ```
 pub fn replay<W: Workflow>(workflow: W, history: &History) -> Result<Replayed, ReplayError> {
     let record = &history.record;
-    if record.workflow != W::NAME {
+    if record.workflow != W::name() {
         return Err(ReplayError::OtherWorkflow {
             run: record.id.clone(),
             recorded: record.workflow.clone(),
-            replaying: W::NAME,
+            replaying: W::name(),
         });
     }
-    let input: W::Input = record.input.decode().map_err(|error| ReplayError::Input {
-        run: record.id.clone(),
-        error: error.to_string(),
-    })?;
+    let input =
+        <W::Input as crate::step::Journaled>::from_journal(&record.input).map_err(|error| {
+            ReplayError::Input {
+                run: record.id.clone(),
+                error: error.to_string(),
+            }
+        })?;
     // On a thread and runtime of its own, whichever runtime (if any) the
     // caller is on.
     let ledger = std::thread::scope(|scope| {
@@ -154,13 +157,13 @@ pub fn replay<W: Workflow>(workflow: W, history: &History) -> Result<Replayed, R
     })?;
     let replayed = judge::<W>(history, ledger)?;
     let hash = record.definition_hash;
-    let declared = hash == W::DEFINITION_HASH || W::COMPATIBLE_WITH.contains(&hash);
+    let declared = hash == W::definition_hash() || W::COMPATIBLE_WITH.contains(&hash);
     if !record.state.is_ended() && !declared {
         return Err(ReplayError::NotDeclaredCompatible {
             run: record.id.clone(),
-            workflow: W::NAME,
+            workflow: W::name(),
             recorded: hash,
-            current: W::DEFINITION_HASH,
+            current: W::definition_hash(),
         });
     }
     Ok(replayed)
@@ -180,7 +183,7 @@ async fn walk<W: Workflow>(
     let mut ctx = RunContext::new(
         engine,
         history.record.id.clone(),
-        W::NAME,
+        W::name(),
         writer,
         history.journal.clone(),
         CancellationToken::new(),
@@ -314,7 +317,7 @@ fn targets<W: Workflow>(
 /// ```no_run
 /// # use trailhead_core::{Error, RunContext, Workflow};
 /// # use std::future::Future;
-/// # #[derive(Clone, Copy)]
+/// # #[derive(Clone, Copy, Default)]
 /// # struct order;
 /// # impl Workflow for order {
 /// #     type Input = u32; type Output = u32; type Error = Error;
@@ -361,7 +364,7 @@ pub fn replay_folder<W: Workflow>(
     let mut replayed = Vec::new();
     for file in files {
         match History::read(&file) {
-            Ok(history) if history.record.workflow != W::NAME => {}
+            Ok(history) if history.record.workflow != W::name() => {}
             Ok(history) => match replay(workflow, &history) {
                 Ok(run) => replayed.push(run),
                 Err(error) => failures.add(file, error.into()),
@@ -385,7 +388,7 @@ pub async fn replay_store<W: Workflow>(
 ) -> Result<Vec<Replayed>, ReplayFailures> {
     let mut failures = ReplayFailures::default();
     let runs = match store.list_runs(None).await {
-        Ok(runs) => runs.into_iter().filter(|run| run.workflow == W::NAME),
+        Ok(runs) => runs.into_iter().filter(|run| run.workflow == W::name()),
         Err(error) => {
             failures.add(
                 PathBuf::from("the store"),

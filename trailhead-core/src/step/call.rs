@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::site::StepSite;
 use crate::engine::{Launch, LaunchError, RunEnd};
 use crate::key::KeyRef;
+use crate::step::Journaled;
 use crate::store::{RunOutcome, RunState, Store};
 use crate::{
     CodecError, EngineError, RunContext, RunId, StepError, StepFailure, StoreError, Workflow,
@@ -198,7 +199,7 @@ impl RunContext {
         };
         Ok(match outcome {
             RunOutcome::Completed(value) => {
-                let output = value.decode().map_err(|source| {
+                let output = Journaled::from_journal(&value).map_err(|source| {
                     LaunchError::Resume(EngineError::Store(StoreError::decode(
                         child.clone(),
                         None,

@@ -10,15 +10,19 @@ use serde::de::DeserializeOwned;
 use crate::CodecError;
 use crate::store::Value;
 
-/// A step output the journal can hold.
+/// A value the journal can hold: a step's output, a workflow's input and
+/// output, a signal's value (the bound generated code checks; users bound
+/// generic types with [`Data`](crate::Data)).
 #[diagnostic::on_unimplemented(
-    message = "the output of this step, `{Self}`, cannot be journaled",
-    label = "step output must implement `serde::Serialize` and `serde::de::DeserializeOwned`",
-    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`"
+    message = "`{Self}` cannot be journaled",
+    label = "it must implement `serde::Serialize` and `serde::de::DeserializeOwned`",
+    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`; for a type parameter `T`, add the bound `T: trailhead::Data`"
 )]
 // serde is reached through methods rather than supertraits: a supertrait bound
 // would be reported again, once per supertrait, at every step that misses it.
-pub trait Journaled: Send + Sized + 'static {
+// `Sync` is a supertrait so that a generic workflow, whose body borrows its
+// values across steps, needs no bound beyond `T: Journaled`.
+pub trait Journaled: Send + Sync + Sized + 'static {
     /// The value as the journal keeps it.
     ///
     /// # Errors
@@ -38,7 +42,7 @@ pub trait Journaled: Send + Sized + 'static {
 // Not recommended: rustc then reports `Journaled` missing, once, instead of
 // `Serialize` and `Deserialize` one error each.
 #[diagnostic::do_not_recommend]
-impl<T: Serialize + DeserializeOwned + Send + 'static> Journaled for T {
+impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Journaled for T {
     fn to_journal(&self) -> Result<Value, CodecError> {
         Value::encode(self)
     }

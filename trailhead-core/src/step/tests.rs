@@ -159,7 +159,7 @@ async fn a_journaled_output_of_the_wrong_type_fails_without_running() {
     ));
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Never;
 
 impl Workflow for Never {

@@ -20,7 +20,7 @@ macro_rules! impl_workflow {
         $ty:ident($name:literal): $input:ty => $output:ty, $error:ty,
         |$ctx:ident, $in:pat_param| $body:block
     ) => {
-        #[derive(Clone, Copy, Debug)]
+        #[derive(Clone, Copy, Debug, Default)]
         struct $ty;
 
         impl ::trailhead_core::Workflow for $ty {

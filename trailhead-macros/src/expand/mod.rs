@@ -9,6 +9,7 @@
 mod block;
 mod continued;
 mod fan_out;
+mod generic;
 mod graph;
 mod paths;
 mod policy;

@@ -6,6 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::Paths;
+use super::generic::Generics;
 use super::workflow::{Params, identity, items};
 use crate::ctxt::Ctxt;
 use crate::mermaid::Diagram;
@@ -27,11 +28,14 @@ pub(super) fn skeleton(paths: &Paths, def: &WorkflowDef) -> TokenStream {
     // No hash: a definition that does not compile runs nothing.
     let items = items(paths, def, (ok_type, err_type), (&diagram, 0), &[]);
     let input_type = Params::of(def).input_type();
-    let identity = identity(def, &input_type, (ok_type, err_type));
+    let identity = identity(&private, def, &input_type, (ok_type, err_type));
+    let generics = Generics::of(def);
+    let (impl_params, where_clause) = generics.impl_header();
+    let args = generics.args();
     quote! {
         #items
 
-        impl #private::Workflow for #name {
+        impl #impl_params #private::Workflow for #name #args #where_clause {
             #identity
 
             fn execute<'__run>(

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
-use syn::Type;
+use syn::{Ident, Type};
 
 use super::paths::{ctx_at, local, loop_index};
 use super::policy::{duration, step_policy};
@@ -25,6 +25,12 @@ pub(crate) struct StepExpander<'a> {
     pub(super) input_type: TokenStream,
     pub(super) sites: &'a [Site],
     pub(super) signals: &'a [SignalDecl<'a>],
+    /// The workflow's type parameters: `call W(input)` calls the workflow
+    /// a parameter stands for.
+    pub(super) type_params: Vec<Ident>,
+    /// Those of them that may stand for a workflow (see
+    /// `Generics::workflow_params`).
+    pub(super) workflow_params: Vec<Ident>,
     /// Names bound as shared references here (see `shared`); their uses are
     /// written `(*name)`.
     pub(super) shared: RefCell<BTreeSet<String>>,
@@ -198,6 +204,28 @@ impl StepExpander<'_> {
         };
         let span = func_span(func);
         let ctx = ctx_at(span);
+        let call_value = local("__call");
+        if let Some(param) = type_param_target(func, &self.type_params) {
+            if !self.workflow_params.contains(param) {
+                let message = format!(
+                    "`{param}` is called as a workflow, but nothing says it is one: \
+                     add the bound `{param}: trailhead::Workflow`"
+                );
+                return quote_spanned!(span=> ::core::compile_error!(#message));
+            }
+            // `call W(a, b)`: the workflow `W` stands for, given its input
+            // as the workflow's own typed function would pack it.
+            let args: Vec<TokenStream> = args.iter().map(|arg| self.user(arg)).collect();
+            let input = match args.as_slice() {
+                [single] => quote!(#single),
+                _ => quote_spanned!(*paren_span=> (#(#args,)*)),
+            };
+            let prelude = quote_spanned! {span=>
+                let #call_value = (#private::workflow_of::<#param>(), #input);
+            };
+            let invoke = quote!(#ctx.call(#name, #path, #call_value.0, #call_value.1));
+            return self.finish(&prelude, &invoke, call.options, (name, &path), span);
+        }
         let args = parenthesized(self.args(args), *paren_span);
         // `CallableWorkflow` is implemented by each workflow's struct, whose
         // typed `__call` checks the arguments against its parameters. For
@@ -206,9 +234,12 @@ impl StepExpander<'_> {
         // The target is bound to a name at `func` so that both places rustc
         // may point at are the same token.
         let target = syn::Ident::new("__call_target", span);
-        let call_value = local("__call");
         let prelude = quote_spanned! {span=>
-            let #target = #func;
+            let #target = {
+                #[allow(unused_imports)]
+                use #private::{ResolveGeneric as _, ResolveOther as _, ResolvePlain as _};
+                (&&&#private::Target::new(#func)).resolve()
+            };
             let #call_value = <_ as #private::CallableWorkflow>::workflow(#target).__call #args;
         };
         let invoke = quote!(#ctx.call(#name, #path, #call_value.0, #call_value.1));
@@ -506,4 +537,18 @@ fn journal_error(private: &TokenStream) -> TokenStream {
             (&#private::ErrorDecoder(#value, #slot)).decode_error();
         }
     }
+}
+
+/// The type parameter a `call` names as its target (`call W(input)` in a
+/// workflow generic over `W`), if it names one.
+pub(super) fn type_param_target<'t>(
+    func: &syn::Expr,
+    type_params: &'t [Ident],
+) -> Option<&'t Ident> {
+    let syn::Expr::Path(path) = func else {
+        return None;
+    };
+    let ident = path.path.get_ident()?;
+    (path.qself.is_none()).then_some(())?;
+    type_params.iter().find(|param| *param == ident)
 }

@@ -5,6 +5,7 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{Pat, Type};
 
 use super::Paths;
+use super::generic::Generics;
 use super::paths::{ctx, local};
 use super::policy::{millis, retry_policy};
 use super::step::StepExpander;
@@ -27,12 +28,15 @@ pub(super) fn expand(
 
     let params = Params::of(def);
     let input_type = params.input_type();
+    let generics = Generics::of(def);
     let expander = StepExpander {
         private: private.clone(),
         err_type,
         input_type: input_type.clone(),
         sites: &workflow.sites,
         signals: &workflow.signals,
+        type_params: generics.type_params(),
+        workflow_params: generics.workflow_params(),
         shared: std::cell::RefCell::default(),
     };
     let body = expander.stmts(&workflow.body);
@@ -49,12 +53,18 @@ pub(super) fn expand(
         (diagram, hash),
         &workflow.signals,
     );
-    let identity = identity(def, &input_type, (ok_type, err_type));
+    let identity = identity(&private, def, &input_type, (ok_type, err_type));
     let signals = signal_specs(&private, &workflow.signals);
     let graph = &diagram.graph;
     let name = &def.name;
+    let (impl_params, where_clause) = generics.impl_header();
+    let args = generics.args();
     let compatible = &def.compatible_with;
-    let compensation = compensation_table(&private, &workflow.sites);
+    let compensation = compensation_table(
+        &private,
+        &workflow.sites,
+        (&generics.type_params(), &generics.workflow_params()),
+    );
     let compensates = workflow.sites.iter().any(|site| site.undo.is_some());
     let deadline = match &def.deadline {
         Some(lit) => {
@@ -68,7 +78,7 @@ pub(super) fn expand(
         #items
 
         #[automatically_derived]
-        impl #private::Workflow for #name {
+        impl #impl_params #private::Workflow for #name #args #where_clause {
             #identity
             const COMPATIBLE_WITH: &'static [u64] = &[#(#compatible),*];
             const COMPENSATES: bool = #compensates;
@@ -126,9 +136,31 @@ pub(super) fn items(
     let call_fn = quote! {
         /// Not public API: the workflow and its input, for `call`.
         #[doc(hidden)]
-        #[allow(clippy::unused_unit, clippy::unused_self)]
+        #[allow(clippy::unused_unit)]
         #vis fn #call_fn(self, #(#args: #types),*) -> (Self, <Self as #private::Workflow>::Input) {
-            (#name, #input_value)
+            (self, #input_value)
+        }
+    };
+    let generics = Generics::of(def);
+    let (impl_params, where_clause) = generics.impl_header();
+    let type_args = generics.args();
+    let definition = if generics.is_generic() {
+        generic_struct(paths, def)
+    } else {
+        quote! {
+            #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default)]
+            #vis struct #name;
+        }
+    };
+    // What `call` checks its target with; not recommended, so that rustc
+    // does not list the workflows when something else is called.
+    let callable = quote! {
+        #[diagnostic::do_not_recommend]
+        impl #impl_params #private::CallableWorkflow for #name #type_args #where_clause {
+            type Workflow = Self;
+            fn workflow(self) -> Self {
+                self
+            }
         }
     };
     let run_doc = format!(
@@ -139,11 +171,10 @@ pub(super) fn items(
         #(#attrs)*
         #(#diagram_doc)*
         #[allow(non_camel_case_types)]
-        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default)]
-        #vis struct #name;
+        #definition
 
         #[allow(clippy::unused_async, clippy::too_many_arguments)]
-        impl #name {
+        impl #impl_params #name #type_args #where_clause {
             /// The workflow's name, as runs and journals record it.
             #vis const NAME: &'static str = #name_str;
             /// The workflow's flowchart in Mermaid syntax, made at compile time.
@@ -161,7 +192,7 @@ pub(super) fn items(
                 engine: &#krate::Engine,
                 #(#args: #types),*
             ) -> ::core::result::Result<#ok_type, #krate::RunError<#err_type>> {
-                engine.run(#name, #input_value).await
+                engine.run(<Self as ::core::default::Default>::default(), #input_value).await
             }
 
             #call_fn
@@ -169,13 +200,44 @@ pub(super) fn items(
             #(#senders)*
         }
 
-        // What `call` checks its target with; not recommended, so that rustc
-        // does not list the workflows when something else is called.
-        #[diagnostic::do_not_recommend]
-        impl #private::CallableWorkflow for #name {
-            type Workflow = #name;
-            fn workflow(self) -> Self {
-                self
+        #callable
+    }
+}
+
+/// The struct of a generic workflow, `each<T>(Instance<fn() -> (T,)>)`, and the
+/// traits a workflow has, written without bounds on `T`: the struct holds
+/// no `T`.
+fn generic_struct(paths: &Paths, def: &WorkflowDef) -> TokenStream {
+    let private = paths.private();
+    let (vis, name) = (&def.vis, &def.name);
+    let generics = Generics::of(def);
+    let params = generics.struct_params();
+    let args = generics.args();
+    let name_str = name.to_string();
+    let types = generics.type_params();
+    quote! {
+        #vis struct #name #params (
+            /// The marker that makes the constructor a workflow value.
+            pub #private::Instance<fn() -> (#(#types,)*)>,
+        );
+
+        impl #params ::core::clone::Clone for #name #args {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+
+        impl #params ::core::marker::Copy for #name #args {}
+
+        impl #params ::core::default::Default for #name #args {
+            fn default() -> Self {
+                Self(#private::Instance::new())
+            }
+        }
+
+        impl #params ::core::fmt::Debug for #name #args {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(#name_str)
             }
         }
     }
@@ -203,7 +265,14 @@ fn sender(paths: &Paths, def: &WorkflowDef, decl: &SignalDecl<'_>) -> TokenStrea
         syn::Ident::new("value", span),
     );
     let send = quote_spanned! {span=>
-        <_ as #private::SignalValue>::send(#engine, #run, #workflow, #signal, #sent).await
+        <_ as #private::SignalValue>::send(
+            #engine,
+            #run,
+            <Self as ::core::default::Default>::default(),
+            #signal,
+            #sent,
+        )
+        .await
     };
     quote! {
         #[doc = #summary]
@@ -254,6 +323,8 @@ fn type_name(ty: &Type) -> String {
 /// A workflow's parameters: the patterns as written, and plain names for the typed
 /// functions (`argN` where the pattern is not a plain name).
 pub(super) struct Params<'a> {
+    /// The parameter list, where a mismatch of the input as a whole is said.
+    span: proc_macro2::Span,
     pats: Vec<&'a Pat>,
     args: Vec<syn::Ident>,
     types: Vec<&'a Type>,
@@ -261,7 +332,12 @@ pub(super) struct Params<'a> {
 
 impl<'a> Params<'a> {
     pub(super) fn of(def: &'a WorkflowDef) -> Self {
+        let span = match def.params.first() {
+            Some(_) => syn::spanned::Spanned::span(&def.params),
+            None => def.name.span(),
+        };
         let mut params = Params {
+            span,
             pats: Vec::new(),
             args: Vec::new(),
             types: Vec::new(),
@@ -282,7 +358,7 @@ impl<'a> Params<'a> {
         let types = &self.types;
         match types.as_slice() {
             [single] => quote!(#single),
-            _ => quote!((#(#types,)*)),
+            _ => quote_spanned!(self.span=> (#(#types,)*)),
         }
     }
 
@@ -304,7 +380,11 @@ impl<'a> Params<'a> {
 }
 
 /// `fn compensation(site)`: how each site with an undo is undone, by name.
-fn compensation_table(private: &TokenStream, sites: &[Site]) -> TokenStream {
+fn compensation_table(
+    private: &TokenStream,
+    sites: &[Site],
+    (type_params, workflow_params): (&[syn::Ident], &[syn::Ident]),
+) -> TokenStream {
     let site = local("__site");
     let value = local("__value");
     let arms = sites.iter().filter_map(|s| {
@@ -321,10 +401,19 @@ fn compensation_table(private: &TokenStream, sites: &[Site]) -> TokenStream {
                 }
             }
             Undo::Call(func) => {
+                if let Some(param) = super::step::type_param_target(func, type_params) {
+                    // A parameter that cannot be a workflow is refused at the call.
+                    if !workflow_params.contains(param) {
+                        return None;
+                    }
+                    return Some(quote!(#name => #private::call_compensation(#private::workflow_of::<#param>()),));
+                }
                 return Some(quote! {
                     #name => {
                         use #private::{CallCompensation as _, NotAWorkflow as _};
-                        (&#private::CallOf(#func)).compensation()
+                        #[allow(unused_imports)]
+                        use #private::{ResolveGeneric as _, ResolveOther as _, ResolvePlain as _};
+                        (&#private::CallOf((&&&#private::Target::new(#func)).resolve())).compensation()
                     }
                 });
             }
@@ -344,17 +433,22 @@ fn compensation_table(private: &TokenStream, sites: &[Site]) -> TokenStream {
 /// The `Workflow` impl's types and the constants every expansion has, the
 /// skeleton's too: what the workflow takes and gives, and who it is.
 pub(super) fn identity(
+    private: &TokenStream,
     def: &WorkflowDef,
     input_type: &TokenStream,
     (ok_type, err_type): (&Type, &Type),
 ) -> TokenStream {
     let name = &def.name;
+    let generics = Generics::of(def);
+    let args = generics.args();
+    let instance = generics.instance_fns(private);
     quote! {
         type Input = #input_type;
         type Output = #ok_type;
         type Error = #err_type;
-        const NAME: &'static str = #name::NAME;
-        const MERMAID: &'static str = #name::MERMAID;
-        const DEFINITION_HASH: u64 = #name::DEFINITION_HASH;
+        const NAME: &'static str = <#name #args>::NAME;
+        const MERMAID: &'static str = <#name #args>::MERMAID;
+        const DEFINITION_HASH: u64 = <#name #args>::DEFINITION_HASH;
+        #instance
     }
 }

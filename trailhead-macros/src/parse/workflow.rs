@@ -25,6 +25,9 @@ pub(crate) struct WorkflowDef {
     pub(crate) deadline: Option<DurationLit>,
     pub(crate) vis: Visibility,
     pub(crate) name: Ident,
+    /// `<T: Item, const N: usize>` and the `where` clause after the output:
+    /// a template instantiated once per set of arguments.
+    pub(crate) generics: syn::Generics,
     pub(crate) params: Punctuated<PatType, Token![,]>,
     pub(crate) output: Type,
     /// `{ .. }`, parsed into a [`Block`](super::Block) by the expansion.
@@ -72,9 +75,8 @@ impl WorkflowDef {
         }
         input.parse::<kw::workflow>()?;
         let name = input.parse()?;
-        if input.peek(Token![<]) {
-            return Err(input.error("generic workflows are not supported yet"));
-        }
+        let mut generics: syn::Generics = input.parse()?;
+        refuse_lifetimes(&generics)?;
         if !input.peek(token::Paren) {
             return Err(input.error("expected the workflow's parameters, e.g. `(order: Order)`"));
         }
@@ -87,6 +89,7 @@ impl WorkflowDef {
         }
         input.parse::<Token![->]>()?;
         let output = input.parse()?;
+        generics.where_clause = input.parse()?;
         let lookahead = input.lookahead1();
         if !lookahead.peek(token::Brace) {
             return Err(lookahead.error());
@@ -99,6 +102,7 @@ impl WorkflowDef {
             deadline,
             vis,
             name,
+            generics,
             params,
             output,
             body,
@@ -187,4 +191,17 @@ fn parse_params(input: ParseStream<'_>) -> syn::Result<Punctuated<PatType, Token
         params.push_punct(input.parse()?);
     }
     Ok(params)
+}
+
+/// A workflow's runs outlive whoever started them (they resume after a
+/// restart), so its definition cannot borrow: only type and const parameters.
+fn refuse_lifetimes(generics: &syn::Generics) -> syn::Result<()> {
+    match generics.lifetimes().next() {
+        Some(lifetime) => Err(syn::Error::new(
+            lifetime.lifetime.span(),
+            "a workflow cannot take a lifetime parameter: its runs outlive any borrow \
+             (they resume after a restart); take owned values",
+        )),
+        None => Ok(()),
+    }
 }

@@ -15,7 +15,7 @@ fn executed(what: String) {
     EXECUTED.lock().unwrap().push(what);
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Approval;
 
 #[allow(clippy::manual_async_fn)] // The trait's signature, as `workflow!` writes it.

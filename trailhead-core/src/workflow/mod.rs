@@ -7,6 +7,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::RunContext;
+use crate::step::Journaled;
+
+pub(crate) mod instance;
 
 /// A workflow definition: a typed async function from input to output whose
 /// steps are journaled.
@@ -26,7 +29,7 @@ use crate::RunContext;
 /// use std::future::Future;
 /// use trailhead_core::{Engine, Error, RunContext, Workflow};
 ///
-/// #[derive(Clone, Copy)]
+/// #[derive(Clone, Copy, Default)]
 /// struct Double;
 ///
 /// impl Workflow for Double {
@@ -56,11 +59,11 @@ use crate::RunContext;
     message = "`{Self}` is not a workflow",
     label = "`call` needs a workflow defined with `workflow!`"
 )]
-pub trait Workflow: Copy + Send + Sync + 'static {
+pub trait Workflow: Copy + Default + Send + Sync + 'static {
     /// The workflow's input, recorded with the run.
-    type Input: Serialize + DeserializeOwned + Send + 'static;
+    type Input: Journaled;
     /// The workflow's output, recorded when the run completes.
-    type Output: Serialize + DeserializeOwned + Send + 'static;
+    type Output: Journaled;
     /// The workflow's error; its text is recorded when the run fails.
     type Error: Display + Send + 'static;
 
@@ -102,6 +105,32 @@ pub trait Workflow: Copy + Send + Sync + 'static {
         None
     }
 
+    /// The name runs of this workflow record: [`NAME`](Self::NAME), or for
+    /// an instance of a generic workflow its name with the type arguments,
+    /// `each<app::Order>`. An instance's runs resume only under the same
+    /// instance.
+    #[must_use]
+    fn name() -> &'static str {
+        Self::NAME
+    }
+
+    /// The structural hash runs of this workflow record:
+    /// [`DEFINITION_HASH`](Self::DEFINITION_HASH), or for an instance of a
+    /// generic workflow that hash mixed with the instance's
+    /// [`name`](Self::name).
+    #[must_use]
+    fn definition_hash() -> u64 {
+        Self::DEFINITION_HASH
+    }
+
+    /// The flowchart runs of this workflow record:
+    /// [`MERMAID`](Self::MERMAID), or for an instance of a generic workflow
+    /// that chart titled with the instance's [`name`](Self::name).
+    #[must_use]
+    fn mermaid() -> &'static str {
+        Self::MERMAID
+    }
+
     /// Runs the workflow body with `input`, calling into `ctx` for its steps.
     fn execute<'a>(
         self,
@@ -109,6 +138,37 @@ pub trait Workflow: Copy + Send + Sync + 'static {
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send + 'a;
 }
+
+/// Data a run records: a workflow's input and output, a step's output, a
+/// signal's value. Every `Serialize + DeserializeOwned` type that is
+/// `Send + Sync + 'static` is `Data`; a generic workflow bounds its type
+/// parameters with it.
+///
+/// # Examples
+///
+/// ```
+/// use trailhead_core::Data;
+///
+/// /// What a batch workflow can process: it records the items and what
+/// /// processing gives back.
+/// pub trait Item: Data + Clone {
+///     type Done: Data;
+/// }
+///
+/// fn records<T: Data>() {}
+/// records::<Vec<(String, u64)>>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be recorded with a run",
+    label = "it must implement `serde::Serialize` and `serde::de::DeserializeOwned`",
+    note = "derive them, `#[derive(serde::Serialize, serde::Deserialize)]`; for a type parameter `T`, add the bound `T: trailhead::Data`"
+)]
+pub trait Data: Serialize + DeserializeOwned + Send + Sync + 'static {}
+
+// Not recommended: rustc then reports `Data` missing, once, instead of each
+// of its parts.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Data for T {}
 
 /// A signal a workflow waits for: its name and the type its sites declare
 /// (`let approval: Approval = signal "approval";`).
@@ -138,7 +198,7 @@ pub struct SignalSpec {
 impl SignalSpec {
     /// Signal `name` of type `T`, whose name for messages is `type_name`
     /// (the type as the workflow writes it).
-    pub const fn of<T: Serialize + DeserializeOwned + Send + 'static>(
+    pub const fn of<T: Serialize + DeserializeOwned + Send + Sync + 'static>(
         name: &'static str,
         type_name: &'static str,
     ) -> Self {
