@@ -33,6 +33,7 @@ mod loops;
 mod management;
 // Public: its workflow takes public types, as an application's would.
 pub mod mermaid;
+mod patterns;
 mod picture;
 pub(crate) mod replay;
 mod resources;

@@ -71,6 +71,7 @@ pub mod fork;
 mod key;
 mod parallel;
 mod pattern;
+pub mod patterns;
 pub mod picture;
 mod policy;
 pub mod replay;
