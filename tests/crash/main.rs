@@ -13,6 +13,7 @@ mod continue_crash;
 mod crash;
 mod disk_full;
 mod failed_replay;
+mod generic_crash;
 mod saga_crash;
 mod stream_crash;
 mod two_workers;
