@@ -174,7 +174,11 @@ fn two_instances_resume_each_run_under_its_own_instance_after_kills() {
             kills += 1;
             continue;
         }
-        assert!(status.success(), "the child failed: {}", child_err(dir.path()));
+        assert!(
+            status.success(),
+            "the child failed: {}",
+            child_err(dir.path())
+        );
         break;
     }
     assert_eq!(kills, KILLS, "the runs ended before every kill landed");
@@ -190,7 +194,10 @@ fn two_instances_resume_each_run_under_its_own_instance_after_kills() {
             for i in 0..RUNS {
                 let id = RunId::new(format!("{label}-{i}"));
                 let record = engine.run_record(&id).await.unwrap().unwrap();
-                assert_eq!(record.workflow, name, "{id} recorded under another instance");
+                assert_eq!(
+                    record.workflow, name,
+                    "{id} recorded under another instance"
+                );
                 assert_eq!(record.status(), RunStatus::Completed);
                 let Some(RunOutcome::Completed(output)) = record.outcome() else {
                     panic!("{id} has no output");
