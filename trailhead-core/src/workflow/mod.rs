@@ -14,9 +14,11 @@ pub(crate) mod instance;
 /// A workflow definition: a typed async function from input to output whose
 /// steps are journaled.
 ///
-/// `workflow!` implements it for a unit struct named after the workflow; the
-/// struct is the value passed to [`Engine::start`](crate::Engine::start) and to
-/// `call`. The associated constants describe the definition: its name, its
+/// `workflow!` implements it for a unit struct named after the workflow (for
+/// a generic workflow, a tuple struct around a marker, one instance per set
+/// of type arguments); the struct is the value passed to
+/// [`Engine::start`](crate::Engine::start) and to `call`. A workflow is a
+/// stateless definition, so it is `Copy` and `Default`. The associated constants describe the definition: its name, its
 /// Mermaid diagram and a structural hash used to refuse resuming a run under a
 /// changed definition.
 ///

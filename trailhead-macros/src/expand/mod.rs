@@ -1,7 +1,7 @@
 //! Expansion: the model as Rust code.
 //!
-//! Each workflow becomes a unit struct named like the workflow, implementing the
-//! runtime's `Workflow` trait; its body becomes one `async` block in which every step
+//! Each workflow becomes a unit struct named like the workflow (a generic one a
+//! tuple struct, see `generic`), implementing the runtime's `Workflow` trait; its body becomes one `async` block in which every step
 //! and call goes through the run's context. Generated code names the runtime only as
 //! `$crate::__private::…` and its own locals with mixed-site hygiene, so neither can
 //! clash with the user's names.
