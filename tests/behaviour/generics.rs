@@ -142,7 +142,7 @@ fn each_instance_has_its_own_name_hash_and_chart() {
     );
     let chart = <Orders as Workflow>::mermaid();
     assert!(
-        chart.starts_with("---\ntitle: process_all<behaviour::generics::Order>\n---\nflowchart TD"),
+        chart.starts_with("---\ntitle: \"process_all<behaviour::generics::Order>\"\n---\nflowchart TD"),
         "{chart}"
     );
     assert!(chart.contains(r#"s0["process"]"#), "{chart}");
@@ -216,4 +216,24 @@ async fn a_higher_order_workflow_calls_the_workflow_it_is_given() {
         .await
         .unwrap();
     assert_eq!(nested, (vec![2], vec![2]));
+}
+
+#[tokio::test]
+async fn an_instance_run_has_its_picture_under_its_own_title() {
+    let engine = Engine::new();
+    let handle = engine
+        .start(process_all::<Order>::default(), vec![Order(1), Order(2)])
+        .await
+        .unwrap();
+    let run = handle.id().clone();
+    handle.result().await.unwrap();
+    let picture = engine.picture::<process_all<Order>>(&run).await.unwrap();
+    let chart = picture.to_mermaid();
+    assert!(
+        chart.starts_with("---\ntitle: \"process_all<behaviour::generics::Order>\"\n---\n"),
+        "{chart}"
+    );
+    assert!(chart.contains("classDef"), "{chart}");
+    // Another instance's picture of the run is refused: it is not its run.
+    assert!(engine.picture::<process_all<Invoice>>(&run).await.is_err());
 }

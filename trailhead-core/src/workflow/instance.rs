@@ -180,7 +180,9 @@ pub fn instance_hash<W: Workflow>(definition: u64) -> u64 {
 /// instance's name.
 pub fn instance_mermaid<W: Workflow>(mermaid: &str) -> &'static str {
     interned::<W>(Kind::Mermaid, || {
-        format!("---\ntitle: {}\n---\n{mermaid}", W::name())
+        // A YAML string: a const argument may be a `'"'`.
+        let title = W::name().replace('\\', "\\\\").replace('"', "\\\"");
+        format!("---\ntitle: \"{title}\"\n---\n{mermaid}")
     })
 }
 
