@@ -42,11 +42,53 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         .seconds(croner::parser::Seconds::Optional)
         .year(croner::parser::Year::Disallowed)
         .build();
-    if let Err(error) = parser.parse(&expression.value()) {
-        let message = format!("invalid cron expression: {error}");
+    let text = expression.value();
+    if let Err(error) = parser.parse(&text) {
+        let message = match bad_field(&parser, &text) {
+            Some((field, value, reason)) => {
+                format!(
+                    "invalid cron expression: the {field} field `{value}` is not valid: {reason}"
+                )
+            }
+            None => format!("invalid cron expression: {error}"),
+        };
         return syn::Error::new(expression.span(), message).to_compile_error();
     }
     quote_spanned! {expression.span()=>
         #krate::schedule::Schedule::from_checked_cron(#expression)
     }
+}
+
+/// The first field of a 5- or 6-field expression that fails alone (the
+/// others `*`): its name, text and the parser's reason. As
+/// `Schedule::cron` names it at run time.
+fn bad_field(
+    parser: &croner::parser::CronParser,
+    text: &str,
+) -> Option<(&'static str, String, String)> {
+    const NAMES: [&str; 6] = [
+        "second",
+        "minute",
+        "hour",
+        "day-of-month",
+        "month",
+        "day-of-week",
+    ];
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let names = match fields.len() {
+        5 => &NAMES[1..],
+        6 => &NAMES[..],
+        _ => return None,
+    };
+    names
+        .iter()
+        .zip(&fields)
+        .enumerate()
+        .find_map(|(at, (name, value))| {
+            let alone: Vec<&str> = (0..fields.len())
+                .map(|i| if i == at { *value } else { "*" })
+                .collect();
+            let reason = parser.parse(&alone.join(" ")).err()?;
+            Some((*name, (*value).to_owned(), reason.to_string()))
+        })
 }
