@@ -83,6 +83,19 @@ impl ScheduleRecord {
     }
 
     /// The next tick after the one last handled (or `now`, if later).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use trailhead_core::schedule::{Schedule, ScheduleRecord};
+    /// use trailhead_core::store::Value;
+    ///
+    /// let hourly = Schedule::every(Duration::from_secs(3600)).unwrap();
+    /// let record = ScheduleRecord::new("h", "wf", hourly, Value::encode(&()).unwrap(), UNIX_EPOCH);
+    /// let now = UNIX_EPOCH + Duration::from_secs(5_000);
+    /// assert_eq!(record.next_tick(now), Some(UNIX_EPOCH + Duration::from_secs(7_200)));
+    /// ```
     pub fn next_tick(&self, now: SystemTime) -> Option<SystemTime> {
         self.schedule.next_after(self.last_tick.max(now))
     }
@@ -137,7 +150,26 @@ pub enum ScheduleChange {
 
 impl ScheduleChange {
     /// The record after the change, from the record before it (`None`: no
-    /// such schedule). A removed schedule is `None` after.
+    /// such schedule). A removed schedule is `None` after. A store applies
+    /// it to the record as stored, under its lock or in one transaction.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use trailhead_core::schedule::{Schedule, ScheduleChange, ScheduleRecord};
+    /// use trailhead_core::store::Value;
+    ///
+    /// let every = Schedule::every(Duration::from_secs(60)).unwrap();
+    /// let record = ScheduleRecord::new("s", "wf", every, Value::encode(&()).unwrap(), UNIX_EPOCH);
+    /// let at = UNIX_EPOCH + Duration::from_secs(60);
+    /// let tick = |started| ScheduleChange::Tick { at, started, run_exists: true, skipped: 0, queue: false };
+    /// // One engine recorded the tick's run; another found it taken.
+    /// let once = tick(true).apply(Some(record)).unwrap();
+    /// let twice = tick(false).apply(Some(once.clone())).unwrap();
+    /// assert_eq!((twice.runs_started, twice.last_tick), (1, at));
+    /// assert_eq!(ScheduleChange::Remove.apply(Some(twice)), None);
+    /// ```
     pub fn apply(&self, before: Option<ScheduleRecord>) -> Option<ScheduleRecord> {
         if let Self::Register(new) = self {
             return Some(match before {
@@ -213,6 +245,20 @@ pub struct ScheduleInfo {
 
 impl ScheduleInfo {
     /// What `record` shows at `now`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use trailhead_core::schedule::{Schedule, ScheduleInfo, ScheduleRecord};
+    /// use trailhead_core::store::Value;
+    ///
+    /// let every = Schedule::every(Duration::from_secs(60)).unwrap();
+    /// let record = ScheduleRecord::new("s", "wf", every, Value::encode(&()).unwrap(), UNIX_EPOCH);
+    /// let info = ScheduleInfo::of(&record, UNIX_EPOCH);
+    /// assert_eq!((info.spec.as_str(), info.last_tick), ("every 60s", None));
+    /// assert_eq!(info.next_tick, Some(UNIX_EPOCH + Duration::from_secs(60)));
+    /// ```
     pub fn of(record: &ScheduleRecord, now: SystemTime) -> Self {
         let ticked = record.runs_started + record.runs_skipped > 0 || record.pending.is_some();
         Self {

@@ -415,6 +415,17 @@ impl Schedule {
     }
 
     /// The cron expression, or `None` for an interval schedule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trailhead_core::schedule::Schedule;
+    ///
+    /// assert_eq!(Schedule::cron(" @daily ").unwrap().cron_expression(), Some("@daily"));
+    /// let every = Schedule::every(Duration::from_secs(9)).unwrap();
+    /// assert_eq!((every.cron_expression(), every.interval()), (None, Some(Duration::from_secs(9))));
+    /// ```
     pub fn cron_expression(&self) -> Option<&str> {
         match &self.ticks {
             Ticks::Cron { text, .. } => Some(text),
@@ -422,7 +433,8 @@ impl Schedule {
         }
     }
 
-    /// The interval, or `None` for a cron schedule.
+    /// The interval, or `None` for a cron schedule (see
+    /// [`cron_expression`](Self::cron_expression)).
     pub fn interval(&self) -> Option<Duration> {
         match self.ticks {
             Ticks::Every(interval) => Some(interval),
