@@ -406,17 +406,19 @@ fn restarts_lose_and_duplicate_no_tick() {
 async fn two_engines_on_one_store_start_each_tick_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("runs.db");
-    // Every quarter second, for twelve ticks of real time.
-    let quarter = Duration::from_millis(250);
+    // Every half second, for eight ticks of real time: room for a run of
+    // each tick (three commits) to end before the next even on a loaded
+    // machine, so `Skip` never applies and every tick has its run.
+    let half = Duration::from_millis(500);
     let wall = start() - Duration::from_millis(100);
     let one = engine_at(&path, wall);
     let two = engine_at(&path, wall);
     for engine in [&one, &two] {
-        let every = Schedule::every(quarter).unwrap();
+        let every = Schedule::every(half).unwrap();
         engine.schedule("shared", every, ticked, 1).await.unwrap();
     }
-    let twelfth = start() + 11 * quarter;
-    once(&one, "shared", |record| record.last_tick >= twelfth).await;
+    let eighth = start() + 7 * half;
+    once(&one, "shared", |record| record.last_tick >= eighth).await;
     for engine in [&one, &two] {
         engine.shutdown(MINUTE).await;
     }
@@ -426,10 +428,10 @@ async fn two_engines_on_one_store_start_each_tick_once() {
         .duration_since(start())
         .unwrap()
         .as_millis()
-        / 250
+        / 500
         + 1;
     let runs = started(&one, "shared").await;
-    let ticks = (0..u32::try_from(count).unwrap()).map(|n| start() + n * quarter);
+    let ticks = (0..u32::try_from(count).unwrap()).map(|n| start() + n * half);
     assert_eq!(runs, ids("shared", ticks));
     assert_eq!(
         (record.runs_started, record.runs_skipped),
