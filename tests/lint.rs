@@ -98,3 +98,10 @@ async fn the_linted_workflows_run() {
         .unwrap();
     assert_eq!(handle.result().await.unwrap(), 5 + 1 + 2);
 }
+
+/// `cron!`'s expansion, under the same lints.
+#[test]
+fn the_linted_cron_expands() {
+    let schedule: trailhead::Schedule = trailhead::cron!("*/5 * * * *");
+    assert_eq!(schedule.cron_expression(), Some("*/5 * * * *"));
+}

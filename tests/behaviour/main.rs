@@ -41,6 +41,7 @@ mod resume;
 mod retention;
 mod retries;
 mod saga;
+mod schedules;
 mod shutdown;
 mod signal_types;
 mod signals;

@@ -52,6 +52,12 @@ pub(crate) enum Command {
     /// `2days`). A page holds `--limit` runs; the next page starts
     /// `--after` the last run shown (printed on stderr when there is more).
     Runs(RunsArgs),
+    /// List the schedules the store keeps, by name.
+    ///
+    /// Each with its workflow, when it ticks, its next and last tick (on
+    /// this machine's clock), whether it is paused, and how many runs it
+    /// started and ticks it skipped.
+    Schedules(SchedulesArgs),
     /// Show one run: its record, its journal, its child runs.
     ///
     /// The journal lists every finished step in the order it was journaled,
@@ -396,6 +402,14 @@ pub(crate) struct RunsArgs {
     #[arg(long, value_name = "N")]
     pub(crate) offset: Option<usize>,
     /// One JSON array of runs instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `trailhead schedules`.
+#[derive(Debug, Args)]
+pub(crate) struct SchedulesArgs {
+    /// One JSON array of schedules instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
 }

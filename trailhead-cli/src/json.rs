@@ -27,6 +27,21 @@ pub(crate) fn run(run: &RunRecord) -> Value {
     })
 }
 
+/// A schedule: `name`, `workflow`, `spec`, `next_tick`, `last_tick`,
+/// `paused`, `runs_started`, `runs_skipped`.
+pub(crate) fn schedule(schedule: &trailhead_core::ScheduleInfo) -> Value {
+    json!({
+        "name": schedule.name,
+        "workflow": schedule.workflow,
+        "spec": schedule.spec,
+        "next_tick": schedule.next_tick.map(format::time),
+        "last_tick": schedule.last_tick.map(format::time),
+        "paused": schedule.paused,
+        "runs_started": schedule.runs_started,
+        "runs_skipped": schedule.runs_skipped,
+    })
+}
+
 /// A journal entry: `key`, `outcome`, `attempts`, `started_at`,
 /// `finished_at`, `duration_ms`, `output`, `error`, and `retries` (each
 /// failed attempt that was retried: `started_at`, `failed_at`,

@@ -20,6 +20,7 @@ mod open;
 mod private_file;
 mod recorded;
 mod runs;
+mod schedules;
 mod serve;
 mod show;
 mod stats;
@@ -120,6 +121,7 @@ fn finish(result: Result<Output, Failure>) -> ExitCode {
 async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
     let access = match cli.command {
         Command::Runs(_)
+        | Command::Schedules(_)
         | Command::Show(_)
         | Command::Watch(_)
         | Command::Trace(_)
@@ -136,6 +138,7 @@ async fn run(cli: &Cli, store: &str) -> Result<Output, Failure> {
     let (name, store) = (opened.name.as_str(), opened.store());
     let output = match &cli.command {
         Command::Runs(args) => runs::runs(store, name, args).await,
+        Command::Schedules(args) => schedules::schedules(store, name, args).await,
         Command::Show(args) => show::show(store, name, args).await,
         Command::Watch(args) => watch::watch(store, name, args).await,
         Command::Cancel(args) => act::cancel(&opened, args).await,

@@ -4,7 +4,7 @@
 //! renames cannot break it. Nothing here is covered by semver.
 
 pub use ::core::time::Duration;
-pub use trailhead_macros::workflow_inner;
+pub use trailhead_macros::{cron_inner, workflow_inner};
 
 pub use crate::compensation::Compensation;
 pub use crate::compensation::generated::{

@@ -75,6 +75,7 @@ pub mod patterns;
 pub mod picture;
 mod policy;
 pub mod replay;
+pub mod schedule;
 pub mod stats;
 mod step;
 pub mod store;
@@ -97,6 +98,7 @@ pub use event::{Event, EventReceiver};
 pub use key::{ParseStepKeyError, RunId, StepKey};
 pub use pattern::{PatternError, StepPattern};
 pub use policy::{Backoff, Delays, RetryPolicy, StepPolicy};
+pub use schedule::{CatchUp, Overlap, Schedule, ScheduleInfo};
 pub use step::current::{StepAttempt, current_step};
 #[doc(no_inline)]
 pub use store::{
@@ -118,6 +120,29 @@ pub use __private::{
 };
 #[doc(hidden)]
 pub use step::{Journaled, StepResult};
+
+/// A [`Schedule`] on a cron expression checked at compile time: a bad
+/// expression is a compile error on the literal, a good one is
+/// [`Schedule::cron`] that cannot fail.
+///
+/// # Examples
+///
+/// ```
+/// use trailhead_core::{Schedule, cron};
+///
+/// let every_five_minutes: Schedule = cron!("*/5 * * * *");
+/// assert_eq!(every_five_minutes.cron_expression(), Some("*/5 * * * *"));
+/// ```
+///
+/// ```compile_fail
+/// let never = trailhead_core::cron!("0 25 * * *"); // there is no hour 25
+/// ```
+#[macro_export]
+macro_rules! cron {
+    ($($tt:tt)*) => {
+        $crate::__private::cron_inner! { ($crate) $($tt)* }
+    };
+}
 
 #[doc = include_str!("../docs/dsl.md")]
 #[macro_export]

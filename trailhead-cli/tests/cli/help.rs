@@ -14,8 +14,19 @@ fn the_readme_shows_the_current_help() {
         "README.md's \"The trailhead CLI\" should show:\n{shown}"
     );
     for command in [
-        "runs", "show", "watch", "cancel", "signal", "fork", "trace", "export", "stats", "diagram",
-        "timeline", "debug",
+        "runs",
+        "schedules",
+        "show",
+        "watch",
+        "cancel",
+        "signal",
+        "fork",
+        "trace",
+        "export",
+        "stats",
+        "diagram",
+        "timeline",
+        "debug",
     ] {
         let help = trailhead(&[command, "--help"]);
         assert_eq!(code(&help), 0);

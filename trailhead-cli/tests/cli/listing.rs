@@ -143,3 +143,35 @@ async fn the_table_lines_up_and_the_json_has_stable_fields() {
     assert!(runs[1]["finished_at"].is_string());
     assert!(runs[1]["duration_ms"].is_u64());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schedules_are_listed_from_the_store_file() {
+    let (_dir, path) = filled().await;
+    assert_eq!(stdout(&on(&path, &["schedules"])), "no schedules\n");
+    let engine = crate::support::engine(&path);
+    let nine =
+        trailhead::cron!("0 9 * * *").in_time_zone(trailhead::schedule::chrono_tz::Europe::Paris);
+    engine
+        .schedule("morning", nine, crate::support::buy, "paper".to_owned())
+        .await
+        .unwrap();
+    engine.pause_schedule("morning").await.unwrap();
+    let listed = json(&on(&path, &["schedules", "--json"]));
+    let morning = &listed.as_array().unwrap()[0];
+    assert_eq!(morning["name"], "morning");
+    assert_eq!(morning["workflow"], "buy");
+    assert_eq!(morning["spec"], "cron `0 9 * * *` in Europe/Paris");
+    assert_eq!(morning["paused"], true);
+    assert_eq!(morning["runs_started"], 0);
+    assert!(morning["last_tick"].is_null(), "{morning}");
+    let next = morning["next_tick"].as_str().unwrap();
+    assert!(
+        next.ends_with("T08:00:00.000Z") || next.ends_with("T07:00:00.000Z"),
+        "9:00 in Paris: {next}"
+    );
+    let table = on(&path, &["schedules"]);
+    assert_eq!(code(&table), 0);
+    let table = stdout(&table);
+    assert!(table.starts_with("SCHEDULE"), "{table}");
+    assert!(table.contains("morning"), "{table}");
+}

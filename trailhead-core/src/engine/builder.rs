@@ -38,6 +38,7 @@ impl Engine {
         EngineBuilder {
             store: None,
             retention: None,
+            wall_clock: None,
             config: Config {
                 resources: HashMap::new(),
                 breakers: HashMap::new(),
@@ -114,6 +115,7 @@ pub(super) struct Config {
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
     retention: Option<Retention>,
+    wall_clock: Option<std::time::SystemTime>,
     config: Config,
 }
 
@@ -434,6 +436,40 @@ impl EngineBuilder {
         self
     }
 
+    /// Sets the engine's wall clock: it reads `now` at build, then advances
+    /// with tokio's clock (the default reads the system time at build).
+    /// Journal timestamps, sleeps' wake-up times and schedule ticks are read
+    /// from it.
+    ///
+    /// Tests on tokio's paused clock use it to keep one timeline across
+    /// engines: a second engine built after the clock was advanced an hour
+    /// (a restart after downtime) must see the hour gone, which the system
+    /// time, not advanced by a paused clock, would not show. It also starts
+    /// a test on a chosen date (a daylight saving day).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use tokio::time::Instant;
+    /// use trailhead_core::Engine;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    /// let began = Instant::now();
+    /// let first = Engine::builder().wall_clock(start).build();
+    /// # drop(first);
+    /// tokio::time::sleep(Duration::from_secs(3600)).await; // down for an hour
+    /// let second = Engine::builder().wall_clock(start + began.elapsed()).build();
+    /// # drop(second);
+    /// # }
+    /// ```
+    pub fn wall_clock(mut self, now: std::time::SystemTime) -> Self {
+        self.wall_clock = Some(now);
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
         let store = self
@@ -459,7 +495,10 @@ impl EngineBuilder {
                 runs: runs::Runs::default(),
                 unloaded: unload::Unloaded::default(),
                 fleet: worker::Fleet::default(),
-                clock: context::RunClock::start(),
+                schedules: super::schedule::Schedules::default(),
+                clock: self
+                    .wall_clock
+                    .map_or_else(context::RunClock::start, context::RunClock::anchored),
                 admission: config
                     .max_runs_in_flight
                     .map(|limit| Arc::new(admission::Admission::new(limit))),

@@ -209,10 +209,20 @@ pub(crate) struct RunClock {
 
 impl RunClock {
     pub(crate) fn start() -> Self {
+        Self::anchored(SystemTime::now())
+    }
+
+    /// A clock that reads `wall` now and runs with tokio's clock from here.
+    pub(crate) fn anchored(wall: SystemTime) -> Self {
         Self {
-            wall: SystemTime::now(),
+            wall,
             monotonic: Instant::now(),
         }
+    }
+
+    /// The wall-clock time now.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.wall_time(Instant::now())
     }
 
     /// The instant at wall-clock time `wall` (on a paused test clock, in

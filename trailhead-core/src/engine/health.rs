@@ -51,6 +51,9 @@ pub struct Health {
     /// holds and its oldest lease, and how many runs wait and are in flight
     /// in each queue: the fleet as the store sees it.
     pub fleet: crate::store::FleetStatus,
+    /// The store's schedules (see [`schedule`](crate::schedule)), by name,
+    /// each with its next tick, last tick, paused flag and counts.
+    pub schedules: Vec<crate::ScheduleInfo>,
 }
 
 impl Health {
@@ -200,6 +203,7 @@ impl Engine {
             .await?
             .len();
         let fleet = self.store().fleet().await?;
+        let schedules = self.schedules().await?;
         let failed_compensations = failed
             .into_iter()
             .filter_map(|record| match record.state {
@@ -236,6 +240,7 @@ impl Engine {
             },
             store_latency,
             fleet,
+            schedules,
         })
     }
 }

@@ -15,7 +15,8 @@
 //! `worker` makes the engine a worker of a shared store: registered
 //! workflows, the claim loop, enqueued runs; `cancel_requests` stops the
 //! runs it drives that another process cancelled by id; `admission` limits
-//! the runs in flight and queues the rest in the store.
+//! the runs in flight and queues the rest in the store. `schedule` registers
+//! schedules, whose `ticker`s start a run per tick.
 
 mod admission;
 mod builder;
@@ -36,9 +37,11 @@ mod query;
 mod resume;
 mod retention;
 mod runs;
+mod schedule;
 mod shutdown;
 mod signal;
 mod start;
+mod ticker;
 mod unload;
 mod worker;
 
@@ -153,6 +156,8 @@ struct Inner {
     fleet: worker::Fleet,
     /// The places of an engine with a limit on runs in flight.
     admission: Option<Arc<admission::Admission>>,
+    /// The schedules this engine ticks.
+    schedules: schedule::Schedules,
 }
 
 impl Engine {

@@ -101,6 +101,7 @@ impl Engine {
         let shutdown = &self.inner.shutdown;
         shutdown.closed.store(true, Ordering::SeqCst);
         self.stop_timers();
+        self.stop_schedules();
         let deadline = Instant::now() + grace;
         // Timed out or not, what is still in flight is stopped next.
         let _ = tokio::time::timeout_at(deadline, self.until_idle()).await;

@@ -54,6 +54,20 @@ pub enum EngineError {
         /// The run asked for, when there was one.
         run: Option<RunId>,
     },
+    /// No schedule of this name is registered in the store.
+    #[error("there is no schedule `{name}`")]
+    UnknownSchedule {
+        /// The name asked for.
+        name: String,
+    },
+    /// A schedule's input could not be encoded for the store.
+    #[error("the input of schedule `{name}` cannot be journaled: {source}")]
+    ScheduleInput {
+        /// The schedule.
+        name: String,
+        /// Why the value was refused (boxed: errors stay small).
+        source: Box<crate::CodecError>,
+    },
     /// The engine shut down (or its runtime ended) before the run ended: the
     /// run was stopped as a crash would stop it, with nothing recorded as its
     /// outcome and its journal intact. [`Engine::resume`](crate::Engine::resume)
@@ -138,6 +152,7 @@ impl EngineError {
             | Self::ForkDiverges { run, .. }
             | Self::Interrupted { run } => Some(run),
             Self::ShuttingDown { run, .. } => run.as_ref(),
+            Self::UnknownSchedule { .. } | Self::ScheduleInput { .. } => None,
             Self::Store(error) => error.run(),
             Self::Picture(error) => error.run(),
         }

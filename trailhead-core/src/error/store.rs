@@ -100,6 +100,13 @@ pub enum StoreError {
         /// What went wrong.
         problem: DatabaseProblem,
     },
+    /// The store does not keep this kind of record (a store of another
+    /// crate that implements only runs).
+    #[error("this store does not keep {what}")]
+    Unsupported {
+        /// What it does not keep: `"schedules"`.
+        what: &'static str,
+    },
     /// A recorded value does not read back as the type asked for: a step's
     /// journaled output, a received signal's payload, or a run's recorded
     /// input or output ([`CodecError`]).
@@ -310,6 +317,7 @@ impl StoreError {
             | Self::Encode { run, .. }
             | Self::Decode { run, .. } => Some(run),
             Self::Database { run, .. } => run.as_ref(),
+            Self::Unsupported { .. } => None,
         }
     }
 }

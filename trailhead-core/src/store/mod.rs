@@ -107,6 +107,7 @@ use std::time::SystemTime;
 
 pub use crate::engine::Generation;
 pub use crate::error::{CodecError, DatabaseProblem, StoreError};
+pub use crate::schedule::{ScheduleChange, ScheduleRecord};
 pub use crate::{ErrorClass, RunId, StepKey};
 pub use fleet::{FleetStatus, QueueStatus, WorkerStatus};
 pub use lease::{ClaimOffer, Claimed, Notice, WorkerId};
@@ -364,6 +365,40 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// memory store, which lives in one process, says no.
     fn is_shared(&self) -> bool {
         true
+    }
+
+    /// The schedules the store keeps (see [`schedule`](crate::schedule)),
+    /// by name. The default, for a store that keeps none, lists none.
+    fn list_schedules(&self) -> StoreFuture<'_, Vec<ScheduleRecord>> {
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// Schedule `name`, if the store keeps it. The default looks through
+    /// [`list_schedules`](Store::list_schedules).
+    fn schedule(&self, name: &str) -> StoreFuture<'_, Option<ScheduleRecord>> {
+        let name = name.to_owned();
+        Box::pin(async move {
+            let schedules = self.list_schedules().await?;
+            Ok(schedules.into_iter().find(|record| record.name == name))
+        })
+    }
+
+    /// Applies `change` to schedule `name` atomically
+    /// ([`ScheduleChange::apply`] against the record as it is in the store,
+    /// under the store's lock or in one transaction) and returns the record
+    /// after it (`None`: no such schedule, or it was removed).
+    ///
+    /// The default fails with [`StoreError::Unsupported`]: a store that
+    /// keeps schedules implements this and [`list_schedules`](Store::list_schedules).
+    fn change_schedule(
+        &self,
+        name: &str,
+        change: ScheduleChange,
+    ) -> StoreFuture<'_, Option<ScheduleRecord>> {
+        let _ = (name, change);
+        Box::pin(std::future::ready(Err(StoreError::Unsupported {
+            what: "schedules",
+        })))
     }
 
     /// The retention an engine applies to this store unless

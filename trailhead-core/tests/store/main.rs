@@ -39,6 +39,7 @@ mod reopen;
 mod resources;
 mod retention;
 mod runs;
+mod schedules;
 mod signals;
 mod values;
 
@@ -130,6 +131,12 @@ macro_rules! store_tests {
             the_holder_is_told_of_its_running_runs_asked_to_cancel,
             a_sleeping_run_asked_to_cancel_is_due_at_once,
             a_reopened_run_forgets_the_cancel_asked,
+        );
+        tests!($backend; schedules:
+            a_registered_schedule_keeps_its_state_when_registered_again,
+            a_tick_reported_twice_counts_once,
+            two_workers_reporting_ticks_at_once_count_each_once,
+            schedules_are_listed_by_name_and_removed,
         );
         tests!($backend; values:
             values_read_back_byte_for_byte,

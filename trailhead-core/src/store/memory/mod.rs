@@ -14,8 +14,8 @@ use tokio::sync::broadcast;
 use crate::store::queue::Admission;
 use crate::store::{
     AfterCompensation, ClaimOffer, Claimed, Enqueue, Enqueued, FleetStatus, Notice, QueueStatus,
-    Retention, RunRecord, RunStatus, RunWriter, StepRecord, Store, StoreFuture, Value, WorkerId,
-    WorkerStatus,
+    Retention, RunRecord, RunStatus, RunWriter, ScheduleChange, ScheduleRecord, StepRecord, Store,
+    StoreFuture, Value, WorkerId, WorkerStatus,
 };
 use crate::{RunId, StepKey, StoreError};
 use run::MemoryRun;
@@ -47,6 +47,8 @@ pub struct MemoryStore {
     worker: WorkerId,
     /// Runs enqueued and signals sent, for the engine's claim loop.
     notices: broadcast::Sender<Notice>,
+    /// The schedules, by name.
+    schedules: Arc<Mutex<std::collections::BTreeMap<String, ScheduleRecord>>>,
 }
 
 impl Default for MemoryStore {
@@ -55,6 +57,7 @@ impl Default for MemoryStore {
             runs: Arc::default(),
             worker: WorkerId::generate(),
             notices: broadcast::channel(256).0,
+            schedules: Arc::default(),
         }
     }
 }
@@ -332,6 +335,24 @@ impl Store for MemoryStore {
 
     fn is_shared(&self) -> bool {
         false
+    }
+
+    fn list_schedules(&self) -> StoreFuture<'_, Vec<ScheduleRecord>> {
+        let schedules = lock(&self.schedules).values().cloned().collect();
+        Box::pin(std::future::ready(Ok(schedules)))
+    }
+
+    fn change_schedule(
+        &self,
+        name: &str,
+        change: ScheduleChange,
+    ) -> StoreFuture<'_, Option<ScheduleRecord>> {
+        let mut schedules = lock(&self.schedules);
+        let after = change.apply(schedules.remove(name));
+        if let Some(record) = &after {
+            schedules.insert(name.to_owned(), record.clone());
+        }
+        Box::pin(std::future::ready(Ok(after)))
     }
 
     fn default_retention(&self) -> Retention {

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_resources.sql"),
     include_str!("migrations/0004_end_watchers.sql"),
     include_str!("migrations/0005_retries.sql"),
+    include_str!("migrations/0006_schedules.sql"),
 ];
 
 /// The newest schema this build reads and writes.

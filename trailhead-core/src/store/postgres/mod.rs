@@ -10,6 +10,7 @@ mod migrate;
 mod resources;
 mod retention;
 mod rows;
+mod schedules;
 mod schema_name;
 mod sql;
 mod store;

@@ -557,6 +557,24 @@ impl Store for PgStore {
         Some(self)
     }
 
+    fn list_schedules(&self) -> StoreFuture<'_, Vec<crate::store::ScheduleRecord>> {
+        Box::pin(self.schedule_rows(None))
+    }
+
+    fn schedule(&self, name: &str) -> StoreFuture<'_, Option<crate::store::ScheduleRecord>> {
+        let name = name.to_owned();
+        Box::pin(async move { Ok(self.schedule_rows(Some(&name)).await?.pop()) })
+    }
+
+    fn change_schedule(
+        &self,
+        name: &str,
+        change: crate::store::ScheduleChange,
+    ) -> StoreFuture<'_, Option<crate::store::ScheduleRecord>> {
+        let name = name.to_owned();
+        Box::pin(async move { self.change_schedule_row(&name, &change).await })
+    }
+
     fn default_retention(&self) -> Retention {
         Self::default_retention()
     }

@@ -40,6 +40,17 @@ pub(super) fn apply(
         |run: &RunId, error: &rusqlite::Error| database_error(path, Some(run.clone()), error);
     let me = workers.me().as_str();
     match write {
+        Write::Schedule { name, change } => {
+            match super::schedules::apply(connection, name, change) {
+                Ok(Ok(record)) => Ok(Answer::Schedule(record)),
+                Ok(Err(problem)) => Err(StoreError::Database {
+                    store: Box::new(crate::store::StoreLocation::File(path.to_path_buf())),
+                    run: None,
+                    problem,
+                }),
+                Err(error) => Err(database_error(path, None, &error)),
+            }
+        }
         Write::CreateRun(record) => {
             insert_run(connection, path, record, Some(me), None).map(|()| Answer::Claimed(Some(1)))
         }

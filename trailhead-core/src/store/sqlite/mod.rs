@@ -67,6 +67,7 @@ mod integrity;
 mod lease;
 mod retention;
 mod rows;
+mod schedules;
 mod schema;
 mod store;
 mod workers;

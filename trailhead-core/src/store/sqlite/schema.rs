@@ -13,7 +13,7 @@ use super::error::problem;
 use crate::store::DatabaseProblem;
 
 /// The newest schema this build reads and writes.
-pub(super) const VERSION: i64 = 11;
+pub(super) const VERSION: i64 = 12;
 
 /// Each migration brings the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -112,6 +112,14 @@ const MIGRATIONS: &[&str] = &[
     // next began), JSON; NULL for a step that passed at its first attempt.
     "ALTER TABLE steps ADD COLUMN retries TEXT;
     ALTER TABLE retired_steps ADD COLUMN retries TEXT;",
+    // 12: schedules. A schedule's record (its definition, last tick,
+    // counts) is one JSON document, read and written whole in the writer's
+    // transaction and never queried by field.
+    "CREATE TABLE schedules (
+        name TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        record TEXT NOT NULL
+    );",
 ];
 
 /// What a database holds, judged by the marker table.

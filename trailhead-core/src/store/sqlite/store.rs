@@ -10,13 +10,32 @@ use super::writer::{Answer, Write, Writer};
 use super::{SqliteStore, retention};
 use crate::store::{
     AfterCompensation, ClaimOffer, Claimed, Enqueue, Enqueued, FleetStatus, Retention, RunOutcome,
-    RunRecord, RunStatus, RunWriter, StepRecord, Store, StoreFuture, Value, WorkerId,
+    RunRecord, RunStatus, RunWriter, ScheduleChange, ScheduleRecord, StepRecord, Store,
+    StoreFuture, Value, WorkerId,
 };
 use crate::{RunId, StepKey, StoreError};
 
 impl Store for SqliteStore {
     fn worker(&self) -> &WorkerId {
         &self.inner.worker
+    }
+
+    fn list_schedules(&self) -> StoreFuture<'_, Vec<ScheduleRecord>> {
+        Box::pin(self.schedule_rows(None))
+    }
+
+    fn schedule(&self, name: &str) -> StoreFuture<'_, Option<ScheduleRecord>> {
+        let name = name.to_owned();
+        Box::pin(async move { Ok(self.schedule_rows(Some(name)).await?.pop()) })
+    }
+
+    fn change_schedule(
+        &self,
+        name: &str,
+        change: ScheduleChange,
+    ) -> StoreFuture<'_, Option<ScheduleRecord>> {
+        let name = name.to_owned();
+        Box::pin(async move { self.change_schedule_row(&name, change).await })
     }
 
     fn create_run(&self, run: RunRecord) -> StoreFuture<'_, Arc<dyn RunWriter>> {

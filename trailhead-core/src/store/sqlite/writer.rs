@@ -120,6 +120,11 @@ pub(super) enum Write {
         epoch: i64,
         wake_at: SystemTime,
     },
+    /// Changes schedule `name`: answers with its record after.
+    Schedule {
+        name: String,
+        change: crate::store::ScheduleChange,
+    },
 }
 
 /// What a write answers.
@@ -137,6 +142,8 @@ pub(super) enum Answer {
     Enqueued(Enqueued),
     /// The fleet's status.
     Fleet(crate::store::FleetStatus),
+    /// A schedule after a change.
+    Schedule(Option<crate::store::ScheduleRecord>),
 }
 
 #[derive(Debug)]
@@ -296,7 +303,7 @@ fn commit(
 pub(super) fn run_of(write: &Write) -> Option<RunId> {
     Some(match write {
         Write::CreateRun(record) | Write::Enqueue { record, .. } => record.id.clone(),
-        Write::ClaimDue { .. } | Write::Fleet => return None,
+        Write::ClaimDue { .. } | Write::Fleet | Write::Schedule { .. } => return None,
         Write::Claim { run }
         | Write::Step { run, .. }
         | Write::Checkpoint { run, .. }

@@ -8,6 +8,7 @@ mod engine;
 mod leases;
 mod migrations;
 mod resources;
+mod schedules;
 mod semantics;
 
 use std::time::{Duration, SystemTime};

@@ -1,0 +1,4 @@
+// Three fields are not a cron expression.
+fn main() {
+    let _schedule = trailhead::cron!("* * *");
+}
