@@ -174,6 +174,25 @@ async fn the_pages_show_runs_their_errors_and_health() {
     let (status, health) = get(&router, "/health").await;
     assert_eq!(status, StatusCode::OK);
     assert!(health.contains("Stalled runs"), "{health}");
+    assert!(health.contains("Schedules"), "{health}");
+}
+
+#[tokio::test]
+async fn the_health_page_lists_the_schedules() {
+    let engine = Engine::new();
+    let every = trailhead::Schedule::every(Duration::from_secs(3600)).unwrap();
+    engine
+        .schedule("<hourly>", every, stranded, 2)
+        .await
+        .unwrap();
+    engine.pause_schedule("<hourly>").await.unwrap();
+    let router = Dashboard::new(engine.clone()).router();
+    let (status, health) = get(&router, "/health").await;
+    assert_eq!(status, StatusCode::OK);
+    // The name escaped, the workflow, and the pause shown.
+    assert!(health.contains("&lt;hourly&gt;"), "{health}");
+    assert!(health.contains("<td>stranded</td>"), "{health}");
+    assert!(health.contains("paused"), "{health}");
 }
 
 #[tokio::test]

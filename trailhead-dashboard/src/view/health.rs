@@ -43,6 +43,19 @@ pub(crate) fn body(base: &Base, health: &Health) -> Markup {
             table { thead { tr { th { "Run" } th { "Workflow" } th { "Since" } th { "Error" } } }
                 tbody { @for run in &health.suspended { tr { td { a href=(base.run(&run.run, "")) { code { (run.run) } } } td { (run.workflow) } td { (text::time(run.since)) } td { pre { (run.error) } } } } } }
         }
+        h2 { "Schedules" }
+        @if health.schedules.is_empty() { p.empty { "None." } } @else {
+            table.schedules { thead { tr { th { "Schedule" } th { "Workflow" } th { "When" } th { "Next tick" } th { "Last tick" } th { "Started" } th { "Skipped" } } }
+                tbody { @for schedule in &health.schedules { tr {
+                    td { code { (schedule.name) } @if schedule.paused { " " span.status.status-cancelled { "paused" } } }
+                    td { (schedule.workflow) }
+                    td { code { (schedule.spec) } }
+                    td { (schedule.next_tick.map(text::time).unwrap_or_default()) }
+                    td { (schedule.last_tick.map(text::time).unwrap_or_default()) }
+                    td { (schedule.runs_started) }
+                    td { (schedule.runs_skipped) }
+                } } } }
+        }
         h2 { "Workers" }
         @if health.fleet.workers.is_empty() { p.empty { "This store keeps no worker list." } } @else {
             table { thead { tr { th { "Worker" } th { "Alive" } th { "Runs held" } } }
