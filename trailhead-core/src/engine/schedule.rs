@@ -147,9 +147,11 @@ impl Engine {
     ) -> Result<ScheduleInfo, EngineError> {
         let name = name.into();
         self.refuse_if_shutting_down(W::name(), None)?;
-        let input = crate::step::Journaled::to_journal(&input).map_err(|source| EngineError::ScheduleInput {
-            name: name.clone(),
-            source: Box::new(source),
+        let input = crate::step::Journaled::to_journal(&input).map_err(|source| {
+            EngineError::ScheduleInput {
+                name: name.clone(),
+                source: Box::new(source),
+            }
         })?;
         let now = self.clock().now();
         let record = ScheduleRecord::new(&name, W::name(), schedule, input, now);

@@ -233,12 +233,14 @@ impl Engine {
         workflow: W,
     ) -> Result<bool, EngineError> {
         let run = ScheduleRecord::run_id(&record.name, tick);
-        let input = <W::Input as crate::step::Journaled>::from_journal(&record.input).map_err(|source| StoreError::Decode {
-            run: run.clone(),
-            step: None,
-            what: "input",
-            source: Box::new(source),
-        })?;
+        let input = <W::Input as crate::step::Journaled>::from_journal(&record.input).map_err(
+            |source| StoreError::Decode {
+                run: run.clone(),
+                step: None,
+                what: "input",
+                source: Box::new(source),
+            },
+        )?;
         match self.start_with_id(run, workflow, input).await {
             Ok(_handle) => Ok(true),
             Err(EngineError::Store(StoreError::RunExists { .. })) => Ok(false),
