@@ -142,7 +142,9 @@ fn each_instance_has_its_own_name_hash_and_chart() {
     );
     let chart = <Orders as Workflow>::mermaid();
     assert!(
-        chart.starts_with("---\ntitle: \"process_all<behaviour::generics::Order>\"\n---\nflowchart TD"),
+        chart.starts_with(
+            "---\ntitle: \"process_all<behaviour::generics::Order>\"\n---\nflowchart TD"
+        ),
         "{chart}"
     );
     assert!(chart.contains(r#"s0["process"]"#), "{chart}");
