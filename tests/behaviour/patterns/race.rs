@@ -1,14 +1,15 @@
 //! `patterns::race`: the first success wins, the others are cancelled, and
 //! what they finished is undone.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use trailhead::patterns::race::{Contender, RaceError, Winner, race};
 use trailhead::{Engine, Error, RunError, RunStatus, StepFailure, Workflow, workflow};
 
-use crate::support::{Calls, journal_keys, run_to_end};
+use super::saga::{runtime, sqlite_engine};
+use crate::support::{Calls, journal_keys, run_to_end, step_started};
 
 /// What the contenders of every test did.
 static SEEN: Calls = Calls::new();
@@ -198,6 +199,57 @@ async fn the_winner_is_undone_when_the_run_that_raced_fails_later() {
     assert_eq!(journal_keys(&engine, &child).await, ["race", "undo:race"]);
     let child = engine.run_record(&child).await.unwrap().unwrap();
     assert_eq!(child.status(), RunStatus::Compensated);
+}
+
+/// While set, holding a pickup never ends.
+static HOLDING: AtomicBool = AtomicBool::new(false);
+
+async fn hold(pickup: String) -> Result<String, Error> {
+    while HOLDING.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(format!("{pickup}, held"))
+}
+
+workflow! {
+    /// Races the carriers, then holds the winner's pickup.
+    workflow ship_and_hold(carriers: Vec<Carrier>) -> Result<String, Error> {
+        let won = call race::<Carrier>(carriers);
+        let held = step hold(won.output).irreversible();
+        Ok(held)
+    }
+}
+
+#[test]
+fn a_race_won_before_the_process_died_is_not_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let _turn = TURN.blocking_lock();
+    SEEN.take();
+    HOLDING.store(true, Ordering::SeqCst);
+
+    let first = runtime();
+    let run = first.block_on(async {
+        let engine = sqlite_engine(&path);
+        let mut events = engine.subscribe();
+        let carriers = vec![carrier("a", 40, false), carrier("b", 10, false)];
+        let handle = engine.start(ship_and_hold, carriers).await.unwrap();
+        step_started(&mut events, "hold").await;
+        handle.id().clone()
+    });
+    drop(first);
+    assert_eq!(SEEN.take(), ["start a", "start b"]);
+
+    HOLDING.store(false, Ordering::SeqCst);
+    runtime().block_on(async {
+        let engine = sqlite_engine(&path);
+        let handles = engine.resume(ship_and_hold).await.unwrap();
+        assert_eq!(handles.len(), 1);
+        let held = handles.into_iter().next().unwrap().result().await.unwrap();
+        assert_eq!(held, "pickup by b, held");
+        assert!(SEEN.take().is_empty(), "no contender started again");
+        assert_eq!(journal_keys(&engine, &run).await, ["race", "hold"]);
+    });
 }
 
 #[test]

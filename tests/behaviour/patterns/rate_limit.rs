@@ -2,14 +2,15 @@
 //! paced by a durable sleep.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use trailhead::patterns::rate_limit::{Rate, rate_limited};
 use trailhead::patterns::scatter_gather::Task;
-use trailhead::{Engine, Error, Workflow};
+use trailhead::{Engine, Error, Event, StepOutcome, StepRecord, Workflow};
 
+use super::saga::{runtime, sqlite_engine};
 use crate::support::{journal_keys, run_to_end};
 
 /// When each item started, after the test's start, by item.
@@ -142,4 +143,88 @@ fn the_chart_shows_the_waves_the_pause_and_the_items() {
     );
     assert!(chart.contains("sleep"), "{chart}");
     assert!(chart.contains(r#"["task"#), "{chart}");
+}
+
+/// When the sleep journaled as `record` wakes.
+fn wake_at(record: &StepRecord) -> SystemTime {
+    let StepOutcome::Completed(value) = &record.outcome else {
+        panic!("a sleep's entry is its wake-up time: {record:?}");
+    };
+    let value: serde_json::Value = value.decode().unwrap();
+    UNIX_EPOCH + Duration::from_nanos(value["wake_at_ns"].as_u64().unwrap())
+}
+
+/// The journal entry under `key`.
+fn entry(journal: &[StepRecord], key: &str) -> StepRecord {
+    journal
+        .iter()
+        .find(|record| record.key.to_string() == key)
+        .unwrap_or_else(|| panic!("no journal entry `{key}`"))
+        .clone()
+}
+
+#[test]
+fn a_run_stopped_in_a_pause_resumes_at_its_journaled_pace_without_rerunning_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let _turn = TURN.blocking_lock();
+    STARTS.lock().unwrap().clear();
+    let rate = Rate {
+        items: 5,
+        window: Duration::from_millis(200),
+    };
+
+    // First process: waves 0 and 1 end, then it dies in wave 1's pause.
+    let first = runtime();
+    let run = first.block_on(async {
+        *BEGAN.lock().unwrap() = Some(Instant::now());
+        let engine = sqlite_engine(&path);
+        let mut events = engine.subscribe();
+        let handle = engine
+            .start(rate_limited::<Call>::default(), (calls(15, 0), rate))
+            .await
+            .unwrap();
+        let mut items = 0;
+        while items < 10 {
+            if let Some(Event::StepCompleted { step, .. }) = events.recv().await
+                && step.name() == "task"
+            {
+                items += 1;
+            }
+        }
+        handle.id().clone()
+    });
+    drop(first);
+    let ran: Vec<u32> = starts().iter().map(|(n, _)| *n).collect();
+    assert_eq!(ran, (0..10).collect::<Vec<_>>());
+
+    // Second process: the pause keeps its wake-up time; only wave 2 runs.
+    STARTS.lock().unwrap().clear();
+    runtime().block_on(async {
+        *BEGAN.lock().unwrap() = Some(Instant::now());
+        let engine = sqlite_engine(&path);
+        let before = engine.journal(&run).await.unwrap();
+        let pause = entry(&before, "sleep[1][1]");
+        let handles = engine
+            .resume(rate_limited::<Call>::default())
+            .await
+            .unwrap();
+        assert_eq!(handles.len(), 1);
+        let outputs = handles.into_iter().next().unwrap().result().await.unwrap();
+        assert_eq!(outputs, (1000..1015).collect::<Vec<_>>());
+        let ran: Vec<u32> = starts().iter().map(|(n, _)| *n).collect();
+        assert_eq!(ran, [10, 11, 12, 13, 14]);
+        let after = engine.journal(&run).await.unwrap();
+        assert_eq!(entry(&after, "sleep[1][1]"), pause, "journaled once");
+        // Wave 2 started when the journaled pause ended, not before.
+        for i in 0..5 {
+            let item = entry(&after, &format!("task[2][0][{i}]"));
+            assert!(item.started_at >= wake_at(&pause), "{item:?}");
+        }
+        let sleeps = after
+            .iter()
+            .filter(|record| record.key.name() == "sleep")
+            .count();
+        assert_eq!((after.len(), sleeps), (15 + 2, 2));
+    });
 }

@@ -213,11 +213,19 @@ fn the_chart_shows_the_action_with_its_compensation() {
 }
 
 /// A runtime on the real clock: the SQLite store commits on its own thread.
-fn runtime() -> tokio::runtime::Runtime {
+/// (Shared with the other patterns' durable tests.)
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// An engine over the SQLite store at `path`, as a process would open it.
+pub(super) fn sqlite_engine(path: &std::path::Path) -> Engine {
+    Engine::builder()
+        .store(SqliteStore::open(path).unwrap())
+        .build()
 }
 
 #[test]
@@ -232,9 +240,7 @@ fn a_rollback_stopped_half_way_is_finished_by_resume_without_repeating_an_undo()
     // process dies while seat 1's undo hangs.
     let first = runtime();
     let run = first.block_on(async {
-        let engine = Engine::builder()
-            .store(SqliteStore::open(&path).unwrap())
-            .build();
+        let engine = sqlite_engine(&path);
         let mut events = engine.subscribe();
         let handle = engine
             .start(saga::<Book>::default(), bookings(3))
@@ -252,9 +258,7 @@ fn a_rollback_stopped_half_way_is_finished_by_resume_without_repeating_an_undo()
     // Second process: the run is still compensating; resume finishes it.
     HANGING.store(false, Ordering::SeqCst);
     runtime().block_on(async {
-        let engine = Engine::builder()
-            .store(SqliteStore::open(&path).unwrap())
-            .build();
+        let engine = sqlite_engine(&path);
         let record = engine.run_record(&run).await.unwrap().unwrap();
         assert_eq!(record.status(), RunStatus::Compensating);
         assert_eq!(

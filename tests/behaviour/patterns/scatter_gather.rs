@@ -1,18 +1,23 @@
 //! `patterns::scatter_gather`: tasks fanned out, gathered by a policy for
 //! the ones that fail.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use trailhead::patterns::scatter_gather::{Gather, GatherError, Gathered, Task, scatter_gather};
-use trailhead::{Engine, Error, RunError, RunId, StepOutcome, Workflow};
+use trailhead::{Engine, Error, Event, RunError, RunId, StepOutcome, Workflow};
 
+use super::saga::{runtime, sqlite_engine};
 use crate::support::{Calls, journal_keys, run_to_end};
 
 /// What the tasks of every test did.
 static ASKED: Calls = Calls::new();
 /// The tests share `ASKED`: one at a time.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// While set, provider 4 never answers.
+static HANGING: AtomicBool = AtomicBool::new(false);
 
 /// Asks provider `n`, which answers after `n * 10` ms with `n * 100`, or
 /// fails if it is down.
@@ -25,6 +30,9 @@ struct Ask {
 impl Task for Ask {
     type Output = u32;
     async fn run(&self) -> Result<u32, Error> {
+        while self.n == 4 && HANGING.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         tokio::time::sleep(Duration::from_millis(u64::from(self.n) * 10)).await;
         if self.down {
             return Err(Error::msg(format!("provider {} is down", self.n)));
@@ -187,4 +195,58 @@ fn the_chart_shows_both_fan_outs() {
         scatter_gather::<Ask>::MERMAID.contains("parallel"),
         "{chart}"
     );
+}
+
+#[test]
+fn a_gather_stopped_half_way_resumes_with_only_the_unfinished_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let _turn = TURN.blocking_lock();
+    ASKED.take();
+    HANGING.store(true, Ordering::SeqCst);
+
+    // First process: four providers end (1 is down), 4 hangs; it dies.
+    let first = runtime();
+    let run = first.block_on(async {
+        let engine = sqlite_engine(&path);
+        let mut events = engine.subscribe();
+        let input = (providers(&[1]), Gather::Quorum(4), 5);
+        let handle = engine
+            .start(scatter_gather::<Ask>::default(), input)
+            .await
+            .unwrap();
+        let mut ended = 0;
+        while ended < 4 {
+            match events.recv().await {
+                Some(Event::StepCompleted { .. } | Event::StepFailed { .. }) => ended += 1,
+                Some(_) => {}
+                None => panic!("the events ended"),
+            }
+        }
+        handle.id().clone()
+    });
+    drop(first);
+    assert_eq!(ASKED.take(), ["answered 0", "answered 2", "answered 3"]);
+
+    // Second process: only provider 4 is asked; the failure of 1 replays.
+    HANGING.store(false, Ordering::SeqCst);
+    runtime().block_on(async {
+        let engine = sqlite_engine(&path);
+        let handles = engine
+            .resume(scatter_gather::<Ask>::default())
+            .await
+            .unwrap();
+        assert_eq!(handles.len(), 1);
+        let gathered = handles.into_iter().next().unwrap().result().await.unwrap();
+        assert_eq!(gathered.succeeded, [(0, 0), (2, 200), (3, 300), (4, 400)]);
+        // The failure replays from the journal with its error's text.
+        assert_eq!(gathered.failed, [(1, "provider 1 is down".to_owned())]);
+        assert_eq!(ASKED.take(), ["answered 4"]);
+        let mut keys = journal_keys(&engine, &run).await;
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["task[0]", "task[1]", "task[2]", "task[3]", "task[4]"]
+        );
+    });
 }
