@@ -104,8 +104,8 @@ impl Engine {
         if let Some(kept) = record.pending
             && !self.previous_running(&record).await?
         {
-            let started = self.start_tick(&record, kept, workflow).await?;
-            let change = ScheduleChange::StartedPending { at: kept, started };
+            self.start_tick(&record, kept, workflow).await?;
+            let change = ScheduleChange::StartedPending { at: kept };
             record = self.change(name, change).await?;
         }
         let due = due(&record.schedule, record.last_tick, now);
@@ -126,7 +126,6 @@ impl Engine {
         {
             let change = ScheduleChange::Tick {
                 at: newest,
-                started: false,
                 run_exists: false,
                 skipped,
                 queue: false,
@@ -167,10 +166,11 @@ impl Engine {
                 _ => (skipped, run) = (skipped + 1, false),
             }
         }
-        let started = run && self.start_tick(record, tick, workflow).await?;
+        if run {
+            self.start_tick(record, tick, workflow).await?;
+        }
         Ok(ScheduleChange::Tick {
             at: tick,
-            started,
             run_exists: run,
             skipped,
             queue,
@@ -231,7 +231,7 @@ impl Engine {
         record: &ScheduleRecord,
         tick: SystemTime,
         workflow: W,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<(), EngineError> {
         let run = ScheduleRecord::run_id(&record.name, tick);
         let input = <W::Input as crate::step::Journaled>::from_journal(&record.input).map_err(
             |source| StoreError::Decode {
@@ -242,8 +242,8 @@ impl Engine {
             },
         )?;
         match self.start_with_id(run, workflow, input).await {
-            Ok(_handle) => Ok(true),
-            Err(EngineError::Store(StoreError::RunExists { .. })) => Ok(false),
+            // Started by another engine, or by this one before a restart.
+            Ok(_) | Err(EngineError::Store(StoreError::RunExists { .. })) => Ok(()),
             Err(error) => Err(error),
         }
     }

@@ -124,14 +124,14 @@ pub enum ScheduleChange {
     /// Removes it.
     Remove,
     /// Tick `at` was handled. Applied only if `at` is newer than the last
-    /// tick handled, so two engines handling one tick count it once; the
-    /// run an engine started is counted whatever the order.
+    /// tick handled, so a tick is counted once however many engines (or
+    /// restarted processes) report it: its run is counted whoever created
+    /// it, also when the process that created it died before reporting.
     Tick {
         /// The tick.
         at: SystemTime,
-        /// This engine recorded the tick's run.
-        started: bool,
-        /// The tick's run exists (started here or by another engine).
+        /// The tick's run exists (started by this engine, by another, or by
+        /// this one before a restart).
         run_exists: bool,
         /// Ticks up to `at` that started nothing.
         skipped: u64,
@@ -139,12 +139,11 @@ pub enum ScheduleChange {
         /// is kept already, this one counts as skipped.
         queue: bool,
     },
-    /// The tick kept by [`Overlap::QueueOne`] now has its run.
+    /// The tick kept by [`Overlap::QueueOne`] now has its run (counted
+    /// once: only while it is still the kept tick).
     StartedPending {
         /// The kept tick.
         at: SystemTime,
-        /// This engine recorded its run.
-        started: bool,
     },
 }
 
@@ -163,10 +162,10 @@ impl ScheduleChange {
     /// let every = Schedule::every(Duration::from_secs(60)).unwrap();
     /// let record = ScheduleRecord::new("s", "wf", every, Value::encode(&()).unwrap(), UNIX_EPOCH);
     /// let at = UNIX_EPOCH + Duration::from_secs(60);
-    /// let tick = |started| ScheduleChange::Tick { at, started, run_exists: true, skipped: 0, queue: false };
+    /// let tick = ScheduleChange::Tick { at, run_exists: true, skipped: 0, queue: false };
     /// // One engine recorded the tick's run; another found it taken.
-    /// let once = tick(true).apply(Some(record)).unwrap();
-    /// let twice = tick(false).apply(Some(once.clone())).unwrap();
+    /// let once = tick.apply(Some(record)).unwrap();
+    /// let twice = tick.apply(Some(once.clone())).unwrap();
     /// assert_eq!((twice.runs_started, twice.last_tick), (1, at));
     /// assert_eq!(ScheduleChange::Remove.apply(Some(twice)), None);
     /// ```
@@ -189,17 +188,16 @@ impl ScheduleChange {
             Self::Pause(paused) => record.paused = paused,
             Self::Tick {
                 at,
-                started,
                 run_exists,
                 skipped,
                 queue,
             } => {
-                record.runs_started += u64::from(started);
                 if run_exists {
                     record.last_started = record.last_started.max(Some(at));
                 }
                 if at > record.last_tick {
                     record.last_tick = at;
+                    record.runs_started += u64::from(run_exists);
                     record.runs_skipped += skipped;
                     if queue {
                         match record.pending {
@@ -209,9 +207,9 @@ impl ScheduleChange {
                     }
                 }
             }
-            Self::StartedPending { at, started } => {
-                record.runs_started += u64::from(started);
+            Self::StartedPending { at } => {
                 if record.pending == Some(at) {
+                    record.runs_started += 1;
                     record.pending = None;
                     record.last_started = record.last_started.max(Some(at));
                 }

@@ -178,10 +178,9 @@ fn record() -> ScheduleRecord {
     )
 }
 
-fn tick(at: u64, started: bool, skipped: u64) -> ScheduleChange {
+fn tick(at: u64, skipped: u64) -> ScheduleChange {
     ScheduleChange::Tick {
         at: UNIX_EPOCH + Duration::from_secs(at),
-        started,
         run_exists: true,
         skipped,
         queue: false,
@@ -190,21 +189,37 @@ fn tick(at: u64, started: bool, skipped: u64) -> ScheduleChange {
 
 #[test]
 fn a_tick_is_counted_once_whoever_handles_it() {
-    let once = tick(60, true, 2).apply(Some(record())).unwrap();
+    let once = tick(60, 2).apply(Some(record())).unwrap();
     assert_eq!((once.runs_started, once.runs_skipped), (1, 2));
-    // Another engine found the run taken and reports the same tick.
-    let again = tick(60, false, 2).apply(Some(once.clone())).unwrap();
+    assert_eq!(once.last_started, Some(UNIX_EPOCH + MINUTE));
+    // Another engine found the run taken and reports the same tick; or the
+    // process that started it died before reporting, and its successor
+    // found the run there: the tick is counted once either way.
+    let again = tick(60, 2).apply(Some(once.clone())).unwrap();
     assert_eq!(again, once);
-    // The engine that recorded the run reports after one that did not.
-    let first = tick(60, false, 2).apply(Some(record())).unwrap();
-    let then = tick(60, true, 2).apply(Some(first)).unwrap();
-    assert_eq!(then, once);
-    assert_eq!(then.last_started, Some(UNIX_EPOCH + MINUTE));
+    let next = tick(120, 0).apply(Some(again)).unwrap();
+    assert_eq!((next.runs_started, next.runs_skipped), (2, 2));
+}
+
+#[test]
+fn a_kept_tick_is_counted_once_it_has_its_run() {
+    let mut kept = record();
+    kept.pending = Some(UNIX_EPOCH + MINUTE);
+    let at = UNIX_EPOCH + MINUTE;
+    let started = ScheduleChange::StartedPending { at }
+        .apply(Some(kept))
+        .unwrap();
+    assert_eq!((started.runs_started, started.pending), (1, None));
+    assert_eq!(started.last_started, Some(at));
+    let again = ScheduleChange::StartedPending { at }
+        .apply(Some(started.clone()))
+        .unwrap();
+    assert_eq!(again, started);
 }
 
 #[test]
 fn registering_again_keeps_the_state_and_takes_the_definition() {
-    let ticked = tick(60, true, 0).apply(Some(record())).unwrap();
+    let ticked = tick(60, 0).apply(Some(record())).unwrap();
     let paused = ScheduleChange::Pause(true).apply(Some(ticked)).unwrap();
     let mut other = record();
     other.schedule = Schedule::every(2 * MINUTE).unwrap();

@@ -20,10 +20,10 @@ fn registered(name: &str) -> ScheduleRecord {
     )
 }
 
-fn tick(minute: u64, started: bool) -> ScheduleChange {
+/// Tick `minute` handled, its run there (whoever created it).
+fn tick(minute: u64) -> ScheduleChange {
     ScheduleChange::Tick {
         at: UNIX_EPOCH + Duration::from_secs(60 * minute),
-        started,
         run_exists: true,
         skipped: 0,
         queue: false,
@@ -37,7 +37,7 @@ pub(crate) async fn a_registered_schedule_keeps_its_state_when_registered_again<
     let first = ScheduleChange::Register(Box::new(registered("s")));
     let stored = store.change_schedule("s", first).await.unwrap().unwrap();
     assert_eq!(stored, registered("s"));
-    store.change_schedule("s", tick(1, true)).await.unwrap();
+    store.change_schedule("s", tick(1)).await.unwrap();
     store
         .change_schedule("s", ScheduleChange::Pause(true))
         .await
@@ -59,13 +59,12 @@ pub(crate) async fn a_tick_reported_twice_counts_once<B: Backend>() {
     let store = backend.worker().await;
     let first = ScheduleChange::Register(Box::new(registered("s")));
     store.change_schedule("s", first).await.unwrap();
-    // The engine that found the run taken reports first, then the one that
-    // recorded it; then a tick older than the last one handled.
-    store.change_schedule("s", tick(2, false)).await.unwrap();
-    store.change_schedule("s", tick(2, true)).await.unwrap();
+    // Two engines (or a process and its successor after a crash) report
+    // the same tick; then a tick older than the last one handled.
+    store.change_schedule("s", tick(2)).await.unwrap();
+    store.change_schedule("s", tick(2)).await.unwrap();
     let late = ScheduleChange::Tick {
         at: UNIX_EPOCH + Duration::from_secs(60),
-        started: false,
         run_exists: false,
         skipped: 5,
         queue: false,
@@ -80,20 +79,20 @@ pub(crate) async fn two_workers_reporting_ticks_at_once_count_each_once<B: Backe
     let (one, two) = (backend.worker().await, backend.worker().await);
     let first = ScheduleChange::Register(Box::new(registered("race")));
     one.change_schedule("race", first).await.unwrap();
-    // For each tick one worker recorded the run and the other found it
-    // taken; they report at the same time, in either order.
-    let mut reports = Vec::new();
+    // Both workers report each tick at the same time, in either order (an
+    // engine reports its ticks oldest first, so the ticks come in order).
     for minute in 1..=20 {
-        let (recorder, other) = if minute % 2 == 0 {
+        let (first, second) = if minute % 2 == 0 {
             (&one, &two)
         } else {
             (&two, &one)
         };
-        reports.push(recorder.change_schedule("race", tick(minute, true)));
-        reports.push(other.change_schedule("race", tick(minute, false)));
-    }
-    for report in futures::future::join_all(reports).await {
-        report.unwrap();
+        let (a, b) = futures::join!(
+            first.change_schedule("race", tick(minute)),
+            second.change_schedule("race", tick(minute)),
+        );
+        a.unwrap();
+        b.unwrap();
     }
     let record = two.schedule("race").await.unwrap().unwrap();
     assert_eq!(record.runs_started, 20);
