@@ -7,7 +7,7 @@
 //! again. The original run is untouched.
 //!
 //! [`Engine::fork`] forks and drives the new run under the workflow's code
-//! as it is now, after checking with [`replay`](crate::replay) that the
+//! as it is now, after checking with [`replay`] that the
 //! copied entries still fit it. [`record`] is for tools without the
 //! workflow's type (the CLI, the dashboard): it writes the new run,
 //! unfinished, for a worker that knows the workflow to resume.

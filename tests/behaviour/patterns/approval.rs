@@ -209,6 +209,7 @@ async fn no_answer_at_all_times_out_without_running_the_action() {
 #[test]
 fn the_chart_shows_the_three_notifications_and_the_action() {
     let chart = <Approved as Workflow>::mermaid();
+    super::chapter::assert_charted("with_approval", <Approved as Workflow>::MERMAID);
     for node in ["request", "reminder", "escalation", "approval"] {
         assert!(chart.contains(node), "{node}: {chart}");
     }

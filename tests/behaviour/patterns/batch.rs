@@ -125,6 +125,7 @@ async fn a_failing_chunk_fails_the_batch_naming_the_chunk() {
 #[test]
 fn the_chart_shows_the_call_in_a_fan_out() {
     let chart = <Sums as Workflow>::mermaid();
+    super::chapter::assert_charted("for_each_batch", <Sums as Workflow>::MERMAID);
     assert!(chart.contains("call W"), "{chart}");
     assert!(chart.contains("parallel"), "{chart}");
     assert_eq!(<Sums as Workflow>::name(), "for_each_batch<add_up, u32>");

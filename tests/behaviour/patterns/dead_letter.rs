@@ -129,6 +129,7 @@ async fn items_that_fail_for_good_become_dead_letters_and_are_retried_once_fixed
 #[test]
 fn the_chart_shows_the_call_in_a_fan_out() {
     let chart = <dead_letters<deliver> as Workflow>::mermaid();
+    super::chapter::assert_charted("dead_letters", <dead_letters<deliver> as Workflow>::MERMAID);
     assert!(
         chart.starts_with("---\ntitle: \"dead_letters<deliver>\"\n---\nflowchart TD"),
         "{chart}"

@@ -145,6 +145,7 @@ async fn messages_sent_while_it_continues_as_new_are_received_by_the_next_genera
 #[test]
 fn the_chart_shows_the_message_and_the_step_that_applies_it() {
     let chart = <Tallies as Workflow>::mermaid();
+    super::chapter::assert_charted("entity", <Tallies as Workflow>::MERMAID);
     assert!(chart.contains("message"), "{chart}");
     assert!(chart.contains("apply"), "{chart}");
     assert_eq!(

@@ -3,6 +3,7 @@
 
 mod approval;
 mod batch;
+mod chapter;
 mod dead_letter;
 mod entity;
 mod poll;

@@ -142,6 +142,7 @@ async fn a_failing_check_fails_the_polling_at_its_poll() {
 #[test]
 fn the_chart_shows_the_check_and_the_wait() {
     let chart = <retry_until<Probe> as Workflow>::mermaid();
+    super::chapter::assert_charted("retry_until", <retry_until<Probe> as Workflow>::MERMAID);
     assert!(
         chart.starts_with("---\ntitle: \"retry_until<behaviour::patterns::poll::Probe>\"\n---\n"),
         "{chart}"

@@ -255,6 +255,7 @@ fn a_race_won_before_the_process_died_is_not_run_again() {
 #[test]
 fn the_chart_shows_the_race_step_and_its_compensation() {
     let chart = <race<Carrier> as Workflow>::mermaid();
+    super::chapter::assert_charted("race", <race<Carrier> as Workflow>::MERMAID);
     assert!(chart.contains(r#"s0["race<br/>"#), "{chart}");
     assert!(chart.contains(r#"-.->|"compensate"|"#), "{chart}");
 }

@@ -137,6 +137,7 @@ async fn any_rate_and_window_is_kept() {
 #[test]
 fn the_chart_shows_the_waves_the_pause_and_the_items() {
     let chart = <rate_limited<Call> as Workflow>::mermaid();
+    super::chapter::assert_charted("rate_limited", <rate_limited<Call> as Workflow>::MERMAID);
     assert!(
         chart.contains("for wave in waves(items, per_wave)"),
         "{chart}"

@@ -287,6 +287,7 @@ async fn a_requester_stopped_while_waiting_resumes_without_asking_again() {
 #[test]
 fn the_chart_shows_the_request_and_the_wait_for_the_response() {
     let chart = <Asking as Workflow>::mermaid();
+    super::chapter::assert_charted("ask", <Asking as Workflow>::MERMAID);
     assert!(chart.contains("request"), "{chart}");
     assert!(chart.contains("response"), "{chart}");
 }

@@ -194,6 +194,7 @@ async fn an_undo_that_fails_for_good_stops_the_rollback_at_its_action() {
 #[test]
 fn the_chart_shows_the_action_with_its_compensation() {
     let chart = <saga<Book> as Workflow>::mermaid();
+    super::chapter::assert_charted("saga", <saga<Book> as Workflow>::MERMAID);
     assert!(
         chart.starts_with(
             "---\ntitle: \"saga<behaviour::patterns::saga::Book>\"\n---\nflowchart TD"

@@ -189,6 +189,7 @@ async fn best_effort_gives_what_succeeded_even_when_nothing_did() {
 #[test]
 fn the_chart_shows_both_fan_outs() {
     let chart = <scatter_gather<Ask> as Workflow>::mermaid();
+    super::chapter::assert_charted("scatter_gather", <scatter_gather<Ask> as Workflow>::MERMAID);
     assert!(chart.contains(r#"["task"#), "{chart}");
     assert!(chart.contains(r#"["task_all"#), "{chart}");
     assert!(
