@@ -117,3 +117,52 @@ async fn an_unloaded_run_can_be_cancelled_by_id() {
 fn support_any(events: &mut trailhead::EventReceiver, test: impl Fn(&Event) -> bool) -> bool {
     std::iter::from_fn(|| events.try_recv()).any(|event| test(&event))
 }
+
+workflow! {
+    /// Sleeps `hours`, then gives them back.
+    workflow nap_for(hours: u64) -> Result<u64, trailhead::Error> {
+        sleep Duration::from_secs(hours * 3_600);
+        let hours = step echo(hours);
+        Ok(hours)
+    }
+}
+
+async fn echo(x: u64) -> Result<u64, std::io::Error> {
+    Ok(x)
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_unloaded_runs_wake_in_order_and_kept_handles_are_answered() {
+    let engine = Engine::new();
+    let began = tokio::time::Instant::now();
+    // Every tenth handle kept, the rest dropped at once: the engine prunes
+    // the answer channels of dropped handles as they pile up (from 1,024),
+    // and must keep those of the handles still held.
+    let mut kept = Vec::new();
+    for i in 0..1_500_u64 {
+        let hours = 1_500 - i; // started last, wakes first
+        let handle = engine.start(nap_for, hours).await.unwrap();
+        if i % 10 == 0 {
+            kept.push((hours, handle));
+        }
+    }
+    while engine.unloaded_runs() < 1_500 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // Each woke at its own hour (its sleep began within the first second),
+    // the earliest first.
+    let mut woken = Vec::new();
+    for (hours, handle) in kept.into_iter().rev() {
+        assert_eq!(handle.result().await.unwrap(), hours);
+        let at = began.elapsed();
+        let due = Duration::from_secs(hours * 3_600);
+        assert!(
+            at >= due && at <= due + Duration::from_secs(1),
+            "{hours} h: woke at {at:?}"
+        );
+        woken.push(hours);
+    }
+    assert_eq!(woken, (1..=150).map(|k| 10 * k).collect::<Vec<u64>>());
+    // By the last hour every timer has fired.
+    assert_eq!(engine.unloaded_runs(), 0);
+}

@@ -96,7 +96,7 @@ pub(super) async fn drive<W: Workflow>(
                     if ctx.engine.works_on::<W>() {
                         return release(ctx, began, until).await;
                     }
-                    return unload(ctx, workflow, until);
+                    return unload::<W>(ctx, until);
                 }
                 Err(payload) => {
                     let policy = ctx.engine.panic_restarts();
