@@ -11,7 +11,6 @@
 //! Checks: every run's result, and the file's step rows (6 per run) and
 //! completed runs.
 
-use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use peak_alloc::PeakAlloc;
@@ -20,17 +19,14 @@ use trailhead::{Engine, SqliteStore, workflow};
 #[global_allocator]
 static HEAP: PeakAlloc = PeakAlloc;
 
-/// Runs: 10,000, or `TRAILHEAD_BENCH_RUNS` (fewer, for a heap profiler).
-static RUNS: std::sync::LazyLock<u64> = std::sync::LazyLock::new(|| {
-    std::env::var("TRAILHEAD_BENCH_RUNS")
-        .ok()
-        .and_then(|runs| runs.parse().ok())
-        .unwrap_or(10_000)
-});
+mod common;
 
-async fn inc(x: u64) -> Result<u64, Infallible> {
-    Ok(std::hint::black_box(x) + 1)
-}
+use common::inc;
+use common::process::{env_count, status_bytes};
+
+/// Runs: 10,000, or `TRAILHEAD_BENCH_RUNS` (fewer, for a heap profiler).
+static RUNS: std::sync::LazyLock<u64> =
+    std::sync::LazyLock::new(|| env_count("TRAILHEAD_BENCH_RUNS", 10_000) as u64);
 
 workflow! {
     /// A step, a fan-out of four and a step: `x + 1`, then `x + 2 + i` for
@@ -45,21 +41,6 @@ workflow! {
     }
 }
 
-/// A line of `/proc/self/status`, in bytes.
-fn status(field: &str) -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").expect("Linux");
-    let line = status
-        .lines()
-        .find(|line| line.starts_with(field))
-        .expect("the field");
-    let kib: usize = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|kib| kib.parse().ok())
-        .expect("a size in kB");
-    kib * 1024
-}
-
 fn count(path: &std::path::Path, sql: &str) -> u64 {
     let count: i64 = rusqlite::Connection::open(path)
         .expect("the file")
@@ -69,10 +50,7 @@ fn count(path: &std::path::Path, sql: &str) -> u64 {
 }
 
 fn main() {
-    let rounds: usize = std::env::var("TRAILHEAD_BENCH_ROUNDS")
-        .ok()
-        .and_then(|rounds| rounds.parse().ok())
-        .unwrap_or(3);
+    let rounds = env_count("TRAILHEAD_BENCH_ROUNDS", 3);
     println!(
         "{} runs at once, each step + fan-out of 4 + step, SQLite FULL",
         *RUNS
@@ -119,7 +97,7 @@ fn main() {
             "round {round}: {seconds:.2} s, {:.0} runs/s, {commits} commits; heap peak {:.1} MB, peak resident {:.1} MB",
             *RUNS as f64 / seconds,
             HEAP.peak_usage() as f64 / 1e6,
-            status("VmHWM:") as f64 / 1e6
+            status_bytes("VmHWM:") as f64 / 1e6
         );
     }
 }

@@ -19,6 +19,8 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod common;
+
 use peak_alloc::PeakAlloc;
 use tokio::sync::watch;
 use trailhead::{Engine, workflow};
@@ -28,12 +30,8 @@ static HEAP: PeakAlloc = PeakAlloc;
 
 /// Concurrent runs: 100,000, or `TRAILHEAD_BENCH_RUNS` (fewer, to run it under a
 /// heap profiler such as `valgrind --tool=dhat`).
-static RUNS: LazyLock<usize> = LazyLock::new(|| {
-    std::env::var("TRAILHEAD_BENCH_RUNS")
-        .ok()
-        .and_then(|runs| runs.parse().ok())
-        .unwrap_or(100_000)
-});
+static RUNS: LazyLock<usize> =
+    LazyLock::new(|| common::process::env_count("TRAILHEAD_BENCH_RUNS", 100_000));
 
 /// How many gates have been opened so far, across experiments.
 static GATES: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));

@@ -24,7 +24,6 @@
 //! counts every run as unloaded, and (SQLite) the file holds every run's
 //! journaled sleep.
 
-use std::convert::Infallible;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
@@ -34,20 +33,16 @@ use trailhead::{Engine, SqliteStore, Synchronous, workflow};
 #[global_allocator]
 static HEAP: PeakAlloc = PeakAlloc;
 
+mod common;
+
+use common::process::{env_count, status_bytes};
+use common::{inc, runtime};
+
 /// Runs: 1,000,000, or `TRAILHEAD_BENCH_RUNS`.
-static RUNS: LazyLock<usize> = LazyLock::new(|| {
-    std::env::var("TRAILHEAD_BENCH_RUNS")
-        .ok()
-        .and_then(|runs| runs.parse().ok())
-        .unwrap_or(1_000_000)
-});
+static RUNS: LazyLock<usize> = LazyLock::new(|| env_count("TRAILHEAD_BENCH_RUNS", 1_000_000));
 
 /// Runs started at once by the caller, at most.
 const IN_FLIGHT: usize = 2_000;
-
-async fn inc(x: u64) -> Result<u64, Infallible> {
-    Ok(std::hint::black_box(x) + 1)
-}
 
 workflow! {
     /// Sleeps an hour, then takes one step.
@@ -60,17 +55,7 @@ workflow! {
 
 /// Resident memory of this process, in bytes.
 fn rss() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").expect("Linux");
-    let line = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .expect("VmRSS");
-    let kib: usize = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|kib| kib.parse().ok())
-        .expect("VmRSS in kB");
-    kib * 1024
+    status_bytes("VmRSS:")
 }
 
 struct Measured {
@@ -142,14 +127,6 @@ async fn measure_by_hand() -> Measured {
         rss_per_run,
         seconds,
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
 }
 
 fn report(store: &str, measured: &Measured) {

@@ -6,6 +6,8 @@
 use std::convert::Infallible;
 use std::hint::black_box;
 
+pub(crate) mod process;
+
 /// The trivial step of every row, trailhead's and the baselines': `x + 1`,
 /// behind `black_box` so that no loop of it folds into one addition.
 pub(crate) async fn inc(x: u64) -> Result<u64, Infallible> {
