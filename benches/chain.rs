@@ -2,7 +2,8 @@
 //! trailhead with no event subscriber, with one subscriber draining every event
 //! and with the debugger on (no breakpoint; a breakpoint on another step),
 //! against the same async fn awaited in a hand-written tokio loop (the floor).
-//! (d) The same chain in the `dagx` and `dagrs` crates.
+//! (d) The same chain in the `dagx` and `dagrs` crates, and in
+//! `sayiir-runtime`'s in-process runner (no persistence).
 //!
 //! `cargo bench --bench chain`; every row counts 10,000 steps (nodes), so divan's
 //! throughput column is steps per second and the median divided by 10,000 is the
@@ -191,4 +192,51 @@ fn dagrs(bencher: Bencher<'_, '_>) {
         |rt, graph| rt.block_on(dagrs_shapes::run_chain(graph)),
         N,
     );
+}
+
+/// sayiir-runtime 1.0's in-process runner (`InProcessRunner`: no
+/// persistence, no journal): the chain as 10,000 `then` tasks, built outside
+/// the timing. Run with `execute_continuation_async`, the call
+/// `InProcessRunner::run` makes, whose output (here the last task's) the
+/// runner itself drops: this row decodes it and checks it is `n`.
+#[divan::bench(sample_count = 60)]
+fn sayiir_in_process(bencher: Bencher<'_, '_>) {
+    use sayiir_runtime::prelude::{
+        Decoder as _, Encoder as _, RkyvCodec, WorkflowBuilder, WorkflowContext,
+    };
+    use std::sync::Arc;
+
+    let rt = runtime();
+    let build = || {
+        let context = WorkflowContext::new("chain", Arc::new(RkyvCodec), Arc::new(()));
+        let task = |x: u64| async move { inc(x).await.map_err(|never| match never {}) };
+        let mut builder = WorkflowBuilder::new(context).then("inc0", task);
+        for i in 1..N {
+            builder = builder.then(&format!("inc{i}"), task);
+        }
+        builder.build().expect("a sayiir chain")
+    };
+    bencher
+        .counter(ItemsCount::new(N))
+        .with_inputs(build)
+        .bench_local_values(|workflow| {
+            let codec = Arc::clone(&workflow.context().codec);
+            let x = rt.block_on(async {
+                let input = codec.encode(&0_u64).expect("encodes");
+                tokio::spawn(async move {
+                    let output = sayiir_runtime::execute_continuation_async(
+                        workflow.continuation(),
+                        input,
+                        &*codec,
+                    )
+                    .await
+                    .expect("the sayiir chain runs");
+                    (codec.decode::<u64>(output).expect("a u64"), workflow)
+                })
+                .await
+                .unwrap()
+            });
+            assert_eq!(x.0, N);
+            x.1
+        });
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use std::time::SystemTime;
@@ -47,6 +47,9 @@ pub struct RunContext {
     busy: AtomicUsize,
     /// The earliest wake-up a long sleep asked to be unloaded until.
     unload_until: std::sync::Mutex<Option<Instant>>,
+    /// Set (for good) once `unload_until` is: only then does a step that
+    /// leaves the run idle ring `idle`, so the step path takes no lock.
+    unload_asked: AtomicBool,
     /// Rung when `busy` drops to zero or an unload is asked for.
     idle: Notify,
     /// How many times the run went on as new (`continue_as_new`).
@@ -96,6 +99,7 @@ impl RunContext {
             unloadable,
             busy: AtomicUsize::new(0),
             unload_until: std::sync::Mutex::new(None),
+            unload_asked: AtomicBool::new(false),
             idle: Notify::new(),
             generation,
             continuation: super::continued::Continuation::default(),
@@ -104,12 +108,16 @@ impl RunContext {
 
     /// A step or call began.
     pub(crate) fn step_began(&self) {
-        self.busy.fetch_add(1, Ordering::AcqRel);
+        self.busy.fetch_add(1, Ordering::SeqCst);
     }
 
     /// A step or call ended (or was dropped).
     pub(crate) fn step_ended(&self) {
-        if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // Sequentially consistent with `request_unload`'s flag and
+        // `unload_ready`'s read of `busy`: either this sees the flag, or that
+        // read sees `busy` at zero.
+        if self.busy.fetch_sub(1, Ordering::SeqCst) == 1 && self.unload_asked.load(Ordering::SeqCst)
+        {
             self.idle.notify_waiters();
         }
     }
@@ -121,6 +129,7 @@ impl RunContext {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *earliest = Some(earliest.map_or(until, |at| at.min(until)));
+        self.unload_asked.store(true, Ordering::SeqCst);
         drop(earliest);
         self.idle.notify_waiters();
     }
@@ -140,7 +149,7 @@ impl RunContext {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(until) = until
-                && self.busy.load(Ordering::Acquire) == 0
+                && self.busy.load(Ordering::SeqCst) == 0
             {
                 return until;
             }

@@ -37,6 +37,24 @@ impl RunContext {
         }
     }
 
+    /// [`write_journal`](Self::write_journal) after a first try, made
+    /// without `write`, failed with `error`: the tries left are `write`'s.
+    pub(crate) async fn write_journal_after<T, F, Fut>(
+        &self,
+        error: StoreError,
+        write: F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        match retry_store_write(&self.engine, error, write).await {
+            Ok(written) => Ok(written),
+            Err(error) if halts(&error) => self.halt(error).await,
+            Err(error) => Err(error),
+        }
+    }
+
     /// Halts the run because of `error`; never resolves.
     pub(crate) async fn halt<T>(&self, error: StoreError) -> T {
         tracing::warn!(run = %self.run, %error, "the run is halted: the store failed or the run moved to another worker");
@@ -72,10 +90,22 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
-    let mut error = match write().await {
-        Ok(written) => return Ok(written),
-        Err(error) => error,
-    };
+    match write().await {
+        Ok(written) => Ok(written),
+        Err(error) => retry_store_write(engine, error, write).await,
+    }
+}
+
+/// [`with_store_retries`] after its first try failed with `error`.
+async fn retry_store_write<T, F, Fut>(
+    engine: &super::Engine,
+    mut error: StoreError,
+    mut write: F,
+) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
     let policy = engine.journal_retries();
     let mut delays = policy.backoff().delays();
     let mut attempt = 1;

@@ -84,7 +84,11 @@ impl LiveRun {
     pub(crate) fn progressed(&self, at: Instant) {
         let nanos =
             u64::try_from(at.saturating_duration_since(self.began).as_nanos()).unwrap_or(u64::MAX);
-        self.progressed.fetch_max(nanos, Ordering::Relaxed);
+        // A load and a store, not a read-modify-write: a run's steps end on
+        // its own task, one at a time, so no other write comes between.
+        if nanos > self.progressed.load(Ordering::Relaxed) {
+            self.progressed.store(nanos, Ordering::Relaxed);
+        }
     }
 
     /// When the run last made progress (or began, if no step ended yet).

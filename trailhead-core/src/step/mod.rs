@@ -65,9 +65,10 @@ impl RunContext {
         C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
-        let (key, policy) = (step.key(), step.policy);
+        let (key, policy) = (step.key(), &step.policy);
         // A step of a stream loop has no entry: the loop's checkpoint is its.
         if !step.streamed
+            && self.may_replay()
             && let Some(output) = self.journaled(key, &decode_error).await?
         {
             return Ok(output);
@@ -79,7 +80,7 @@ impl RunContext {
         if let Some(gate) = &gate {
             gate.before(self, key, step.arguments).await;
         }
-        let site = StepSite::for_policy(self, key, &policy).streamed(step.streamed);
+        let site = StepSite::for_policy(self, key, policy).streamed(step.streamed);
         let stub = self.stub(key);
         let mut delays = None;
         let mut retries = Vec::new();
@@ -88,7 +89,7 @@ impl RunContext {
             let began = site.begin(attempt);
             let outcome = match &stub {
                 Some(stub) => stub.attempt(key, attempt, &decode_error),
-                None => site.attempt(attempt, &policy, &mut f).await,
+                None => site.attempt(attempt, policy, &mut f).await,
             };
             let delay = match outcome {
                 Ok(output) => break site.complete(attempt, began, output, &retries).await,
@@ -147,9 +148,10 @@ impl RunContext {
         C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
-        let (key, policy) = (step.key(), step.policy);
+        let (key, policy) = (step.key(), &step.policy);
         // A step of a stream loop has no entry: the loop's checkpoint is its.
         if !step.streamed
+            && self.may_replay()
             && let Some(output) = self.journaled(key, &decode_error).await?
         {
             return Ok(output);
@@ -161,11 +163,11 @@ impl RunContext {
         if let Some(gate) = &gate {
             gate.before(self, key, step.arguments).await;
         }
-        let site = StepSite::for_policy(self, key, &policy).streamed(step.streamed);
+        let site = StepSite::for_policy(self, key, policy).streamed(step.streamed);
         let began = site.begin(1);
         let outcome = match self.stub(key) {
             Some(stub) => stub.attempt(key, 1, &decode_error),
-            None => site.attempt(1, &policy, f).await,
+            None => site.attempt(1, policy, f).await,
         };
         let result = match outcome {
             Ok(output) => site.complete(1, began, output, &[]).await,
@@ -211,6 +213,14 @@ impl RunContext {
             failure: StepFailure::Journal(error),
             began: None,
         }
+    }
+
+    /// Whether a step may find its outcome journaled already, or is
+    /// replayed against the journal: when not (a new run), the step path
+    /// does not look.
+    #[inline]
+    fn may_replay(&self) -> bool {
+        !self.replay.is_empty() || !self.failed.is_empty() || self.check.is_some()
     }
 
     /// The journaled output of step `key`, if this run is resumed and has

@@ -23,6 +23,10 @@ impl FailedAttempt {
     /// last one, which began at `last_began`: each with when the next
     /// attempt began.
     pub(crate) fn journaled(failed: &[Self], last_began: Instant, clock: &RunClock) -> Vec<Retry> {
+        if failed.is_empty() {
+            // Nearly every step: no iterator to build and collect.
+            return Vec::new();
+        }
         failed
             .iter()
             .enumerate()

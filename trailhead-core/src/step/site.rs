@@ -278,24 +278,40 @@ impl<'a> StepSite<'a> {
                     .await);
             }
         };
-        // Encoded once; again only if the store asks for another try.
-        let mut value = Some(value);
-        let written = self
-            .ctx
-            .write_journal(|| {
-                let value = value.take().map_or_else(encode, Ok);
-                async move {
-                    let record = self.record(
-                        attempt,
-                        StepOutcome::Completed(value?),
-                        began,
-                        ended,
-                        retries,
+        // Written at once when the store can (no future to box); encoded
+        // again only if the store asks for another try.
+        let record = self.record(
+            attempt,
+            StepOutcome::Completed(value),
+            began,
+            ended,
+            retries,
+        );
+        let (first, mut handed_back) = match self.ctx.journal.record_step_now(record) {
+            Ok(written) => (Some(written), None),
+            Err(record) => (None, Some(record)),
+        };
+        let written = match first {
+            Some(Ok(())) => Ok(()),
+            first => {
+                let write = || {
+                    let record = handed_back.take().map_or_else(
+                        || {
+                            encode().map(|value| {
+                                let outcome = StepOutcome::Completed(value);
+                                self.record(attempt, outcome, began, ended, retries)
+                            })
+                        },
+                        Ok,
                     );
-                    self.ctx.journal.record_step(record).await
+                    async move { self.ctx.journal.record_step(record?).await }
+                };
+                match first {
+                    Some(Err(error)) => self.ctx.write_journal_after(error, write).await,
+                    _ => self.ctx.write_journal(write).await,
                 }
-            })
-            .await;
+            }
+        };
         if let Err(error) = written {
             return Err(self
                 .fail_plain(attempt, began, StepFailure::Journal(error), retries)

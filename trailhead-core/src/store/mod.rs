@@ -424,6 +424,21 @@ pub trait RunWriter: Send + Sync + Debug {
     /// [`finish`](RunWriter::finish).
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()>;
 
+    /// Appends a step's record at once, without a future, if this writer
+    /// can: `Ok` with what [`record_step`](Self::record_step) would have
+    /// given, or the record back (`Err`) for the engine to write it with
+    /// `record_step`. The default always gives it back; a store whose writes
+    /// are done in memory on the caller's thread (the in-memory store)
+    /// writes it here, sparing the step path a boxed future.
+    ///
+    /// # Errors
+    ///
+    /// The record itself, when this writer does not write at once.
+    #[allow(clippy::result_large_err)] // the record handed back, not an error
+    fn record_step_now(&self, record: StepRecord) -> Result<Result<(), StoreError>, StepRecord> {
+        Err(record)
+    }
+
     /// Records a stream loop's checkpoint: like
     /// [`record_step`](Self::record_step), but an entry already under its
     /// key (the loop's checkpoint before) is replaced, keeping its place in

@@ -216,12 +216,20 @@ impl MemoryRun {
             });
         }
         let hash = BuildKeyHasher::default().hash_one(&record.key);
-        let found = state.by_hash.get(&hash).and_then(|&first| {
-            state.steps[first..]
-                .iter()
-                .position(|step| step.key == record.key)
-                .map(|at| first + at)
-        });
+        // One probe of the index: a new hash (nearly every write) is
+        // inserted by the same lookup that finds it absent.
+        let first = match state.by_hash.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                vacant.insert(state.steps.len());
+                state.steps.push(record);
+                return Ok(());
+            }
+            std::collections::hash_map::Entry::Occupied(occupied) => *occupied.get(),
+        };
+        let found = state.steps[first..]
+            .iter()
+            .position(|step| step.key == record.key)
+            .map(|at| first + at);
         match found {
             Some(at) if replace => state.steps[at] = record,
             Some(_) => {
@@ -230,10 +238,7 @@ impl MemoryRun {
                     step: record.key,
                 });
             }
-            None => {
-                state.by_hash.entry(hash).or_insert(state.steps.len());
-                state.steps.push(record);
-            }
+            None => state.steps.push(record),
         }
         Ok(())
     }
@@ -386,6 +391,10 @@ impl MemoryRun {
 impl RunWriter for MemoryRun {
     fn record_step(&self, record: StepRecord) -> StoreFuture<'_, ()> {
         Box::pin(async move { self.write(record, false) })
+    }
+
+    fn record_step_now(&self, record: StepRecord) -> Result<Result<(), StoreError>, StepRecord> {
+        Ok(self.write(record, false))
     }
 
     fn record_checkpoint(&self, record: StepRecord) -> StoreFuture<'_, ()> {

@@ -12,6 +12,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod path;
+
+use path::KeyPath;
+
 /// The identifier of one run.
 ///
 /// A run id is an opaque string, cheap to clone (it is reference counted).
@@ -101,7 +105,7 @@ const GENERATION: &str = "~generation";
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
 pub struct StepKey {
     name: Cow<'static, str>,
-    path: Vec<u32>,
+    path: KeyPath,
 }
 
 impl StepKey {
@@ -112,7 +116,7 @@ impl StepKey {
     pub fn new(name: &'static str, path: &[u32]) -> Self {
         Self {
             name: Cow::Borrowed(name),
-            path: path.to_vec(),
+            path: KeyPath::new(path),
         }
     }
 
@@ -263,7 +267,7 @@ impl FromStr for StepKey {
         }
         Ok(Self {
             name: Cow::Owned(name.to_owned()),
-            path,
+            path: path.into(),
         })
     }
 }
