@@ -84,9 +84,29 @@ pub(super) struct Place {
 
 impl Place {
     /// `task`, holding this place until it ends (or is dropped).
-    pub(super) async fn hold<F: Future>(self, task: F) -> F::Output {
-        let _place = self;
-        task.await
+    pub(super) fn hold<F: Future>(self, task: F) -> Held<F> {
+        Held { task, _place: self }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A run's task holding its place: a future of its own, as an `async`
+    /// block would hold the task twice.
+    pub(super) struct Held<F> {
+        #[pin]
+        task: F,
+        _place: Place,
+    }
+}
+
+impl<F: Future> Future for Held<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.project().task.poll(cx)
     }
 }
 

@@ -34,120 +34,132 @@ enum BodyExit<T> {
 /// deadline; rolls the run back if it did not complete; then records how the
 /// run ended. A body that panics is driven again from its journal
 /// (`restarts` counts how often it was).
-pub(super) async fn drive<W: Workflow>(
+///
+/// A function giving an `async move` block rather than an `async fn`: the
+/// block uses its captured context in place, where an `async fn` would keep
+/// a second copy of its arguments in every run's task (512 B of a 3-step
+/// run's task, measured by `benches/memory.rs`).
+#[allow(clippy::manual_async_fn)] // on purpose, see above
+pub(super) fn drive<W: Workflow>(
     mut ctx: RunContext,
     workflow: W,
     start: Start<W::Input>,
     restarts: u32,
-) -> RunEnd<W> {
-    let began = Instant::now();
-    let resumed_rollback = matches!(start, Start::Rollback(_));
-    let (end, outcome) = match start {
-        // Each generation of the run (see `continued`) in turn, on this task.
-        Start::Body {
-            mut input,
-            deadline,
-        } => loop {
-            let body = async {
-                tokio::select! {
-                    biased;
-                    () = ctx.live.halted() => BodyExit::Halted,
-                    () = ctx.live.cancel.cancelled() => BodyExit::Cancelled,
-                    () = passed(deadline) => BodyExit::DeadlineExceeded,
-                    until = ctx.unload_ready() => BodyExit::Unloaded(until),
-                    next = ctx.continuation() => BodyExit::Continued(next),
-                    result = workflow.execute(&ctx, input) => BodyExit::Returned(result),
-                }
-            };
-            // A panic is recorded as a failure instead of leaving the run "running".
-            let ended = AssertUnwindSafe(body).catch_unwind().await;
-            // Child runs finish (and are recorded) before their parent.
-            ctx.wait_for_children().await;
-            if let Some(error) = ctx.live.take_halt() {
-                return forget(&ctx, began, RunEnd::Halted(error));
-            }
-            break match ended {
-                Ok(BodyExit::Continued(next)) => match next_generation::<W>(&ctx, next).await {
-                    Ok((next, next_input)) => {
-                        ctx = next;
-                        input = next_input;
-                        continue;
+) -> impl Future<Output = RunEnd<W>> + Send {
+    async move {
+        let began = Instant::now();
+        let resumed_rollback = matches!(start, Start::Rollback(_));
+        let (end, outcome) = match start {
+            // Each generation of the run (see `continued`) in turn, on this task.
+            Start::Body {
+                mut input,
+                deadline,
+            } => loop {
+                let body = async {
+                    tokio::select! {
+                        biased;
+                        () = ctx.live.halted() => BodyExit::Halted,
+                        () = ctx.live.cancel.cancelled() => BodyExit::Cancelled,
+                        () = passed(deadline) => BodyExit::DeadlineExceeded,
+                        until = ctx.unload_ready() => BodyExit::Unloaded(until),
+                        next = ctx.continuation() => BodyExit::Continued(next),
+                        result = workflow.execute(&ctx, input) => BodyExit::Returned(result),
                     }
-                    Err(StoreError::Encode { source, .. }) => RunEnd::Unencodable(*source).failed(),
+                };
+                // A panic is recorded as a failure instead of leaving the run "running".
+                let ended = AssertUnwindSafe(body).catch_unwind().await;
+                // Child runs finish (and are recorded) before their parent.
+                ctx.wait_for_children().await;
+                if let Some(error) = ctx.live.take_halt() {
+                    return forget(&ctx, began, RunEnd::Halted(error));
+                }
+                break match ended {
+                    Ok(BodyExit::Continued(next)) => match next_generation::<W>(&ctx, next).await {
+                        Ok((next, next_input)) => {
+                            ctx = next;
+                            input = next_input;
+                            continue;
+                        }
+                        Err(StoreError::Encode { source, .. }) => {
+                            RunEnd::Unencodable(*source).failed()
+                        }
+                        Err(error) if super::halt::halts(&error) => {
+                            return forget(&ctx, began, RunEnd::Halted(error));
+                        }
+                        Err(error) => return forget(&ctx, began, RunEnd::Unrecorded(error)),
+                    },
+                    Ok(BodyExit::Returned(Ok(output))) => match output.to_journal() {
+                        Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
+                        Err(error) => RunEnd::Unencodable(error).failed(),
+                    },
+                    Ok(BodyExit::Returned(Err(error))) => RunEnd::Failed(error).failed(),
+                    Ok(BodyExit::Cancelled) => (RunEnd::Cancelled, RunOutcome::Cancelled),
+                    Ok(BodyExit::DeadlineExceeded) => {
+                        RunEnd::DeadlineExceeded(W::DEADLINE.unwrap_or_default()).failed()
+                    }
+                    Ok(BodyExit::Halted) => unreachable!("a halted run has its reason"),
+                    Ok(BodyExit::Unloaded(until)) => {
+                        // A deadline before the wake-up wakes it to be stopped.
+                        let until = deadline.map_or(until, |deadline| deadline.min(until));
+                        // A worker's run holds no lease while it sleeps.
+                        if ctx.engine.works_on::<W>() {
+                            return release(ctx, began, until).await;
+                        }
+                        return unload::<W>(ctx, until);
+                    }
+                    Err(payload) => {
+                        let policy = ctx.engine.panic_restarts();
+                        if restarts + 1 < policy.max_attempts() {
+                            let error = panic_message(&*payload);
+                            if let Some((ctx, start)) = reload::<W>(&ctx, restarts + 1, error).await
+                            {
+                                // Boxed: the future is recursive, and only a restart pays for it.
+                                return Box::pin(drive(ctx, workflow, start, restarts + 1)).await;
+                            }
+                        }
+                        RunEnd::Panicked(payload).failed()
+                    }
+                };
+            },
+            Start::Rollback(then) => (RunEnd::recorded(&then), then),
+        };
+        let (end, outcome) =
+            if W::COMPENSATES && matches!(outcome, RunOutcome::Failed(_) | RunOutcome::Cancelled) {
+                // A step whose entry was still being written when the body was
+                // dropped (cancelled) is journaled first, then undone with the rest.
+                let _ = ctx.journal.settled().await;
+                match roll_back::<W>(&ctx, end, outcome, resumed_rollback).await {
+                    Ok(ended) => ended,
+                    // Left compensating: a resumed engine finishes the rollback.
                     Err(error) if super::halt::halts(&error) => {
                         return forget(&ctx, began, RunEnd::Halted(error));
                     }
                     Err(error) => return forget(&ctx, began, RunEnd::Unrecorded(error)),
-                },
-                Ok(BodyExit::Returned(Ok(output))) => match output.to_journal() {
-                    Ok(value) => (RunEnd::Completed(output), RunOutcome::Completed(value)),
-                    Err(error) => RunEnd::Unencodable(error).failed(),
-                },
-                Ok(BodyExit::Returned(Err(error))) => RunEnd::Failed(error).failed(),
-                Ok(BodyExit::Cancelled) => (RunEnd::Cancelled, RunOutcome::Cancelled),
-                Ok(BodyExit::DeadlineExceeded) => {
-                    RunEnd::DeadlineExceeded(W::DEADLINE.unwrap_or_default()).failed()
                 }
-                Ok(BodyExit::Halted) => unreachable!("a halted run has its reason"),
-                Ok(BodyExit::Unloaded(until)) => {
-                    // A deadline before the wake-up wakes it to be stopped.
-                    let until = deadline.map_or(until, |deadline| deadline.min(until));
-                    // A worker's run holds no lease while it sleeps.
-                    if ctx.engine.works_on::<W>() {
-                        return release(ctx, began, until).await;
-                    }
-                    return unload::<W>(ctx, until);
-                }
-                Err(payload) => {
-                    let policy = ctx.engine.panic_restarts();
-                    if restarts + 1 < policy.max_attempts() {
-                        let error = panic_message(&*payload);
-                        if let Some((ctx, start)) = reload::<W>(&ctx, restarts + 1, error).await {
-                            // Boxed: the future is recursive, and only a restart pays for it.
-                            return Box::pin(drive(ctx, workflow, start, restarts + 1)).await;
-                        }
-                    }
-                    RunEnd::Panicked(payload).failed()
-                }
+            } else {
+                (end, outcome)
             };
-        },
-        Start::Rollback(then) => (RunEnd::recorded(&then), then),
-    };
-    let (end, outcome) =
-        if W::COMPENSATES && matches!(outcome, RunOutcome::Failed(_) | RunOutcome::Cancelled) {
-            // A step whose entry was still being written when the body was
-            // dropped (cancelled) is journaled first, then undone with the rest.
-            let _ = ctx.journal.settled().await;
-            match roll_back::<W>(&ctx, end, outcome, resumed_rollback).await {
-                Ok(ended) => ended,
-                // Left compensating: a resumed engine finishes the rollback.
-                Err(error) if super::halt::halts(&error) => {
-                    return forget(&ctx, began, RunEnd::Halted(error));
+        let finished =
+            super::halt::with_store_retries(&ctx.engine, || ctx.journal.finish(outcome.clone()))
+                .await;
+        let end = match finished {
+            Ok(()) => {
+                ctx.engine.run_finished();
+                end
+            }
+            // Left running: a resumed engine records the end.
+            Err(error) if super::halt::halts(&error) => RunEnd::Halted(error),
+            Err(error) => {
+                tracing::error!(%error, "could not record how the run ended");
+                match end {
+                    // An output that is not recorded is not given out.
+                    RunEnd::Completed(_) => RunEnd::Unrecorded(error),
+                    end => end,
                 }
-                Err(error) => return forget(&ctx, began, RunEnd::Unrecorded(error)),
             }
-        } else {
-            (end, outcome)
         };
-    let finished =
-        super::halt::with_store_retries(&ctx.engine, || ctx.journal.finish(outcome.clone())).await;
-    let end = match finished {
-        Ok(()) => {
-            ctx.engine.run_finished();
-            end
-        }
-        // Left running: a resumed engine records the end.
-        Err(error) if super::halt::halts(&error) => RunEnd::Halted(error),
-        Err(error) => {
-            tracing::error!(%error, "could not record how the run ended");
-            match end {
-                // An output that is not recorded is not given out.
-                RunEnd::Completed(_) => RunEnd::Unrecorded(error),
-                end => end,
-            }
-        }
-    };
-    forget(&ctx, began, end)
+        forget(&ctx, began, end)
+    }
 }
 
 /// The run's next generation, written: its context (the same lease, the

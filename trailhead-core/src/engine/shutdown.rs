@@ -8,11 +8,14 @@
 //! per poll.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::sync::futures::OwnedNotified;
 use tokio::time::Instant;
 
 use super::{Engine, RunEnd};
@@ -25,8 +28,8 @@ pub(crate) struct Shutdown {
     closed: AtomicBool,
     /// The grace ran out: run tasks stop at their next poll.
     stopping: AtomicBool,
-    /// Rung when `stopping` is set.
-    stop: Notify,
+    /// Rung when `stopping` is set (shared with each run's wait for it).
+    stop: Arc<Notify>,
     /// Rung, while shutting down, when the last run in flight is let go.
     idle: Notify,
 }
@@ -170,45 +173,17 @@ impl Engine {
 
     /// The run `run`'s task, stopped where it stands once the shutdown's
     /// grace runs out.
-    pub(crate) fn stoppable<W: Workflow, F>(
-        &self,
-        run: RunId,
-        task: F,
-    ) -> impl Future<Output = RunEnd<W>> + Send + 'static + use<W, F>
+    pub(crate) fn stoppable<W: Workflow, F>(&self, run: RunId, task: F) -> Stoppable<F>
     where
         F: Future<Output = RunEnd<W>> + Send + 'static,
     {
-        let engine = self.clone();
-        async move {
-            let shutdown = &engine.inner.shutdown;
-            let stop = shutdown.stop.notified();
-            let mut stop = std::pin::pin!(stop);
-            stop.as_mut().enable();
-            let mut task = std::pin::pin!(task);
-            let mut listening = false;
-            let ended = std::future::poll_fn(|cx| {
-                if shutdown.stopping.load(Ordering::SeqCst) {
-                    return Poll::Ready(None);
-                }
-                // A task's waker is the same on every poll: registering it
-                // once is enough, and spares the lock of polling `stop`.
-                if !listening {
-                    listening = true;
-                    if stop.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(None);
-                    }
-                }
-                task.as_mut().poll(cx).map(Some)
-            })
-            .await;
-            match ended {
-                Some(end) => end,
-                None => {
-                    tracing::info!(%run, "stopped by the engine's shutdown; resume carries it on");
-                    engine.untrack(&run);
-                    RunEnd::Stopped
-                }
-            }
+        let stop = Arc::clone(&self.inner.shutdown.stop).notified_owned();
+        Stoppable {
+            task,
+            stop,
+            listening: false,
+            engine: self.clone(),
+            run,
         }
     }
 
@@ -230,5 +205,42 @@ impl Engine {
             }
             idle.await;
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A run's task that stops at its next poll once the shutdown's grace
+    /// ran out. A future of its own rather than an `async` block: a block
+    /// would hold the task twice (as what it captured and as what it
+    /// polls), doubling every run's task cell.
+    pub(crate) struct Stoppable<F> {
+        #[pin]
+        task: F,
+        #[pin]
+        stop: OwnedNotified,
+        // A task's waker is the same on every poll: registering it once is
+        // enough, and spares the lock of polling `stop`.
+        listening: bool,
+        engine: Engine,
+        run: RunId,
+    }
+}
+
+impl<W: Workflow, F: Future<Output = RunEnd<W>>> Future for Stoppable<F> {
+    type Output = RunEnd<W>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RunEnd<W>> {
+        let this = self.project();
+        let stopped = this.engine.inner.shutdown.stopping.load(Ordering::SeqCst) || {
+            let first = !*this.listening;
+            *this.listening = true;
+            first && this.stop.poll(cx).is_ready()
+        };
+        if stopped {
+            tracing::info!(run = %this.run, "stopped by the engine's shutdown; resume carries it on");
+            this.engine.untrack(this.run);
+            return Poll::Ready(RunEnd::Stopped);
+        }
+        this.task.poll(cx)
     }
 }
