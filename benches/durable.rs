@@ -19,6 +19,10 @@
 //!    counted), each from start to result; the floor, interleaved with them:
 //!    three step rows, each committed on its own; and, for information, the
 //!    writer's five commits of such a run (record, steps, outcome) by hand.
+//! 3. **Fan-out in one run**: one run of `parallel(limit = 32)` over 10,000
+//!    items, and one of `parallel(limit = 100)` over 100, from start to
+//!    result; the floor commits the same step rows in transactions of the
+//!    limit (what is in flight at once: 32 rows, or all 100 in one).
 //!
 //! Every sample checks its work: each run's output, and afterwards the rows in
 //! the database (every step row and every run completed). BENCHMARKS.md has the
@@ -35,7 +39,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, TransactionBehavior, params};
 use trailhead::{Engine, RunId, SqliteStore, StepKey, Synchronous, workflow};
 
-use common::{inc, runtime};
+use common::{inc, runtime, sum_of_inc};
 
 /// Steps per run in the throughput rows.
 const STEPS: u64 = 100;
@@ -62,6 +66,23 @@ workflow! {
             x = step inc(x);
         }
         Ok(x)
+    }
+
+    /// `inc(i)` for every `i` in `0..n`, at most 32 at a time: the steps of
+    /// one run that finish together.
+    workflow fan32(n: u64) -> Result<u64, trailhead::Error> {
+        let outputs = parallel(limit = 32) for i in 0..n {
+            step inc(i)
+        };
+        Ok(outputs.iter().sum())
+    }
+
+    /// `inc(i)` for every `i` in `0..n`, at most 100 at a time.
+    workflow fan100(n: u64) -> Result<u64, trailhead::Error> {
+        let outputs = parallel(limit = 100) for i in 0..n {
+            step inc(i)
+        };
+        Ok(outputs.iter().sum())
     }
 
     /// Three steps, one after another.
@@ -345,6 +366,30 @@ fn measure_fsync(dir: &Path) -> [(f64, f64); 2] {
     results
 }
 
+/// Runs `work` on an engine over a fresh `SqliteStore` at `path`, in a task
+/// of its own; what it gives, and the writer's commits meanwhile. The store
+/// is closed (its last writes committed) before this returns.
+fn on_store<T, F, Fut>(
+    rt: &tokio::runtime::Runtime,
+    path: &Path,
+    synchronous: Synchronous,
+    work: F,
+) -> (T, u64)
+where
+    F: FnOnce(Engine) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let store = SqliteStore::open_with(path, synchronous).expect("the store");
+    let engine = Engine::builder().store(store.clone()).build();
+    let before = store.commits();
+    let output =
+        rt.block_on(async { tokio::spawn(work(engine)).await.expect("the sample's task") });
+    let commits = store.commits() - before;
+    drop(store);
+    (output, commits)
+}
+
 /// One throughput sample of trailhead: `runs` concurrent runs of `chain`.
 struct DurableSample {
     steps_per_second: f64,
@@ -361,28 +406,20 @@ fn durable_sample(
     synchronous: Synchronous,
     runs: usize,
 ) -> DurableSample {
-    let store = SqliteStore::open_with(path, synchronous).expect("the store");
-    let engine = Engine::builder().store(store.clone()).build();
-    let before = store.commits();
-    let elapsed = rt.block_on(async move {
-        tokio::spawn(async move {
-            let start = Instant::now();
-            let tasks: Vec<_> = (0..runs)
-                .map(|_| {
-                    let engine = engine.clone();
-                    tokio::spawn(async move { chain::run(&engine, STEPS).await })
-                })
-                .collect();
-            for task in tasks {
-                let output = task.await.expect("the run's task").expect("the run");
-                assert_eq!(output, STEPS);
-            }
-            start.elapsed()
-        })
-        .await
-        .expect("the sample's task")
+    let (elapsed, commits) = on_store(rt, path, synchronous, move |engine| async move {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..runs)
+            .map(|_| {
+                let engine = engine.clone();
+                tokio::spawn(async move { chain::run(&engine, STEPS).await })
+            })
+            .collect();
+        for task in tasks {
+            let output = task.await.expect("the run's task").expect("the run");
+            assert_eq!(output, STEPS);
+        }
+        start.elapsed()
     });
-    let commits = store.commits() - before;
     let check = Connection::open(path).expect("a connection to check");
     let steps = count(&check, "SELECT COUNT(*) FROM steps");
     let completed = count(
@@ -397,7 +434,6 @@ fn durable_sample(
         })
         .expect("the row sizes");
     drop(check);
-    drop(store);
     remove_database(path);
     let total_steps = runs as f64 * STEPS as f64;
     DurableSample {
@@ -418,21 +454,23 @@ enum Way {
     WriterSql,
 }
 
-/// One throughput sample of the floor: the rows of `runs` runs inserted in
-/// transactions of `batch` rows; steps per second and the row text sizes.
+/// One sample of the floor: `rows` inserted in transactions of `batch` rows,
+/// in their order; the time it took and the row text sizes.
 fn floor_sample(
     path: &Path,
     synchronous: Synchronous,
-    runs: usize,
+    rows: &[StepRow],
     batch: usize,
     way: Way,
-) -> (f64, [f64; 3]) {
+) -> (Duration, [f64; 3]) {
     let (schema, mut connection) = floor_database(path, synchronous);
-    let rows = floor_rows(runs);
     if way == Way::WriterSql {
         let mut transaction = connection.transaction().expect("a transaction");
-        for row in &rows[..runs] {
-            create_run_as_writer(&mut transaction, &row.run, chain::NAME, chain::MERMAID);
+        let mut recorded = std::collections::HashSet::new();
+        for row in rows {
+            if recorded.insert(row.run.as_str()) {
+                create_run_as_writer(&mut transaction, &row.run, chain::NAME, chain::MERMAID);
+            }
         }
         transaction.commit().expect("the runs' records");
     }
@@ -474,7 +512,7 @@ fn floor_sample(
         .expect("the row sizes");
     drop((connection, schema));
     remove_database(path);
-    (rows.len() as f64 / elapsed.as_secs_f64(), row_text)
+    (elapsed, row_text)
 }
 
 fn throughput(
@@ -513,20 +551,24 @@ fn throughput(
             let sample = durable_sample(rt, &path, synchronous, runs);
             // The floor's transactions: the writer's average batch, in rows.
             let batch = (sample.batch.round() as usize).max(1);
-            let (floor_rate, floor_text) = floor_sample(
+            let rows = floor_rows(runs);
+            let rate = |elapsed: Duration| rows.len() as f64 / elapsed.as_secs_f64();
+            let (floor_took, floor_text) = floor_sample(
                 &fresh_database(dir, "floor"),
                 synchronous,
-                runs,
+                &rows,
                 batch,
                 Way::Plain,
             );
-            let (by_hand_rate, _) = floor_sample(
+            let floor_rate = rate(floor_took);
+            let (by_hand_took, _) = floor_sample(
                 &fresh_database(dir, "by-hand"),
                 synchronous,
-                runs,
+                &rows,
                 batch,
                 Way::WriterSql,
             );
+            let by_hand_rate = rate(by_hand_took);
             by_hand.push(by_hand_rate);
             by_hand_ratios.push(by_hand_rate / floor_rate);
             durable.push(sample.steps_per_second);
@@ -560,6 +602,114 @@ fn throughput(
          its rows in transactions of the rounded batch; ratio = median of per-sample \
          durable / floor; writer SQL = the writer's statements and savepoints by hand, \
          same batches, its ratio = writer SQL / floor)"
+    );
+}
+
+/// The fan-out rows: items, `parallel` limit (the workflow: [`fan32`] or
+/// [`fan100`]), samples. The floor commits the same rows in transactions of
+/// the limit: what is in flight at once.
+const FANOUTS: [(u64, usize, usize); 2] = [(10_000, 32, 5), (100, 100, 21)];
+
+/// One sample of a fan-out: one run fanning `items` out at `limit`, from its
+/// start to its result; the time and the writer's commits.
+fn fanout_sample(
+    rt: &tokio::runtime::Runtime,
+    path: &Path,
+    synchronous: Synchronous,
+    items: u64,
+    limit: usize,
+) -> (Duration, u64) {
+    let (elapsed, commits) = on_store(rt, path, synchronous, move |engine| async move {
+        let start = Instant::now();
+        let output = match limit {
+            32 => fan32::run(&engine, items).await,
+            100 => fan100::run(&engine, items).await,
+            _ => unreachable!("a fan-out row's limit is 32 or 100"),
+        }
+        .expect("the run");
+        let took = start.elapsed();
+        assert_eq!(output, sum_of_inc(items), "every item's step ran");
+        took
+    });
+    let check = Connection::open(path).expect("a connection to check");
+    assert_eq!(
+        count(&check, "SELECT COUNT(*) FROM steps"),
+        items,
+        "every step is journaled"
+    );
+    assert_eq!(
+        count(&check, "SELECT COUNT(DISTINCT seq) FROM steps"),
+        items,
+        "every entry has a place of its own in the journal"
+    );
+    assert_eq!(
+        count(
+            &check,
+            "SELECT COUNT(*) FROM runs WHERE status = 'completed'"
+        ),
+        1,
+        "the run is recorded completed"
+    );
+    drop(check);
+    remove_database(path);
+    (elapsed, commits)
+}
+
+fn fanout(rt: &tokio::runtime::Runtime, dir: &Path, synchronous: Synchronous, items: &[u64]) {
+    println!(
+        "{:>6} {:>5} {:>7} {:>12} {:>14} {:>8} {:>13} {:>10} {:>12} {:>8} {:>8}",
+        "items",
+        "limit",
+        "samples",
+        "durable µs",
+        "durable step/s",
+        "commits",
+        "writes/commit",
+        "floor µs",
+        "floor step/s",
+        "rate %",
+        "time ×"
+    );
+    for (n, limit, samples) in FANOUTS
+        .into_iter()
+        .filter(|(n, _, _)| items.is_empty() || items.contains(n))
+    {
+        let mut durable = Vec::new();
+        let mut commits = Vec::new();
+        let mut floor = Vec::new();
+        let mut ratios = Vec::new();
+        for _ in 0..samples {
+            let (took, committed) =
+                fanout_sample(rt, &fresh_database(dir, "fanout"), synchronous, n, limit);
+            let id = RunId::generate();
+            let rows: Vec<StepRow> = (0..n).map(|i| StepRow::new(id.as_str(), i)).collect();
+            let (floor_took, _) = floor_sample(
+                &fresh_database(dir, "fanout-floor"),
+                synchronous,
+                &rows,
+                limit,
+                Way::Plain,
+            );
+            durable.push(micros(took));
+            commits.push(committed as f64);
+            floor.push(micros(floor_took));
+            ratios.push(took.as_secs_f64() / floor_took.as_secs_f64());
+        }
+        let (durable, floor, ratio) = (median(&durable), median(&floor), median(&ratios));
+        let writes = n as f64 + 2.0;
+        println!(
+            "{n:>6} {limit:>5} {samples:>7} {durable:>12.0} {:>14.0} {:>8.0} {:>13.1} {floor:>10.0} {:>12.0} {:>7.0}% {ratio:>7.2}×",
+            n as f64 / durable * 1e6,
+            median(&commits),
+            writes / median(&commits),
+            n as f64 / floor * 1e6,
+            100.0 / ratio,
+        );
+    }
+    println!(
+        "(medians; one run, its record, steps and outcome: items + 2 writes; the floor \
+         commits the step rows alone, in transactions of the limit; rate % = floor time / \
+         durable time and time × = durable time / floor time, medians of the per-sample ratios)"
     );
 }
 
@@ -680,14 +830,18 @@ fn latency(rt: &tokio::runtime::Runtime, dir: &Path, synchronous: Synchronous) {
     );
 }
 
-/// What to run: the arguments `full`, `normal`, `throughput`, `latency` and
-/// a number of concurrent runs (`1`, `100`, `1000`) pick parts (by default all
-/// of them; cargo's own `--bench` is ignored), to profile one of them.
+/// What to run: the arguments `full`, `normal`, `throughput`, `latency`,
+/// `fanout` and a number of concurrent runs (`1`, `100`, `1000`) or of a
+/// fan-out's items (`100`, `10000`) pick parts (by default all of them;
+/// cargo's own `--bench` is ignored), to profile one of them.
 struct Parts {
     modes: Vec<Synchronous>,
     concurrency: Vec<usize>,
     throughput: bool,
     latency: bool,
+    fanout: bool,
+    /// The fan-out rows' item counts picked (`10000`, `100`; none: all).
+    items: Vec<u64>,
 }
 
 fn parts() -> Parts {
@@ -703,8 +857,13 @@ fn parts() -> Parts {
     if has("normal") || !has("full") {
         modes.push(Synchronous::Normal);
     }
-    let neither = !has("throughput") && !has("latency");
+    let neither = !has("throughput") && !has("latency") && !has("fanout");
     let picked: Vec<usize> = args.iter().filter_map(|arg| arg.parse().ok()).collect();
+    let items = FANOUTS
+        .iter()
+        .map(|&(n, _, _)| n)
+        .filter(|n| picked.iter().any(|&p| p as u64 == *n))
+        .collect();
     let concurrency = THROUGHPUT
         .iter()
         .map(|&(runs, _)| runs)
@@ -715,6 +874,8 @@ fn parts() -> Parts {
         concurrency,
         throughput: neither || has("throughput"),
         latency: neither || has("latency"),
+        fanout: neither || has("fanout"),
+        items,
     }
 }
 
@@ -736,6 +897,9 @@ fn main() {
         }
         if parts.latency {
             latency(&rt, dir.path(), synchronous);
+        }
+        if parts.fanout {
+            fanout(&rt, dir.path(), synchronous, &parts.items);
         }
     }
 }
