@@ -233,7 +233,9 @@ async fn reload<W: Workflow>(
 /// Resolves at `deadline`; never without one.
 async fn passed(deadline: Option<Instant>) {
     match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        // Boxed: most runs have no deadline, and a timer is 100 B or so
+        // that every run's task would carry.
+        Some(deadline) => Box::pin(tokio::time::sleep_until(deadline)).await,
         None => std::future::pending().await,
     }
 }

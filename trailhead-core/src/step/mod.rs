@@ -65,11 +65,14 @@ impl RunContext {
         C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
+        // The paths most steps never take (a replay, the debugger, a
+        // failure) are awaited boxed: inline, each would add its own state
+        // to the future of every step of every run.
         let (key, policy) = (step.key(), &step.policy);
         // A step of a stream loop has no entry: the loop's checkpoint is its.
         if !step.streamed
             && self.may_replay()
-            && let Some(output) = self.journaled(key, &decode_error).await?
+            && let Some(output) = Box::pin(self.journaled(key, &decode_error)).await?
         {
             return Ok(output);
         }
@@ -78,7 +81,7 @@ impl RunContext {
             .debugger()
             .and_then(crate::debug::Debugger::gate);
         if let Some(gate) = &gate {
-            gate.before(self, key, step.arguments).await;
+            Box::pin(gate.before(self, key, step.arguments)).await;
         }
         let site = StepSite::for_policy(self, key, policy).streamed(step.streamed);
         let stub = self.stub(key);
@@ -148,11 +151,14 @@ impl RunContext {
         C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
+        // The paths most steps never take (a replay, the debugger, a
+        // failure) are awaited boxed: inline, each would add its own state
+        // to the future of every step of every run.
         let (key, policy) = (step.key(), &step.policy);
         // A step of a stream loop has no entry: the loop's checkpoint is its.
         if !step.streamed
             && self.may_replay()
-            && let Some(output) = self.journaled(key, &decode_error).await?
+            && let Some(output) = Box::pin(self.journaled(key, &decode_error)).await?
         {
             return Ok(output);
         }
@@ -161,7 +167,7 @@ impl RunContext {
             .debugger()
             .and_then(crate::debug::Debugger::gate);
         if let Some(gate) = &gate {
-            gate.before(self, key, step.arguments).await;
+            Box::pin(gate.before(self, key, step.arguments)).await;
         }
         let site = StepSite::for_policy(self, key, policy).streamed(step.streamed);
         let began = site.begin(1);
@@ -173,12 +179,11 @@ impl RunContext {
             Ok(output) => site.complete(1, began, output, &[]).await,
             Err(failure) => {
                 let record = failure.to_record(failure.class(&classify), &encode_error);
-                Err(site.fail(1, began, failure, record, &[]).await)
+                Err(Box::pin(site.fail(1, began, failure, record, &[])).await)
             }
         };
         if let Some(gate) = &gate {
-            gate.after(self, key, result.is_err(), || settled(&result))
-                .await;
+            Box::pin(gate.after(self, key, result.is_err(), || settled(&result))).await;
         }
         result
     }

@@ -185,9 +185,10 @@ impl<'a> StepSite<'a> {
         let Some(name) = policy.resource else {
             return self.attempt_in_place(attempt, policy, make).await;
         };
-        let held = super::place::Held::wait(self.ctx, name, &self.key.to_key()).await?;
+        // Boxed, as most steps name no resource.
+        let held = Box::pin(super::place::Held::wait(self.ctx, name, &self.key.to_key())).await?;
         let result = self.attempt_in_place(attempt, policy, make).await;
-        held.release().await;
+        Box::pin(held.release()).await;
         result
     }
 
@@ -208,10 +209,8 @@ impl<'a> StepSite<'a> {
         if !self.ctx.journal.holds_lease() {
             let worker = self.ctx.engine.store().worker().clone();
             let run = self.ctx.run.clone();
-            return self
-                .ctx
-                .halt(crate::StoreError::LeaseLost { run, worker })
-                .await;
+            let lost = crate::StoreError::LeaseLost { run, worker };
+            return Box::pin(self.ctx.halt(lost)).await;
         }
         let current = super::current::StepAttempt {
             run: self.ctx.run.clone(),
@@ -273,9 +272,8 @@ impl<'a> StepSite<'a> {
         let value = match encode() {
             Ok(value) => value,
             Err(error) => {
-                return Err(self
-                    .fail_plain(attempt, began, StepFailure::Journal(error), retries)
-                    .await);
+                let failure = StepFailure::Journal(error);
+                return Err(Box::pin(self.fail_plain(attempt, began, failure, retries)).await);
             }
         };
         // Written at once when the store can (no future to box); encoded
@@ -291,31 +289,37 @@ impl<'a> StepSite<'a> {
             Ok(written) => (Some(written), None),
             Err(record) => (None, Some(record)),
         };
+        // The store's own write (and its retries) is boxed: the step
+        // future of every run would otherwise hold room for it, several
+        // hundred bytes, where the in-memory store never takes this path
+        // and a durable store allocates for the write anyway.
         let written = match first {
             Some(Ok(())) => Ok(()),
             first => {
-                let write = || {
-                    let record = handed_back.take().map_or_else(
-                        || {
-                            encode().map(|value| {
-                                let outcome = StepOutcome::Completed(value);
-                                self.record(attempt, outcome, began, ended, retries)
-                            })
-                        },
-                        Ok,
-                    );
-                    async move { self.ctx.journal.record_step(record?).await }
-                };
-                match first {
-                    Some(Err(error)) => self.ctx.write_journal_after(error, write).await,
-                    _ => self.ctx.write_journal(write).await,
-                }
+                Box::pin(async move {
+                    let write = || {
+                        let record = handed_back.take().map_or_else(
+                            || {
+                                encode().map(|value| {
+                                    let outcome = StepOutcome::Completed(value);
+                                    self.record(attempt, outcome, began, ended, retries)
+                                })
+                            },
+                            Ok,
+                        );
+                        async move { self.ctx.journal.record_step(record?).await }
+                    };
+                    match first {
+                        Some(Err(error)) => self.ctx.write_journal_after(error, write).await,
+                        _ => self.ctx.write_journal(write).await,
+                    }
+                })
+                .await
             }
         };
         if let Err(error) = written {
-            return Err(self
-                .fail_plain(attempt, began, StepFailure::Journal(error), retries)
-                .await);
+            let failure = StepFailure::Journal(error);
+            return Err(Box::pin(self.fail_plain(attempt, began, failure, retries)).await);
         }
         self.completed(attempt, began, ended);
         Ok(output)
