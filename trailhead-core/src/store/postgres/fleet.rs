@@ -331,12 +331,20 @@ impl PgStore {
 /// Listens on the store's channel and passes what comes as [`Notice`]s,
 /// until every receiver and the store are gone. The listener reconnects on
 /// its own; what was sent meanwhile is lost, so a reconnect is passed on as
-/// [`Notice::Runnable`] (workers then look).
+/// [`Notice::Runnable`] (workers then look: for runs to claim and for the
+/// cancels asked of theirs). So is the moment it first listens: a notice
+/// sent while its connection was being opened (a cancel of a run a worker
+/// claimed by its first look) was not heard either.
 pub(super) async fn listen(pool: PgPool, channel: String, notices: broadcast::WeakSender<Notice>) {
     let mut listener = loop {
         match PgListener::connect_with(&pool).await {
             Ok(mut listener) => match listener.listen(&channel).await {
-                Ok(()) => break listener,
+                Ok(()) => {
+                    if let Some(sender) = notices.upgrade() {
+                        let _ = sender.send(Notice::Runnable);
+                    }
+                    break listener;
+                }
                 Err(error) => tracing::warn!(%error, "could not listen for the fleet's notices"),
             },
             Err(error) => tracing::warn!(%error, "could not listen for the fleet's notices"),
