@@ -199,3 +199,61 @@ async fn a_stopped_entity_resumes_in_its_generation_and_applies_nothing_twice() 
     assert_eq!(applied("durable"), all, "none applied twice");
     assert_eq!(journal_keys(&engine, &run).await, LAST_GENERATION);
 }
+
+/// A counter whose generations were set to hold no message at all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Eager {
+    total: u32,
+}
+
+impl Entity for Eager {
+    type Message = Msg;
+    const HISTORY: u64 = 0;
+
+    fn is_stop(message: &Msg) -> bool {
+        *message == Msg::Stop
+    }
+
+    async fn apply(&self, message: Msg) -> Result<Eager, Error> {
+        let Msg::Add(number) = message else {
+            return Err(Error::msg("a stop is not applied"));
+        };
+        Ok(Eager {
+            total: self.total + number,
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_history_of_zero_still_takes_one_message_per_generation() {
+    let engine = Engine::new();
+    let mut events = engine.subscribe();
+    let run = RunId::new("eager");
+    let handle = engine
+        .start_with_id(
+            run.clone(),
+            entity::<Eager>::default(),
+            (Eager { total: 0 }, 0),
+        )
+        .await
+        .unwrap();
+    // Not a generation after another without a message: the run waits.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut generations = 0;
+    while let Some(event) = events.try_recv() {
+        generations += u32::from(matches!(event, Event::RunContinuedAsNew { .. }));
+    }
+    assert_eq!(generations, 0, "no generation went by without a message");
+    for number in [3, 4] {
+        entity::<Eager>::signal_message(&engine, &run, Msg::Add(number))
+            .await
+            .unwrap();
+    }
+    entity::<Eager>::signal_message(&engine, &run, Msg::Stop)
+        .await
+        .unwrap();
+    assert_eq!(handle.result().await.unwrap().total, 7);
+    let record = engine.store().run(&run).await.unwrap().unwrap();
+    let (_, handled): (Eager, u64) = record.input.decode().unwrap();
+    assert_eq!(handled, 2, "one generation per message");
+}

@@ -80,7 +80,8 @@ pub trait Entity: Data + Sized {
     /// What is sent to the entity (cloned for each attempt to apply it).
     type Message: Data + Clone;
 
-    /// Messages handled per generation before the run continues as new.
+    /// Messages handled per generation before the run continues as new
+    /// (0 is read as 1: a generation handles at least one message).
     const HISTORY: u64 = 1_000;
 
     /// How often applying one message is attempted when it fails.
@@ -99,7 +100,7 @@ crate::workflow! {
     pub workflow entity<E: Entity>(state: E, handled: u64) -> Result<E, Error> {
         let mut state = state;
         let mut handled = handled;
-        for _ in 0..E::HISTORY {
+        for _ in 0..E::HISTORY.max(1) {
             let message: E::Message = signal "message";
             if E::is_stop(&message) {
                 return Ok(state);
