@@ -161,11 +161,10 @@ impl Engine {
         run: &RunId,
     ) -> Option<impl FnOnce(Engine, bool) -> tokio::task::JoinHandle<()> + use<>> {
         let mut timers = lock(&self.inner.unloaded.timers);
-        let mut all = std::mem::take(&mut *timers).into_vec();
-        let found = all.iter().position(|timer| timer.run == *run);
-        let timer = found.map(|index| all.swap_remove(index));
-        *timers = BinaryHeap::from(all);
-        timer.map(|timer| move |engine, cancelled| timer.fire(engine, cancelled))
+        let wake = timers.iter().find(|timer| timer.run == *run)?.wake;
+        timers.retain(|timer| timer.run != *run);
+        let run = run.clone();
+        Some(move |engine, cancelled| wake(engine, run, cancelled))
     }
 
     /// Whether run `run` is unloaded here, waiting for its timer.

@@ -65,15 +65,8 @@ impl RunContext {
         C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
-        // The paths most steps never take (a replay, the debugger, a
-        // failure) are awaited boxed: inline, each would add its own state
-        // to the future of every step of every run.
         let (key, policy) = (step.key(), &step.policy);
-        // A step of a stream loop has no entry: the loop's checkpoint is its.
-        if !step.streamed
-            && self.may_replay()
-            && let Some(output) = Box::pin(self.journaled(key, &decode_error)).await?
-        {
+        if let Some(output) = self.journaled_step(&step, &decode_error).await? {
             return Ok(output);
         }
         let gate = self
@@ -106,7 +99,9 @@ impl RunContext {
                     });
                     if !class.is_transient() || attempt >= policy.retry.max_attempts() {
                         let record = failure.to_record(class, &encode_error);
-                        break Err(site.fail(attempt, began, failure, record, &retries).await);
+                        break Err(
+                            Box::pin(site.fail(attempt, began, failure, record, &retries)).await,
+                        );
                     }
                     let delay = delays
                         .get_or_insert_with(|| policy.retry.backoff().delays())
@@ -116,12 +111,11 @@ impl RunContext {
                     delay
                 }
             };
-            tokio::time::sleep(delay).await;
+            Box::pin(tokio::time::sleep(delay)).await;
             attempt += 1;
         };
         if let Some(gate) = &gate {
-            gate.after(self, key, result.is_err(), || settled(&result))
-                .await;
+            Box::pin(gate.after(self, key, result.is_err(), || settled(&result))).await;
         }
         result
     }
@@ -151,15 +145,8 @@ impl RunContext {
         C: Fn(&<Fut::Output as StepResult>::Err) -> Option<crate::store::Value>,
         D: Fn(&crate::store::Value, &Cell<Option<<Fut::Output as StepResult>::Err>>),
     {
-        // The paths most steps never take (a replay, the debugger, a
-        // failure) are awaited boxed: inline, each would add its own state
-        // to the future of every step of every run.
         let (key, policy) = (step.key(), &step.policy);
-        // A step of a stream loop has no entry: the loop's checkpoint is its.
-        if !step.streamed
-            && self.may_replay()
-            && let Some(output) = Box::pin(self.journaled(key, &decode_error)).await?
-        {
+        if let Some(output) = self.journaled_step(&step, &decode_error).await? {
             return Ok(output);
         }
         let gate = self
@@ -218,6 +205,24 @@ impl RunContext {
             failure: StepFailure::Journal(error),
             began: None,
         }
+    }
+
+    /// The journaled output of `step`, if the run is resumed or replayed
+    /// and the step is not a stream loop's (whose checkpoint is the loop's).
+    ///
+    /// The paths most steps never take (this one, the debugger's gates, a
+    /// failure, the wait before a retry) are awaited boxed by the step
+    /// path: inline, each would add its own state to the future of every
+    /// step of every run.
+    async fn journaled_step<T: Journaled, E: Display>(
+        &self,
+        step: &StepSpec<'_>,
+        decode_error: impl Fn(&crate::store::Value, &Cell<Option<E>>),
+    ) -> Result<Option<T>, StepError<E>> {
+        if step.streamed || !self.may_replay() {
+            return Ok(None);
+        }
+        Box::pin(self.journaled(step.key(), decode_error)).await
     }
 
     /// Whether a step may find its outcome journaled already, or is
